@@ -1,0 +1,56 @@
+"""The adapter protocol (fetch a subject; apply actions) and the registry that maps a reference to one."""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+from pml_policy.engine.subject import Subject
+from pml_policy.errors import UsageError
+
+ENTRY_POINT_GROUP = "pml_policy.adapters"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A source of evidence. Adapters never decide: they read subjects and apply planned actions."""
+
+    name: str
+
+    @classmethod
+    def handles(cls, ref: str) -> bool:
+        """Whether this adapter reads this reference (a folder path, models:/…, wandb:…)."""
+        ...
+
+    def fetch(self, ref: str) -> Subject:
+        """The subject for ref; raise EvidenceError when it cannot be read."""
+        ...
+
+
+def adapters() -> list[type[Adapter]]:
+    """Every installed adapter: ours and third parties' (entry-point group pml_policy.adapters)."""
+    found: dict[str, type[Adapter]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in found:
+            found[ep.name] = ep.load()
+    if "local" not in found:  # running from a source tree without installed metadata
+        from .local import LocalAdapter
+
+        found["local"] = LocalAdapter
+    # The local adapter takes any path, so it is asked last.
+    return sorted(found.values(), key=lambda a: a.name == "local")
+
+
+def adapter_for(ref: str) -> Adapter:
+    for cls in adapters():
+        if cls.handles(ref):
+            return cls()
+    if ref.startswith(("models:/", "runs:/")):
+        raise UsageError(f"{ref}: MLflow references need the MLflow adapter, which is not installed", "install pml-policy[mlflow]")
+    if ref.startswith("wandb:"):
+        raise UsageError(f"{ref}: W&B references need the W&B adapter, which is not installed", "install pml-policy[wandb]")
+    raise UsageError(f"{ref}: not a folder, and no adapter reads this kind of reference", "pass a folder of evidence, models:/NAME/N, runs:/ID or wandb:ENTITY/PROJECT/RUN")
+
+
+def fetch(ref: str) -> Subject:
+    """The subject behind a reference, through the adapter that handles it."""
+    return adapter_for(ref).fetch(ref)

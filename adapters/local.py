@@ -1,0 +1,170 @@
+"""A subject from a local folder of evidence.
+
+The folder may hold a `pml.yaml` manifest::
+
+    model: {name: credit-scorer, version: 7, aliases: [challenger]}
+    run: {id: 8f2c, user: ana, git_commit: 3e1d0c9, start_time: 2026-11-20T10:00:00Z}
+    tags: {use_case: credit, data.version: v12}
+    metrics: metrics.json        # a file in the folder, or an inline mapping
+    params: params.yaml          # likewise
+
+Without one (or for what it leaves out) the conventions apply: `metrics.json`, else DVC's
+`dvclive/metrics.json`; `params.json` or `params.yaml`; `tags.json`. Nested metrics and params are
+flattened with dots (`train.loss`). Every file in the folder is an artifact with size and sha256.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
+from pml_policy.errors import EvidenceError
+
+MANIFEST = "pml.yaml"
+METRICS_FILES = ("metrics.json", "dvclive/metrics.json")
+PARAMS_FILES = ("params.json", "params.yaml", "params.yml")
+TAGS_FILES = ("tags.json",)
+
+
+class _ManifestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    name: str | None = None
+    version: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    source: str | None = None
+
+
+class _ManifestRun(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    id: str | None = None
+    start_time: dt.datetime | None = None
+    user: str | None = None
+    git_commit: str | None = None
+
+
+class Manifest(BaseModel):
+    """The schema of pml.yaml; unknown keys are errors, so a typo never hides evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: _ManifestModel = Field(default_factory=_ManifestModel)
+    run: _ManifestRun = Field(default_factory=_ManifestRun)
+    tags: dict[str, Any] | str | None = None
+    metrics: dict[str, Any] | str | None = None
+    params: dict[str, Any] | str | None = None
+
+
+class LocalAdapter:
+    name = "local"
+
+    @classmethod
+    def handles(cls, ref: str) -> bool:
+        # Anything without a scheme is a path; a path that does not exist is an evidence error.
+        return ":/" not in ref and not ref.startswith("wandb:")
+
+    def fetch(self, ref: str) -> Subject:
+        folder = Path(ref)
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise EvidenceError(f"{ref}: evidence folder {what}", "pass the folder that holds metrics.json, params and artifacts")
+        manifest = _manifest(folder)
+        return Subject(
+            source="local",
+            reference=ref,
+            model=ModelInfo(**manifest.model.model_dump()),
+            run=RunInfo(**manifest.run.model_dump()),
+            metrics=_flatten(_section(folder, manifest.metrics, METRICS_FILES, "metrics")),
+            params={k: _as_param(v) for k, v in _flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()},
+            tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
+            artifacts=_artifacts(folder),
+        )
+
+
+def _manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not path.is_file():
+        return Manifest()
+    raw = _read(path)
+    if raw is None:
+        return Manifest()
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise EvidenceError(f"{path}: invalid manifest: {problems}", "see the pml.yaml keys in the README: model, run, tags, metrics, params") from None
+
+
+def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, ...], what: str) -> dict[str, Any]:
+    if isinstance(declared, dict):
+        return declared
+    candidates = [declared] if isinstance(declared, str) else list(conventions)
+    for name in candidates:
+        path = folder / name
+        if path.is_file():
+            data = _read(path)
+            if data is None:
+                return {}
+            if not isinstance(data, dict):
+                raise EvidenceError(f"{path}: {what} must be a mapping of names to values, found {type(data).__name__}")
+            return data
+        if isinstance(declared, str):
+            raise EvidenceError(f"{path}: the {what} file named in {MANIFEST} does not exist")
+    return {}
+
+
+def _read(path: Path) -> Any:
+    """JSON or YAML by extension, with the line of any syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvidenceError(f"{path}: cannot read: {exc}") from None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise EvidenceError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", "fix the file, or regenerate it from the training run") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise EvidenceError(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _as_param(value: Any) -> Any:
+    """Params and tags are strings, as MLflow keeps them; null stays null (and fails closed)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, default=str)
+
+
+def _artifacts(folder: Path) -> list[ArtifactInfo]:
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        out.append(ArtifactInfo(path=path.relative_to(folder).as_posix(), size=path.stat().st_size, sha256=digest.hexdigest()))
+    return out

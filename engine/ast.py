@@ -1,0 +1,262 @@
+"""The PML syntax tree as pydantic models.
+
+Source locations and comments are excluded from ``model_dump()``, so two trees compare equal when
+they mean the same thing: ``parse(fmt(text)).model_dump() == parse(text).model_dump()``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Loc(BaseModel):
+    """Where a node stands in its file: 1-based lines and columns, end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=False, extra="forbid")
+    loc: Loc | None = Field(default=None, exclude=True, repr=False)
+
+
+# ---- expressions ---------------------------------------------------------------------------
+
+
+class Number(Node):
+    kind: Literal["number"] = "number"
+    value: float
+    text: str  # as written ("0.80", "5%"): messages and fmt show what the author wrote
+
+
+class String(Node):
+    kind: Literal["string"] = "string"
+    value: str
+
+
+class Bool(Node):
+    kind: Literal["bool"] = "bool"
+    value: bool
+
+
+class Date(Node):
+    kind: Literal["date"] = "date"
+    value: dt.date
+
+
+class ListLit(Node):
+    kind: Literal["list"] = "list"
+    items: list[Expr]
+
+
+class Path(Node):
+    """``metrics.val_auc``, ``tags["a.b"]``: parts[0] is the root; brackets marks the ["…"] form."""
+
+    kind: Literal["path"] = "path"
+    parts: list[str]
+    brackets: list[bool]
+
+    @property
+    def root(self) -> str:
+        return self.parts[0]
+
+
+class Call(Node):
+    kind: Literal["call"] = "call"
+    name: str
+    args: list[Expr]
+    name_loc: Loc | None = Field(default=None, exclude=True, repr=False)
+
+
+class Artifact(Node):
+    kind: Literal["artifact"] = "artifact"
+    path: str
+
+
+class Unary(Node):
+    kind: Literal["unary"] = "unary"
+    op: Literal["-", "not"]
+    operand: Expr
+
+
+BinaryOp = Literal["or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "+", "-", "*", "/"]
+
+
+class Binary(Node):
+    kind: Literal["binary"] = "binary"
+    op: BinaryOp
+    left: Expr
+    right: Expr
+
+
+class Matches(Node):
+    kind: Literal["matches"] = "matches"
+    operand: Expr
+    pattern: str
+
+
+class Presence(Node):
+    """``x exists`` / ``x missing``: the only tests that look at absence safely."""
+
+    kind: Literal["presence"] = "presence"
+    op: Literal["exists", "missing"]
+    operand: Expr
+
+
+class Quantifier(Node):
+    """``all metrics matching "val_auc_slice_*" >= 0.75``."""
+
+    kind: Literal["quantifier"] = "quantifier"
+    quant: Literal["all", "any"]
+    glob: str
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    right: Expr
+
+
+Expr = Annotated[
+    Union[Number, String, Bool, Date, ListLit, Path, Call, Artifact, Unary, Binary, Matches, Presence, Quantifier],
+    Field(discriminator="kind"),
+]
+
+# ---- statements ----------------------------------------------------------------------------
+
+
+class Stmt(Node):
+    """A statement on its own line(s): carries the comments written before it and after it."""
+
+    comments: list[str] = Field(default_factory=list, exclude=True, repr=False)
+    trailing: list[str] = Field(default_factory=list, exclude=True, repr=False)
+
+
+class Block(Stmt):
+    """A statement with braces: comments after its last item stay inside it."""
+
+    footer: list[str] = Field(default_factory=list, exclude=True, repr=False)
+
+
+class Clause(Stmt):
+    """A keyword and a string: title, owner, reason, approved by."""
+
+    keyword: Literal["title", "owner", "reason", "approved by"]
+    value: str
+
+
+class Applies(Stmt):
+    pattern: str
+
+
+class Fact(Stmt):
+    name: str
+    expr: Expr
+
+
+class Enforce(Stmt):
+    level: str  # checked against LEVELS by the checker, so a typo gets "did you mean"
+
+
+class Condition(Stmt):
+    keyword: Literal["when", "require"]
+    expr: Expr
+
+
+class Rule(Block):
+    id: str
+    title: str | None = None
+    enforce: Enforce | None = None
+    when: Condition | None = None
+    require: Condition | None = None
+
+    @property
+    def level(self) -> str:
+        return self.enforce.level if self.enforce else "hard"
+
+
+class Rank(Stmt):
+    expr: Expr
+    order: Literal["asc", "desc"] = "desc"
+    order_written: bool = Field(default=False, exclude=True)
+
+
+class SetAlias(Stmt):
+    action: Literal["set_alias"] = "set_alias"
+    alias: str
+
+
+class SetTag(Stmt):
+    action: Literal["set_tag"] = "set_tag"
+    key: str
+    value: str
+
+
+Action = Annotated[Union[SetAlias, SetTag], Field(discriminator="action")]
+
+
+class OnBlock(Block):
+    outcome: Literal["pass", "fail"]
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Policy(Block):
+    decl: Literal["policy"] = "policy"
+    name: str
+    version: str
+    title: Clause | None = None
+    owner: Clause | None = None
+    applies: list[Applies] = Field(default_factory=list)
+    facts: list[Fact] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    rank: Rank | None = None
+    on_pass: OnBlock | None = None
+    on_fail: OnBlock | None = None
+
+
+class WaiverTarget(Stmt):
+    policy: str
+    rule: str
+
+
+class WaiverModel(Stmt):
+    model: str
+    version: str  # a version number as text, or "*" for every version
+    version_is_int: bool = True
+
+
+class Expires(Stmt):
+    date: dt.date
+
+
+class Waiver(Block):
+    decl: Literal["waiver"] = "waiver"
+    id: str
+    target: WaiverTarget | None = None
+    model: WaiverModel | None = None
+    reason: Clause | None = None
+    approved: Clause | None = None
+    expires: Expires | None = None
+
+
+Decl = Annotated[Union[Policy, Waiver], Field(discriminator="decl")]
+
+
+class PolicyFile(Block):
+    """One parsed file: its policies and waivers in the order written."""
+
+    path: str = Field(exclude=True)
+    decls: list[Decl] = Field(default_factory=list)
+
+    @property
+    def policies(self) -> list[Policy]:
+        return [d for d in self.decls if isinstance(d, Policy)]
+
+    @property
+    def waivers(self) -> list[Waiver]:
+        return [d for d in self.decls if isinstance(d, Waiver)]
+
+
+for _model in (ListLit, Call, Unary, Binary, Matches, Presence, Quantifier):
+    _model.model_rebuild()

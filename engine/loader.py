@@ -1,0 +1,92 @@
+"""Load policy files and folders into a checked, compiled PolicySet, collecting every error."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pml_policy.errors import PolicyError, UsageError
+
+from . import ast
+from .checker import check_file, check_set
+from .compiler import CompiledPolicy, compile_policy
+from .diagnostics import Diagnostic
+from .formatter import policy_text
+from .parser import parse
+from .waivers import WaiverIndex, WaiverSpec, from_ast
+
+EXTENSION = ".pml"
+
+
+@dataclass
+class PolicySet:
+    policies: list[CompiledPolicy]
+    waivers: WaiverIndex
+    files: list[str]
+
+    def applicable(self, model_name: str | None) -> list[CompiledPolicy]:
+        return [p for p in self.policies if p.applies_to(model_name)]
+
+    def get(self, name: str) -> CompiledPolicy:
+        for p in self.policies:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def policy_files(paths: list[str | Path]) -> list[Path]:
+    """The .pml files named, or found recursively under the folders named, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(f for f in p.rglob(f"*{EXTENSION}") if f.is_file()))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"policy path not found: {p}", "pass a .pml file or a folder of them with -p/--policies")
+    return found
+
+
+def digest(policy: ast.Policy) -> str:
+    """sha256 of the policy's canonical text (comments and layout do not count)."""
+    return hashlib.sha256(policy_text(policy).encode()).hexdigest()
+
+
+def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]], list[Diagnostic]]:
+    """Parse and check every file; returns the parsed ones and every error of every file."""
+    parsed, errors = [], []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(Diagnostic(str(f), 1, 1, f"cannot read policy file: {exc}"))
+            continue
+        try:
+            tree = parse(text, str(f))
+        except PolicyError as exc:
+            errors.extend(exc.errors)
+            continue
+        file_errors = check_file(tree, text)
+        errors.extend(file_errors)
+        if not file_errors:
+            parsed.append((tree, text))
+    errors.extend(check_set(parsed))
+    return parsed, errors
+
+
+def load(paths: list[str | Path]) -> PolicySet:
+    """Parse, check and compile; raise PolicyError with every error found, or UsageError."""
+    files = policy_files(paths)
+    if not files:
+        raise UsageError(f"no {EXTENSION} files under: {', '.join(map(str, paths))}", "write a policy, or scaffold some with the starter library in policies/")
+    parsed, errors = parse_and_check(files)
+    if errors:
+        raise PolicyError(errors)
+    policies: list[CompiledPolicy] = []
+    waivers: list[WaiverSpec] = []
+    for tree, _ in parsed:
+        for p in tree.policies:
+            policies.append(compile_policy(p, digest(p), tree.path))
+        waivers.extend(from_ast(w, tree.path) for w in tree.waivers)
+    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files])

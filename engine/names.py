@@ -1,0 +1,25 @@
+"""The vocabulary of the language: what a path may start with, the functions, the levels."""
+from __future__ import annotations
+
+LEVELS = ("advisory", "soft", "hard")
+
+# Path roots that read the subject; `champion.` takes the same roots on the current champion.
+SUBJECT_ROOTS = ("metrics", "params", "tags", "model", "run", "artifacts")
+ROOTS = (*SUBJECT_ROOTS, "champion", "data")
+FIELDS = {
+    "model": ("name", "version", "aliases", "source"),
+    "run": ("id", "start_time", "user", "git_commit"),
+}
+# Roots whose next part is a free name (a metric, a param, a tag, an artifact path, a data key).
+KEYED = ("metrics", "params", "tags", "artifacts", "data")
+
+# name -> (fewest, most) arguments; None means no upper bound.
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "abs": (1, 1),
+    "min": (1, None),
+    "max": (1, None),
+    "len": (1, 1),
+    "lower": (1, 1),
+    "upper": (1, 1),
+    "round": (1, 2),
+}

@@ -1,0 +1,377 @@
+"""Text to syntax tree: the lark LALR parser, its errors made readable, and comments kept for fmt.
+
+>>> from pml_policy.engine.parser import parse
+>>> f = parse('policy "p" version "1.0.0" { rule r { require metrics.auc >= 0.8 } }', "p.pml")
+>>> f.policies[0].rules[0].id
+'r'
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import lru_cache
+from pathlib import Path as FsPath
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from pml_policy.errors import PolicyError
+
+from . import ast
+from .comments import attach_comments
+from .diagnostics import Diagnostic, line_of
+
+# What the user reads instead of lark's terminal names.
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "ESCAPED_STRING": 'a string in double quotes',
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "PERCENT": "a percentage",
+    "DATE": "a date (YYYY-MM-DD)",
+    "COMP_OP": "a comparison (== != < <= > >=)",
+    "ADD_OP": "+ or -",
+    "MUL_OP": "* or /",
+    "QUANT": '"all" or "any"',
+    "ORDER": '"asc" or "desc"',
+    "OUTCOME": '"pass" or "fail"',
+    "$END": "the end of the file",
+}
+_COMMENT_OR_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*')
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = FsPath(__file__).with_name("grammar.lark")
+    return Lark(grammar.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse(text: str, path: str = "<text>") -> ast.PolicyFile:
+    """Parse one file's text; raise PolicyError with a located Diagnostic on a syntax error."""
+    try:
+        tree = _lark().parse(text)
+        builder = _Builder(path, text)
+        result = builder.transform(tree)
+    except UnexpectedInput as exc:
+        raise PolicyError([_syntax_diagnostic(exc, text, path)]) from None
+    except VisitError as exc:  # a literal the grammar accepts but the language does not (a bad date)
+        if isinstance(exc.orig_exc, PolicyError):
+            raise exc.orig_exc from None
+        raise
+    if builder.errors:
+        raise PolicyError(builder.errors)
+    attach_comments(result, _comments(text))
+    return result
+
+
+def parse_file(path: str | FsPath) -> ast.PolicyFile:
+    p = FsPath(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([Diagnostic(str(p), 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
+    return parse(text, str(p))
+
+
+def _comments(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, text) of every comment, skipping '#' inside strings."""
+    found = []
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for m in _COMMENT_OR_STRING.finditer(text):
+        if m.group().startswith("#"):
+            line = _line_at(line_starts, m.start())
+            found.append((line, m.start() - line_starts[line - 1] + 1, m.group().rstrip()))
+    return found
+
+
+def _line_at(line_starts: list[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(line_starts, offset)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line, column = max(exc.line, 1), max(exc.column, 1)
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        message = f"unexpected character {char!r}"
+        if char == "'":
+            message += "; strings use double quotes"
+    elif isinstance(exc, UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        message = "unexpected end of file"
+    else:
+        assert isinstance(exc, UnexpectedToken)
+        tok = exc.token
+        message = "unexpected end of file" if tok.type == "$END" else f"unexpected {_describe(tok)}"
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            line, column = len(lines), len(lines[-1]) + 1
+    expected = sorted({_expected_name(t) for t in (exc.expected if hasattr(exc, "expected") else ()) or ()})
+    if isinstance(exc, UnexpectedToken):
+        expected = sorted({_expected_name(t) for t in exc.accepts or exc.expected})
+    hint = f"expected {_join(expected)}" if expected else None
+    return Diagnostic(path, line, column, message, line_of(text, line), hint)
+
+
+def _describe(tok: Token) -> str:
+    if tok.type in _TOKEN_NAMES:
+        return f"{_TOKEN_NAMES[tok.type]} {tok.value!r}"
+    return f"{tok.value!r}"
+
+
+def _expected_name(terminal: str) -> str:
+    if terminal in _TOKEN_NAMES:
+        return _TOKEN_NAMES[terminal]
+    try:
+        pattern = _lark().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal
+    return f'"{pattern.value}"' if pattern.type == "str" else terminal
+
+
+def _join(names: list[str]) -> str:
+    if len(names) > 12:
+        names = names[:12] + ["…"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _loc(meta) -> ast.Loc:
+    return ast.Loc(line=meta.line, column=meta.column, end_line=meta.end_line, end_column=meta.end_column)
+
+
+def _tok_loc(tok: Token) -> ast.Loc:
+    return ast.Loc(line=tok.line, column=tok.column, end_line=tok.end_line, end_column=tok.end_column)
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Builds pydantic nodes; collects structural errors (a clause written twice) as it goes."""
+
+    def __init__(self, path: str, text: str) -> None:
+        super().__init__()
+        self.file_path = path
+        self.text = text
+        self.errors: list[Diagnostic] = []
+
+    def _error(self, loc: ast.Loc, message: str, hint: str | None = None) -> None:
+        self.errors.append(Diagnostic(self.file_path, loc.line, loc.column, message, line_of(self.text, loc.line), hint))
+
+    # ---- files and declarations ----
+    def start(self, meta, children):
+        f = ast.PolicyFile(path=self.file_path, decls=children)
+        f.loc = ast.Loc(line=1, column=1, end_line=self.text.count("\n") + 2, end_column=1)
+        return f
+
+    def policy(self, meta, children):
+        name, version, *items = children
+        p = ast.Policy(name=name.value, version=version.value, loc=_loc(meta))
+        for item in items:
+            if isinstance(item, ast.Clause):
+                self._set_once(p, item.keyword, item, "policy")
+            elif isinstance(item, ast.Applies):
+                p.applies.append(item)
+            elif isinstance(item, ast.Fact):
+                p.facts.append(item)
+            elif isinstance(item, ast.Rule):
+                p.rules.append(item)
+            elif isinstance(item, ast.Rank):
+                self._set_once(p, "rank", item, "policy")
+            elif isinstance(item, ast.OnBlock):
+                self._set_once(p, f"on_{item.outcome}", item, "policy")
+        return p
+
+    def _set_once(self, owner: ast.Node, attr: str, item: ast.Stmt, where: str) -> None:
+        field = attr.replace("approved by", "approved")
+        if getattr(owner, field) is not None:
+            shown = attr.replace("_", " ")
+            self._error(item.loc, f'"{shown}" is written twice in this {where}', "keep one of them")
+            return
+        setattr(owner, field, item)
+
+    def title(self, meta, children):
+        return ast.Clause(keyword="title", value=children[0].value, loc=_loc(meta))
+
+    def owner(self, meta, children):
+        return ast.Clause(keyword="owner", value=children[0].value, loc=_loc(meta))
+
+    def reason(self, meta, children):
+        return ast.Clause(keyword="reason", value=children[0].value, loc=_loc(meta))
+
+    def approved(self, meta, children):
+        return ast.Clause(keyword="approved by", value=children[0].value, loc=_loc(meta))
+
+    def applies(self, meta, children):
+        return ast.Applies(pattern=children[0].value, loc=_loc(meta))
+
+    def fact(self, meta, children):
+        return ast.Fact(name=str(children[0]), expr=children[1], loc=_loc(meta))
+
+    def rule(self, meta, children):
+        rule_id, *rest = children
+        r = ast.Rule(id=str(rule_id), loc=_loc(meta))
+        if rest and isinstance(rest[0], ast.String):
+            r.title = rest.pop(0).value
+        for item in rest:
+            attr = "enforce" if isinstance(item, ast.Enforce) else item.keyword
+            self._set_once(r, attr, item, "rule")
+        return r
+
+    def enforce(self, meta, children):
+        return ast.Enforce(level=str(children[0]), loc=_loc(meta))
+
+    def when(self, meta, children):
+        return ast.Condition(keyword="when", expr=children[0], loc=_loc(meta))
+
+    def require(self, meta, children):
+        return ast.Condition(keyword="require", expr=children[0], loc=_loc(meta))
+
+    def rank(self, meta, children):
+        expr, *order = children
+        r = ast.Rank(expr=expr, loc=_loc(meta))
+        if order:
+            r.order, r.order_written = str(order[0]), True
+        return r
+
+    def on_block(self, meta, children):
+        outcome, *actions = children
+        return ast.OnBlock(outcome=str(outcome), actions=actions, loc=_loc(meta))
+
+    def set_alias(self, meta, children):
+        return ast.SetAlias(alias=children[0].value, loc=_loc(meta))
+
+    def set_tag(self, meta, children):
+        return ast.SetTag(key=children[0].value, value=children[1].value, loc=_loc(meta))
+
+    def waiver(self, meta, children):
+        wid, *items = children
+        w = ast.Waiver(id=wid.value, loc=_loc(meta))
+        slots = {ast.WaiverTarget: "target", ast.WaiverModel: "model", ast.Expires: "expires"}
+        for item in items:
+            attr = item.keyword if isinstance(item, ast.Clause) else slots[type(item)]
+            self._set_once(w, attr, item, "waiver")
+        return w
+
+    def waiver_policy(self, meta, children):
+        return ast.WaiverTarget(policy=children[0].value, rule=str(children[1]), loc=_loc(meta))
+
+    def waiver_model(self, meta, children):
+        model, version = children
+        if isinstance(version, Token):
+            return ast.WaiverModel(model=model.value, version=str(int(version)), loc=_loc(meta))
+        return ast.WaiverModel(model=model.value, version=version.value, version_is_int=False, loc=_loc(meta))
+
+    def expires(self, meta, children):
+        return ast.Expires(date=self._date(children[0]), loc=_loc(meta))
+
+    # ---- expressions ----
+    def string(self, meta, children):
+        tok = children[0]
+        try:
+            value = json.loads(tok)
+        except ValueError:
+            self._error(_tok_loc(tok), "invalid escape in string", 'use \\" \\\\ \\n \\t or \\uXXXX')
+            value = tok[1:-1]
+        return ast.String(value=value, loc=_loc(meta))
+
+    def number(self, meta, children):
+        return ast.Number(value=float(children[0]), text=str(children[0]), loc=_loc(meta))
+
+    def percent(self, meta, children):
+        text = str(children[0])
+        return ast.Number(value=float(text[:-1]) / 100, text=text, loc=_loc(meta))
+
+    def date(self, meta, children):
+        return ast.Date(value=self._date(children[0]), loc=_loc(meta))
+
+    def _date(self, tok: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(tok))
+        except ValueError:
+            self._error(_tok_loc(tok), f"{tok} is not a valid date", "write a calendar date as YYYY-MM-DD")
+            return dt.date(1970, 1, 1)
+
+    def true(self, meta, children):
+        return ast.Bool(value=True, loc=_loc(meta))
+
+    def false(self, meta, children):
+        return ast.Bool(value=False, loc=_loc(meta))
+
+    def list_(self, meta, children):
+        return ast.ListLit(items=[c for c in children if c is not None], loc=_loc(meta))
+
+    def path(self, meta, children):
+        parts, brackets = [], []
+        for child in children:
+            if isinstance(child, ast.String):
+                parts.append(child.value)
+                brackets.append(True)
+            else:
+                parts.append(str(child))
+                brackets.append(False)
+        return ast.Path(parts=parts, brackets=brackets, loc=_loc(meta))
+
+    def call(self, meta, children):
+        name, *args = children
+        return ast.Call(name=str(name), args=[a for a in args if a is not None], loc=_loc(meta), name_loc=_tok_loc(name))
+
+    def artifact(self, meta, children):
+        return ast.Artifact(path=children[0].value, loc=_loc(meta))
+
+    def neg(self, meta, children):
+        operand = children[0]
+        if isinstance(operand, ast.Number) and not operand.text.startswith("-"):
+            return ast.Number(value=-operand.value, text="-" + operand.text, loc=_loc(meta))
+        return ast.Unary(op="-", operand=operand, loc=_loc(meta))
+
+    def not_(self, meta, children):
+        return ast.Unary(op="not", operand=children[0], loc=_loc(meta))
+
+    def or_(self, meta, children):
+        return self._left_assoc(meta, children, "or")
+
+    def and_(self, meta, children):
+        return self._left_assoc(meta, children, "and")
+
+    def _left_assoc(self, meta, children, op):
+        node = children[0]
+        for right in children[1:]:
+            node = ast.Binary(op=op, left=node, right=right, loc=_span(node.loc, right.loc))
+        return node
+
+    def arith(self, meta, children):
+        node = children[0]
+        for op, right in zip(children[1::2], children[2::2]):
+            node = ast.Binary(op=str(op), left=node, right=right, loc=_span(node.loc, right.loc))
+        return node
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Binary(op=str(op), left=left, right=right, loc=_loc(meta))
+
+    def in_(self, meta, children):
+        return ast.Binary(op="in", left=children[0], right=children[1], loc=_loc(meta))
+
+    def not_in(self, meta, children):
+        return ast.Binary(op="not in", left=children[0], right=children[1], loc=_loc(meta))
+
+    def matches(self, meta, children):
+        return ast.Matches(operand=children[0], pattern=children[1].value, loc=_loc(meta))
+
+    def exists(self, meta, children):
+        return ast.Presence(op="exists", operand=children[0], loc=_loc(meta))
+
+    def missing(self, meta, children):
+        return ast.Presence(op="missing", operand=children[0], loc=_loc(meta))
+
+    def quantifier(self, meta, children):
+        quant, glob, op, right = children
+        return ast.Quantifier(quant=str(quant), glob=glob.value, op=str(op), right=right, loc=_loc(meta))
+
+
+def _span(a: ast.Loc | None, b: ast.Loc | None) -> ast.Loc | None:
+    if a is None or b is None:
+        return a or b
+    return ast.Loc(line=a.line, column=a.column, end_line=b.end_line, end_column=b.end_column)

@@ -1,0 +1,63 @@
+"""The subject: the evidence a training run left behind, as every adapter hands it to the engine."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ModelInfo(BaseModel):
+    name: str | None = None
+    version: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    source: str | None = None
+
+
+class RunInfo(BaseModel):
+    id: str | None = None
+    start_time: dt.datetime | None = None
+    user: str | None = None
+    git_commit: str | None = None
+
+
+class ArtifactInfo(BaseModel):
+    path: str
+    size: int
+    sha256: str | None = None
+
+
+class Subject(BaseModel):
+    """What the rules read. `digest` is the sha256 of everything else, in canonical JSON."""
+
+    source: str
+    reference: str
+    model: ModelInfo = Field(default_factory=ModelInfo)
+    run: RunInfo = Field(default_factory=RunInfo)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    artifacts: list[ArtifactInfo] = Field(default_factory=list)
+    digest: str = ""
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.digest:
+            body = self.model_dump(mode="json", exclude={"digest"})
+            canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self.digest = hashlib.sha256(canonical.encode()).hexdigest()
+
+    def view(self) -> dict[str, Any]:
+        """The plain dicts the compiled rules read (built once per evaluation, not per rule)."""
+        version: Any = self.model.version
+        if isinstance(version, str) and version.isdigit():
+            version = int(version)
+        return {
+            "metrics": self.metrics,
+            "params": self.params,
+            "tags": self.tags,
+            "model": {"name": self.model.name, "version": version, "aliases": list(self.model.aliases), "source": self.model.source},
+            "run": {"id": self.run.id, "start_time": self.run.start_time, "user": self.run.user, "git_commit": self.run.git_commit},
+            "artifacts": {a.path: {"size": a.size, "sha256": a.sha256} for a in self.artifacts},
+        }

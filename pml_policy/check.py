@@ -1,0 +1,45 @@
+"""The check gate as a library call: fetch each subject, evaluate, return the decisions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+
+def load_data(path: str | None) -> dict[str, Any]:
+    """Context data for `data.…` from a YAML or JSON file (a mapping at the top)."""
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--data {path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        if p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # json and yaml errors both say where
+        raise UsageError(f"--data {path}: malformed: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"--data {path}: the top level must be a mapping, found {type(data).__name__}")
+    return data
+
+
+def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None, engine: str = "python") -> list:
+    """Load and check the policies first (a bad policy fails before any evidence is read)."""
+    from .adapters import fetch
+    from .engine import backend, load
+
+    policies = load(policy_paths)
+    data = load_data(data_file)
+    evaluator = backend(engine)
+    champion = fetch(champion_ref) if champion_ref else None
+    return [evaluator.evaluate(policies, fetch(ref), champion, data) for ref in refs]

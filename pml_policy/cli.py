@@ -1,0 +1,179 @@
+"""The `pml-policy` command: options in, library calls out. Errors map to exit codes in main()."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
+
+EXIT_CODES = """\b
+Exit codes:
+  0  pass (a warning too, unless --fail-on warn)
+  1  a policy failed
+  2  bad usage, an invalid policy or waiver file, or no policy applies
+  3  evidence could not be read"""
+
+
+def _policy_paths(paths: tuple[str, ...]) -> list[str]:
+    if paths:
+        return list(paths)
+    if Path("policies").is_dir():
+        return ["policies"]
+    raise UsageError("no policies given and no ./policies folder here", "pass -p PATH (a .pml file or a folder), or set PML_POLICIES")
+
+
+def _write(path: str, text: str) -> None:
+    from .files import write_atomic
+
+    write_atomic(Path(path), text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="pml-policy")
+def cli() -> None:
+    """Decide which trained model may go to production, with policies as code.
+
+    Policies are .pml files (the PML language) kept in git. `check` evaluates them against the
+    evidence a training run left behind and explains the decision rule by rule.
+
+    \b
+    First steps:
+      pml-policy validate policies/                 # are the policies well formed?
+      pml-policy check examples/credit-pass -p policies/starter
+      pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
+    """
+
+
+policies_option = click.option(
+    "-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES",
+    help="Policy file or folder (searched recursively); repeatable. Default: ./policies. Env: PML_POLICIES (os.pathsep-separated).",
+)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@policies_option
+@click.option("--champion", metavar="REF", help="The current champion's evidence, for rules that compare against it (`champion.…`).")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), envvar="PML_DATA", help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "junit", "sarif", "github", "markdown"]), default="text", show_default=True, envvar="PML_FORMAT", help="Output format. Env: PML_FORMAT.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the output to FILE (atomically); a text summary still goes to stdout.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, help="Lowest outcome that exits 1.")
+@click.option("--engine", type=click.Choice(["python", "durable"]), default="python", show_default=True, envvar="PML_ENGINE", help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
+def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None) -> None:
+    """Evaluate the policies against each REF and explain the decision rule by rule.
+
+    \b
+    REF is the evidence of one training run:
+      a folder          metrics.json, params, tags.json, artifacts, an optional pml.yaml
+      models:/NAME/N    an MLflow model version (pml-policy[mlflow])
+      runs:/RUN_ID      an MLflow run
+      wandb:E/P/RUN     a W&B run, or a W&B offline run folder (pml-policy[wandb])
+
+    \b
+    Examples:
+      pml-policy check examples/credit-pass --champion examples/champion
+      pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
+      pml-policy check run/ --fail-on warn        # warnings block the gate too
+    """
+    from .check import run_check
+    from .outputs import Options, get
+
+    decisions = run_check(list(refs), _policy_paths(policy_paths), champion, data_file, engine)
+    is_tty = sys.stdout.isatty() if color is None else color
+    if output:
+        _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn")))
+        click.echo(get("text")(decisions, Options(color=is_tty)), nl=False)
+        click.echo(f"{fmt} written to {output}")
+    else:
+        click.echo(get(fmt)(decisions, Options(color=is_tty and fmt == "text", fail_on_warn=fail_on == "warn")), nl=False)
+    outcomes = {d.outcome for d in decisions}
+    if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
+        sys.exit(EXIT_POLICY_FAILED)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+def validate(paths: tuple[str, ...]) -> None:
+    """Parse and check policy files; report every error of every file.
+
+    Each error names the file, line and column, shows the line with a caret, and says what
+    was expected (with "did you mean" where a name is close). Exits 2 when anything is wrong.
+
+    \b
+      pml-policy validate policies/
+    """
+    from .engine.loader import parse_and_check, policy_files
+
+    files = policy_files(list(paths))
+    parsed, errors = parse_and_check(files)
+    for e in errors:
+        click.echo(e.render() + "\n", err=True)
+    if errors:
+        click.echo(f"{len(errors)} error{'s' if len(errors) != 1 else ''} in {len({e.path for e in errors})} of {len(files)} files", err=True)
+        sys.exit(EXIT_USAGE)
+    policies = sum(len(f.policies) for f, _ in parsed)
+    waivers = sum(len(f.waivers) for f, _ in parsed)
+    click.echo(f"{len(files)} files OK: {policies} policies, {waivers} waivers")
+
+
+@cli.command(name="fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file is not in canonical form.")
+def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite policy files in canonical form (comments kept).
+
+    Layout carries no meaning in PML, so fmt only changes spacing, line breaks and the order of
+    a policy's sections; running it twice changes nothing more.
+
+    \b
+      pml-policy fmt policies/          # rewrite in place
+      pml-policy fmt --check policies/  # for CI: exit 1 if anything would change
+    """
+    from .engine.formatter import fmt
+    from .engine.loader import policy_files
+    from .engine.parser import parse
+    from .errors import PolicyError
+    from .files import write_atomic
+
+    errors, changed = [], []
+    for f in policy_files(list(paths)):
+        text = f.read_text(encoding="utf-8")
+        try:
+            formatted = fmt(parse(text, str(f)))
+        except PolicyError as exc:
+            errors.extend(exc.errors)
+            continue
+        if formatted != text:
+            changed.append(f)
+            if not check_only:
+                write_atomic(f, formatted)
+    if errors:
+        raise PolicyError(errors)
+    for f in changed:
+        click.echo(f"{'would reformat' if check_only else 'reformatted'} {f}")
+    click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {'would be ' if check_only else ''}reformatted")
+    if check_only and changed:
+        sys.exit(EXIT_POLICY_FAILED)
+
+
+def main() -> None:
+    """Entry point: every user error becomes one message on stderr and its documented exit code."""
+    try:
+        cli.main(standalone_mode=False, prog_name="pml-policy")
+    except PmlError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -1,0 +1,47 @@
+"""One exception hierarchy; each class carries the process exit code it maps to (DESIGN.md)."""
+from __future__ import annotations
+
+EXIT_PASS = 0
+EXIT_POLICY_FAILED = 1
+EXIT_USAGE = 2
+EXIT_EVIDENCE = 3
+
+
+class PmlError(Exception):
+    """Base of every error a user can cause; the CLI turns it into a message and an exit code."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class UsageError(PmlError):
+    """Bad command-line usage or arguments."""
+
+
+class PolicyError(PmlError):
+    """One or more policy or waiver files are invalid; ``errors`` holds every located error."""
+
+    def __init__(self, errors: list) -> None:
+        self.errors = errors
+        count = len(errors)
+        super().__init__(f"{count} error{'s' if count != 1 else ''} in policy files")
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors) + f"\n{self.message}"
+
+
+class NoPolicyApplies(PmlError):
+    """No loaded policy applies to a subject: never a pass."""
+
+
+class EvidenceError(PmlError):
+    """The evidence for a subject could not be read (missing folder, malformed file, server down)."""
+
+    exit_code = EXIT_EVIDENCE

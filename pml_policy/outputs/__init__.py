@@ -1,0 +1,33 @@
+"""Output formats for decisions: one module each, chosen by name (conftest's `output.Get`)."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pml_policy.engine.decision import Decision
+
+FORMATS = {
+    "text": "for people at a terminal: one line per rule, then a summary",
+    "json": "the decisions, schema pml-policy/check version 1 (docs/json-output.md)",
+    "junit": "JUnit XML: a test case per rule, for CI test reports",
+    "sarif": "SARIF 2.1.0: failures located at the rule in its policy file, for code scanning",
+    "github": "GitHub Actions workflow commands: annotations on the policy files",
+    "markdown": "a table per subject, for a pull-request comment or a job summary",
+}
+_MODULES = {"text": "text", "json": "json_out", "junit": "junit", "sarif": "sarif", "github": "github", "markdown": "markdown"}
+
+
+@dataclass
+class Options:
+    fail_on_warn: bool = False
+    color: bool = False
+    audit_note: str | None = None
+
+
+Renderer = Callable[[list[Decision], Options], str]
+
+
+def get(name: str) -> Renderer:
+    """The render function of a format: render(decisions, options) -> text."""
+    return importlib.import_module(f"{__name__}.{_MODULES[name]}").render

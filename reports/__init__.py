@@ -1,0 +1,1 @@
+"""Compliance reports rendered from the audit log (Jinja2 templates)."""
