@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -285,8 +286,8 @@ def _membership(node: ast.Binary, facts: frozenset[str]) -> Fn:
             found = item in container
         elif isinstance(container, str) and isinstance(item, str):
             found = item in container
-        elif isinstance(container, dict):
-            found = item in container
+        elif isinstance(container, dict) and isinstance(item, str):
+            found = item in container  # a name among a record's keys (artifacts, data)
         else:
             raise EvalTypeError(f"'in' needs a list on its right; {text} is {describe(container)}")
         return found != negate
@@ -397,8 +398,10 @@ def _one(kind: type | tuple, label: str) -> Callable[[str, list], Any]:
 def _round(name: str, args: list) -> Any:
     v = _one((int, float), "a number")(name, args)
     digits = args[1] if len(args) > 1 else 0
-    if not is_number(digits) or digits != int(digits):
+    if not is_number(digits) or not math.isfinite(digits) or digits != int(digits):
         raise EvalTypeError(f"round() needs a whole number of digits, got {describe(digits)}")
+    if not math.isfinite(v):
+        raise EvalTypeError(f"round() of {show(v)}")
     return round(v, int(digits))
 
 

@@ -37,5 +37,5 @@ def did_you_mean(name: str, known: list[str] | set[str] | tuple[str, ...]) -> st
 
 
 def line_of(text: str, line: int) -> str:
-    lines = text.splitlines()
+    lines = text.split("\n")
     return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -12,7 +12,7 @@ from .checker import check_file, check_set
 from .compiler import CompiledPolicy, compile_policy
 from .diagnostics import Diagnostic
 from .formatter import policy_text
-from .parser import parse
+from .parser import parse_with_errors
 from .waivers import WaiverIndex, WaiverSpec, from_ast
 
 EXTENSION = ".pml"
@@ -54,7 +54,11 @@ def digest(policy: ast.Policy) -> str:
 
 
 def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]], list[Diagnostic]]:
-    """Parse and check every file; returns the parsed ones and every error of every file."""
+    """Parse and check every file; returns every parsed tree and every error of every file.
+
+    Files with errors still take part in the checks across files, so that a waiver is not
+    reported as naming a missing policy only because that policy has a typo elsewhere.
+    """
     parsed, errors = [], []
     for f in files:
         try:
@@ -63,14 +67,13 @@ def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]]
             errors.append(Diagnostic(str(f), 1, 1, f"cannot read policy file: {exc}"))
             continue
         try:
-            tree = parse(text, str(f))
+            tree, build_errors = parse_with_errors(text, str(f))
         except PolicyError as exc:
             errors.extend(exc.errors)
             continue
-        file_errors = check_file(tree, text)
-        errors.extend(file_errors)
-        if not file_errors:
-            parsed.append((tree, text))
+        errors.extend(build_errors)
+        errors.extend(check_file(tree, text))
+        parsed.append((tree, text))
     errors.extend(check_set(parsed))
     return parsed, errors
 

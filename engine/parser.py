@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from pml_policy.errors import PolicyError
 
@@ -48,21 +48,25 @@ def _lark() -> Lark:
 
 
 def parse(text: str, path: str = "<text>") -> ast.PolicyFile:
-    """Parse one file's text; raise PolicyError with a located Diagnostic on a syntax error."""
+    """Parse one file's text; raise PolicyError with located Diagnostics on any error."""
+    tree, errors = parse_with_errors(text, path)
+    if errors:
+        raise PolicyError(errors)
+    return tree
+
+
+def parse_with_errors(text: str, path: str = "<text>") -> tuple[ast.PolicyFile, list[Diagnostic]]:
+    """The tree and the errors found while building it (a bad date, a clause written twice).
+
+    A syntax error stops the file: it raises PolicyError, as there is no tree to return.
+    """
     try:
-        tree = _lark().parse(text)
         builder = _Builder(path, text)
-        result = builder.transform(tree)
+        result = builder.transform(_lark().parse(text))
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_diagnostic(exc, text, path)]) from None
-    except VisitError as exc:  # a literal the grammar accepts but the language does not (a bad date)
-        if isinstance(exc.orig_exc, PolicyError):
-            raise exc.orig_exc from None
-        raise
-    if builder.errors:
-        raise PolicyError(builder.errors)
     attach_comments(result, _comments(text))
-    return result
+    return result, builder.errors
 
 
 def parse_file(path: str | FsPath) -> ast.PolicyFile:
@@ -99,21 +103,25 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
         if char == "'":
             message += "; strings use double quotes"
     elif isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        line, column = _end_of(text)
         message = "unexpected end of file"
     else:
         assert isinstance(exc, UnexpectedToken)
         tok = exc.token
         message = "unexpected end of file" if tok.type == "$END" else f"unexpected {_describe(tok)}"
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
+            line, column = _end_of(text)
     expected = sorted({_expected_name(t) for t in (exc.expected if hasattr(exc, "expected") else ()) or ()})
     if isinstance(exc, UnexpectedToken):
         expected = sorted({_expected_name(t) for t in exc.accepts or exc.expected})
     hint = f"expected {_join(expected)}" if expected else None
     return Diagnostic(path, line, column, message, line_of(text, line), hint)
+
+
+def _end_of(text: str) -> tuple[int, int]:
+    """Line and column just after the last character that is not a line break."""
+    lines = text.rstrip("\n").split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 def _describe(tok: Token) -> str:

@@ -32,7 +32,18 @@ def _write(path: str, text: str) -> None:
     write_atomic(Path(path), text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Cli(click.Group):
+    """The one place where a user error becomes a message on stderr and its documented exit code."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except PmlError as exc:
+            click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="pml-policy")
 def cli() -> None:
     """Decide which trained model may go to production, with policies as code.
@@ -162,18 +173,9 @@ def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
 
 
 def main() -> None:
-    """Entry point: every user error becomes one message on stderr and its documented exit code."""
+    """Entry point of the `pml-policy` script."""
     try:
-        cli.main(standalone_mode=False, prog_name="pml-policy")
-    except PmlError as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_USAGE if exc.exit_code == 2 else exc.exit_code)
-    except BrokenPipeError:
+        cli(prog_name="pml-policy")
+    except BrokenPipeError:  # `pml-policy check … | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)

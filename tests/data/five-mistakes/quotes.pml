@@ -1,0 +1,5 @@
+policy "quotes" version "1.0.0" {
+  rule team {
+    require tags.team == 'risk'
+  }
+}
