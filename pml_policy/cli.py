@@ -172,6 +172,16 @@ def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
         sys.exit(EXIT_POLICY_FAILED)
 
 
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of `check --format json` (docs/check-output.schema.json)."""
+    import json
+
+    from .schema import check_schema
+
+    click.echo(json.dumps(check_schema(), indent=2))
+
+
 def main() -> None:
     """Entry point of the `pml-policy` script."""
     try:
