@@ -41,6 +41,10 @@ def adapters() -> list[type[Adapter]]:
 
 
 def adapter_for(ref: str) -> Adapter:
+    if ":" not in ref.split("/", 1)[0]:  # a plain path: no need to scan installed entry points
+        from .local import LocalAdapter
+
+        return LocalAdapter()
     for cls in adapters():
         if cls.handles(ref):
             return cls()

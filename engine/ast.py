@@ -21,7 +21,7 @@ class Loc(BaseModel):
 
 
 class Node(BaseModel):
-    model_config = ConfigDict(frozen=False, extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     loc: Loc | None = Field(default=None, exclude=True, repr=False)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean, line_of
-from .names import FIELDS, FUNCTIONS, KEYED, LEVELS, ROOTS, SUBJECT_ROOTS
+from .names import FIELDS, FUNCTIONS, LEVELS, ROOTS, SUBJECT_ROOTS
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 

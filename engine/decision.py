@@ -6,9 +6,10 @@ and what the audit log records. A change that breaks readers bumps the version.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 DECISION_SCHEMA_VERSION = 1
 
@@ -18,18 +19,24 @@ Level = Literal["advisory", "soft", "hard"]
 SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
 
 
-class RuleResult(BaseModel):
+# The per-rule and per-policy results are plain dataclasses: an evaluation makes dozens of them,
+# and pydantic's model_construct costs ~9 µs each. Pydantic still validates, serialises and
+# documents them as fields of Decision.
+
+
+@dataclass(slots=True)
+class RuleResult:
     policy: str
     rule: str
-    title: str | None = None
+    title: str | None
     enforce: Level
     outcome: RuleOutcome
-    message: str = Field(description="One line a business user can read.")
-    required: str = Field(description="The require expression, as written.")
-    observed: dict[str, Any] = Field(default_factory=dict, description="Every path the rule read, with its value (null when absent).")
-    waiver: str | None = Field(default=None, description="The waiver that covered a failure or an error.")
-    expired_waivers: list[str] = Field(default_factory=list, description="Waivers that would have covered it but have expired.")
-    line: int | None = Field(default=None, description="Line of the rule in its policy file.")
+    message: Annotated[str, Field(description="One line a business user can read.")]
+    required: Annotated[str, Field(description="The require expression, as written.")]
+    observed: Annotated[dict[str, Any], Field(description="Every path the rule read, with its value (null when absent).")]
+    waiver: Annotated[str | None, Field(description="The waiver that covered a failure or an error.")] = None
+    expired_waivers: Annotated[list[str], Field(description="Waivers that would have covered it but have expired.")] = field(default_factory=list)
+    line: Annotated[int | None, Field(description="Line of the rule in its policy file.")] = None
 
     @property
     def ref(self) -> str:
@@ -41,32 +48,36 @@ class RuleResult(BaseModel):
         return self.outcome in ("fail", "error") and self.enforce != "advisory"
 
 
-class PlannedAction(BaseModel):
+@dataclass(slots=True)
+class PlannedAction:
     kind: Literal["set_alias", "set_tag"]
-    name: str = Field(description="The alias, or the tag key.")
-    value: str | None = None
+    name: Annotated[str, Field(description="The alias, or the tag key.")]
     policy: str
+    value: str | None = None
 
 
-class PolicyResult(BaseModel):
+@dataclass(slots=True)
+class PolicyResult:
     name: str
     version: str
-    digest: str = Field(description="sha256 of the policy's canonical text.")
-    source: str = Field(description="The file the policy was loaded from.")
+    digest: Annotated[str, Field(description="sha256 of the policy's canonical text.")]
+    source: Annotated[str, Field(description="The file the policy was loaded from.")]
     outcome: Outcome
     rules: list[RuleResult]
-    actions: list[PlannedAction] = Field(default_factory=list)
+    actions: list[PlannedAction] = field(default_factory=list)
 
 
-class SubjectSummary(BaseModel):
+@dataclass(slots=True)
+class SubjectSummary:
     reference: str
     source: str
+    digest: str
     model: str | None = None
     version: str | None = None
-    digest: str
 
 
-class Counts(BaseModel):
+@dataclass(slots=True)
+class Counts:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
@@ -88,7 +99,9 @@ class Decision(BaseModel):
     expired_waivers: list[str] = Field(default_factory=list)
     counts: Counts
 
-    model_config = {"populate_by_name": True}
+    # Built on first validation or JSON dump: text output never needs it. Observed values are kept
+    # as read, so NaN and infinities are written "NaN" and "Infinity" in JSON, not null.
+    model_config = ConfigDict(populate_by_name=True, defer_build=True, ser_json_inf_nan="strings")
 
     @property
     def rules(self) -> list[RuleResult]:

@@ -30,7 +30,8 @@ from pml_policy.errors import UsageError
 
 from . import ast
 from .compiler import CompiledPolicy, Env, _comparable, _is_param, compile_expr, compute_facts, param_number
-from .evaluate import PythonBackend, Raw, run_rule
+from .compiler import Raw
+from .evaluate import PythonBackend
 from .values import EvalError, is_number
 
 try:
@@ -169,7 +170,7 @@ class DurableBackend(PythonBackend):
 
     def decide(self, policy: CompiledPolicy, env: Env) -> list[Raw]:
         compute_facts(policy, env)
-        checked = [run_rule(rule, env) for rule in policy.rules]  # presence and type checks, messages
+        checked = [rule.run(env) for rule in policy.rules]  # presence and type checks, messages
         ruleset = self._ruleset(policy)
         with self._host.lock:
             sid = str(next(self._host.sessions))
@@ -177,7 +178,7 @@ class DurableBackend(PythonBackend):
             self._host.host.assert_fact(ruleset.name, {"sid": sid, "rule": SENTINEL})
             try:
                 for i, raw in enumerate(checked):
-                    if raw.outcome != "error":
+                    if raw[0] != "error":
                         self._assert(ruleset, i, sid, env)
                 hits = set(ruleset.hits)
             finally:
@@ -198,13 +199,13 @@ class DurableBackend(PythonBackend):
 
     @staticmethod
     def _verdict(has_when: bool, index: int, raw: Raw, hits: set[tuple[int, str]]) -> Raw:
-        if raw.outcome == "error":
+        if raw[0] == "error":
             return raw
         if has_when and (index, "when") not in hits:
             outcome = "skip"
         else:
             outcome = "pass" if (index, "require") in hits else "fail"
-        if outcome == raw.outcome:
+        if outcome == raw[0]:
             return raw
         # The backends disagree: say so rather than pick one silently (the differential test fails on it).
-        return Raw("error", f"backends disagree: durable_rules decided {outcome}, the Python evaluator {raw.outcome}; {raw.message}", raw.observed)
+        return ("error", f"backends disagree: durable_rules decided {outcome}, the Python evaluator {raw[0]}; {raw[1]}", raw[2])

@@ -8,55 +8,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections import Counter
 
 from pml_policy.errors import NoPolicyApplies
 
-from .compiler import CompiledPolicy, CompiledRule, Env, compute_facts
+from .compiler import CompiledPolicy, CompiledRule, Env, Raw, compute_facts
 from .decision import Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine
 from .loader import PolicySet
 from .subject import Subject
-from .values import EvalError, Missing, plain, show
 from .waivers import WaiverIndex
-
-
-@dataclass
-class Raw:
-    """A rule's verdict before waivers: pass, fail, skip or error, with its message and evidence."""
-
-    outcome: str
-    message: str
-    observed: dict[str, Any]
-
-
-def run_rule(rule: CompiledRule, env: Env) -> Raw:
-    env.observed = {}
-    if rule.when is not None:
-        try:
-            applies = rule.when(env)
-            if applies is not True and applies is not False:
-                return Raw("error", f"type error: when {rule.when_text} gave {show(applies)}, not true or false", env.observed)
-        except EvalError as exc:
-            return Raw("error", _error_message(exc, rule), env.observed)
-        if not applies:
-            seen = ", ".join(f"{k} = {show(v)}" for k, v in env.observed.items())
-            return Raw("skip", f"skipped: {rule.when_text} is false" + (f" ({seen})" if seen else ""), env.observed)
-        env.observed = dict(env.observed)
-    try:
-        ok, message = rule.check(env)
-    except EvalError as exc:
-        return Raw("error", _error_message(exc, rule), env.observed)
-    return Raw("pass" if ok else "fail", message, env.observed)
-
-
-def _error_message(exc: EvalError, rule: CompiledRule) -> str:
-    if isinstance(exc, Missing):
-        if exc.path == "champion":
-            return f"missing evidence: there is no champion (required: {rule.required}); guard the rule with: when champion exists"
-        return f"missing evidence: {exc} (required: {rule.required})"
-    return f"type error: {exc} (required: {rule.required})"
 
 
 class PythonBackend:
@@ -66,7 +28,7 @@ class PythonBackend:
 
     def decide(self, policy: CompiledPolicy, env: Env) -> list[Raw]:
         compute_facts(policy, env)
-        return [run_rule(rule, env) for rule in policy.rules]
+        return [rule.run(env) for rule in policy.rules]
 
     def evaluate(self, policies: PolicySet, subject: Subject, champion: Subject | None = None, data: dict | None = None, now: dt.datetime | None = None) -> Decision:
         now = now or dt.datetime.now(dt.timezone.utc)
@@ -83,69 +45,68 @@ class PythonBackend:
         return _decision(results, subject, champion, now, self.name)
 
     def _policy_result(self, policy: CompiledPolicy, raws: list[Raw], waivers: WaiverIndex, subject: Subject, now: dt.datetime) -> PolicyResult:
-        rules = [_with_waivers(policy, rule, raw, waivers, subject, now) for rule, raw in zip(policy.rules, raws)]
+        rules = []
+        for rule, raw in zip(policy.rules, raws):
+            if raw[0] == "pass" or raw[0] == "skip" or not waivers.all:  # no waiver can matter
+                rules.append(RuleResult(policy.name, rule.id, rule.title, rule.level, raw[0], raw[1], rule.required, raw[2], None, [], rule.line))
+            else:
+                rules.append(_with_waivers(policy, rule, raw, waivers, subject, now))
         outcome = policy_outcome(rules)
         actions = policy.on_fail if outcome == "fail" else policy.on_pass
         planned = [
-            PlannedAction(kind="set_alias", name=a.alias, policy=policy.name)
-            if a.action == "set_alias"
-            else PlannedAction(kind="set_tag", name=a.key, value=a.value, policy=policy.name)
+            PlannedAction("set_alias", a.alias, policy.name) if a.action == "set_alias" else PlannedAction("set_tag", a.key, policy.name, a.value)
             for a in actions
         ]
-        return PolicyResult.model_construct(
-            name=policy.name, version=policy.version, digest=policy.digest, source=policy.source,
-            outcome=outcome, rules=rules, actions=planned,
-        )
+        return PolicyResult(policy.name, policy.version, policy.digest, policy.source, outcome, rules, planned)
 
 
 def _with_waivers(policy: CompiledPolicy, rule: CompiledRule, raw: Raw, waivers: WaiverIndex, subject: Subject, now: dt.datetime) -> RuleResult:
-    outcome, message, used, expired = raw.outcome, raw.message, None, []
-    if outcome in ("fail", "error") and waivers.all:
-        valid, stale = waivers.lookup(policy.name, rule.id, subject.model.name, subject.model.version, now)
-        expired = [f"{w.id} (expired {w.expires.isoformat()})" for w in stale]
-        if valid is not None and rule.level == "hard":
-            message += f"; waiver {valid.id} cannot lift a hard rule"
-        elif valid is not None:
-            outcome, used = "waived", valid.id
-            message += f"; waived by {valid.id} ({valid.reason}; approved by {valid.approved_by}, until {valid.expires.isoformat()})"
-        if stale and used is None:
-            message += "; expired waiver " + ", ".join(w.id for w in stale) + " not applied"
-    return RuleResult.model_construct(
-        policy=policy.name, rule=rule.id, title=rule.title, enforce=rule.level, outcome=outcome,
-        message=message, required=rule.required, observed={k: plain(v) for k, v in raw.observed.items()},
-        waiver=used, expired_waivers=expired, line=rule.line,
-    )
+    outcome, message, used = raw[0], raw[1], None
+    valid, stale = waivers.lookup(policy.name, rule.id, subject.model.name, subject.model.version, now)
+    expired = [f"{w.id} (expired {w.expires.isoformat()})" for w in stale]
+    if valid is not None and rule.level == "hard":
+        message += f"; waiver {valid.id} cannot lift a hard rule"
+    elif valid is not None:
+        outcome, used = "waived", valid.id
+        message += f"; waived by {valid.id} ({valid.reason}; approved by {valid.approved_by}, until {valid.expires.isoformat()})"
+    if stale and used is None:
+        message += "; expired waiver " + ", ".join(w.id for w in stale) + " not applied"
+    return RuleResult(policy.name, rule.id, rule.title, rule.level, outcome, message, rule.required, raw[2], used, expired, rule.line)
 
 
 def policy_outcome(rules: list[RuleResult]) -> str:
     """fail if a hard or unwaived soft rule failed or errored; warn if an advisory one did or a waiver was used."""
-    if any(r.blocking for r in rules):
-        return "fail"
-    if any(r.outcome in ("fail", "error", "waived") for r in rules):
-        return "warn"
-    return "pass"
+    outcome = "pass"
+    for r in rules:
+        if r.outcome == "fail" or r.outcome == "error":
+            if r.enforce != "advisory":
+                return "fail"
+            outcome = "warn"
+        elif r.outcome == "waived":
+            outcome = "warn"
+    return outcome
 
 
 def _summary(subject: Subject) -> SubjectSummary:
-    return SubjectSummary.model_construct(
-        reference=subject.reference, source=subject.source, model=subject.model.name,
-        version=subject.model.version, digest=subject.digest,
-    )
+    return SubjectSummary(subject.reference, subject.source, subject.digest, subject.model.name, subject.model.version)
 
 
 def _decision(results: list[PolicyResult], subject: Subject, champion: Subject | None, now: dt.datetime, engine: str) -> Decision:
     rules = [r for p in results for r in p.rules]
-    tally = {o: 0 for o in ("pass", "fail", "skip", "error", "waived")}
-    for r in rules:
-        tally[r.outcome] += 1
-    counts = Counts.model_construct(passed=tally["pass"], failed=tally["fail"], skipped=tally["skip"], errored=tally["error"], waived=tally["waived"])
+    tally = Counter(map(_OUTCOME, rules))
+    counts = Counts(tally["pass"], tally["fail"], tally["skip"], tally["error"], tally["waived"])
+    # Only a failed or waived rule can carry waivers: skip the scans in the common case.
+    touched = [r for r in rules if r.outcome != "pass" and r.outcome != "skip"] if tally["fail"] or tally["error"] or tally["waived"] else []
     return Decision.model_construct(
         schema_="pml-policy/decision", schema_version=1, id=str(uuid.uuid4()), time=now, engine=engine,
         subject=_summary(subject), champion=_summary(champion) if champion else None,
         outcome=combine([p.outcome for p in results]), policies=results,
-        waivers_used=sorted({r.waiver for r in rules if r.waiver}),
-        expired_waivers=sorted({w for r in rules for w in r.expired_waivers}), counts=counts,
+        waivers_used=sorted({r.waiver for r in touched if r.waiver}),
+        expired_waivers=sorted({w for r in touched for w in r.expired_waivers}), counts=counts,
     )
+
+
+_OUTCOME = operator.attrgetter("outcome")
 
 
 BACKENDS = {"python": PythonBackend}

@@ -10,8 +10,6 @@ FIELDS = {
     "model": ("name", "version", "aliases", "source"),
     "run": ("id", "start_time", "user", "git_commit"),
 }
-# Roots whose next part is a free name (a metric, a param, a tag, an artifact path, a data key).
-KEYED = ("metrics", "params", "tags", "artifacts", "data")
 
 # name -> (fewest, most) arguments; None means no upper bound.
 FUNCTIONS: dict[str, tuple[int, int | None]] = {

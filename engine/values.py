@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from typing import Any
 
 
@@ -62,6 +61,12 @@ def describe(v: Any) -> str:
 
 def show(v: Any) -> str:
     """A value as a business user reads it in a message."""
+    if type(v) is float:  # the common case first
+        if v != v:
+            return "NaN"
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.6g}"
     if v is ABSENT:
         return "absent"
     if v is None:
@@ -70,12 +75,6 @@ def show(v: Any) -> str:
         return "true" if v else "false"
     if type(v) is int:
         return str(v)
-    if type(v) is float:
-        if math.isnan(v):
-            return "NaN"
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return f"{v:.6g}"
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     if isinstance(v, (list, tuple)):
@@ -85,18 +84,3 @@ def show(v: Any) -> str:
     if isinstance(v, dict) and "size" in v:
         return f"present ({v['size']} bytes)"
     return json.dumps(v, default=str, ensure_ascii=False)
-
-
-def plain(v: Any) -> Any:
-    """A value as recorded in a decision's evidence: JSON-safe, absence and NaN made explicit."""
-    if v is ABSENT:
-        return None
-    if type(v) is float and not math.isfinite(v):
-        return str(v) if not math.isnan(v) else "NaN"
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, (list, tuple)):
-        return [plain(i) for i in v]
-    if isinstance(v, dict):
-        return {k: plain(i) for k, i in v.items()}
-    return v

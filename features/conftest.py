@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from tests.helpers import ROOT, run_cli
+from tests.helpers import run_cli
 
 
 @pytest.fixture

@@ -98,10 +98,11 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
         _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn")))
-        click.echo(get("text")(decisions, Options(color=is_tty)), nl=False)
+        click.echo(get("text")(decisions, Options(color=is_tty)), nl=False, color=is_tty)
         click.echo(f"{fmt} written to {output}")
     else:
-        click.echo(get(fmt)(decisions, Options(color=is_tty and fmt == "text", fail_on_warn=fail_on == "warn")), nl=False)
+        coloured = is_tty and fmt == "text"
+        click.echo(get(fmt)(decisions, Options(color=coloured, fail_on_warn=fail_on == "warn")), nl=False, color=coloured)
     outcomes = {d.outcome for d in decisions}
     if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
         sys.exit(EXIT_POLICY_FAILED)

@@ -150,3 +150,22 @@ def test_the_installed_command_runs_and_does_not_import_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("HEAVY [] EXIT 0")
+
+
+def test_text_is_plain_when_piped_and_coloured_on_request():
+    plain = run_cli("check", "examples/credit-warn", *CHAMPION).stdout
+    assert "\x1b[" not in plain
+    coloured = run_cli("check", "examples/credit-warn", *CHAMPION, "--color").stdout
+    assert "\x1b[" in coloured and "documentation/model_card" in coloured
+
+
+def test_nan_evidence_is_recorded_as_nan_and_absent_as_null(tmp_path):
+    (tmp_path / "metrics.json").write_text('{"val_auc": NaN}')
+    (tmp_path / "pml.yaml").write_text("model: {name: m}\n")
+    out = tmp_path / "d.json"
+    run_cli("check", str(tmp_path), "-p", "policies/starter/promotion.pml", "-f", "json", "-o", str(out))
+    rules = {r["rule"]: r for r in json.loads(out.read_text())["decisions"][0]["policies"][0]["rules"]}
+    assert rules["auc_floor"]["observed"] == {"metrics.val_auc": "NaN"}
+    assert rules["auc_floor"]["outcome"] == "error" and "metrics.val_auc is NaN" in rules["auc_floor"]["message"]
+    assert rules["calibration"]["observed"] == {"metrics.val_ece": None}
+    assert "metrics.val_ece is absent" in rules["calibration"]["message"]

@@ -1,44 +1,63 @@
-"""Text for people: each subject, one line per rule (outcome, what was seen against what was required)."""
+"""Text for people: each subject, one line per rule (outcome, what was seen against what was required).
+
+Lines are built as styled segments; rich renders them in colour at a terminal. Piped into a CI
+log they are plain text, and rich is not even imported (it is a tenth of the cold start).
+"""
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
-from rich.markup import escape
-
-from pml_policy.engine.decision import Decision
+from pml_policy.engine.decision import Decision, RuleResult
 
 from . import Options
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "bold magenta", "waived": "cyan"}
 LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR", "waived": "WAIVED"}
 
+Line = list[tuple[str, str | None]]  # (text, rich style or None)
 
-def render(decisions: list[Decision], options: Options) -> str:
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=options.color, no_color=not options.color, highlight=False, width=200, soft_wrap=True)
+
+def _label(r: RuleResult) -> str:
+    """An advisory failure reads WARN: it does not fail the gate."""
+    return "warn" if r.outcome == "fail" and r.enforce == "advisory" else r.outcome
+
+
+def lines(decisions: list[Decision], options: Options) -> list[Line]:
+    out: list[Line] = []
     for d in decisions:
         model = f"{d.subject.model} v{d.subject.version}" if d.subject.version else (d.subject.model or "no model name")
         champion = f", champion {d.champion.reference}" if d.champion else ", no champion"
-        console.print(f"[bold]{escape(d.subject.reference)}[/] ({escape(model)}{escape(champion)})")
-        for p in d.policies:
-            for r in p.rules:
-                label = LABEL[r.outcome] if not (r.outcome == "fail" and r.enforce == "advisory") else "WARN"
-                style = STYLE[r.outcome] if label != "WARN" else STYLE["warn"]
-                console.print(f"  [{style}]{label:<6}[/] {escape(r.ref):<40} {r.enforce:<8} {escape(r.message)}")
+        out.append([(d.subject.reference, "bold"), (f" ({model}{champion})", None)])
+        for r in d.rules:
+            label = _label(r)
+            out.append([("  ", None), (f"{LABEL[label]:<6}", STYLE[label]), (f" {r.ref:<40} {r.enforce:<8} {r.message}", None)])
         c = d.counts
         parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"] + ([f"{c.waived} waived"] if c.waived else [])
-        verdict = d.outcome.upper()
-        console.print(f"  => [{STYLE[d.outcome]}]{verdict}[/] ({', '.join(parts)}; " + ", ".join(f"{escape(p.name)} {p.version}" for p in d.policies) + ")")
+        policies = ", ".join(f"{p.name} {p.version}" for p in d.policies)
+        out.append([("  => ", None), (d.outcome.upper(), STYLE[d.outcome]), (f" ({', '.join(parts)}; {policies})", None)])
         for a in d.actions:
             what = f'set alias "{a.name}"' if a.kind == "set_alias" else f'set tag "{a.name}" = "{a.value}"'
-            console.print(f"     planned: {escape(what)} [dim](not applied)[/]")
+            out.append([(f"     planned: {what} ", None), ("(not applied)", "dim")])
         if d.expired_waivers:
-            console.print(f"     [yellow]expired waivers, not applied:[/] {escape(', '.join(d.expired_waivers))}")
-        console.print()
+            out.append([("     ", None), ("expired waivers, not applied:", "yellow"), (" " + ", ".join(d.expired_waivers), None)])
+        out.append([])
     if len(decisions) > 1:
         tally = {o: sum(d.outcome == o for d in decisions) for o in ("pass", "warn", "fail")}
-        console.print(f"{len(decisions)} subjects: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail")
+        out.append([(f"{len(decisions)} subjects: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail", None)])
     if options.audit_note:
-        console.print(options.audit_note)
+        out.append([(options.audit_note, None)])
+    return out
+
+
+def render(decisions: list[Decision], options: Options) -> str:
+    rendered = lines(decisions, options)
+    if not options.color:
+        return "".join("".join(text for text, _ in line) + "\n" for line in rendered)
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, color_system="standard", highlight=False, width=200, soft_wrap=True)
+    for line in rendered:
+        console.print(Text.assemble(*[(text, style or "") for text, style in line]))
     return buffer.getvalue()
