@@ -48,11 +48,11 @@ def adapter_for(ref: str) -> Adapter:
     for cls in adapters():
         if cls.handles(ref):
             return cls()
-    if ref.startswith(("models:/", "runs:/")):
-        raise UsageError(f"{ref}: MLflow references need the MLflow adapter, which is not installed", "install pml-policy[mlflow]")
-    if ref.startswith("wandb:"):
-        raise UsageError(f"{ref}: W&B references need the W&B adapter, which is not installed", "install pml-policy[wandb]")
-    raise UsageError(f"{ref}: not a folder, and no adapter reads this kind of reference", "pass a folder of evidence, models:/NAME/N, runs:/ID or wandb:ENTITY/PROJECT/RUN")
+    names = ", ".join(sorted(a.name for a in adapters()))
+    raise UsageError(
+        f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
+        "pass a folder of evidence; MLflow and W&B references need adapters that are not part of this release",
+    )
 
 
 def fetch(ref: str) -> Subject:

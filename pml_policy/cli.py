@@ -78,16 +78,14 @@ policies_option = click.option(
 def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
 
-    \b
-    REF is the evidence of one training run:
-      a folder          metrics.json, params, tags.json, artifacts, an optional pml.yaml
-      models:/NAME/N    an MLflow model version (pml-policy[mlflow])
-      runs:/RUN_ID      an MLflow run
-      wandb:E/P/RUN     a W&B run, or a W&B offline run folder (pml-policy[wandb])
+    REF is the evidence of one training run: a folder with metrics.json (or DVC's
+    dvclive/metrics.json), params.json or params.yaml, tags.json, any artifacts, and an
+    optional pml.yaml naming the model, version, aliases and run. Adapters installed as
+    plugins (entry-point group pml_policy.adapters) add other kinds of reference.
 
     \b
     Examples:
-      pml-policy check examples/credit-pass --champion examples/champion
+      pml-policy check examples/credit-pass --champion examples/credit-champion
       pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
       pml-policy check run/ --fail-on warn        # warnings block the gate too
     """

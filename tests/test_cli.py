@@ -169,3 +169,13 @@ def test_nan_evidence_is_recorded_as_nan_and_absent_as_null(tmp_path):
     assert rules["auc_floor"]["outcome"] == "error" and "metrics.val_auc is NaN" in rules["auc_floor"]["message"]
     assert rules["calibration"]["observed"] == {"metrics.val_ece": None}
     assert "metrics.val_ece is absent" in rules["calibration"]["message"]
+
+
+def test_policies_and_format_come_from_the_environment(monkeypatch):
+    import os
+
+    monkeypatch.setenv("PML_POLICIES", os.pathsep.join(["policies/starter/promotion.pml", "policies/starter/documentation.pml"]))
+    monkeypatch.setenv("PML_FORMAT", "json")
+    result = run_cli("check", "examples/credit-pass")
+    doc = json.loads(result.stdout)
+    assert sorted(p["name"] for p in doc["decisions"][0]["policies"]) == ["documentation", "promotion-gate"]
