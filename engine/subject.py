@@ -30,7 +30,9 @@ class ArtifactInfo(BaseModel):
 
 
 class Subject(BaseModel):
-    """What the rules read. `digest` is the sha256 of everything else, in canonical JSON."""
+    """What the rules read. `digest` is the sha256 of the evidence in canonical JSON: everything
+    but the reference, which only says where it was read from (the same run read through another
+    path has the same digest)."""
 
     source: str
     reference: str
@@ -44,7 +46,7 @@ class Subject(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.digest:
-            body = self.model_dump(mode="json", exclude={"digest"})
+            body = self.model_dump(mode="json", exclude={"digest", "reference"})
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self.digest = hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,16 @@ def load_data(path: str | None) -> dict[str, Any]:
     return data
 
 
-def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None, engine: str = "python") -> list:
+@dataclass
+class CheckRun:
+    """The decisions of one `check`, with the evidence they were made on (what the audit log keeps)."""
+
+    decisions: list[Any]
+    subjects: list[Any]
+    champion: Any | None
+
+
+def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None, engine: str = "python") -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
     from .adapters import fetch
     from .engine import backend, load
@@ -42,4 +52,29 @@ def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None
     data = load_data(data_file)
     evaluator = backend(engine)
     champion = fetch(champion_ref) if champion_ref else None
-    return [evaluator.evaluate(policies, fetch(ref), champion, data) for ref in refs]
+    subjects = [fetch(ref) for ref in refs]
+    return CheckRun([evaluator.evaluate(policies, s, champion, data) for s in subjects], subjects, champion)
+
+
+@dataclass
+class Recorded:
+    store: str
+    records: list[tuple[str, int, str]]  # (decision id, seq, hash)
+
+    def note(self) -> str:
+        seqs = ", ".join(f"#{seq}" for _, seq, _ in self.records)
+        return f"recorded in the audit log {self.store} as {seqs}; head {self.records[-1][2]}"
+
+
+def record(run: CheckRun, url: str) -> Recorded:
+    """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict)."""
+    from .audit import AuditStore, Entry
+    from .audit.context import actor, ci_context
+
+    store = AuditStore(url)
+    try:
+        entries = [Entry(d, s, run.champion) for d, s in zip(run.decisions, run.subjects)]
+        appended = store.append(entries, actor(), ci_context())
+    finally:
+        store.close()
+    return Recorded(store.shown, [(d.id, seq, h) for d, (seq, h) in zip(run.decisions, appended)])

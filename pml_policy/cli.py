@@ -14,8 +14,9 @@ EXIT_CODES = """\b
 Exit codes:
   0  pass (a warning too, unless --fail-on warn)
   1  a policy failed
-  2  bad usage, an invalid policy or waiver file, or no policy applies
-  3  evidence could not be read"""
+  2  bad usage, an invalid policy or waiver file, no policy applies, or a
+     policy version already recorded with other text
+  3  evidence could not be read, or the audit log could not be written"""
 
 
 def _policy_paths(paths: tuple[str, ...]) -> list[str]:
@@ -59,6 +60,11 @@ def cli() -> None:
     """
 
 
+audit_option = click.option(
+    "--audit", "audit_url", envvar="PML_AUDIT_URL", default="sqlite:///.pml/audit.db", show_default=True, metavar="URL",
+    help="The audit log: a SQLAlchemy URL (sqlite:///path, postgresql://user@host/db). Env: PML_AUDIT_URL.",
+)
+
 policies_option = click.option(
     "-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES",
     help="Policy file or folder (searched recursively); repeatable. Default: ./policies. Env: PML_POLICIES (os.pathsep-separated).",
@@ -75,7 +81,9 @@ policies_option = click.option(
 @click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, help="Lowest outcome that exits 1.")
 @click.option("--engine", type=click.Choice(["python", "durable"]), default="python", show_default=True, envvar="PML_ENGINE", help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.")
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
-def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None) -> None:
+@audit_option
+@click.option("--no-audit", is_flag=True, help="Do not record the decisions (the output then says so).")
+def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None, audit_url: str, no_audit: bool) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
 
     REF is the evidence of one training run: a folder with metrics.json (or DVC's
@@ -89,18 +97,24 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
       pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
       pml-policy check run/ --fail-on warn        # warnings block the gate too
     """
-    from .check import run_check
+    from .check import record, run_check
     from .outputs import Options, get
 
-    decisions = run_check(list(refs), _policy_paths(policy_paths), champion, data_file, engine)
+    run = run_check(list(refs), _policy_paths(policy_paths), champion, data_file, engine)
+    decisions = run.decisions
+    # Recorded before anything is reported: a decision that could not be recorded is not shown.
+    recorded = None if no_audit else record(run, audit_url)
+    note = recorded.note() if recorded else "NOT RECORDED: --no-audit was given; these decisions are not in the audit log"
+    audit = {"recorded": recorded is not None, "store": recorded.store if recorded else None,
+             "records": [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records] if recorded else []}
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
-        _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn")))
-        click.echo(get("text")(decisions, Options(color=is_tty)), nl=False, color=is_tty)
+        _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn", audit=audit)))
+        click.echo(get("text")(decisions, Options(color=is_tty, audit_note=note)), nl=False, color=is_tty)
         click.echo(f"{fmt} written to {output}")
     else:
         coloured = is_tty and fmt == "text"
-        click.echo(get(fmt)(decisions, Options(color=coloured, fail_on_warn=fail_on == "warn")), nl=False, color=coloured)
+        click.echo(get(fmt)(decisions, Options(color=coloured, fail_on_warn=fail_on == "warn", audit_note=note, audit=audit)), nl=False, color=coloured)
     outcomes = {d.outcome for d in decisions}
     if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
         sys.exit(EXIT_POLICY_FAILED)
@@ -179,6 +193,16 @@ def schema() -> None:
     from .schema import check_schema
 
     click.echo(json.dumps(check_schema(), indent=2))
+
+
+def _register() -> None:
+    from .audit_cli import audit, explain
+
+    cli.add_command(audit)
+    cli.add_command(explain)
+
+
+_register()
 
 
 def main() -> None:

@@ -45,3 +45,13 @@ class EvidenceError(PmlError):
     """The evidence for a subject could not be read (missing folder, malformed file, server down)."""
 
     exit_code = EXIT_EVIDENCE
+
+
+class PolicyConflict(PmlError):
+    """A policy name and version already recorded with other text: a changed policy needs a new version."""
+
+
+class AuditError(PmlError):
+    """The audit log cannot be opened, read or written: no decision is reported unrecorded."""
+
+    exit_code = EXIT_EVIDENCE

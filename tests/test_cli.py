@@ -140,16 +140,16 @@ def test_help_and_version_teach():
     assert run_cli("--version").stdout.startswith("pml-policy, version ")
 
 
-def test_the_installed_command_runs_and_does_not_import_heavy_modules():
+@pytest.mark.parametrize("audit, absent", [(["--no-audit"], ("mlflow", "wandb", "sqlalchemy", "durable")), ([], ("mlflow", "wandb", "durable"))])
+def test_the_check_path_imports_no_heavy_modules(audit, absent):
     code = (
-        "import sys; sys.argv = ['pml-policy', 'check', 'examples/credit-pass', '-p', 'policies/starter'];"
+        f"import sys; sys.argv = ['pml-policy', 'check', 'examples/credit-pass', '-p', 'policies/starter', *{audit!r}];"
         "from pml_policy.cli import main\n"
         "try: main()\nexcept SystemExit as e: code = e.code\n"
-        "heavy = [m for m in ('mlflow', 'wandb', 'sqlalchemy', 'durable') if m in sys.modules]\n"
-        "print('HEAVY', heavy, 'EXIT', code)"
+        f"print('HEAVY', [m for m in {absent!r} if m in sys.modules], 'EXIT', code)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("HEAVY [] EXIT 0")
+    assert out.strip().endswith("HEAVY [] EXIT 0"), out
 
 
 def test_text_is_plain_when_piped_and_coloured_on_request():

@@ -22,7 +22,8 @@ _MODULES = {"text": "text", "json": "json_out", "junit": "junit", "sarif": "sari
 class Options:
     fail_on_warn: bool = False
     color: bool = False
-    audit_note: str | None = None
+    audit_note: str | None = None  # one line for people: where the decisions were recorded, or that they were not
+    audit: dict | None = None  # the same for machines: {"recorded", "store", "records": [{decision, seq, hash}]}
 
 
 Renderer = Callable[[list[Decision], Options], str]

@@ -12,6 +12,18 @@ from . import Options
 CHECK_SCHEMA_VERSION = 1
 
 
+class AuditRef(BaseModel):
+    decision: str
+    seq: int = Field(description="The record's position in the audit chain.")
+    hash: str = Field(description="The record's sha256: publish the last one to detect a truncated log.")
+
+
+class AuditInfo(BaseModel):
+    recorded: bool = Field(description="False only under --no-audit.")
+    store: str | None = Field(default=None, description="The audit log's URL, password hidden.")
+    records: list[AuditRef] = Field(default_factory=list)
+
+
 class CheckDocument(BaseModel):
     """The whole output of `check --format json` (docs/check-output.schema.json)."""
 
@@ -20,11 +32,12 @@ class CheckDocument(BaseModel):
     schema_version: Literal[1] = CHECK_SCHEMA_VERSION
     outcome: Outcome = Field(description="The worst outcome of all decisions.")
     decisions: list[Decision]
+    audit: AuditInfo | None = Field(default=None, description="Where the decisions were recorded.")
 
 
-def document(decisions: list[Decision]) -> CheckDocument:
-    return CheckDocument(outcome=combine([d.outcome for d in decisions]), decisions=decisions)
+def document(decisions: list[Decision], audit: dict | None = None) -> CheckDocument:
+    return CheckDocument(outcome=combine([d.outcome for d in decisions]), decisions=decisions, audit=audit)
 
 
 def render(decisions: list[Decision], options: Options) -> str:
-    return document(decisions).model_dump_json(by_alias=True, indent=2) + "\n"
+    return document(decisions, options.audit).model_dump_json(by_alias=True, indent=2) + "\n"

@@ -1,0 +1,56 @@
+"""Fixtures shared by tests/ and features/: a private audit log per test, and real PostgreSQL."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def require_services() -> bool:
+    return os.environ.get("PML_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> None:
+    """Skip on a laptop without the service; under PML_REQUIRE_SERVICES=1 (CI) that is a failure."""
+    if require_services():
+        pytest.fail(f"{reason} (PML_REQUIRE_SERVICES=1: a missing service is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def private_audit_log(tmp_path, monkeypatch):
+    """Every test records into its own SQLite log, never into the working tree's .pml/."""
+    url = f"sqlite:///{tmp_path}/audit.db"
+    monkeypatch.setenv("PML_AUDIT_URL", url)
+    monkeypatch.setenv("PML_ACTOR", "tester@example.com")
+    return url
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the machine's PostgreSQL server, dropped afterwards."""
+    try:
+        import psycopg
+    except ImportError:
+        missing_service("psycopg is not installed (pip install 'pml-policy[postgres]')")
+    name = f"pml_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        missing_service(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {str(exc).strip().splitlines()[0]}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    return request.getfixturevalue("postgres_url")

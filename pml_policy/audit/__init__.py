@@ -1,0 +1,12 @@
+"""The audit log: every decision recorded, hash-chained and verifiable, on SQLite or PostgreSQL.
+
+>>> from pml_policy.audit import AuditStore
+>>> store = AuditStore("sqlite:///.pml/audit.db")            # doctest: +SKIP
+>>> store.verify().ok                                         # doctest: +SKIP
+True
+"""
+from __future__ import annotations
+
+from .store import DEFAULT_URL, AuditStore, Entry
+
+__all__ = ["DEFAULT_URL", "AuditStore", "Entry"]

@@ -1,0 +1,92 @@
+"""The audit log's tables (SQLModel). One row per decision in the hash chain; rule results,
+actions and waivers used beside it for queries and reports; the head row appends lock on."""
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+from .chain import GENESIS
+
+
+class DecisionRecord(SQLModel, table=True):
+    """A decision as recorded. `hash` covers every other column and `prev_hash` (chain.py)."""
+
+    __tablename__ = "pml_decisions"
+    seq: int = Field(primary_key=True, description="Position in the chain: 1, 2, 3… with no gaps.")
+    id: str = Field(unique=True, description="The decision id printed by check.")
+    time: str = Field(index=True, description="UTC, ISO 8601 with microseconds and Z.")
+    actor: str
+    ci: str = Field(description="CI context as canonical JSON (run id, job URL, commit).")
+    subject_ref: str
+    subject_digest: str
+    model: str | None = Field(default=None, index=True)
+    version: str | None = None
+    outcome: str = Field(index=True)
+    engine: str
+    body: str = Field(description="The decision as canonical JSON (schema pml-policy/decision).")
+    evidence: str = Field(description="The subject and champion evidence as canonical JSON, for replay.")
+    prev_hash: str
+    hash: str = Field(unique=True)
+
+
+class RuleRecord(SQLModel, table=True):
+    __tablename__ = "pml_rule_results"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
+    policy: str = Field(index=True)
+    policy_version: str
+    policy_digest: str
+    rule: str = Field(index=True)
+    enforce: str
+    outcome: str = Field(index=True)
+    message: str
+    required: str
+    observed: str = Field(description="Every path the rule read, with its value, as canonical JSON.")
+    waiver: str | None = None
+
+
+class ActionRecord(SQLModel, table=True):
+    __tablename__ = "pml_actions"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
+    policy: str
+    kind: str
+    name: str
+    value: str | None = None
+    state: str = Field(description="planned, applied or failed")
+
+
+class WaiverUse(SQLModel, table=True):
+    __tablename__ = "pml_waivers_used"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
+    waiver: str = Field(index=True)
+    policy: str
+    rule: str
+    expired: bool = False
+
+
+class PolicyRecord(SQLModel, table=True):
+    """Each policy name and version ever used, with its digest: a version is immutable once used."""
+
+    __tablename__ = "pml_policies"
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    digest: str
+    source: str
+    first_decision: str
+    first_time: str
+
+
+class Head(SQLModel, table=True):
+    """One row: the last record's seq and hash. Appends lock it, so the chain never forks."""
+
+    __tablename__ = "pml_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = GENESIS
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "pml_meta"
+    key: str = Field(primary_key=True)
+    value: str

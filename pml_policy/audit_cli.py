@@ -1,0 +1,204 @@
+"""`pml-policy audit list|show|verify|export` and `pml-policy explain`: reading the audit log."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import click
+
+from .errors import EXIT_POLICY_FAILED, UsageError
+
+LIST_COLUMNS = ("seq", "time", "outcome", "model", "version", "subject_ref", "actor", "id")
+EXPORT_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "engine", "subject_ref", "subject_digest", "prev_hash", "hash")
+
+
+def _store(url: str):
+    from .audit import AuditStore
+
+    return AuditStore(url)
+
+
+def _when(value: str | None, option: str) -> dt.datetime | None:
+    """A date (2026-11-01, from its start) or an ISO datetime; naive times are UTC."""
+    if value is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r} is not a date or time", "write 2026-11-01 or 2026-11-01T08:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _decision(row: dict[str, Any]):
+    from .engine.decision import Decision
+
+    return Decision.model_validate_json(row["body"])
+
+
+@click.group()
+def audit() -> None:
+    """Read and check the audit log of decisions.
+
+    Every decision `check` makes is recorded, chained to the one before by a sha256, in
+    .pml/audit.db (SQLite) or the database at --audit / PML_AUDIT_URL (PostgreSQL for teams).
+
+    \b
+      pml-policy audit list --since 2026-11-01 --outcome fail
+      pml-policy audit show 2cee3ef7
+      pml-policy audit verify --expect-head <published hash>
+      pml-policy audit export --format jsonl -o audit.jsonl
+    """
+
+
+def _audit_option(f):
+    from .cli import audit_option
+
+    return audit_option(f)
+
+
+@audit.command(name="list")
+@_audit_option
+@click.option("--model", help="Only this model name.")
+@click.option("--policy", help="Only decisions that evaluated this policy.")
+@click.option("--outcome", type=click.Choice(["pass", "warn", "fail"]), help="Only this outcome.")
+@click.option("--since", help="From this date or time (UTC unless it says).")
+@click.option("--until", help="Before this date or time.")
+@click.option("--limit", type=int, default=50, show_default=True, help="At most this many, newest first (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | None, since: str | None, until: str | None, limit: int, fmt: str) -> None:
+    """List recorded decisions, newest first."""
+    store = _store(audit_url)
+    rows = store.records(model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None)
+    if fmt == "json":
+        click.echo(json.dumps([{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows], indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow((*LIST_COLUMNS, "hash"))
+        writer.writerows([(*(r[k] for k in LIST_COLUMNS), r["hash"]) for r in rows])
+    else:
+        table = [[str(r[k] if r[k] is not None else "") for k in LIST_COLUMNS] for r in rows]
+        widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(LIST_COLUMNS)]
+        click.echo("  ".join(c.upper().ljust(w) for c, w in zip(LIST_COLUMNS, widths)).rstrip())
+        for row in table:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        click.echo(f"{len(rows)} decision{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
+
+
+def _show(row: dict[str, Any], fmt: str) -> str:
+    from .outputs import Options, get
+
+    decision = _decision(row)
+    if fmt == "json":
+        return json.dumps({"record": {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}, "ci": json.loads(row["ci"]), "decision": json.loads(row["body"])}, indent=2) + "\n"
+    ci = json.loads(row["ci"])
+    where = f" in {ci.get('system')} run {ci.get('run_id')}" if ci else ""
+    header = f"decision {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']}{where})\n"
+    return header + get("text")([decision], Options()) + f"record hash {row['hash']}\n"
+
+
+@audit.command()
+@click.argument("ref", metavar="ID")
+@_audit_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def show(ref: str, audit_url: str, fmt: str) -> None:
+    """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
+    click.echo(_show(_store(audit_url).get(ref), fmt), nl=False)
+
+
+@audit.command()
+@_audit_option
+@click.option("--expect-head", metavar="HASH", help="A head hash published earlier (a CI log, a ticket): it must still be in the log.")
+def verify(audit_url: str, expect_head: str | None) -> None:
+    """Recompute the hash chain and name the first record that breaks it.
+
+    Finds an edited field, a deleted or inserted record, records swapped, and records removed
+    from the end (with --expect-head, or when the head row no longer matches). Exits 1 when the
+    log has been tampered with.
+    """
+    store = _store(audit_url)
+    verdict = store.verify(expect_head)
+    if verdict.ok:
+        click.echo(f"OK: {verdict.records} records, chain intact in {store.shown}\nhead {verdict.head}")
+        return
+    who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
+    click.echo(f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {store.shown}", err=True)
+    sys.exit(EXIT_POLICY_FAILED)
+
+
+@audit.command()
+@_audit_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+def export(audit_url: str, fmt: str, output: str | None) -> None:
+    """Export every record in chain order, streaming (constant memory for any size of log).
+
+    jsonl: one record a line, with the decision, its evidence and the chain hashes, as stored.
+    csv: one record a line, the columns an auditor filters on.
+    """
+    store = _store(audit_url)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(EXPORT_COLUMNS)
+            for row in store.stream():
+                writer.writerow([row[c] for c in EXPORT_COLUMNS])
+        else:
+            for row in store.stream():
+                fields = ",".join(f'"{c}":{json.dumps(row[c], ensure_ascii=False)}' for c in EXPORT_COLUMNS)
+                # The stored JSON goes out as it is: no re-parsing, and the bytes the hash covers.
+                out.write("{" + fields + f',"ci":{row["ci"]},"decision":{row["body"]},"evidence":{row["evidence"]}' + "}\n")
+    finally:
+        if output:
+            out.close()
+
+
+@click.command()
+@click.argument("ref", metavar="ID")
+@_audit_option
+@click.option("--replay", is_flag=True, help="Re-evaluate the recorded evidence under the policies as they are now.")
+@click.option("-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES", help="Policies for --replay (default: ./policies).")
+def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...]) -> None:
+    """Explain a recorded decision, rule by rule; with --replay, what today's policies would decide.
+
+    \b
+      pml-policy explain 2cee3ef7
+      pml-policy explain 2cee3ef7 --replay -p policies/     # which rules would now decide otherwise
+    """
+    row = _store(audit_url).get(ref)
+    click.echo(_show(row, "text"), nl=False)
+    if replay:
+        from .cli import _policy_paths
+
+        click.echo(_replay(row, _policy_paths(policy_paths)), nl=False)
+
+
+def _replay(row: dict[str, Any], policy_paths: list[str]) -> str:
+    from .engine import Subject, evaluate, load
+    from .errors import NoPolicyApplies
+
+    recorded = _decision(row)
+    evidence = json.loads(row["evidence"])
+    subject = Subject.model_validate(evidence["subject"])
+    champion = Subject.model_validate(evidence["champion"]) if evidence["champion"] else None
+    try:
+        now = evaluate(load(policy_paths), subject, champion)
+    except NoPolicyApplies:
+        return "\nreplay: no current policy applies to this subject\n"
+    before = {r.ref: r for r in recorded.rules}
+    after = {r.ref: r for r in now.rules}
+    lines = [f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): {recorded.outcome} -> {now.outcome}"]
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old is None:
+            lines.append(f"  new rule   {key}: {new.outcome} ({new.message})")
+        elif new is None:
+            lines.append(f"  removed    {key}: was {old.outcome}")
+        elif old.outcome != new.outcome:
+            lines.append(f"  changed    {key}: {old.outcome} -> {new.outcome} ({new.message})")
+    if len(lines) == 1:
+        lines.append("  no rule would decide otherwise")
+    return "\n".join(lines) + "\n"

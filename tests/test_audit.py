@@ -1,0 +1,345 @@
+"""The audit log: recorded, chained, tamper-evident, concurrent, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pml_policy.adapters import fetch
+from pml_policy.audit import AuditStore, Entry
+from pml_policy.audit import store as store_module
+from pml_policy.engine import evaluate, load
+from pml_policy.errors import AuditError
+
+from .helpers import ROOT, run_cli
+
+CHAMPION = ["--champion", "examples/credit-champion", "-p", "policies/starter"]
+
+
+def _decision(example: str = "credit-pass"):
+    policies = load([ROOT / "policies" / "starter"])
+    subject = fetch(str(ROOT / "examples" / example))
+    return Entry(evaluate(policies, subject), subject)
+
+
+def _fill(url: str, count: int) -> AuditStore:
+    store = AuditStore(url)
+    for i in range(count):
+        store.append([_decision(("credit-pass", "credit-warn", "credit-fail")[i % 3])], "tester", {})
+    return store
+
+
+def _sql(url: str, statement: str) -> None:
+    engine = create_engine(store_module._driver_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+# ---- recording -------------------------------------------------------------------------------
+
+
+def test_check_records_each_decision_and_says_where(private_audit_log):
+    result = run_cli("check", "examples/credit-pass", "examples/credit-fail", *CHAMPION, "-f", "json")
+    doc = json.loads(result.stdout)
+    assert doc["audit"]["recorded"] is True and [r["seq"] for r in doc["audit"]["records"]] == [1, 2]
+    store = AuditStore(private_audit_log)
+    rows = store.records(newest_first=False)
+    assert [r["id"] for r in rows] == [d["id"] for d in doc["decisions"]]
+    assert [r["outcome"] for r in rows] == ["pass", "fail"]
+    assert rows[0]["actor"] == "tester@example.com"
+    assert store.head() == (2, doc["audit"]["records"][-1]["hash"])
+    text_run = run_cli("check", "examples/credit-warn", *CHAMPION)
+    assert "recorded in the audit log" in text_run.stdout and "as #3" in text_run.stdout
+
+
+def test_the_record_holds_what_an_auditor_needs(private_audit_log):
+    run_cli("check", "examples/credit-fail", *CHAMPION)
+    row = AuditStore(private_audit_log).get("#1")
+    body, evidence = json.loads(row["body"]), json.loads(row["evidence"])
+    policy = next(p for p in body["policies"] if p["name"] == "promotion-gate")
+    auc = next(r for r in policy["rules"] if r["rule"] == "auc_floor")
+    assert auc["observed"] == {"metrics.val_auc": 0.781} and auc["outcome"] == "fail"
+    assert len(policy["digest"]) == 64 and policy["version"] == "1.0.0"
+    assert row["subject_digest"] == body["subject"]["digest"] == fetch(str(ROOT / "examples/credit-fail")).digest
+    assert evidence["subject"]["metrics"]["val_auc"] == 0.781 and evidence["champion"]["model"]["version"] == "6"
+    engine = create_engine(private_audit_log)
+    with engine.connect() as conn:
+        rules = conn.execute(text("select policy, rule, outcome, observed from pml_rule_results where decision_seq = 1 and rule = 'auc_floor'")).one()
+        actions = conn.execute(text("select kind, name, value, state from pml_actions where decision_seq = 1")).all()
+    assert tuple(rules) == ("promotion-gate", "auc_floor", "fail", '{"metrics.val_auc":0.781}')
+    assert [tuple(a) for a in actions] == [("set_tag", "governance.status", "rejected", "planned")]
+
+
+def test_ci_context_is_recorded_and_secrets_never_are(private_audit_log, monkeypatch):
+    secrets = {"GITHUB_TOKEN": "ghs_SECRET1", "AWS_SECRET_ACCESS_KEY": "SECRET2", "MLFLOW_TRACKING_PASSWORD": "SECRET3", "ACTIONS_RUNTIME_TOKEN": "SECRET4"}
+    ci = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "4242", "GITHUB_SHA": "abc123", "GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "bank/models"}
+    for k, v in {**secrets, **ci}.items():
+        monkeypatch.setenv(k, v)
+    run_cli("check", "examples/credit-pass", *CHAMPION)
+    row = AuditStore(private_audit_log).get("#1")
+    assert json.loads(row["ci"]) == {"system": "github-actions", "run_id": "4242", "commit": "abc123", "repository": "bank/models", "job_url": "https://github.example/bank/models/actions/runs/4242"}
+    dump = "\n".join(sqlite3.connect(private_audit_log.removeprefix("sqlite:///")).iterdump())
+    for value in secrets.values():
+        assert value not in dump
+
+
+def test_a_changed_policy_needs_a_new_version(tmp_path):
+    policy = tmp_path / "gate.pml"
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } }')
+    assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
+    first = AuditStore(os.environ["PML_AUDIT_URL"]).get("#1")
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.70 } }')
+    result = run_cli("check", "examples/credit-pass", "-p", str(policy))
+    assert result.exit_code == 2
+    assert f'policy "gate" version 1.0.0' in result.stderr and f"decision {first['id']}" in result.stderr
+    assert "=> PASS" not in result.stdout  # refused: not reported as made
+    policy.write_text('policy "gate" version "1.1.0" { rule auc { require metrics.val_auc >= 0.70 } }')
+    assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
+    # Comments and layout do not make another text: same digest, no new version needed.
+    policy.write_text('# tuned\npolicy "gate" version "1.1.0" {\n  rule auc {\n    require metrics.val_auc >= 0.70\n  }\n}\n')
+    assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
+
+
+def test_an_unwritable_log_is_exit_3_and_no_decision_is_reported(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    result = run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", f"sqlite:///{blocker}/audit.db")
+    assert result.exit_code == 3
+    assert "cannot open the audit log" in result.stderr and "Traceback" not in result.output
+    assert "=> PASS" not in result.stdout
+
+
+def test_an_unreachable_server_is_exit_3_without_the_password(tmp_path):
+    result = run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", "postgresql://auditor:s3cret-pw@127.0.0.1:9/audit")
+    assert result.exit_code == 3
+    assert "s3cret-pw" not in result.output and "auditor:***@127.0.0.1:9" in result.stderr
+
+
+def test_no_audit_says_so():
+    result = run_cli("check", "examples/credit-pass", *CHAMPION, "--no-audit")
+    assert result.exit_code == 0 and "NOT RECORDED: --no-audit was given" in result.stdout
+
+
+# ---- tamper evidence, on both stores ---------------------------------------------------------
+
+
+def test_an_intact_log_verifies(store_url):
+    store = _fill(store_url, 5)
+    verdict = store.verify()
+    assert verdict.ok and verdict.records == 5 and verdict.head == store.head()[1]
+
+
+@pytest.mark.parametrize(
+    "tamper, problem, seq",
+    [
+        ("UPDATE pml_decisions SET outcome = 'pass' WHERE seq = 3", "record #3 was altered", 3),
+        ("UPDATE pml_decisions SET body = replace(body, '0.781', '0.881') WHERE seq = 3", "record #3 was altered", 3),
+        ("UPDATE pml_decisions SET actor = 'someone-else' WHERE seq = 2", "record #2 was altered", 2),
+        ("DELETE FROM pml_decisions WHERE seq = 4", "record #4 is missing", 4),
+    ],
+)
+def test_verify_names_the_first_broken_record(store_url, tamper, problem, seq):
+    store = _fill(store_url, 6)
+    if "DELETE" in tamper:
+        _sql(store_url, "DELETE FROM pml_rule_results WHERE decision_seq = 4")
+        _sql(store_url, "DELETE FROM pml_actions WHERE decision_seq = 4")
+    _sql(store_url, tamper)
+    verdict = store.verify()
+    assert not verdict.ok and problem in verdict.problem and verdict.seq == seq
+
+
+def _swap(url: str, a: int, b: int) -> None:
+    """Swap everything but the position of two records, each keeping its own hash."""
+    engine = create_engine(store_module._driver_url(url))
+    with engine.begin() as conn:
+        rows = {r["seq"]: dict(r) for r in conn.execute(text(f"SELECT * FROM pml_decisions WHERE seq IN ({a}, {b})")).mappings()}
+        conn.execute(text(f"UPDATE pml_decisions SET id = 'tmp', hash = 'tmp' WHERE seq = {a}"))
+        for target, source in ((b, a), (a, b)):
+            values = {k: v for k, v in rows[source].items() if k != "seq"}
+            assignments = ", ".join(f"{k} = :{k}" for k in values)
+            conn.execute(text(f"UPDATE pml_decisions SET {assignments} WHERE seq = {target}"), values)
+    engine.dispose()
+
+
+def test_verify_finds_two_records_swapped(store_url):
+    store = _fill(store_url, 5)
+    _swap(store_url, 2, 3)
+    verdict = store.verify()
+    assert not verdict.ok and verdict.seq == 2 and "does not follow record #1" in verdict.problem
+
+
+def test_a_truncated_tail_is_found_against_a_published_head(store_url):
+    store = _fill(store_url, 5)
+    published = store.head()[1]
+    # Remove the last two records and rewrite the head row to match: the chain itself still holds...
+    for seq in (5, 4):
+        _sql(store_url, f"DELETE FROM pml_rule_results WHERE decision_seq = {seq}")
+        _sql(store_url, f"DELETE FROM pml_actions WHERE decision_seq = {seq}")
+        _sql(store_url, f"DELETE FROM pml_decisions WHERE seq = {seq}")
+    with create_engine(store_module._driver_url(store_url)).begin() as conn:
+        last = conn.execute(text("SELECT hash FROM pml_decisions WHERE seq = 3")).scalar_one()
+        conn.execute(text("UPDATE pml_head SET seq = 3, hash = :h"), {"h": last})
+    assert store.verify().ok
+    # ...but not against the head published before.
+    verdict = store.verify(expect_head=published)
+    assert not verdict.ok and f"the published head {published} is not in the log" in verdict.problem
+
+
+def test_a_truncated_tail_without_a_head_update_is_found(store_url):
+    store = _fill(store_url, 4)
+    for table, column in (("pml_rule_results", "decision_seq"), ("pml_actions", "decision_seq"), ("pml_decisions", "seq")):
+        _sql(store_url, f"DELETE FROM {table} WHERE {column} = 4")
+    verdict = store.verify()
+    assert not verdict.ok and "head says #4" in verdict.problem
+
+
+def test_audit_verify_command_names_the_record(private_audit_log):
+    for example in ("credit-pass", "credit-warn", "credit-fail"):
+        run_cli("check", f"examples/{example}", *CHAMPION)
+    ok = run_cli("audit", "verify")
+    assert ok.exit_code == 0 and ok.stdout.startswith("OK: 3 records, chain intact")
+    _sql(private_audit_log, "UPDATE pml_decisions SET outcome = 'pass' WHERE seq = 3")
+    bad = run_cli("audit", "verify")
+    assert bad.exit_code == 1 and "TAMPERED: record #3 was altered" in bad.stderr
+
+
+# ---- concurrency and crashes -----------------------------------------------------------------
+
+
+def _writer(url: str, count: int) -> None:
+    entry = _decision("credit-warn")
+    store = AuditStore(url)
+    for _ in range(count):
+        entry.decision.id = __import__("uuid").uuid4().hex
+        store.append([entry], f"writer-{os.getpid()}", {})
+
+
+@pytest.mark.service
+def test_eight_processes_append_500_decisions_each(store_url):
+    AuditStore(store_url).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(store_url, 500)) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=600)
+        assert w.exitcode == 0
+    store = AuditStore(store_url)
+    verdict = store.verify()
+    assert verdict.ok and verdict.records == 4000
+    assert len({r["id"] for r in store.records(limit=None)}) == 4000
+    assert len({r["actor"] for r in store.records(limit=None)}) == 8
+
+
+def test_a_writer_killed_mid_transaction_leaves_a_valid_chain(store_url, tmp_path):
+    AuditStore(store_url).close()
+    script = (
+        "import sys, uuid\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "from tests.test_audit import _decision\n"
+        "from pml_policy.audit import AuditStore, Entry\n"
+        "store = AuditStore(sys.argv[1]); entry = _decision('credit-fail')\n"
+        "print('ready', flush=True)\n"
+        "while True:\n"
+        "    batch = [Entry(entry.decision.model_copy(update={'id': uuid.uuid4().hex}), entry.subject) for _ in range(3)]\n"
+        "    store.append(batch, 'doomed', {})\n"
+    )
+    for delay in (0.3, 0.7, 1.1):
+        proc = subprocess.Popen([sys.executable, "-c", script, store_url, str(ROOT)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    store = AuditStore(store_url)
+    verdict = store.verify()
+    assert verdict.ok and verdict.records > 0 and verdict.records % 3 == 0  # whole transactions only
+    engine = create_engine(store_module._driver_url(store_url))
+    with engine.connect() as conn:
+        orphans = conn.execute(text("SELECT count(*) FROM pml_rule_results WHERE decision_seq NOT IN (SELECT seq FROM pml_decisions)")).scalar_one()
+        per_decision = set(conn.execute(text("SELECT count(*) FROM pml_rule_results GROUP BY decision_seq")).scalars())
+    assert orphans == 0 and per_decision == {10}
+
+
+# ---- schema versions -------------------------------------------------------------------------
+
+
+def test_an_older_log_is_upgraded_in_place_and_still_verifies(store_url, monkeypatch):
+    _fill(store_url, 3).close()
+
+    def add_review_column(conn) -> None:  # what a real schema change would ship as
+        conn.execute(text("ALTER TABLE pml_decisions ADD COLUMN reviewed_by VARCHAR"))
+
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(store_module.MIGRATIONS, 1, add_review_column)
+    store = AuditStore(store_url)
+    assert store.schema_version() == 2
+    assert store.verify().ok and store.verify().records == 3
+    store.append([_decision()], "tester", {})
+    assert store.verify().records == 4
+    assert AuditStore(store_url).schema_version() == 2  # upgraded once
+
+
+def test_a_newer_log_is_refused(store_url):
+    _fill(store_url, 1).close()
+    _sql(store_url, "UPDATE pml_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(AuditError, match="has schema version 99; this pml-policy reads up to 1"):
+        AuditStore(store_url)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+
+def test_list_show_and_export(private_audit_log, tmp_path):
+    for example in ("credit-pass", "credit-warn", "credit-fail"):
+        run_cli("check", f"examples/{example}", *CHAMPION)
+    listed = run_cli("audit", "list", "--outcome", "fail", "--format", "json")
+    (failed,) = json.loads(listed.stdout)
+    assert failed["seq"] == 3 and failed["model"] == "credit-scorer" and failed["version"] == "10"
+    assert [r["seq"] for r in json.loads(run_cli("audit", "list", "--policy", "promotion-gate", "--format", "json").stdout)] == [3, 2, 1]
+    assert json.loads(run_cli("audit", "list", "--since", "2999-01-01", "--format", "json").stdout) == []
+    table = run_cli("audit", "list")
+    assert table.stdout.splitlines()[0].split()[:3] == ["SEQ", "TIME", "OUTCOME"] and len(table.stdout.splitlines()) == 4
+    csv_out = run_cli("audit", "list", "--format", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("seq,time,outcome") and len(csv_out) == 4
+
+    shown = run_cli("audit", "show", failed["id"][:8]).stdout
+    assert f"decision {failed['id']} (record #3" in shown and "metrics.val_auc = 0.781, required >= 0.80" in shown
+    assert run_cli("audit", "show", "#3").stdout == shown
+    assert run_cli("audit", "show", "nope-nope").exit_code == 3
+
+    out = tmp_path / "audit.jsonl"
+    assert run_cli("audit", "export", "--format", "jsonl", "-o", str(out)).exit_code == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2, 3] and lines[2]["decision"]["outcome"] == "fail"
+    from pml_policy.audit.chain import record_hash
+
+    for line in lines:  # what an external auditor does with the export: recompute every hash
+        row = {**line, "body": json.dumps(line["decision"], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+               "ci": json.dumps(line["ci"], sort_keys=True, separators=(",", ":")),
+               "evidence": json.dumps(line["evidence"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
+        assert record_hash(row) == line["hash"]
+    csv_export = run_cli("audit", "export", "--format", "csv").stdout.splitlines()
+    assert csv_export[0] == "seq,id,time,actor,model,version,outcome,engine,subject_ref,subject_digest,prev_hash,hash" and len(csv_export) == 4
+
+
+def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
+    policy = tmp_path / "gate.pml"
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } rule ece { require metrics.val_ece <= 0.05 } }')
+    run_cli("check", "examples/credit-fail", "-p", str(policy))
+    policy.write_text('policy "gate" version "2.0.0" { rule auc { require metrics.val_auc >= 0.75 } rule ece { require metrics.val_ece <= 0.05 } rule card { require artifact "model_card.md" exists } }')
+    result = run_cli("explain", "#1", "--replay", "-p", str(policy))
+    assert result.exit_code == 0
+    assert "replay under the current policies (gate 2.0.0): fail -> pass" in result.stdout
+    assert "changed    gate/auc: fail -> pass (metrics.val_auc = 0.781, required >= 0.75)" in result.stdout
+    assert "new rule   gate/card: pass" in result.stdout
+    assert "gate/ece" not in result.stdout.split("replay under")[1]  # unchanged rules are not listed
