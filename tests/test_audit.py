@@ -343,3 +343,15 @@ def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
     assert "changed    gate/auc: fail -> pass (metrics.val_auc = 0.781, required >= 0.75)" in result.stdout
     assert "new rule   gate/card: pass" in result.stdout
     assert "gate/ece" not in result.stdout.split("replay under")[1]  # unchanged rules are not listed
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(), st.integers(), st.none()))
+def test_the_fast_hash_encoding_is_exactly_json(value):
+    from pml_policy.audit.chain import _json_value
+
+    assert _json_value(value) == json.dumps(value, ensure_ascii=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +20,24 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\u2028\u2029]')
+
+
+def _json_value(value: Any) -> str:
+    """json.dumps(value, ensure_ascii=False), fast for the plain strings and ints of a record."""
+    if type(value) is str and not _NEEDS_ESCAPE.search(value):
+        return f'"{value}"'
+    if type(value) is int:
+        return str(value)
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def record_hash(row: Mapping[str, Any]) -> str:
     """sha256 of the record's canonical JSON; the JSON columns are embedded as they are stored,
     so checking a record never re-parses its body (verify reads 100,000s of records a second)."""
-    parts = []
-    for key in HASHED:
-        value = row[key]
-        text = value if key in _RAW_JSON else json.dumps(value, ensure_ascii=False)
-        parts.append(f'"{key}":{text}')
+    parts = [f'"{key}":{row[key] if key in _RAW_JSON else _json_value(row[key])}' for key in HASHED]
     return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
 
 

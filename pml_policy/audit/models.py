@@ -2,6 +2,7 @@
 actions and waivers used beside it for queries and reports; the head row appends lock on."""
 from __future__ import annotations
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from .chain import GENESIS
@@ -20,24 +21,26 @@ class DecisionRecord(SQLModel, table=True):
     subject_digest: str
     model: str | None = Field(default=None, index=True)
     version: str | None = None
-    outcome: str = Field(index=True)
+    outcome: str
     engine: str
     body: str = Field(description="The decision as canonical JSON (schema pml-policy/decision).")
     evidence: str = Field(description="The subject and champion evidence as canonical JSON, for replay.")
     prev_hash: str
-    hash: str = Field(unique=True)
+    hash: str  # not indexed: `audit verify` checks the chain, and every index costs each append
 
 
 class RuleRecord(SQLModel, table=True):
     __tablename__ = "pml_rule_results"
+    # One index for what reports group by (failures by rule); one for a decision's own results.
+    __table_args__ = (Index("ix_pml_rule_results_rule", "policy", "rule", "outcome"),)
     id: int | None = Field(default=None, primary_key=True)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
-    policy: str = Field(index=True)
+    policy: str
     policy_version: str
     policy_digest: str
-    rule: str = Field(index=True)
+    rule: str
     enforce: str
-    outcome: str = Field(index=True)
+    outcome: str
     message: str
     required: str
     observed: str = Field(description="Every path the rule read, with its value, as canonical JSON.")
@@ -59,7 +62,7 @@ class WaiverUse(SQLModel, table=True):
     __tablename__ = "pml_waivers_used"
     id: int | None = Field(default=None, primary_key=True)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
-    waiver: str = Field(index=True)
+    waiver: str
     policy: str
     rule: str
     expired: bool = False

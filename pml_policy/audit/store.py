@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,15 @@ def utc_text(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _json_of(model: Any) -> Any:
-    """A pydantic model as plain JSON values (NaN as "NaN", as the JSON output writes it)."""
-    return json.loads(model.model_dump_json(by_alias=True))
+def _json_of(model: Any) -> tuple[Any, str]:
+    """A pydantic model as plain JSON values and their canonical text (NaN as "NaN", as the JSON
+    output writes it)."""
+    values = model.model_dump(mode="json", by_alias=True)
+    try:
+        return values, chain.canonical(values)
+    except ValueError:  # NaN or infinity somewhere: let pydantic write them as strings
+        values = json.loads(model.model_dump_json(by_alias=True))
+        return values, chain.canonical(values)
 
 
 class AuditStore:
@@ -57,6 +64,8 @@ class AuditStore:
         self.url = _driver_url(url)
         self.shown = make_url(self.url).render_as_string(hide_password=True)
         self.is_sqlite = self.url.startswith("sqlite")
+        self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
+        self._pending: set[tuple[str, str, str]] = set()
         try:
             self.engine = self._engine()
             self._prepare()
@@ -140,8 +149,8 @@ class AuditStore:
                 ci_json = chain.canonical(ci)
                 for entry in entries:
                     seq += 1
-                    body = _json_of(entry.decision)  # rows below all derive from this one form
-                    row = self._row(entry, body, seq, prev, actor, ci_json)
+                    body, body_text = _json_of(entry.decision)  # rows below all derive from this one form
+                    row = self._row(entry, body_text, seq, prev, actor, ci_json)
                     decisions.append(row)
                     for p in body["policies"]:
                         rules.extend(_rule_row(seq, p, r) for r in p["rules"])
@@ -152,19 +161,23 @@ class AuditStore:
                 for name, rows in (("pml_decisions", decisions), ("pml_rule_results", rules), ("pml_actions", actions), ("pml_waivers_used", waivers)):
                     _insert(conn, name, rows)
                 conn.execute(head.update().where(head.c.id == 1).values(seq=seq, hash=prev))
+            self._confirmed |= self._pending
+            self._pending = set()
             return appended
         except SQLAlchemyError as exc:
             raise AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url)) from None
 
     @staticmethod
-    def _row(entry: Entry, body: dict[str, Any], seq: int, prev: str, actor: str, ci_json: str) -> dict[str, Any]:
+    def _row(entry: Entry, body_text: str, seq: int, prev: str, actor: str, ci_json: str) -> dict[str, Any]:
         d = entry.decision
-        evidence = {"subject": _json_of(entry.subject), "champion": _json_of(entry.champion) if entry.champion else None}
+        subject = _json_of(entry.subject)[1]
+        champion = _json_of(entry.champion)[1] if entry.champion else "null"
+        evidence = '{"champion":' + champion + ',"subject":' + subject + "}"  # canonical: keys in order
         row = {
             "seq": seq, "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
             "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
             "model": d.subject.model, "version": d.subject.version, "outcome": d.outcome, "engine": d.engine,
-            "body": chain.canonical(body), "evidence": chain.canonical(evidence), "prev_hash": prev,
+            "body": body_text, "evidence": evidence, "prev_hash": prev,
         }
         row["hash"] = chain.record_hash(row)
         return row
@@ -172,6 +185,8 @@ class AuditStore:
     def _claim_policies(self, conn: Connection, entries: list[Entry]) -> None:
         """A policy name and version, once used, keeps its digest: a changed policy needs a new version."""
         used = {(p.name, p.version): p for e in entries for p in e.decision.policies}
+        if all((n, v, p.digest) in self._confirmed for (n, v), p in used.items()):
+            return  # a recorded name and version never changes digest: nothing to ask the database
         names = sorted({name for name, _ in used})
         policies = _t("pml_policies", "name", "version", "digest", "first_decision", "first_time")
         known = {(r.name, r.version): r for r in conn.execute(select(policies).where(policies.c.name.in_(names)))}
@@ -189,6 +204,8 @@ class AuditStore:
             for (n, v), p in used.items() if (n, v) not in known
         ]
         _insert(conn, "pml_policies", new)
+        # Remembered only once the transaction commits: see append().
+        self._pending = {(n, v, p.digest) for (n, v), p in used.items()}
 
     # ---- reading ------------------------------------------------------------------------------
 
@@ -266,14 +283,25 @@ class AuditStore:
                 yield dict(row)
 
 
+@lru_cache(maxsize=64)
 def _t(name: str, *columns: str) -> Any:
-    """A lightweight Core table naming only the columns a statement needs."""
+    """A lightweight Core table naming only the columns a statement needs (built once: SQLAlchemy
+    then reuses its compiled statements instead of recompiling them on every append)."""
     return table(name, *(column(c) for c in columns))
 
 
+@lru_cache(maxsize=64)
+def _insert_sql(name: str, columns: tuple[str, ...], dialect: str) -> str:
+    """INSERT text with named placeholders as the driver takes them (sqlite3 :name, psycopg %(name)s)."""
+    marks = ":{}" if dialect == "sqlite" else "%({})s"
+    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(marks.format(c) for c in columns)})"
+
+
 def _insert(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
+    # Straight to the driver: SQLAlchemy's statement machinery cost as much as the database
+    # itself on each append (names are ours, values are always bound parameters).
     if rows:
-        conn.execute(_t(name, *rows[0]).insert(), rows)
+        conn.exec_driver_sql(_insert_sql(name, tuple(rows[0]), conn.dialect.name), rows if len(rows) > 1 else rows[0])
 
 
 def _rule_row(seq: int, policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
