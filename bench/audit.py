@@ -60,10 +60,13 @@ def fresh_url(store: str, tmp: Path) -> tuple[str, callable]:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
+_ENTRY = None  # built once before timing; forked writers inherit it
+
+
 def _append_many(url: str, count: int) -> None:
     from pml_policy.audit import AuditStore
 
-    e, store = entry(), AuditStore(url)
+    e, store = _ENTRY, AuditStore(url)
     for _ in range(count):
         e.decision.id = uuid.uuid4().hex
         store.append([e], "bench", {})
@@ -73,6 +76,8 @@ def _append_many(url: str, count: int) -> None:
 def bench_appends(url: str, count: int, writers: int) -> float:
     from pml_policy.audit import AuditStore
 
+    global _ENTRY
+    _ENTRY = _ENTRY or entry()
     AuditStore(url).close()
     if writers == 1:
         start = time.perf_counter()

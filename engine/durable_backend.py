@@ -29,8 +29,8 @@ from typing import Any
 from pml_policy.errors import UsageError
 
 from . import ast
-from .compiler import CompiledPolicy, Env, _comparable, _is_param, compile_expr, compute_facts, param_number
-from .compiler import Raw
+from .compiler import Env, _comparable, _is_param, compile_expr, param_number
+from .rules import CompiledPolicy, Raw, compute_facts
 from .evaluate import PythonBackend
 from .values import EvalError, is_number
 

@@ -14,7 +14,8 @@ from collections import Counter
 
 from pml_policy.errors import NoPolicyApplies
 
-from .compiler import CompiledPolicy, CompiledRule, Env, Raw, compute_facts
+from .compiler import Env
+from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
 from .decision import Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine
 from .loader import PolicySet
 from .subject import Subject

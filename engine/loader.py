@@ -9,7 +9,7 @@ from pml_policy.errors import PolicyError, UsageError
 
 from . import ast
 from .checker import check_file, check_set
-from .compiler import CompiledPolicy, compile_policy
+from .rules import CompiledPolicy, compile_policy
 from .diagnostics import Diagnostic
 from .formatter import policy_text
 from .parser import parse_with_errors

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .errors import EXIT_POLICY_FAILED, UsageError
+from .options import audit_option, policy_paths_or_default
 
 LIST_COLUMNS = ("seq", "time", "outcome", "model", "version", "subject_ref", "actor", "id")
 EXPORT_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "engine", "subject_ref", "subject_digest", "prev_hash", "hash")
@@ -53,14 +54,8 @@ def audit() -> None:
     """
 
 
-def _audit_option(f):
-    from .cli import audit_option
-
-    return audit_option(f)
-
-
 @audit.command(name="list")
-@_audit_option
+@audit_option
 @click.option("--model", help="Only this model name.")
 @click.option("--policy", help="Only decisions that evaluated this policy.")
 @click.option("--outcome", type=click.Choice(["pass", "warn", "fail"]), help="Only this outcome.")
@@ -101,7 +96,7 @@ def _show(row: dict[str, Any], fmt: str) -> str:
 
 @audit.command()
 @click.argument("ref", metavar="ID")
-@_audit_option
+@audit_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(ref: str, audit_url: str, fmt: str) -> None:
     """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
@@ -109,7 +104,7 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
 
 
 @audit.command()
-@_audit_option
+@audit_option
 @click.option("--expect-head", metavar="HASH", help="A head hash published earlier (a CI log, a ticket): it must still be in the log.")
 def verify(audit_url: str, expect_head: str | None) -> None:
     """Recompute the hash chain and name the first record that breaks it.
@@ -129,7 +124,7 @@ def verify(audit_url: str, expect_head: str | None) -> None:
 
 
 @audit.command()
-@_audit_option
+@audit_option
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 def export(audit_url: str, fmt: str, output: str | None) -> None:
@@ -158,7 +153,7 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
 
 @click.command()
 @click.argument("ref", metavar="ID")
-@_audit_option
+@audit_option
 @click.option("--replay", is_flag=True, help="Re-evaluate the recorded evidence under the policies as they are now.")
 @click.option("-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES", help="Policies for --replay (default: ./policies).")
 def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...]) -> None:
@@ -171,9 +166,7 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
     row = _store(audit_url).get(ref)
     click.echo(_show(row, "text"), nl=False)
     if replay:
-        from .cli import _policy_paths
-
-        click.echo(_replay(row, _policy_paths(policy_paths)), nl=False)
+        click.echo(_replay(row, policy_paths_or_default(policy_paths)), nl=False)
 
 
 def _replay(row: dict[str, Any], policy_paths: list[str]) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
+from .errors import EXIT_POLICY_FAILED, EXIT_USAGE, PmlError
+from .options import audit_option, policy_paths_or_default
 
 EXIT_CODES = """\b
 Exit codes:
@@ -17,14 +18,6 @@ Exit codes:
   2  bad usage, an invalid policy or waiver file, no policy applies, or a
      policy version already recorded with other text
   3  evidence could not be read, or the audit log could not be written"""
-
-
-def _policy_paths(paths: tuple[str, ...]) -> list[str]:
-    if paths:
-        return list(paths)
-    if Path("policies").is_dir():
-        return ["policies"]
-    raise UsageError("no policies given and no ./policies folder here", "pass -p PATH (a .pml file or a folder), or set PML_POLICIES")
 
 
 def _write(path: str, text: str) -> None:
@@ -59,11 +52,6 @@ def cli() -> None:
       pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
     """
 
-
-audit_option = click.option(
-    "--audit", "audit_url", envvar="PML_AUDIT_URL", default="sqlite:///.pml/audit.db", show_default=True, metavar="URL",
-    help="The audit log: a SQLAlchemy URL (sqlite:///path, postgresql://user@host/db). Env: PML_AUDIT_URL.",
-)
 
 policies_option = click.option(
     "-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES",
@@ -100,7 +88,7 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
     from .check import record, run_check
     from .outputs import Options, get
 
-    run = run_check(list(refs), _policy_paths(policy_paths), champion, data_file, engine)
+    run = run_check(list(refs), policy_paths_or_default(policy_paths), champion, data_file, engine)
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
     recorded = None if no_audit else record(run, audit_url)

@@ -15,3 +15,10 @@ done
 echo "# with --fail-on warn, a warning blocks the gate too:"
 pml-policy check examples/credit-warn --champion examples/credit-champion -p policies/starter --fail-on warn >/dev/null
 echo "\$ pml-policy check examples/credit-warn ... --fail-on warn   (exit code $?)"
+
+echo
+echo "# every decision above was recorded in the audit log (.pml/audit.db), chained by sha256:"
+echo "\$ pml-policy audit list --limit 4"
+pml-policy audit list --limit 4
+echo "\$ pml-policy audit verify"
+pml-policy audit verify

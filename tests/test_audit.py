@@ -1,7 +1,6 @@
 """The audit log: recorded, chained, tamper-evident, concurrent, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import multiprocessing
 import os
@@ -12,6 +11,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from pml_policy.adapters import fetch
@@ -101,7 +102,7 @@ def test_a_changed_policy_needs_a_new_version(tmp_path):
     policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.70 } }')
     result = run_cli("check", "examples/credit-pass", "-p", str(policy))
     assert result.exit_code == 2
-    assert f'policy "gate" version 1.0.0' in result.stderr and f"decision {first['id']}" in result.stderr
+    assert 'policy "gate" version 1.0.0' in result.stderr and f"decision {first['id']}" in result.stderr
     assert "=> PASS" not in result.stdout  # refused: not reported as made
     policy.write_text('policy "gate" version "1.1.0" { rule auc { require metrics.val_auc >= 0.70 } }')
     assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
@@ -343,10 +344,6 @@ def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
     assert "changed    gate/auc: fail -> pass (metrics.val_auc = 0.781, required >= 0.75)" in result.stdout
     assert "new rule   gate/card: pass" in result.stdout
     assert "gate/ece" not in result.stdout.split("replay under")[1]  # unchanged rules are not listed
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=500, deadline=None)

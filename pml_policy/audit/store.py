@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from pml_policy.errors import AuditError, PolicyConflict
+from pml_policy.options import DEFAULT_AUDIT_URL
 
 from . import chain
 
@@ -27,7 +28,7 @@ from . import chain
 # from the rows themselves: sqlmodel and the ORM are imported only to create the schema on first
 # use and by the commands that read the log (a quarter of `check`'s cold start otherwise).
 SCHEMA_VERSION = 1
-DEFAULT_URL = "sqlite:///.pml/audit.db"
+DEFAULT_URL = DEFAULT_AUDIT_URL
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
