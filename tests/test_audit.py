@@ -19,7 +19,7 @@ from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry
 from pml_policy.audit import store as store_module
 from pml_policy.engine import evaluate, load
-from pml_policy.errors import AuditError
+from pml_policy.errors import AuditError, PolicyConflict
 
 from .helpers import ROOT, run_cli
 
@@ -352,3 +352,32 @@ def test_the_fast_hash_encoding_is_exactly_json(value):
     from pml_policy.audit.chain import _json_value
 
     assert _json_value(value) == json.dumps(value, ensure_ascii=False)
+
+
+def _entry_under(policy_file: str) -> Entry:
+    subject = fetch(str(ROOT / "examples" / "credit-pass"))
+    return Entry(evaluate(load([ROOT / "policies" / "starter" / policy_file]), subject), subject)
+
+
+def _again(entry: Entry) -> Entry:
+    """The same decision made once more (a new decision id)."""
+    return Entry(entry.decision.model_copy(update={"id": __import__("uuid").uuid4().hex}), entry.subject)
+
+
+def test_a_failed_append_confirms_no_policy_version(tmp_path):
+    # A transaction that fails must not leave its policy digests remembered as recorded, or a
+    # later conflict with them would go unnoticed.
+    url = f"sqlite:///{tmp_path}/log.db"
+    store, other = AuditStore(url), AuditStore(url)
+    promotion, documentation = _entry_under("promotion.pml"), _entry_under("documentation.pml")
+    store.append([promotion], "tester", {})  # promotion-gate 1.0.0 is now confirmed
+    _sql(url, "CREATE TRIGGER refuse BEFORE INSERT ON pml_decisions BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(AuditError, match="disk full"):
+        store.append([documentation], "tester", {})  # documentation 1.0.0: never recorded
+    _sql(url, "DROP TRIGGER refuse")
+    store.append([_again(promotion)], "tester", {})
+    changed = documentation.decision.model_copy(deep=True)
+    changed.policies[0].digest = "f" * 64  # another process records another text as documentation 1.0.0
+    other.append([Entry(changed, documentation.subject)], "someone", {})
+    with pytest.raises(PolicyConflict, match='policy "documentation" version 1.0.0'):
+        store.append([_again(documentation)], "tester", {})

@@ -66,7 +66,6 @@ class AuditStore:
         self.shown = make_url(self.url).render_as_string(hide_password=True)
         self.is_sqlite = self.url.startswith("sqlite")
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
-        self._pending: set[tuple[str, str, str]] = set()
         try:
             self.engine = self._engine()
             self._prepare()
@@ -145,7 +144,7 @@ class AuditStore:
             with self.engine.begin() as conn:
                 head = _t("pml_head", "id", "seq", "hash")
                 seq, prev = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update()).one()
-                self._claim_policies(conn, entries)
+                claimed = self._claim_policies(conn, entries)
                 decisions, rules, actions, waivers, appended = [], [], [], [], []
                 ci_json = chain.canonical(ci)
                 for entry in entries:
@@ -162,8 +161,7 @@ class AuditStore:
                 for name, rows in (("pml_decisions", decisions), ("pml_rule_results", rules), ("pml_actions", actions), ("pml_waivers_used", waivers)):
                     _insert(conn, name, rows)
                 conn.execute(head.update().where(head.c.id == 1).values(seq=seq, hash=prev))
-            self._confirmed |= self._pending
-            self._pending = set()
+            self._confirmed |= claimed  # only once committed
             return appended
         except SQLAlchemyError as exc:
             raise AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url)) from None
@@ -183,15 +181,20 @@ class AuditStore:
         row["hash"] = chain.record_hash(row)
         return row
 
-    def _claim_policies(self, conn: Connection, entries: list[Entry]) -> None:
-        """A policy name and version, once used, keeps its digest: a changed policy needs a new version."""
-        used = {(p.name, p.version): p for e in entries for p in e.decision.policies}
-        if all((n, v, p.digest) in self._confirmed for (n, v), p in used.items()):
-            return  # a recorded name and version never changes digest: nothing to ask the database
+    def _claim_policies(self, conn: Connection, entries: list[Entry]) -> set[tuple[str, str, str]]:
+        """A policy name and version, once used, keeps its digest: a changed policy needs a new version.
+        Returns the (name, version, digest) this transaction confirms."""
+        used: dict[tuple[str, str], tuple[Any, Any]] = {}  # (name, version) -> (policy, first decision using it)
+        for e in entries:
+            for p in e.decision.policies:
+                used.setdefault((p.name, p.version), (p, e.decision))
+        confirmed = {(n, v, p.digest) for (n, v), (p, _) in used.items()}
+        if confirmed <= self._confirmed:
+            return confirmed  # a recorded name and version never changes digest: nothing to ask the database
         names = sorted({name for name, _ in used})
         policies = _t("pml_policies", "name", "version", "digest", "first_decision", "first_time")
         known = {(r.name, r.version): r for r in conn.execute(select(policies).where(policies.c.name.in_(names)))}
-        for key, p in used.items():
+        for key, (p, _) in used.items():
             earlier = known.get(key)
             if earlier is not None and earlier.digest != p.digest:
                 raise PolicyConflict(
@@ -199,14 +202,12 @@ class AuditStore:
                     f"{earlier.first_decision} ({earlier.first_time}) used version {p.version} with digest {earlier.digest}",
                     "a changed policy needs a new version: bump `version` in the policy file",
                 )
-        first = entries[0].decision
         new = [
-            {"name": n, "version": v, "digest": p.digest, "source": p.source, "first_decision": first.id, "first_time": utc_text(first.time)}
-            for (n, v), p in used.items() if (n, v) not in known
+            {"name": n, "version": v, "digest": p.digest, "source": p.source, "first_decision": d.id, "first_time": utc_text(d.time)}
+            for (n, v), (p, d) in used.items() if (n, v) not in known
         ]
         _insert(conn, "pml_policies", new)
-        # Remembered only once the transaction commits: see append().
-        self._pending = {(n, v, p.digest) for (n, v), p in used.items()}
+        return confirmed
 
     # ---- reading ------------------------------------------------------------------------------
 
