@@ -65,6 +65,14 @@ class Recorded:
         seqs = ", ".join(f"#{seq}" for _, seq, _ in self.records)
         return f"recorded in the audit log {self.store} as {seqs}; head {self.records[-1][2]}"
 
+    @staticmethod
+    def report(recorded: Recorded | None) -> tuple[str, dict[str, Any]]:
+        """The line for people and the `audit` object for machines (JSON output)."""
+        if recorded is None:
+            return "NOT RECORDED: --no-audit was given; these decisions are not in the audit log", {"recorded": False, "store": None, "records": []}
+        records = [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records]
+        return recorded.note(), {"recorded": True, "store": recorded.store, "records": records}
+
 
 def record(run: CheckRun, url: str) -> Recorded:
     """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict)."""

@@ -85,16 +85,14 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
       pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
       pml-policy check run/ --fail-on warn        # warnings block the gate too
     """
-    from .check import record, run_check
+    from .check import Recorded, record, run_check
     from .outputs import Options, get
 
     run = run_check(list(refs), policy_paths_or_default(policy_paths), champion, data_file, engine)
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
-    recorded = None if no_audit else record(run, audit_url)
-    note = recorded.note() if recorded else "NOT RECORDED: --no-audit was given; these decisions are not in the audit log"
-    audit = {"recorded": recorded is not None, "store": recorded.store if recorded else None,
-             "records": [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records] if recorded else []}
+    recorded = record(run, audit_url) if not no_audit else None
+    note, audit = Recorded.report(recorded)
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
         _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn", audit=audit)))
