@@ -1,6 +1,7 @@
 """The adapter protocol (fetch a subject; apply actions) and the registry that maps a reference to one."""
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
@@ -26,7 +27,8 @@ class Adapter(Protocol):
         ...
 
 
-def adapters() -> list[type[Adapter]]:
+@lru_cache(maxsize=1)
+def adapters() -> tuple[type[Adapter], ...]:
     """Every installed adapter: ours and third parties' (entry-point group pml_policy.adapters)."""
     found: dict[str, type[Adapter]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -37,7 +39,7 @@ def adapters() -> list[type[Adapter]]:
 
         found["local"] = LocalAdapter
     # The local adapter takes any path, so it is asked last.
-    return sorted(found.values(), key=lambda a: a.name == "local")
+    return tuple(sorted(found.values(), key=lambda a: a.name == "local"))
 
 
 def adapter_for(ref: str) -> Adapter:

@@ -10,6 +10,7 @@ import click
 from . import __version__
 from .errors import EXIT_POLICY_FAILED, EXIT_USAGE, PmlError
 from .options import audit_option, policy_paths_or_default
+from .outputs import FORMATS
 
 EXIT_CODES = """\b
 Exit codes:
@@ -65,7 +66,7 @@ policies_option = click.option(
 @policies_option
 @click.option("--champion", metavar="REF", help="The current champion's evidence, for rules that compare against it (`champion.…`).")
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), envvar="PML_DATA", help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "junit", "sarif", "github", "markdown"]), default="text", show_default=True, envvar="PML_FORMAT", help="Output format. Env: PML_FORMAT.")
+@click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, envvar="PML_FORMAT", help="Output format (text for people; json, junit, sarif, github, markdown for CI). Env: PML_FORMAT.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the output to FILE (atomically); a text summary still goes to stdout.")
 @click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, help="Lowest outcome that exits 1.")
 @click.option("--engine", type=click.Choice(["python", "durable"]), default="python", show_default=True, envvar="PML_ENGINE", help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.")
@@ -96,12 +97,12 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
     note, audit = Recorded.report(recorded)
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
-        _write(output, get(fmt)(decisions, Options(fail_on_warn=fail_on == "warn", audit=audit)))
+        _write(output, get(fmt)(decisions, Options(audit=audit)))
         click.echo(get("text")(decisions, Options(color=is_tty, audit_note=note)), nl=False, color=is_tty)
         click.echo(f"{fmt} written to {output}")
     else:
         coloured = is_tty and fmt == "text"
-        click.echo(get(fmt)(decisions, Options(color=coloured, fail_on_warn=fail_on == "warn", audit_note=note, audit=audit)), nl=False, color=coloured)
+        click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
     outcomes = {d.outcome for d in decisions}
     if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
         sys.exit(EXIT_POLICY_FAILED)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pml_policy.engine.decision import Decision
+if TYPE_CHECKING:  # the CLI reads FORMATS for --help: keep this module light
+    from pml_policy.engine.decision import Decision
 
 FORMATS = {
     "text": "for people at a terminal: one line per rule, then a summary",
@@ -20,13 +22,12 @@ _MODULES = {"text": "text", "json": "json_out", "junit": "junit", "sarif": "sari
 
 @dataclass
 class Options:
-    fail_on_warn: bool = False
     color: bool = False
     audit_note: str | None = None  # one line for people: where the decisions were recorded, or that they were not
     audit: dict | None = None  # the same for machines: {"recorded", "store", "records": [{decision, seq, hash}]}
 
 
-Renderer = Callable[[list[Decision], Options], str]
+Renderer = Callable[[list["Decision"], Options], str]
 
 
 def get(name: str) -> Renderer:
