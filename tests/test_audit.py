@@ -381,3 +381,16 @@ def test_a_failed_append_confirms_no_policy_version(tmp_path):
     other.append([Entry(changed, documentation.subject)], "someone", {})
     with pytest.raises(PolicyConflict, match='policy "documentation" version 1.0.0'):
         store.append([_again(documentation)], "tester", {})
+
+
+def test_waivers_used_keep_their_whole_id(tmp_path, private_audit_log):
+    policy = tmp_path / "p.pml"
+    policy.write_text(
+        'policy "p" version "1.0.0" { rule r { enforce soft require metrics.val_auc >= 0.9 } }\n'
+        'waiver "RISK 1432 (old)" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" expires 2020-01-01 }\n'
+        'waiver "RISK 2001" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" expires 2099-01-01 }\n'
+    )
+    run_cli("check", "examples/credit-pass", "-p", str(policy))
+    with create_engine(private_audit_log).connect() as conn:
+        rows = sorted(tuple(r) for r in conn.execute(text("SELECT waiver, expired FROM pml_waivers_used")))
+    assert rows == [("RISK 1432 (old)", 1), ("RISK 2001", 0)]

@@ -319,8 +319,8 @@ def _waiver_rows(seq: int, policy: dict[str, Any]) -> list[dict[str, Any]]:
     for r in policy["rules"]:
         if r["waiver"]:
             rows.append({"decision_seq": seq, "waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
-        for w in r["expired_waivers"]:
-            rows.append({"decision_seq": seq, "waiver": w.split(" ")[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
+        for w in r["expired_waivers"]:  # "ID (expired YYYY-MM-DD)", as the evaluator writes it; ids may hold spaces
+            rows.append({"decision_seq": seq, "waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
     return rows
 
 
