@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI reads FORMATS for --help: keep this module light
-    from pml_policy.engine.decision import Decision
+    from pml_policy.engine.decision import Decision, RuleResult
 
 FORMATS = {
     "text": "for people at a terminal: one line per rule, then a summary",
@@ -28,6 +28,19 @@ class Options:
 
 
 Renderer = Callable[[list["Decision"], Options], str]
+
+
+def shown_outcome(r: "RuleResult") -> str:
+    """A rule's outcome as people read it: an advisory failure is a warning (it does not fail the gate)."""
+    return "warn" if r.outcome == "fail" and r.enforce == "advisory" else r.outcome
+
+
+def severity(r: "RuleResult") -> str:
+    """How serious a rule that did not pass is, for annotations: error (it fails the gate),
+    note (a waiver covered it) or warning (advisory)."""
+    if r.blocking:
+        return "error"
+    return "note" if r.outcome == "waived" else "warning"
 
 
 def get(name: str) -> Renderer:

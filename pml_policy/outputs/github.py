@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
 
-from . import Options
+from . import Options, severity
+
+_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}  # GitHub's words
 
 
 def _data(text: str) -> str:
@@ -21,7 +23,7 @@ def render(decisions: list[Decision], options: Options) -> str:
             for r in p.rules:
                 if r.outcome in ("pass", "skip"):
                     continue
-                command = "error" if r.blocking else "warning" if r.outcome != "waived" else "notice"
+                command = _COMMAND[severity(r)]
                 lines.append(f"::{command} file={_prop(p.source)},line={r.line or 1},title={_prop(r.ref)}::{_data(d.subject.reference + ': ' + r.message)}")
         lines.append(f"::notice title={_prop('pml-policy ' + d.outcome)}::{_data(f'{d.subject.reference}: {d.outcome} ({d.counts.passed} passed, {d.counts.failed} failed, {d.counts.errored} errors)')}")
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
 
-from . import Options
+from . import Options, shown_outcome
 
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "🛑", "waived": "🛡️"}
 
@@ -20,8 +20,7 @@ def render(decisions: list[Decision], options: Options) -> str:
         out.append("| | rule | enforce | result |")
         out.append("|---|---|---|---|")
         for r in d.rules:
-            icon = ICON["warn"] if r.outcome == "fail" and not r.blocking else ICON[r.outcome]
-            out.append(f"| {icon} {r.outcome} | `{_cell(r.ref)}` | {r.enforce} | {_cell(r.message)} |")
+            out.append(f"| {ICON[shown_outcome(r)]} {r.outcome} | `{_cell(r.ref)}` | {r.enforce} | {_cell(r.message)} |")
         c = d.counts
         out.append(f"\n{c.passed} passed, {c.failed} failed, {c.errored} errors, {c.skipped} skipped, {c.waived} waived. Policies: " + ", ".join(f"{p.name} {p.version}" for p in d.policies) + ".")
         if d.actions:

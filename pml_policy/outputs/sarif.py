@@ -4,17 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pml_policy.engine.decision import Decision, RuleResult
+from pml_policy.engine.decision import Decision
 
-from . import Options
+from . import Options, severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def level(r: RuleResult) -> str:
-    if r.blocking:
-        return "error"
-    return "note" if r.outcome == "waived" else "warning"
 
 
 def _uri(source: str) -> str:
@@ -47,7 +41,7 @@ def render(decisions: list[Decision], options: Options) -> str:
                 results.append({
                     "ruleId": r.ref,
                     "ruleIndex": list(rules).index(r.ref),
-                    "level": level(r),
+                    "level": severity(r),
                     "message": {"text": f"{d.subject.reference}: {r.message}"},
                     "locations": [location],
                     "properties": {"outcome": r.outcome, "subject": d.subject.reference, "subjectDigest": d.subject.digest, "decisionId": d.id},

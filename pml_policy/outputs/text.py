@@ -5,19 +5,14 @@ log they are plain text, and rich is not even imported (it is a tenth of the col
 """
 from __future__ import annotations
 
-from pml_policy.engine.decision import Decision, RuleResult
+from pml_policy.engine.decision import Decision
 
-from . import Options
+from . import Options, shown_outcome
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "bold magenta", "waived": "cyan"}
 LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR", "waived": "WAIVED"}
 
 Line = list[tuple[str, str | None]]  # (text, rich style or None)
-
-
-def _label(r: RuleResult) -> str:
-    """An advisory failure reads WARN: it does not fail the gate."""
-    return "warn" if r.outcome == "fail" and r.enforce == "advisory" else r.outcome
 
 
 def lines(decisions: list[Decision], options: Options) -> list[Line]:
@@ -27,7 +22,7 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
         champion = f", champion {d.champion.reference}" if d.champion else ", no champion"
         out.append([(d.subject.reference, "bold"), (f" ({model}{champion})", None)])
         for r in d.rules:
-            label = _label(r)
+            label = shown_outcome(r)
             out.append([("  ", None), (f"{LABEL[label]:<6}", STYLE[label]), (f" {r.ref:<40} {r.enforce:<8} {r.message}", None)])
         c = d.counts
         parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"] + ([f"{c.waived} waived"] if c.waived else [])
