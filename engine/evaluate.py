@@ -16,7 +16,7 @@ from pml_policy.errors import NoPolicyApplies
 
 from .compiler import Env
 from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
-from .decision import Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine
+from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine
 from .loader import PolicySet
 from .subject import Subject
 from .waivers import WaiverIndex
@@ -99,7 +99,7 @@ def _decision(results: list[PolicyResult], subject: Subject, champion: Subject |
     # Only a failed or waived rule can carry waivers: skip the scans in the common case.
     touched = [r for r in rules if r.outcome != "pass" and r.outcome != "skip"] if tally["fail"] or tally["error"] or tally["waived"] else []
     return Decision.model_construct(
-        schema_="pml-policy/decision", schema_version=1, id=str(uuid.uuid4()), time=now, engine=engine,
+        schema_="pml-policy/decision", schema_version=DECISION_SCHEMA_VERSION, id=str(uuid.uuid4()), time=now, engine=engine,
         subject=_summary(subject), champion=_summary(champion) if champion else None,
         outcome=combine([p.outcome for p in results]), policies=results,
         waivers_used=sorted({r.waiver for r in touched if r.waiver}),
