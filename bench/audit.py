@@ -5,6 +5,8 @@
   * verify speed over a large log (default 1,000,000 records). The log is written in bulk as
     real chained rows (the same record_hash, so the chain verifies), because building a million
     records one append at a time would only measure append again;
+  * beside each of those, the floor on this machine, measured in the same run: the same rows
+    through the bare driver, and reading + sha256 without the chain logic;
   * peak memory of `audit export` over that log (streaming: it must not grow with the log);
   * the cold start of `pml-policy check` with its SQLite append.
 
@@ -96,6 +98,61 @@ def bench_appends(url: str, count: int, writers: int) -> float:
     return (count // writers) * writers / elapsed
 
 
+def floor_appends(url: str, count: int) -> float:
+    """The database alone: the same rows (one decision, its rule results and actions) written through
+    the bare driver, one transaction each, built once up front. What AuditStore.append could reach."""
+    from pml_policy.audit import AuditStore, chain
+    from pml_policy.audit.store import _insert_sql, _Prepared
+
+    store = AuditStore(url)
+    prepared = _Prepared.of(entry(), "bench", "{}")
+    children = {name: rows for name, rows in prepared.children.items() if rows}
+    raw = store.engine.raw_connection()
+    cursor, dialect = raw.cursor(), ("sqlite" if store.is_sqlite else "postgresql")
+    start = time.perf_counter()
+    for _ in range(count):
+        if store.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + ("" if store.is_sqlite else " FOR UPDATE"))
+        seq = cursor.fetchone()[0] + 1
+        row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
+        cursor.execute(_insert_sql("pml_decisions", tuple(row), dialect), row)
+        for name, rows in children.items():
+            cursor.executemany(_insert_sql(name, ("decision_seq", *rows[0]), dialect), [{"decision_seq": seq, **r} for r in rows])
+        cursor.execute(store._sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
+        raw.commit()
+    elapsed = time.perf_counter() - start
+    raw.close()
+    store.close()
+    return count / elapsed
+
+
+def floor_verify(url: str) -> float:
+    """Reading and hashing alone: every record's columns fetched through the bare driver and its
+    body and evidence put through sha256, with no chain logic. What verify could reach."""
+    import hashlib
+
+    from pml_policy.audit import AuditStore, chain
+
+    store = AuditStore(url)
+    raw = store.engine.raw_connection()
+    if store.is_sqlite:
+        cursor = raw.cursor()
+    else:
+        cursor = raw.driver_connection.cursor(name="floor")
+        cursor.itersize = 2000
+    start, count = time.perf_counter(), 0
+    cursor.execute(f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions ORDER BY seq")
+    for row in cursor:
+        hashlib.sha256((row[1] + row[4]).encode()).hexdigest()
+        count += 1
+    elapsed = time.perf_counter() - start
+    raw.rollback()
+    raw.close()
+    store.close()
+    return count / elapsed
+
+
 def fill_chain(url: str, records: int, batch: int = 5000) -> float:
     """Write `records` valid chained records in bulk (decision rows only); returns seconds."""
     from sqlalchemy import column, table, text
@@ -147,17 +204,20 @@ def bench_export_memory(url: str) -> tuple[float, float]:
     return int(out.stderr.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
 
 
-def bench_cold_start(runs: int, tmp: Path) -> float:
+def bench_cold_start(runs: int, tmp: Path) -> tuple[float, float]:
+    """Median wall time of `check` with its SQLite append, and of the same check with --no-audit,
+    run alternately so that both see the same machine."""
     exe = Path(sys.executable).with_name("pml-policy")
-    url = f"sqlite:///{tmp}/cold.db"
-    args = [str(exe), "check", "examples/credit-pass", "-p", "policies/starter", "--audit", url]
-    subprocess.run(args, cwd=ROOT, capture_output=True, check=True)
-    times = []
+    args = [str(exe), "check", "examples/credit-pass", "-p", "policies/starter"]
+    audited, unaudited = [*args, "--audit", f"sqlite:///{tmp}/cold.db"], [*args, "--no-audit"]
+    subprocess.run(audited, cwd=ROOT, capture_output=True, check=True)  # the log exists, as after a first check
+    times: dict[int, list[float]] = {0: [], 1: []}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(args, cwd=ROOT, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, command in enumerate((audited, unaudited)):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=ROOT, capture_output=True, check=True)
+            times[i].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
@@ -184,18 +244,28 @@ def main() -> None:
                     drop()
                 target = f"   {verdict(rate, TARGETS['append_1_sqlite'])}" if (store, writers) == ("sqlite", 1) else ""
                 print(f"  appends, {writers} writer{'s' if writers > 1 else ' '}      {rate:9.0f} /s{target}", flush=True)
+                if writers == 1:
+                    url, drop = fresh_url(store, tmp)
+                    try:
+                        floor = floor_appends(url, args.appends)
+                    finally:
+                        drop()
+                    print(f"    the database alone      {floor:9.0f} /s   (append reaches {rate / floor:.0%} of it)", flush=True)
             url, drop = fresh_url(store, tmp)
             try:
                 seconds = fill_chain(url, args.records)
                 print(f"  (wrote {args.records:,} chained records in bulk in {seconds:.0f} s)", flush=True)
                 rate, count = bench_verify(url)
                 print(f"  verify {count:,} records     {rate:9.0f} /s   {verdict(rate, TARGETS['verify'])}", flush=True)
+                floor = floor_verify(url)
+                print(f"    reading + sha256 alone  {floor:9.0f} /s   (verify reaches {rate / floor:.0%} of it)", flush=True)
                 peak, seconds = bench_export_memory(url)
                 print(f"  export {count:,} records: {seconds:.0f} s, peak memory {peak:.0f} MiB (streaming)", flush=True)
             finally:
                 drop()
-        median = bench_cold_start(args.cold_runs, tmp)
-        print(f"check with its SQLite append, cold start: median {median:.3f} s   {verdict(median, TARGETS['cold_start'], False)}")
+        audited, unaudited = bench_cold_start(args.cold_runs, tmp)
+        print(f"check with its SQLite append, cold start: median {audited:.3f} s   {verdict(audited, TARGETS['cold_start'], False)}")
+        print(f"  the same check with --no-audit:          {unaudited:.3f} s   (recording adds {audited - unaudited:+.3f} s)")
 
 
 if __name__ == "__main__":

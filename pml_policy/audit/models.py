@@ -2,7 +2,6 @@
 actions and waivers used beside it for queries and reports; the head row appends lock on."""
 from __future__ import annotations
 
-from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from .chain import GENESIS
@@ -31,8 +30,6 @@ class DecisionRecord(SQLModel, table=True):
 
 class RuleRecord(SQLModel, table=True):
     __tablename__ = "pml_rule_results"
-    # One index for what reports group by (failures by rule); one for a decision's own results.
-    __table_args__ = (Index("ix_pml_rule_results_rule", "policy", "rule", "outcome"),)
     id: int | None = Field(default=None, primary_key=True)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
     policy: str

@@ -8,32 +8,42 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, column, create_engine, event, select, table, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from pml_policy.errors import AuditError, PolicyConflict
 from pml_policy.options import DEFAULT_AUDIT_URL
 
 from . import chain
 
-# The tables are SQLModel classes (models.py). Writing needs only SQLAlchemy Core, so the append
-# path names tables and columns with Core's lightweight table()/column(), taking the column names
-# from the rows themselves: sqlmodel and the ORM are imported only to create the schema on first
-# use and by the commands that read the log (a quarter of `check`'s cold start otherwise).
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import Engine
+
+# The tables are SQLModel classes (models.py). Appending writes through the database driver, with
+# the column names taken from the rows themselves: sqlmodel and the ORM are imported only to create
+# the schema on first use and by the commands that read the log (a quarter of `check`'s cold start
+# otherwise).
+SCHEMA_VERSION = 2
 DEFAULT_URL = DEFAULT_AUDIT_URL
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
+
+def _drop_rule_index(conn: Connection) -> None:
+    """v1 -> v2: drop the index on rule results by (policy, rule, outcome). Its inserts landed all
+    over the b-tree and cost a third of every append; reports group a period's rule results, which
+    they reach through decision_seq, not through this index."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_rule_results_rule")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
-# a test opens a log of the previous version to prove the path (tests/test_audit_store.py).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+# a test opens a log of the previous version to prove the path (tests/test_audit.py).
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index}
 
 
 @dataclass
@@ -60,38 +70,80 @@ def _json_of(model: Any) -> tuple[Any, str]:
         return values, chain.canonical(values)
 
 
+_CHILD_TABLES = ("pml_rule_results", "pml_actions", "pml_waivers_used")
+
+
+@dataclass
+class _Prepared:
+    """One entry's rows, all but what depends on its place in the chain (seq, prev_hash, hash)."""
+
+    row: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, entry: Entry, actor: str, ci_json: str) -> _Prepared:
+        d = entry.decision
+        body, body_text = _json_of(d)  # the rows below all derive from this one form
+        subject = _json_of(entry.subject)[1]
+        champion = _json_of(entry.champion)[1] if entry.champion else "null"
+        row = {
+            "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
+            "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
+            "model": d.subject.model, "version": d.subject.version, "outcome": d.outcome, "engine": d.engine,
+            "body": body_text, "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
+        }
+        children: dict[str, list[dict[str, Any]]] = {name: [] for name in _CHILD_TABLES}
+        for p in body["policies"]:
+            children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
+            children["pml_actions"].extend(
+                {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"} for a in p["actions"]
+            )
+            children["pml_waivers_used"].extend(_waiver_rows(p))
+        return cls(row, children)
+
+
+class _Marks(dict):  # type: ignore[type-arg]
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self.mark = mark
+
+    def __missing__(self, key: str) -> str:
+        return self.mark.format(key)
+
+
 class AuditStore:
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = _driver_url(url)
-        self.shown = make_url(self.url).render_as_string(hide_password=True)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.shown = self.url if self.is_sqlite else _without_password(self.url)
+        # A plain SQLite file is written through sqlite3 itself once its schema is current:
+        # importing SQLAlchemy alone took half of `check`'s cold start.
+        self._sqlite_path = _sqlite_file(self.url)
+        self._sqlite: sqlite3.Connection | None = None
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
         try:
-            self.engine = self._engine()
             self._prepare()
-        except (SQLAlchemyError, OSError) as exc:
+        except self._errors() as exc:
             raise AuditError(f"cannot open the audit log at {self.shown}: {_reason(exc)}", _hint(self.url)) from None
 
     # ---- connection and schema ----------------------------------------------------------------
 
-    def _engine(self) -> Engine:
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine: for creating and upgrading the schema, for other databases, and
+        for the commands that read the log."""
+        from sqlalchemy import create_engine, event
+
         if not self.is_sqlite:
             args = {"connect_timeout": 10} if self.url.startswith("postgresql") else {}
             return create_engine(self.url, connect_args=args, pool_pre_ping=True)
-        database = make_url(self.url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self._sqlite_path:
+            Path(self._sqlite_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(self.url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we say when transactions begin (below)
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+            _sqlite_settings(dbapi_connection)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -99,8 +151,43 @@ class AuditStore:
 
         return engine
 
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        """What a failing database raises: sqlite3's errors, and once the engine exists SQLAlchemy's
+        and its driver's."""
+        errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+        if "engine" in self.__dict__:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            errors += (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+        return errors
+
+    @contextmanager
+    def _driver(self) -> Iterator[Any]:
+        """A DBAPI connection, rolled back if the block fails."""
+        if self._sqlite_path:
+            if self._sqlite is None:
+                self._sqlite = _sqlite_settings(sqlite3.connect(self._sqlite_path, timeout=60))
+            raw = self._sqlite
+        else:
+            raw = self.engine.raw_connection()
+        try:
+            yield raw
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            if raw is not self._sqlite:
+                raw.close()  # back to the pool, which rolls back whatever is left open
+
     def _prepare(self) -> None:
         """Create the tables on first use, upgrade an older log, refuse a newer one."""
+        if self._sqlite_path and Path(self._sqlite_path).exists():
+            with self._driver() as raw:
+                row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
+            if row and int(row[0]) == SCHEMA_VERSION:
+                return  # the common case, without SQLAlchemy
+        from sqlalchemy import text
+
         with self.engine.begin() as conn:
             if not self.is_sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
@@ -110,8 +197,8 @@ class AuditStore:
                 from . import models  # noqa: F401  (registers the tables)
 
                 SQLModel.metadata.create_all(conn)
-                _insert(conn, "pml_meta", [{"key": "schema_version", "value": str(SCHEMA_VERSION)}])
-                _insert(conn, "pml_head", [{"id": 1, "seq": 0, "hash": chain.GENESIS}])
+                conn.execute(text("INSERT INTO pml_meta (key, value) VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)})
+                conn.execute(text("INSERT INTO pml_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": chain.GENESIS})
                 return
             version = self._version(conn)
             if version > SCHEMA_VERSION:
@@ -121,67 +208,72 @@ class AuditStore:
                 )
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](conn)
-                meta = _t("pml_meta", "key", "value")
-                conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(step + 1)))
+                conn.execute(text("UPDATE pml_meta SET value = :v WHERE key = 'schema_version'"), {"v": str(step + 1)})
 
     @staticmethod
     def _version(conn: Connection) -> int:
-        meta = _t("pml_meta", "key", "value")
-        return int(conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar_one())
+        from sqlalchemy import text
+
+        return int(conn.execute(text("SELECT value FROM pml_meta WHERE key = 'schema_version'")).scalar_one())
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return self._version(conn)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
     # ---- writing ------------------------------------------------------------------------------
 
     def append(self, entries: list[Entry], actor: str, ci: dict[str, str]) -> list[tuple[int, str]]:
         """Record the decisions, in one transaction; returns each record's (seq, hash)."""
+        ci_json = chain.canonical(ci)
+        prepared = [_Prepared.of(e, actor, ci_json) for e in entries]  # JSON before the lock: writers wait less
+        # Straight to the driver: SQLAlchemy's statement machinery cost more than the database
+        # itself on each append (table and column names are ours; values are always bound).
         try:
-            with self.engine.begin() as conn:
-                head = _t("pml_head", "id", "seq", "hash")
-                seq, prev = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1).with_for_update()).one()
-                claimed = self._claim_policies(conn, entries)
-                decisions, rules, actions, waivers, appended = [], [], [], [], []
-                ci_json = chain.canonical(ci)
-                for entry in entries:
+            with self._driver() as raw:
+                cursor = raw.cursor()
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")  # take the write lock first: no lost updates
+                seq, prev = _read_head(cursor, lock=not self.is_sqlite)
+                claimed = self._claim_policies(cursor, entries)
+                tables: dict[str, list[dict[str, Any]]] = {name: [] for name in ("pml_decisions", *_CHILD_TABLES)}
+                appended = []
+                for p in prepared:
                     seq += 1
-                    body, body_text = _json_of(entry.decision)  # rows below all derive from this one form
-                    row = self._row(entry, body_text, seq, prev, actor, ci_json)
-                    decisions.append(row)
-                    for p in body["policies"]:
-                        rules.extend(_rule_row(seq, p, r) for r in p["rules"])
-                        actions.extend({"decision_seq": seq, "policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"} for a in p["actions"])
-                        waivers.extend(_waiver_rows(seq, p))
-                    prev = row["hash"]
+                    row = dict(p.row, seq=seq, prev_hash=prev)
+                    row["hash"] = prev = chain.record_hash(row)
+                    tables["pml_decisions"].append(row)
+                    for name in _CHILD_TABLES:
+                        tables[name].extend(dict(child, decision_seq=seq) for child in p.children[name])
                     appended.append((seq, prev))
-                for name, rows in (("pml_decisions", decisions), ("pml_rule_results", rules), ("pml_actions", actions), ("pml_waivers_used", waivers)):
-                    _insert(conn, name, rows)
-                conn.execute(head.update().where(head.c.id == 1).values(seq=seq, hash=prev))
-            self._confirmed |= claimed  # only once committed
-            return appended
-        except SQLAlchemyError as exc:
-            raise AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url)) from None
+                for name, rows in tables.items():  # parents before children (foreign keys)
+                    if rows:
+                        cursor.executemany(_insert_sql(name, tuple(rows[0]), self._dialect), rows)
+                cursor.execute(self._sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"), {"seq": seq, "hash": prev})
+                raw.commit()
+        except self._errors() as exc:
+            raise self._not_recorded(exc) from None
+        self._confirmed |= claimed  # only once committed
+        return appended
 
-    @staticmethod
-    def _row(entry: Entry, body_text: str, seq: int, prev: str, actor: str, ci_json: str) -> dict[str, Any]:
-        d = entry.decision
-        subject = _json_of(entry.subject)[1]
-        champion = _json_of(entry.champion)[1] if entry.champion else "null"
-        evidence = '{"champion":' + champion + ',"subject":' + subject + "}"  # canonical: keys in order
-        row = {
-            "seq": seq, "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
-            "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
-            "model": d.subject.model, "version": d.subject.version, "outcome": d.outcome, "engine": d.engine,
-            "body": body_text, "evidence": evidence, "prev_hash": prev,
-        }
-        row["hash"] = chain.record_hash(row)
-        return row
+    def _not_recorded(self, exc: Exception) -> AuditError:
+        return AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url))
 
-    def _claim_policies(self, conn: Connection, entries: list[Entry]) -> set[tuple[str, str, str]]:
+    @property
+    def _dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    def _sql(self, template: str) -> str:
+        """Fill {name} placeholders with the driver's own markers (sqlite3 :name, psycopg %(name)s)."""
+        return template.format_map(_Marks(":{}" if self.is_sqlite else "%({})s"))
+
+    def _claim_policies(self, cursor: Any, entries: list[Entry]) -> set[tuple[str, str, str]]:
         """A policy name and version, once used, keeps its digest: a changed policy needs a new version.
         Returns the (name, version, digest) this transaction confirms."""
         used: dict[tuple[str, str], tuple[Any, Any]] = {}  # (name, version) -> (policy, first decision using it)
@@ -192,48 +284,58 @@ class AuditStore:
         if confirmed <= self._confirmed:
             return confirmed  # a recorded name and version never changes digest: nothing to ask the database
         names = sorted({name for name, _ in used})
-        policies = _t("pml_policies", "name", "version", "digest", "first_decision", "first_time")
-        known = {(r.name, r.version): r for r in conn.execute(select(policies).where(policies.c.name.in_(names)))}
+        marks = ", ".join("{n%d}" % i for i in range(len(names)))
+        cursor.execute(
+            self._sql(f"SELECT name, version, digest, first_decision, first_time FROM pml_policies WHERE name IN ({marks})"),
+            {f"n{i}": name for i, name in enumerate(names)},
+        )
+        known = {(name, version): (digest, first, when) for name, version, digest, first, when in cursor.fetchall()}
         for key, (p, _) in used.items():
-            earlier = known.get(key)
-            if earlier is not None and earlier.digest != p.digest:
+            if key in known and known[key][0] != p.digest:
+                digest, first, when = known[key]
                 raise PolicyConflict(
                     f'policy "{p.name}" version {p.version} ({p.source}) has digest {p.digest}, but decision '
-                    f"{earlier.first_decision} ({earlier.first_time}) used version {p.version} with digest {earlier.digest}",
+                    f"{first} ({when}) used version {p.version} with digest {digest}",
                     "a changed policy needs a new version: bump `version` in the policy file",
                 )
         new = [
             {"name": n, "version": v, "digest": p.digest, "source": p.source, "first_decision": d.id, "first_time": utc_text(d.time)}
             for (n, v), (p, d) in used.items() if (n, v) not in known
         ]
-        _insert(conn, "pml_policies", new)
+        if new:
+            cursor.executemany(_insert_sql("pml_policies", tuple(new[0]), self._dialect), new)
         return confirmed
 
     # ---- reading ------------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
-        with self.engine.connect() as conn:
-            head = _t("pml_head", "id", "seq", "hash")
-            seq, hash_ = conn.execute(select(head.c.seq, head.c.hash).where(head.c.id == 1)).one()
-            return seq, hash_
+        with self._driver() as raw:
+            return _read_head(raw.cursor())
 
     def verify(self, expect_head: str | None = None) -> chain.Verdict:
-        """Recompute every record's hash and link, streaming in seq order."""
-        from .models import DecisionRecord
-
-        columns = [getattr(DecisionRecord.__table__.c, name) for name in (*chain.HASHED, "hash")]
+        """Recompute every record's hash and link, streaming in seq order through the driver's own
+        cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time."""
+        query = self._sql(f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq")
         try:
-            head = self.head()  # appends may go on while we read: verify up to the head seen first
-            with self.engine.connect() as conn:
-                query = select(*columns).where(DecisionRecord.seq <= head[0]).order_by(DecisionRecord.seq)
-                result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-                return chain.verify_rows(result.mappings(), head, expect_head)  # type: ignore[arg-type]
-        except SQLAlchemyError as exc:
+            with self._driver() as raw:
+                head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
+                if self.is_sqlite:
+                    cursor = raw.cursor()
+                else:
+                    cursor = raw.driver_connection.cursor(name="pml_verify")
+                    cursor.itersize = 2000  # rows per round trip
+                cursor.execute(query, {"head": head[0]})
+                verdict = chain.verify_rows(cursor, head, expect_head)  # type: ignore[arg-type]
+                raw.rollback()
+                return verdict
+        except self._errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.shown}: {_reason(exc)}", _hint(self.url)) from None
 
     def records(self, model: str | None = None, policy: str | None = None, outcome: str | None = None,
                 since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int | None = None,
                 newest_first: bool = True) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
         from .models import DecisionRecord, RuleRecord
 
         t = DecisionRecord.__table__.c
@@ -256,6 +358,8 @@ class AuditStore:
 
     def get(self, ref: str) -> dict[str, Any]:
         """A record by decision id, a unique id prefix (6+ characters), or #SEQ."""
+        from sqlalchemy import select
+
         from .models import DecisionRecord
 
         t = DecisionRecord.__table__.c
@@ -275,6 +379,8 @@ class AuditStore:
 
     def stream(self, batch: int = 2000) -> Iterator[dict[str, Any]]:
         """Every record in chain order, fetched in batches: constant memory for any size of log."""
+        from sqlalchemy import select
+
         from .models import DecisionRecord
 
         with self.engine.connect() as conn:
@@ -286,42 +392,57 @@ class AuditStore:
 
 
 @lru_cache(maxsize=64)
-def _t(name: str, *columns: str) -> Any:
-    """A lightweight Core table naming only the columns a statement needs (built once: SQLAlchemy
-    then reuses its compiled statements instead of recompiling them on every append)."""
-    return table(name, *(column(c) for c in columns))
-
-
-@lru_cache(maxsize=64)
 def _insert_sql(name: str, columns: tuple[str, ...], dialect: str) -> str:
     """INSERT text with named placeholders as the driver takes them (sqlite3 :name, psycopg %(name)s)."""
     marks = ":{}" if dialect == "sqlite" else "%({})s"
     return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(marks.format(c) for c in columns)})"
 
 
-def _insert(conn: Connection, name: str, rows: list[dict[str, Any]]) -> None:
-    # Straight to the driver: SQLAlchemy's statement machinery cost as much as the database
-    # itself on each append (names are ours, values are always bound parameters).
-    if rows:
-        conn.exec_driver_sql(_insert_sql(name, tuple(rows[0]), conn.dialect.name), rows if len(rows) > 1 else rows[0])
-
-
-def _rule_row(seq: int, policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "decision_seq": seq, "policy": policy["name"], "policy_version": policy["version"], "policy_digest": policy["digest"],
+        "policy": policy["name"], "policy_version": policy["version"], "policy_digest": policy["digest"],
         "rule": r["rule"], "enforce": r["enforce"], "outcome": r["outcome"], "message": r["message"],
         "required": r["required"], "observed": chain.canonical(r["observed"]), "waiver": r["waiver"],
     }
 
 
-def _waiver_rows(seq: int, policy: dict[str, Any]) -> list[dict[str, Any]]:
+def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for r in policy["rules"]:
         if r["waiver"]:
-            rows.append({"decision_seq": seq, "waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
+            rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
         for w in r["expired_waivers"]:  # "ID (expired YYYY-MM-DD)", as the evaluator writes it; ids may hold spaces
-            rows.append({"decision_seq": seq, "waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
+            rows.append({"waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
     return rows
+
+
+def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
+    """The last record's (seq, hash); with lock, held until the transaction ends (PostgreSQL)."""
+    cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + (" FOR UPDATE" if lock else ""))
+    seq, hash_ = cursor.fetchone()
+    return seq, hash_
+
+
+def _sqlite_settings(connection: sqlite3.Connection) -> sqlite3.Connection:
+    connection.isolation_level = None  # we say when transactions begin (BEGIN IMMEDIATE)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    connection.execute("PRAGMA busy_timeout=60000")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a plain sqlite:///PATH URL; None for anything else (memory, options, other drivers)."""
+    prefix = "sqlite:///"
+    path = url[len(prefix):] if url.startswith(prefix) else ""
+    return path if path and "?" not in path and path != ":memory:" else None
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _driver_url(url: str) -> str:
