@@ -8,7 +8,7 @@ SUBJECT_ROOTS = ("metrics", "params", "tags", "model", "run", "artifacts")
 ROOTS = (*SUBJECT_ROOTS, "champion", "data")
 FIELDS = {
     "model": ("name", "version", "aliases", "source"),
-    "run": ("id", "start_time", "user", "git_commit"),
+    "run": ("id", "start_time", "user", "git_commit", "datasets"),
 }
 
 # name -> (fewest, most) arguments; None means no upper bound.

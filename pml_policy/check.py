@@ -40,20 +40,35 @@ class CheckRun:
 
     decisions: list[Any]
     subjects: list[Any]
-    champion: Any | None
+    champions: list[Any | None]  # each subject's champion: --champion, else its registry's alias holder
+    adapters: list[Any]  # what each subject was read through (and `--apply` writes through)
 
 
 def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None, engine: str = "python") -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    from .adapters import fetch
+    from .adapters import adapter_for, fetch
     from .engine import backend, load
 
     policies = load(policy_paths)
     data = load_data(data_file)
     evaluator = backend(engine)
-    champion = fetch(champion_ref) if champion_ref else None
-    subjects = [fetch(ref) for ref in refs]
-    return CheckRun([evaluator.evaluate(policies, s, champion, data) for s in subjects], subjects, champion)
+    given = fetch(champion_ref) if champion_ref else None
+    run = CheckRun([], [], [], [])
+    for ref in refs:
+        adapter = adapter_for(ref)
+        subject = adapter.fetch(ref)
+        champion = given if champion_ref else _champion_of(adapter, subject)
+        run.decisions.append(evaluator.evaluate(policies, subject, champion, data))
+        run.subjects.append(subject)
+        run.champions.append(champion)
+        run.adapters.append(adapter)
+    return run
+
+
+def _champion_of(adapter: Any, subject: Any) -> Any | None:
+    """The champion a registry names for the subject's model (MLflow: the alias holder); none for a folder."""
+    champion_of = getattr(adapter, "champion_of", None)
+    return champion_of(subject) if champion_of else None
 
 
 @dataclass
@@ -81,7 +96,7 @@ def record(run: CheckRun, url: str) -> Recorded:
 
     store = AuditStore(url)
     try:
-        entries = [Entry(d, s, run.champion) for d, s in zip(run.decisions, run.subjects)]
+        entries = [Entry(d, s, c) for d, s, c in zip(run.decisions, run.subjects, run.champions)]
         appended = store.append(entries, actor(), ci_context())
     finally:
         store.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_POLICY_FAILED, EXIT_USAGE, PmlError
-from .options import audit_option, policy_paths_or_default
+from .errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
+from .options import audit_option, policies_option, policy_paths_or_default, registry_options
 from .outputs import FORMATS
 
 EXIT_CODES = """\b
@@ -55,10 +55,6 @@ def cli() -> None:
     """
 
 
-policies_option = click.option(
-    "-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES",
-    help="Policy file or folder (searched recursively); repeatable. Default: ./policies. Env: PML_POLICIES (os.pathsep-separated).",
-)
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -73,12 +69,16 @@ policies_option = click.option(
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
 @audit_option
 @click.option("--no-audit", is_flag=True, help="Do not record the decisions (the output then says so).")
-def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None, audit_url: str, no_audit: bool) -> None:
+@click.option("--apply", "do_apply", is_flag=True, help="Make each subject's planned registry changes (models:/… references); recorded in the audit log.")
+@registry_options
+def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str, output: str | None, fail_on: str, engine: str, color: bool | None, audit_url: str, no_audit: bool, do_apply: bool) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
 
     REF is the evidence of one training run: a folder with metrics.json (or DVC's
     dvclive/metrics.json), params.json or params.yaml, tags.json, any artifacts, and an
-    optional pml.yaml naming the model, version, aliases and run. Adapters installed as
+    optional pml.yaml naming the model, version, aliases and run; or, with pml-policy[mlflow],
+    models:/NAME/N, models:/NAME@ALIAS, models:/m-ID or runs:/RUN_ID on an MLflow server,
+    whose champion is the version holding the production alias. Adapters installed as
     plugins (entry-point group pml_policy.adapters) add other kinds of reference.
 
     \b
@@ -86,10 +86,17 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
       pml-policy check examples/credit-pass --champion examples/credit-champion
       pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
       pml-policy check run/ --fail-on warn        # warnings block the gate too
+      pml-policy check models:/credit-scorer@challenger --tracking-uri http://mlflow:5000
     """
     from .check import Recorded, record, run_check
     from .outputs import Options, get
 
+    if do_apply:
+        from .govern_cli import require_registry
+
+        if no_audit:
+            raise UsageError("--apply and --no-audit cannot go together: every registry change is recorded in the audit log")
+        require_registry(list(refs))
     run = run_check(list(refs), policy_paths_or_default(policy_paths), champion, data_file, engine)
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
@@ -103,6 +110,14 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
     else:
         coloured = is_tty and fmt == "text"
         click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
+    if do_apply:
+        from .govern_cli import check_apply
+
+        report, ok = check_apply(run, audit_url)
+        click.echo(report, nl=False, err=fmt != "text" and not output)  # machine formats keep stdout to themselves
+        if not ok:
+            click.echo("error: a registry change failed; the audit log records what was made. Run again to finish.", err=True)
+            sys.exit(EXIT_EVIDENCE)
     outcomes = {d.outcome for d in decisions}
     if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
         sys.exit(EXIT_POLICY_FAILED)
@@ -185,9 +200,11 @@ def schema() -> None:
 
 def _register() -> None:
     from .audit_cli import audit, explain
+    from .govern_cli import govern
 
     cli.add_command(audit)
     cli.add_command(explain)
+    cli.add_command(govern)
 
 
 _register()

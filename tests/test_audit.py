@@ -291,15 +291,19 @@ def test_an_older_log_is_upgraded_in_place_and_still_verifies(store_url, monkeyp
     assert AuditStore(store_url).schema_version() == current + 1  # upgraded once
 
 
-def test_a_version_1_log_loses_its_rule_index_and_keeps_its_records(store_url):
+def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records(store_url):
     _fill(store_url, 2).close()
-    # What a log written by the first release looks like: schema version 1, with the rule index.
+    # What a log written by the first release looks like: schema version 1, with the rule index
+    # and without the columns of applied changes.
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
+    _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN time")
+    _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN detail")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == 2
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 3
     with store.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
+        assert {"time", "detail"} <= {c["name"] for c in inspect(conn).get_columns("pml_actions")}
     store.append([_decision()], "tester", {})
     assert store.verify().ok and store.verify().records == 3
 
@@ -307,7 +311,7 @@ def test_a_version_1_log_loses_its_rule_index_and_keeps_its_records(store_url):
 def test_a_newer_log_is_refused(store_url):
     _fill(store_url, 1).close()
     _sql(store_url, "UPDATE pml_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(AuditError, match="has schema version 99; this pml-policy reads up to 2"):
+    with pytest.raises(AuditError, match=f"has schema version 99; this pml-policy reads up to {store_module.SCHEMA_VERSION}"):
         AuditStore(store_url)
 
 

@@ -52,7 +52,9 @@ class ActionRecord(SQLModel, table=True):
     kind: str
     name: str
     value: str | None = None
-    state: str = Field(description="planned, applied or failed")
+    state: str = Field(description="planned (written with the decision), then applied or failed (one row each, as it happens)")
+    time: str | None = Field(default=None, description="When an applied or failed change was made (UTC).")
+    detail: str | None = Field(default=None, description="What failed, or where an alias came from.")
 
 
 class WaiverUse(SQLModel, table=True):

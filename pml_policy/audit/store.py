@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # the column names taken from the rows themselves: sqlmodel and the ORM are imported only to create
 # the schema on first use and by the commands that read the log (a quarter of `check`'s cold start
 # otherwise).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_URL = DEFAULT_AUDIT_URL
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
@@ -41,9 +41,15 @@ def _drop_rule_index(conn: Connection) -> None:
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_rule_results_rule")
 
 
+def _add_action_outcomes(conn: Connection) -> None:
+    """v2 -> v3: applied and failed registry changes are rows of pml_actions with when and why."""
+    conn.exec_driver_sql("ALTER TABLE pml_actions ADD COLUMN time VARCHAR")
+    conn.exec_driver_sql("ALTER TABLE pml_actions ADD COLUMN detail VARCHAR")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index, 2: _add_action_outcomes}
 
 
 @dataclass
@@ -261,6 +267,39 @@ class AuditStore:
             raise self._not_recorded(exc) from None
         self._confirmed |= claimed  # only once committed
         return appended
+
+    def record_change(self, decision_id: str, policy: str, kind: str, name: str, value: str | None, state: str, detail: str = "") -> None:
+        """A registry change as it happened (applied or failed), beside the decision that planned it."""
+        row = {"id": decision_id, "policy": policy, "kind": kind, "name": name, "value": value, "state": state,
+               "time": utc_text(dt.datetime.now(dt.timezone.utc)), "detail": detail or None}
+        sql = self._sql(
+            "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time, detail) "
+            "SELECT seq, {policy}, {kind}, {name}, {value}, {state}, {time}, {detail} FROM pml_decisions WHERE id = {id}"
+        )
+        try:
+            with self._driver() as raw:
+                cursor = raw.cursor()
+                if self.is_sqlite:
+                    cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(sql, row)
+                if cursor.rowcount != 1:
+                    raise AuditError(f"decision {decision_id} is not in the audit log at {self.shown}: the change was {state} but cannot be recorded")
+                raw.commit()
+        except self._errors() as exc:
+            raise AuditError(
+                f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write the audit log at {self.shown}: {_reason(exc)}',
+                _hint(self.url),
+            ) from None
+
+    def changes(self, decision_id: str) -> list[dict[str, Any]]:
+        """Every action row of a decision: planned with it, then applied or failed."""
+        with self._driver() as raw:
+            cursor = raw.cursor()
+            cursor.execute(self._sql(
+                "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
+                "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id"), {"id": decision_id})
+            names = ("policy", "kind", "name", "value", "state", "time", "detail")
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
 
     def _not_recorded(self, exc: Exception) -> AuditError:
         return AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url))

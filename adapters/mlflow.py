@@ -1,0 +1,322 @@
+"""MLflow: subjects from a tracking server and its model registry, and actions applied back to it.
+
+References: `models:/NAME/N`, `models:/NAME@ALIAS`, `runs:/RUN_ID`, and MLflow 3 logged models
+`models:/m-…`. The server is `--tracking-uri`, else `MLFLOW_TRACKING_URI`.
+
+The subject of a model version: the version (name, version, aliases, source) and its run (latest
+metric values, params, tags, start time, user, git commit from `mlflow.source.git.commit`, dataset
+inputs), with the version's own tags over the run's; the run's artifact listing (path, size; sha256
+when asked). A logged model's own metrics go over its run's. The champion of a model is the version
+that holds the production alias (`champion` unless told otherwise).
+
+Reads are batched for `govern` (fetch_versions): one search for the versions, one read of the
+registered model for its aliases (MLflow's SQL store returns none in search results,
+mlflow/mlflow#16734), and search_runs over run-id lists: a handful of requests for any number of
+versions. mlflow is imported only here, and only when an MLflow reference is used.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
+from pml_policy.errors import EvidenceError, UsageError
+from pml_policy.govern import Registry
+
+DEFAULT_CHAMPION_ALIAS = "champion"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+_RUN_IDS_PER_SEARCH = 100  # run ids per search_runs filter: keeps the filter string well under server limits
+_PAGE = 1000
+
+# An unreachable server must fail in seconds, not after MLflow's default 7 retries with
+# exponential backoff (minutes). A user's own settings win.
+_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parsed MLflow reference."""
+
+    kind: str  # "version" | "alias" | "run" | "logged_model"
+    name: str = ""
+    version: str = ""
+    alias: str = ""
+    run_id: str = ""
+    model_id: str = ""
+
+    @classmethod
+    def parse(cls, ref: str) -> Ref:
+        if ref.startswith("runs:/"):
+            run_id = ref[len("runs:/"):].strip("/").split("/", 1)[0]
+            if run_id:
+                return cls("run", run_id=run_id)
+        elif ref.startswith("models:/"):
+            rest = ref[len("models:/"):].strip("/")
+            if re.fullmatch(r"m-[0-9a-f]+", rest):
+                return cls("logged_model", model_id=rest)
+            if "@" in rest and "/" not in rest:
+                name, alias = rest.rsplit("@", 1)
+                if name and alias:
+                    return cls("alias", name=name, alias=alias)
+            name, _, version = rest.rpartition("/")
+            if name and version.isdigit():
+                return cls("version", name=name, version=version)
+        raise UsageError(
+            f"{ref}: not an MLflow reference this adapter reads",
+            "use models:/NAME/VERSION, models:/NAME@ALIAS, models:/m-<logged model id> or runs:/RUN_ID",
+        )
+
+
+class MlflowAdapter:
+    name = "mlflow"
+
+    def __init__(self, tracking_uri: str | None = None, champion_alias: str | None = None, hash_artifacts: bool = False) -> None:
+        self.tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        self.champion_alias = champion_alias or os.environ.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS
+        self.hash_artifacts = hash_artifacts or os.environ.get("PML_HASH_ARTIFACTS", "") == "1"
+        self._client: Any = None
+
+    @classmethod
+    def handles(cls, ref: str) -> bool:
+        return ref.startswith(("models:/", "runs:/"))
+
+    # ---- the client ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if not self.tracking_uri:
+                raise UsageError("no MLflow tracking server given", "pass --tracking-uri URI or set MLFLOW_TRACKING_URI")
+            for key, value in _HTTP_DEFAULTS.items():
+                os.environ.setdefault(key, value)
+            try:
+                from mlflow import MlflowClient
+            except ImportError:
+                raise UsageError("MLflow references need the mlflow package", "pip install 'pml-policy[mlflow]'") from None
+            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return self._client
+
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """One request, with MLflow's errors turned into one line that says what and where."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException as exc:
+            raise EvidenceError(f"MLflow at {self.shown_uri}: {what}: {_first_line(exc.message)}", _hint_for(exc)) from None
+        except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
+            raise EvidenceError(f"MLflow at {self.shown_uri}: {what}: {_first_line(str(exc))}", "check that the tracking server is running and reachable") from None
+
+    @property
+    def shown_uri(self) -> str:
+        return re.sub(r"//[^/@]*@", "//***@", self.tracking_uri or "")  # never print credentials
+
+    # ---- one subject --------------------------------------------------------------------------
+
+    def fetch(self, ref: str) -> Subject:
+        r = Ref.parse(ref)
+        if r.kind == "run":
+            run = self.call(f"run {r.run_id}", self.client.get_run, r.run_id)
+            return self._subject(ref, run=run)
+        if r.kind == "logged_model":
+            logged = self.call(f"logged model {r.model_id}", self.client.get_logged_model, r.model_id)
+            run = self.call(f"run {logged.source_run_id}", self.client.get_run, logged.source_run_id) if logged.source_run_id else None
+            metrics = {m.key: m.value for m in sorted(logged.metrics or [], key=lambda m: (m.timestamp or 0, m.step or 0))}
+            return self._subject(ref, run=run, logged_model=logged, extra_metrics=metrics)
+        if r.kind == "alias":
+            version = self.call(f'alias "{r.alias}" of model "{r.name}"', self.client.get_model_version_by_alias, r.name, r.alias)
+        else:
+            version = self.call(f'model "{r.name}" version {r.version}', self.client.get_model_version, r.name, r.version)
+        aliases = _aliases_by_version(self.aliases(version.name))
+        run = self.call(f"run {version.run_id}", self.client.get_run, version.run_id) if version.run_id else None
+        return self._subject(ref, version=version, run=run, aliases=aliases)
+
+    def champion_of(self, subject: Subject) -> Subject | None:
+        """The version that holds the production alias of the subject's model, if any."""
+        name = subject.model.name
+        if subject.source != self.name or not name or self._is_unregistered(subject):
+            return None
+        holder = self.aliases(name).get(self.champion_alias)
+        if holder is None:
+            return None
+        return self.fetch(f"models:/{name}/{holder}")
+
+    @staticmethod
+    def _is_unregistered(subject: Subject) -> bool:
+        return subject.model.version is None
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """alias -> version, from the registered model (search results carry none on SQL stores)."""
+        model = self.call(f'model "{name}"', self.client.get_registered_model, name)
+        return {alias: str(version) for alias, version in (model.aliases or {}).items()}
+
+    # ---- many versions at once (govern) --------------------------------------------------------
+
+    def fetch_versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset()) -> tuple[list[Subject], Registry]:
+        """The versions of a model that `select` picks, as subjects, read in batches; and the
+        registry as it is (aliases, each version's own tags). select: all | new (none of
+        `tag_keys` set yet) | ALIAS | tag:KEY=VALUE."""
+        aliases = self.aliases(name)
+        versions = list(self._search_versions(name))
+        registry = Registry(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
+        chosen = [v for v in versions if _selected(v, select, aliases, tag_keys)]
+        runs = self._runs({v.run_id for v in chosen if v.run_id})
+        by_version = _aliases_by_version(aliases)
+        subjects = [
+            self._subject(f"models:/{name}/{v.version}", version=v, run=runs.get(v.run_id), aliases=by_version)
+            for v in sorted(chosen, key=lambda v: int(v.version))
+        ]
+        return subjects, registry
+
+    def registry(self, name: str, versions: Iterable[str]) -> Registry:
+        """The registry as it is for a few versions (check --apply)."""
+        tags = {}
+        for version in versions:
+            mv = self.call(f'model "{name}" version {version}', self.client.get_model_version, name, version)
+            tags[str(version)] = dict(mv.tags or {})
+        return Registry(self.aliases(name), tags)
+
+    def _search_versions(self, name: str) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self.call(f'versions of model "{name}"', self.client.search_model_versions, f"name = '{_quote(name)}'", max_results=_PAGE, page_token=token)
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    def _runs(self, run_ids: set[str]) -> dict[str, Any]:
+        """The runs by id, through search_runs with run-id lists (a few requests for hundreds of runs)."""
+        if not run_ids:
+            return {}
+        from mlflow.entities import ViewType
+
+        experiments = [e.experiment_id for e in self._paged("experiments", self.client.search_experiments, view_type=ViewType.ALL)]
+        found: dict[str, Any] = {}
+        ids = sorted(run_ids)
+        for start in range(0, len(ids), _RUN_IDS_PER_SEARCH):
+            chunk = ids[start:start + _RUN_IDS_PER_SEARCH]
+            query = "attributes.run_id IN (" + ", ".join(f"'{i}'" for i in chunk) + ")"
+            for run in self._paged("runs", self.client.search_runs, experiments, query, run_view_type=ViewType.ALL):
+                found[run.info.run_id] = run
+        return found
+
+    def _paged(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        token = None
+        while True:
+            page = self.call(f"search {what}", fn, *args, max_results=_PAGE, page_token=token, **kwargs)
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    # ---- the subject --------------------------------------------------------------------------
+
+    def _subject(self, ref: str, version: Any = None, run: Any = None, aliases: dict[str, list[str]] | None = None,
+                 logged_model: Any = None, extra_metrics: dict[str, float] | None = None) -> Subject:
+        info, data = (run.info, run.data) if run is not None else (None, None)
+        tags = dict(data.tags) if data else {}
+        if version is not None:
+            tags.update(version.tags or {})  # the version's own tags (governance.status…) over the run's
+            held = (aliases or {}).get(str(version.version), [])
+            model = ModelInfo(name=version.name, version=str(version.version), aliases=sorted(held), source=version.source)
+        elif logged_model is not None:
+            model = ModelInfo(name=logged_model.name, source=logged_model.artifact_location)
+            tags.update(logged_model.tags or {})
+        else:
+            model = ModelInfo()
+        run_info = RunInfo()
+        if info is not None:
+            run_info = RunInfo(
+                id=info.run_id,
+                start_time=dt.datetime.fromtimestamp(info.start_time / 1000, dt.timezone.utc) if info.start_time else None,
+                user=info.user_id or None,
+                git_commit=tags.get(GIT_COMMIT_TAG),
+                datasets=_datasets(run),
+            )
+        metrics = dict(data.metrics) if data else {}
+        metrics.update(extra_metrics or {})
+        return Subject(
+            source=self.name, reference=ref, model=model, run=run_info, metrics=metrics,
+            params=dict(data.params) if data else {}, tags=tags,
+            artifacts=self._artifacts(info.run_id) if info is not None else [],
+        )
+
+    def _artifacts(self, run_id: str) -> list[ArtifactInfo]:
+        files = sorted(self._listing(run_id, None), key=lambda f: f.path)
+        if not self.hash_artifacts or not files:
+            return [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
+        with tempfile.TemporaryDirectory(prefix="pml-artifacts-") as tmp:
+            root = Path(self.call(f"artifacts of run {run_id}", self.client.download_artifacts, run_id, "", tmp))
+            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=_sha256(root / f.path)) for f in files]
+
+    def _listing(self, run_id: str, path: str | None) -> Iterator[Any]:
+        # One request per folder: MLflow has no recursive listing.
+        for f in self.call(f"artifacts of run {run_id}", self.client.list_artifacts, run_id, path):
+            if f.is_dir:
+                yield from self._listing(run_id, f.path)
+            else:
+                yield f
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def set_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self.call(f'set tag "{key}" on model "{name}" version {version}', self.client.set_model_version_tag, name, version, key, value)
+
+    def set_alias(self, name: str, version: str, alias: str) -> None:
+        self.call(f'set alias "{alias}" on model "{name}" version {version}', self.client.set_registered_model_alias, name, alias, version)
+
+
+def _selected(version: Any, select: str, aliases: dict[str, str], tag_keys: frozenset[str]) -> bool:
+    if select == "all":
+        return True
+    if select == "new":  # not governed yet: none of the tags the policies set
+        return not tag_keys & set(version.tags or {})
+    if select.startswith("tag:"):
+        key, _, value = select[4:].partition("=")
+        return (version.tags or {}).get(key) == value
+    return aliases.get(select) == str(version.version)
+
+
+def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(version, []).append(alias)
+    return by_version
+
+
+def _datasets(run: Any) -> list[str]:
+    inputs = getattr(run, "inputs", None)
+    return sorted({d.dataset.name for d in (getattr(inputs, "dataset_inputs", None) or [])})
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "\\'")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "request failed"
+
+
+def _hint_for(exc: Any) -> str:
+    code = getattr(exc, "error_code", "")
+    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+        return "check the model name, version or alias (MlflowClient().search_registered_models() lists them)"
+    if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+        return "set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN for a user allowed to read (and, with --apply, to edit) this model"
+    return "check that the tracking server is running and reachable at --tracking-uri / MLFLOW_TRACKING_URI"
