@@ -97,10 +97,11 @@ class MlflowAdapter:
             for key, value in _HTTP_DEFAULTS.items():
                 os.environ.setdefault(key, value)
             try:
-                from mlflow import MlflowClient
+                import mlflow
             except ImportError:
                 raise UsageError("MLflow references need the mlflow package", "pip install 'pml-policy[mlflow]'") from None
-            self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            mlflow.set_tracking_uri(self.tracking_uri)  # artifact repositories (mlflow-artifacts:/…) resolve through it
+            self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         return self._client
 
     def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -159,10 +160,11 @@ class MlflowAdapter:
 
     # ---- many versions at once (govern) --------------------------------------------------------
 
-    def fetch_versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset()) -> tuple[list[Subject], Registry]:
+    def fetch_versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True) -> tuple[list[Subject], Registry]:
         """The versions of a model that `select` picks, as subjects, read in batches; and the
         registry as it is (aliases, each version's own tags). select: all | new (none of
-        `tag_keys` set yet) | ALIAS | tag:KEY=VALUE."""
+        `tag_keys` set yet) | ALIAS | tag:KEY=VALUE. Listing artifacts takes a request per run
+        (MLflow has no search for them): `artifacts=False` skips it when no policy reads them."""
         aliases = self.aliases(name)
         versions = list(self._search_versions(name))
         registry = Registry(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
@@ -170,7 +172,7 @@ class MlflowAdapter:
         runs = self._runs({v.run_id for v in chosen if v.run_id})
         by_version = _aliases_by_version(aliases)
         subjects = [
-            self._subject(f"models:/{name}/{v.version}", version=v, run=runs.get(v.run_id), aliases=by_version)
+            self._subject(f"models:/{name}/{v.version}", version=v, run=runs.get(v.run_id), aliases=by_version, artifacts=artifacts)
             for v in sorted(chosen, key=lambda v: int(v.version))
         ]
         return subjects, registry
@@ -220,7 +222,7 @@ class MlflowAdapter:
     # ---- the subject --------------------------------------------------------------------------
 
     def _subject(self, ref: str, version: Any = None, run: Any = None, aliases: dict[str, list[str]] | None = None,
-                 logged_model: Any = None, extra_metrics: dict[str, float] | None = None) -> Subject:
+                 logged_model: Any = None, extra_metrics: dict[str, float] | None = None, artifacts: bool = True) -> Subject:
         info, data = (run.info, run.data) if run is not None else (None, None)
         tags = dict(data.tags) if data else {}
         if version is not None:
@@ -246,22 +248,27 @@ class MlflowAdapter:
         return Subject(
             source=self.name, reference=ref, model=model, run=run_info, metrics=metrics,
             params=dict(data.params) if data else {}, tags=tags,
-            artifacts=self._artifacts(info.run_id) if info is not None else [],
+            artifacts=self._artifacts(info) if info is not None and artifacts else [],
         )
 
-    def _artifacts(self, run_id: str) -> list[ArtifactInfo]:
-        files = sorted(self._listing(run_id, None), key=lambda f: f.path)
+    def _artifacts(self, info: Any) -> list[ArtifactInfo]:
+        # Straight to the run's artifact repository: the client's list_artifacts(run_id) reads the
+        # whole run again first, doubling the requests.
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        repository = get_artifact_repository(info.artifact_uri)
+        files = sorted(self._listing(repository, info.run_id, None), key=lambda f: f.path)
         if not self.hash_artifacts or not files:
             return [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
         with tempfile.TemporaryDirectory(prefix="pml-artifacts-") as tmp:
-            root = Path(self.call(f"artifacts of run {run_id}", self.client.download_artifacts, run_id, "", tmp))
-            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=_sha256(root / f.path)) for f in files]
+            where = Path(self.call(f"artifacts of run {info.run_id}", repository.download_artifacts, "", tmp))
+            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=_sha256(where / f.path)) for f in files]
 
-    def _listing(self, run_id: str, path: str | None) -> Iterator[Any]:
+    def _listing(self, repository: Any, run_id: str, path: str | None) -> Iterator[Any]:
         # One request per folder: MLflow has no recursive listing.
-        for f in self.call(f"artifacts of run {run_id}", self.client.list_artifacts, run_id, path):
+        for f in self.call(f"artifacts of run {run_id}", repository.list_artifacts, path):
             if f.is_dir:
-                yield from self._listing(run_id, f.path)
+                yield from self._listing(repository, run_id, f.path)
             else:
                 yield f
 

@@ -159,6 +159,18 @@ def roots(node: ast.Expr) -> set[str]:
     return {n.parts[0] for n in walk(node) if isinstance(n, ast.Path)}
 
 
+def reads_artifacts(policy: ast.Policy) -> bool:
+    """Whether any expression of the policy reads artifacts: an adapter that must make a request
+    per run to list them (MLflow) can skip that when none does."""
+    exprs = [f.expr for f in policy.facts] + [c.expr for r in policy.rules for c in (r.when, r.require) if c is not None]
+    if policy.rank:
+        exprs.append(policy.rank.expr)
+    return any(
+        isinstance(n, ast.Artifact) or (isinstance(n, ast.Path) and (n.parts[0] == "artifacts" or n.parts[:2] == ["champion", "artifacts"]))
+        for e in exprs for n in walk(e)
+    )
+
+
 def check_file(file: ast.PolicyFile, text: str) -> list[Diagnostic]:
     """Every semantic error of one file that can be found without the other files."""
     c = _Checker(file, text)

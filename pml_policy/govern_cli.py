@@ -152,10 +152,12 @@ class Governed:
 def decide(model: str, policies: Any, adapter: Any, candidates: str = "all", data: dict[str, Any] | None = None) -> Governed:
     """Read the candidates in batches, decide each, and plan the registry changes."""
     from .engine import backend
+    from .engine.checker import reads_artifacts
 
     data = data or {}
     tag_keys = frozenset(a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail) if a.action == "set_tag")
-    subjects, registry = adapter.fetch_versions(model, candidates, tag_keys)
+    artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in policies.applicable(model))
+    subjects, registry = adapter.fetch_versions(model, candidates, tag_keys, artifacts)
     champion = _champion(adapter, model, registry, subjects)
     evaluator = backend("python")
     champions = [champion] * len(subjects)
