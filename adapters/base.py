@@ -53,7 +53,7 @@ def adapter_for(ref: str) -> Adapter:
     names = ", ".join(sorted(a.name for a in adapters()))
     raise UsageError(
         f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
-        "pass a folder of evidence; MLflow and W&B references need adapters that are not part of this release",
+        "pass a folder of evidence, or models:/… and runs:/… on MLflow (pml-policy[mlflow]); other sources need an adapter plugin",
     )
 
 

@@ -142,16 +142,12 @@ class MlflowAdapter:
     def champion_of(self, subject: Subject) -> Subject | None:
         """The version that holds the production alias of the subject's model, if any."""
         name = subject.model.name
-        if subject.source != self.name or not name or self._is_unregistered(subject):
+        if subject.source != self.name or not name or subject.model.version is None:  # a run or an unregistered model
             return None
         holder = self.aliases(name).get(self.champion_alias)
         if holder is None:
             return None
         return self.fetch(f"models:/{name}/{holder}")
-
-    @staticmethod
-    def _is_unregistered(subject: Subject) -> bool:
-        return subject.model.version is None
 
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version, from the registered model (search results carry none on SQL stores)."""

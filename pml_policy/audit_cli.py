@@ -82,16 +82,20 @@ def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | 
         click.echo(f"{len(rows)} decision{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
 
 
-def _show(row: dict[str, Any], fmt: str) -> str:
+def _show(row: dict[str, Any], fmt: str, changes: list[dict[str, Any]]) -> str:
     from .outputs import Options, get
 
     decision = _decision(row)
+    made = [c for c in changes if c["state"] != "planned"]  # the planned ones are in the decision itself
     if fmt == "json":
-        return json.dumps({"record": {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}, "ci": json.loads(row["ci"]), "decision": json.loads(row["body"])}, indent=2) + "\n"
+        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
+        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "decision": json.loads(row["body"]), "registry_changes": made}, indent=2) + "\n"
     ci = json.loads(row["ci"])
     where = f" in {ci.get('system')} run {ci.get('run_id')}" if ci else ""
     header = f"decision {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']}{where})\n"
-    return header + get("text")([decision], Options()) + f"record hash {row['hash']}\n"
+    lines = [f"registry: {c['state']} {c['kind'].replace('_', ' ')} \"{c['name']}\"" + (f" = \"{c['value']}\"" if c["value"] is not None else "")
+             + f" at {c['time']}" + (f" ({c['detail']})" if c["detail"] else "") for c in made]
+    return header + get("text")([decision], Options()) + "".join(f"{line}\n" for line in lines) + f"record hash {row['hash']}\n"
 
 
 @audit.command()
@@ -100,7 +104,9 @@ def _show(row: dict[str, Any], fmt: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(ref: str, audit_url: str, fmt: str) -> None:
     """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
-    click.echo(_show(_store(audit_url).get(ref), fmt), nl=False)
+    store = _store(audit_url)
+    row = store.get(ref)
+    click.echo(_show(row, fmt, store.changes(row["id"])), nl=False)
 
 
 @audit.command()
@@ -163,8 +169,9 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
       pml-policy explain 2cee3ef7
       pml-policy explain 2cee3ef7 --replay -p policies/     # which rules would now decide otherwise
     """
-    row = _store(audit_url).get(ref)
-    click.echo(_show(row, "text"), nl=False)
+    store = _store(audit_url)
+    row = store.get(ref)
+    click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:
         click.echo(_replay(row, policy_paths_or_default(policy_paths)), nl=False)
 

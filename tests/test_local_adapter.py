@@ -76,8 +76,8 @@ def test_unreadable_evidence_is_an_evidence_error(tmp_path, files, fragment):
 def test_missing_folder_and_unknown_scheme(tmp_path):
     with pytest.raises(EvidenceError, match="does not exist"):
         fetch(str(tmp_path / "nope"))
-    with pytest.raises(UsageError, match="no installed adapter reads this kind of reference \\(installed: local\\)"):
-        adapter_for("models:/credit/3")
+    with pytest.raises(UsageError, match="no installed adapter reads this kind of reference \\(installed: local, mlflow\\)"):
+        adapter_for("s3://bucket/run")
 
 
 def test_check_exits_3_on_unreadable_evidence_and_writes_nothing(tmp_path):

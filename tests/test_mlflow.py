@@ -184,6 +184,7 @@ def test_govern_apply_promotes_the_best_passing_version_tags_all_and_is_idempote
     assert applied == [("1", "set_tag", "governance.status", "rejected"), ("2", "set_tag", "governance.status", "rejected"),
                        ("3", "set_tag", "governance.status", "approved"), ("3", "set_alias", "champion", None)]
     assert run_cli("audit", "verify").exit_code == 0
+    assert 'registry: applied set alias "champion" at ' in run_cli("audit", "show", "#3").stdout
 
 
 def test_govern_selects_candidates(uri, model):

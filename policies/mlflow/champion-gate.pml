@@ -32,6 +32,7 @@ policy "mlflow-champion-gate" version "1.0.0" {
     set alias "champion"
     set tag "governance.status" = "approved"
   }
+
   on fail {
     set tag "governance.status" = "rejected"
   }
