@@ -44,6 +44,10 @@ def adapters() -> tuple[type[Adapter], ...]:
 
 def adapter_for(ref: str) -> Adapter:
     if ":" not in ref.split("/", 1)[0]:  # a plain path: no need to scan installed entry points
+        from .wandb import WandbAdapter, is_wandb_run
+
+        if is_wandb_run(ref):  # a W&B run folder (wandb/latest-run, wandb/offline-run-…)
+            return WandbAdapter()
         from .local import LocalAdapter
 
         return LocalAdapter()
@@ -53,7 +57,7 @@ def adapter_for(ref: str) -> Adapter:
     names = ", ".join(sorted(a.name for a in adapters()))
     raise UsageError(
         f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
-        "pass a folder of evidence, or models:/… and runs:/… on MLflow (pml-policy[mlflow]); other sources need an adapter plugin",
+        "pass a folder of evidence or a W&B run folder, models:/… and runs:/… on MLflow (pml-policy[mlflow]), or wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]); other sources need an adapter plugin",
     )
 
 
