@@ -18,7 +18,8 @@ Exit codes:
   1  a policy failed
   2  bad usage, an invalid policy or waiver file, no policy applies, or a
      policy version already recorded with other text
-  3  evidence could not be read, or the audit log could not be written"""
+  3  evidence could not be read, the audit log could not be written, or a
+     registry change (--apply) failed"""
 
 
 def _write(path: str, text: str) -> None:
@@ -76,9 +77,10 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
 
     REF is the evidence of one training run: a folder with metrics.json (or DVC's
     dvclive/metrics.json), params.json or params.yaml, tags.json, any artifacts, and an
-    optional pml.yaml naming the model, version, aliases and run; or, with pml-policy[mlflow],
+    optional pml.yaml naming the model, version, aliases and run. With pml-policy[mlflow]:
     models:/NAME/N, models:/NAME@ALIAS, models:/m-ID or runs:/RUN_ID on an MLflow server,
-    whose champion is the version holding the production alias. Adapters installed as
+    whose champion is the version holding the production alias. With pml-policy[wandb]: a W&B
+    run folder (wandb/latest-run) or wandb:ENTITY/PROJECT/RUN_ID. Adapters installed as
     plugins (entry-point group pml_policy.adapters) add other kinds of reference.
 
     \b

@@ -63,14 +63,15 @@ def apply_recorded(changes: list[Change], adapter: Any, audit_url: str) -> list[
 def check_apply(run: Any, audit_url: str) -> tuple[str, bool]:
     """`check --apply`: each subject's own actions, through the adapter it was read with.
     Returns the report and whether every change was made."""
-    out, ok = [], True
+    out = []
     for decision, subject, adapter in zip(run.decisions, run.subjects, run.adapters):
         registry: Registry = adapter.registry(subject.model.name, [subject.model.version])
         changes = plan([(subject, decision)], registry, _alone)
         apply_recorded(changes, adapter, audit_url)
-        ok = ok and not any(c.state == "failed" for c in changes)
         out.append(f"{subject.reference}: " + render_changes(changes, applying=True))
-    return "".join(out), ok
+        if any(c.state == "failed" for c in changes):
+            return "".join(out), False  # stop: the registry is not answering
+    return "".join(out), True
 
 
 def _alone(_policy: str, contenders: list[tuple[Any, Any]]) -> list[Any]:

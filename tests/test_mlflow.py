@@ -209,6 +209,8 @@ def test_check_apply_acts_on_one_subject(uri, model):
     assert client.get_model_version(model, "3").tags["governance.status"] == "approved"
     refused = run_cli("check", "examples/credit-pass", "-p", "policies/starter", "--apply")
     assert refused.exit_code == 2 and "not in a model registry" in refused.stderr
+    unrecorded = run_cli("check", f"models:/{model}/3", "-p", GATE, "--apply", "--no-audit")
+    assert unrecorded.exit_code == 2 and "--apply and --no-audit cannot go together" in unrecorded.stderr
 
 
 def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path, monkeypatch, private_audit_log):
