@@ -105,7 +105,7 @@ def floor_appends(url: str, count: int) -> float:
     from pml_policy.audit.store import _insert_sql, _Prepared
 
     store = AuditStore(url)
-    prepared = _Prepared.of(entry(), "bench", "{}")
+    prepared = _Prepared.of(entry(), "bench", "{}", {})
     children = {name: rows for name, rows in prepared.children.items() if rows}
     raw = store.engine.raw_connection()
     cursor, dialect = raw.cursor(), ("sqlite" if store.is_sqlite else "postgresql")

@@ -87,11 +87,13 @@ class _Prepared:
     children: dict[str, list[dict[str, Any]]]
 
     @classmethod
-    def of(cls, entry: Entry, actor: str, ci_json: str) -> _Prepared:
+    def of(cls, entry: Entry, actor: str, ci_json: str, evidence: dict[int, str]) -> _Prepared:
+        """`evidence` caches each subject's JSON by object within one append: govern records
+        hundreds of decisions against the same champion."""
         d = entry.decision
         body, body_text = _json_of(d)  # the rows below all derive from this one form
-        subject = _json_of(entry.subject)[1]
-        champion = _json_of(entry.champion)[1] if entry.champion else "null"
+        subject = _evidence_json(entry.subject, evidence)
+        champion = _evidence_json(entry.champion, evidence) if entry.champion else "null"
         row = {
             "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
             "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
@@ -106,6 +108,12 @@ class _Prepared:
             )
             children["pml_waivers_used"].extend(_waiver_rows(p))
         return cls(row, children)
+
+
+def _evidence_json(subject: Any, cache: dict[int, str]) -> str:
+    if id(subject) not in cache:
+        cache[id(subject)] = _json_of(subject)[1]
+    return cache[id(subject)]
 
 
 class _Marks(dict):  # type: ignore[type-arg]
@@ -238,7 +246,8 @@ class AuditStore:
     def append(self, entries: list[Entry], actor: str, ci: dict[str, str]) -> list[tuple[int, str]]:
         """Record the decisions, in one transaction; returns each record's (seq, hash)."""
         ci_json = chain.canonical(ci)
-        prepared = [_Prepared.of(e, actor, ci_json) for e in entries]  # JSON before the lock: writers wait less
+        evidence: dict[int, str] = {}
+        prepared = [_Prepared.of(e, actor, ci_json, evidence) for e in entries]  # JSON before the lock: writers wait less
         # Straight to the driver: SQLAlchemy's statement machinery cost more than the database
         # itself on each append (table and column names are ours; values are always bound).
         try:
