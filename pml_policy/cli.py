@@ -203,10 +203,12 @@ def schema() -> None:
 def _register() -> None:
     from .audit_cli import audit, explain
     from .govern_cli import govern
+    from .report_cli import report
 
     cli.add_command(audit)
     cli.add_command(explain)
     cli.add_command(govern)
+    cli.add_command(report)
 
 
 _register()
@@ -219,3 +221,7 @@ def main() -> None:
     except BrokenPipeError:  # `pml-policy check … | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+
+
+if __name__ == "__main__":  # python -m pml_policy.cli
+    main()

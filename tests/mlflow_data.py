@@ -46,7 +46,7 @@ class MlflowServer:
         self.log = root / "server.log"
         self.process: Any = None
 
-    def start(self, timeout: float = 120) -> MlflowServer:
+    def start(self, timeout: float = 300) -> MlflowServer:
         import subprocess
         import sys
         import time

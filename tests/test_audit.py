@@ -154,6 +154,7 @@ def test_verify_names_the_first_broken_record(store_url, tamper, problem, seq):
     if "DELETE" in tamper:
         _sql(store_url, "DELETE FROM pml_rule_results WHERE decision_seq = 4")
         _sql(store_url, "DELETE FROM pml_actions WHERE decision_seq = 4")
+        _sql(store_url, "DELETE FROM pml_decision_policies WHERE decision_seq = 4")
     _sql(store_url, tamper)
     verdict = store.verify()
     assert not verdict.ok and problem in verdict.problem and verdict.seq == seq
@@ -186,6 +187,7 @@ def test_a_truncated_tail_is_found_against_a_published_head(store_url):
     for seq in (5, 4):
         _sql(store_url, f"DELETE FROM pml_rule_results WHERE decision_seq = {seq}")
         _sql(store_url, f"DELETE FROM pml_actions WHERE decision_seq = {seq}")
+        _sql(store_url, f"DELETE FROM pml_decision_policies WHERE decision_seq = {seq}")
         _sql(store_url, f"DELETE FROM pml_decisions WHERE seq = {seq}")
     with create_engine(store_module._driver_url(store_url)).begin() as conn:
         last = conn.execute(text("SELECT hash FROM pml_decisions WHERE seq = 3")).scalar_one()
@@ -298,12 +300,20 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN time")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN detail")
+    _sql(store_url, "DROP TABLE pml_decision_policies")
+    _sql(store_url, "DROP INDEX ix_pml_rule_failures")
+    _sql(store_url, "DROP INDEX ix_pml_decisions_period")
+    _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == store_module.SCHEMA_VERSION == 3
+    assert store.schema_version() == store_module.SCHEMA_VERSION == 5
     with store.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
+        decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
+        assert "ix_pml_decisions_period" in decision_indexes and "ix_pml_decisions_time" not in decision_indexes
         assert {"time", "detail"} <= {c["name"] for c in inspect(conn).get_columns("pml_actions")}
+        backfilled = conn.execute(text("SELECT COUNT(*) FROM pml_decision_policies")).scalar_one()
+    assert backfilled == 2 * 4  # the two earlier decisions, four starter policies each
     store.append([_decision()], "tester", {})
     assert store.verify().ok and store.verify().records == 3
 

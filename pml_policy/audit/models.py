@@ -2,6 +2,7 @@
 actions and waivers used beside it for queries and reports; the head row appends lock on."""
 from __future__ import annotations
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from .chain import GENESIS
@@ -11,9 +12,11 @@ class DecisionRecord(SQLModel, table=True):
     """A decision as recorded. `hash` covers every other column and `prev_hash` (chain.py)."""
 
     __tablename__ = "pml_decisions"
+    # Reports count a period's decisions by outcome and model from this index alone.
+    __table_args__ = (Index("ix_pml_decisions_period", "time", "outcome", "model"),)
     seq: int = Field(primary_key=True, description="Position in the chain: 1, 2, 3… with no gaps.")
     id: str = Field(unique=True, description="The decision id printed by check.")
-    time: str = Field(index=True, description="UTC, ISO 8601 with microseconds and Z.")
+    time: str = Field(description="UTC, ISO 8601 with microseconds and Z.")
     actor: str
     ci: str = Field(description="CI context as canonical JSON (run id, job URL, commit).")
     subject_ref: str
@@ -30,6 +33,9 @@ class DecisionRecord(SQLModel, table=True):
 
 class RuleRecord(SQLModel, table=True):
     __tablename__ = "pml_rule_results"
+    # Reports read a period's failures through this partial index: its inserts are only the failures.
+    __table_args__ = (Index("ix_pml_rule_failures", "decision_seq", sqlite_where=text("outcome IN ('fail', 'error')"),
+                            postgresql_where=text("outcome IN ('fail', 'error')")),)
     id: int | None = Field(default=None, primary_key=True)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
     policy: str
@@ -42,6 +48,17 @@ class RuleRecord(SQLModel, table=True):
     required: str
     observed: str = Field(description="Every path the rule read, with its value, as canonical JSON.")
     waiver: str | None = None
+
+
+class DecisionPolicy(SQLModel, table=True):
+    """Which policy versions each decision used: reports count a period's policy versions from
+    these few rows instead of every rule result."""
+
+    __tablename__ = "pml_decision_policies"
+    decision_seq: int = Field(foreign_key="pml_decisions.seq", primary_key=True)
+    policy: str = Field(primary_key=True)
+    version: str
+    digest: str
 
 
 class ActionRecord(SQLModel, table=True):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # the column names taken from the rows themselves: sqlmodel and the ORM are imported only to create
 # the schema on first use and by the commands that read the log (a quarter of `check`'s cold start
 # otherwise).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 DEFAULT_URL = DEFAULT_AUDIT_URL
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
@@ -47,9 +47,28 @@ def _add_action_outcomes(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE pml_actions ADD COLUMN detail VARCHAR")
 
 
+def _period_index(conn: Connection) -> None:
+    """v3 -> v4: the time index becomes (time, outcome, model), which reports read without the table."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_decisions_time")
+    conn.exec_driver_sql("CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, outcome, model)")
+
+
+def _report_tables(conn: Connection) -> None:
+    """v4 -> v5: the policy versions of each decision, and a partial index of failed rules, for reports."""
+    from sqlmodel import SQLModel
+
+    from .models import DecisionPolicy
+
+    SQLModel.metadata.create_all(conn, tables=[DecisionPolicy.__table__])
+    conn.exec_driver_sql(
+        "INSERT INTO pml_decision_policies (decision_seq, policy, version, digest) "
+        "SELECT DISTINCT decision_seq, policy, policy_version, policy_digest FROM pml_rule_results")
+    conn.exec_driver_sql("CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index, 2: _add_action_outcomes}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index, 2: _add_action_outcomes, 3: _period_index, 4: _report_tables}
 
 
 @dataclass
@@ -76,7 +95,7 @@ def _json_of(model: Any) -> tuple[Any, str]:
         return values, chain.canonical(values)
 
 
-_CHILD_TABLES = ("pml_rule_results", "pml_actions", "pml_waivers_used")
+_CHILD_TABLES = ("pml_rule_results", "pml_actions", "pml_waivers_used", "pml_decision_policies")
 
 
 @dataclass
@@ -107,6 +126,7 @@ class _Prepared:
                 {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"} for a in p["actions"]
             )
             children["pml_waivers_used"].extend(_waiver_rows(p))
+            children["pml_decision_policies"].append({"policy": p["name"], "version": p["version"], "digest": p["digest"]})
         return cls(row, children)
 
 

@@ -1,0 +1,32 @@
+"""Render a Report with Jinja2: templates/report.html.j2 and report.md.j2, or an organisation's own
+(`--template-dir`: a folder with either file; what it lacks comes from ours)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .charts import failures_by_rule, outcomes_over_time
+from .data import Report
+
+FORMATS = ("html", "md", "json")
+_OURS = Path(__file__).parent / "templates"
+
+
+def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
+    if fmt == "json":
+        return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    loaders = [FileSystemLoader(template_dir)] if template_dir else []
+    env = Environment(
+        loader=ChoiceLoader([*loaders, FileSystemLoader(str(_OURS))]),
+        autoescape=select_autoescape(["html", "html.j2"]),
+        undefined=StrictUndefined,  # a typo in a template is an error, not an empty cell
+        keep_trailing_newline=True,
+    )
+    template = env.get_template(f"report.{fmt}.j2")
+    return template.render(
+        r=report, pct=lambda x: f"{x:.0%}",
+        outcomes_chart=outcomes_over_time(report.days) if fmt == "html" else "",
+        rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
+    )
