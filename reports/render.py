@@ -15,7 +15,9 @@ _OURS = Path(__file__).parent / "templates"
 def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
     if fmt == "json":
         return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2) + "\n"
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+    from pml_policy.errors import UsageError
 
     loaders = [FileSystemLoader(template_dir)] if template_dir else []
     env = Environment(
@@ -24,9 +26,13 @@ def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
         undefined=StrictUndefined,  # a typo in a template is an error, not an empty cell
         keep_trailing_newline=True,
     )
-    template = env.get_template(f"report.{fmt}.j2")
-    return template.render(
-        r=report, pct=lambda x: f"{x:.0%}",
-        outcomes_chart=outcomes_over_time(report.days) if fmt == "html" else "",
-        rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
-    )
+    name = f"report.{fmt}.j2"
+    try:
+        return env.get_template(name).render(
+            r=report, pct=lambda x: f"{x:.0%}",
+            outcomes_chart=outcomes_over_time(report.days) if fmt == "html" else "",
+            rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
+        )
+    except TemplateError as exc:  # an organisation's template with a mistake: say where, not a traceback
+        where = f"{getattr(exc, 'filename', None) or name}" + (f":{exc.lineno}" if getattr(exc, "lineno", None) else "")
+        raise UsageError(f"report template {where}: {exc.message or exc}", "fix the template (Jinja2), or leave it out to use ours") from None

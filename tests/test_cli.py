@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -182,3 +183,21 @@ def test_policies_and_format_come_from_the_environment(monkeypatch):
     result = run_cli("check", "examples/credit-pass")
     doc = json.loads(result.stdout)
     assert sorted(p["name"] for p in doc["decisions"][0]["policies"]) == ["documentation", "promotion-gate"]
+
+
+def test_output_to_a_device_or_pipe_writes_into_it_and_never_replaces_it(tmp_path):
+    """-o /dev/null (or a pipe) is written in place: renaming a temporary file over it, as -o does
+    for regular files, would replace the device itself."""
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = run_cli("check", "examples/credit-pass", *CHAMPION, "--format", "json", "-o", str(pipe))
+    reader.join(timeout=30)
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert json.loads(received[0])["decisions"][0]["outcome"] == "pass"

@@ -206,3 +206,16 @@ def test_the_scheduler_names_weekly_files_by_their_period(decided, tmp_path):
     run_schedule("0 6 * * MON", tmp_path, "md", lambda period, path: written.append((period.slug, path.name)) or path.write_text("x"),
                  once=True, now=lambda: next(clock))
     assert written == [("2026-11-23_2026-11-30", "report-2026-11-23_2026-11-30.md")]
+
+
+def test_an_organisations_own_template_is_used_and_its_mistakes_are_located(decided, tmp_path):
+    url, policies = decided
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.md.j2").write_text("# {{ r.totals.decisions }} decisions, {{ r.totals.failed }} failed ({{ r.period }})\n")
+    own = run_cli("report", "--period", "last-7d", "--format", "md", "--template-dir", str(templates), "-p", str(policies))
+    assert own.stdout == f"# 12 decisions, {_counts(url)['failed']} failed (last-7d)\n"
+    assert "<h1>Model governance report</h1>" in run_cli("report", "--period", "last-7d", "--format", "html", "--template-dir", str(templates)).stdout  # ours fill in
+    (templates / "report.md.j2").write_text("{{ r.no_such_field }}\n")
+    broken = run_cli("report", "--period", "last-7d", "--format", "md", "--template-dir", str(templates))
+    assert broken.exit_code == 2 and "report template report.md.j2" in broken.stderr and "no_such_field" in broken.stderr
