@@ -39,6 +39,13 @@ def _fill(url: str, count: int) -> AuditStore:
     return store
 
 
+def _delete_record(url: str, seq: int) -> None:
+    """Remove a decision by hand, rows beside it first (their foreign keys would refuse otherwise)."""
+    for table in store_module._CHILD_TABLES:
+        _sql(url, f"DELETE FROM {table} WHERE decision_seq = {seq}")
+    _sql(url, f"DELETE FROM pml_decisions WHERE seq = {seq}")
+
+
 def _sql(url: str, statement: str) -> None:
     engine = create_engine(store_module._driver_url(url))
     with engine.begin() as conn:
@@ -152,10 +159,9 @@ def test_an_intact_log_verifies(store_url):
 def test_verify_names_the_first_broken_record(store_url, tamper, problem, seq):
     store = _fill(store_url, 6)
     if "DELETE" in tamper:
-        _sql(store_url, "DELETE FROM pml_rule_results WHERE decision_seq = 4")
-        _sql(store_url, "DELETE FROM pml_actions WHERE decision_seq = 4")
-        _sql(store_url, "DELETE FROM pml_decision_policies WHERE decision_seq = 4")
-    _sql(store_url, tamper)
+        _delete_record(store_url, 4)
+    else:
+        _sql(store_url, tamper)
     verdict = store.verify()
     assert not verdict.ok and problem in verdict.problem and verdict.seq == seq
 
@@ -185,10 +191,7 @@ def test_a_truncated_tail_is_found_against_a_published_head(store_url):
     published = store.head()[1]
     # Remove the last two records and rewrite the head row to match: the chain itself still holds...
     for seq in (5, 4):
-        _sql(store_url, f"DELETE FROM pml_rule_results WHERE decision_seq = {seq}")
-        _sql(store_url, f"DELETE FROM pml_actions WHERE decision_seq = {seq}")
-        _sql(store_url, f"DELETE FROM pml_decision_policies WHERE decision_seq = {seq}")
-        _sql(store_url, f"DELETE FROM pml_decisions WHERE seq = {seq}")
+        _delete_record(store_url, seq)
     with create_engine(store_module._driver_url(store_url)).begin() as conn:
         last = conn.execute(text("SELECT hash FROM pml_decisions WHERE seq = 3")).scalar_one()
         conn.execute(text("UPDATE pml_head SET seq = 3, hash = :h"), {"h": last})
@@ -200,8 +203,7 @@ def test_a_truncated_tail_is_found_against_a_published_head(store_url):
 
 def test_a_truncated_tail_without_a_head_update_is_found(store_url):
     store = _fill(store_url, 4)
-    for table, column in (("pml_rule_results", "decision_seq"), ("pml_actions", "decision_seq"), ("pml_decisions", "seq")):
-        _sql(store_url, f"DELETE FROM {table} WHERE {column} = 4")
+    _delete_record(store_url, 4)
     verdict = store.verify()
     assert not verdict.ok and "head says #4" in verdict.problem
 
