@@ -117,15 +117,31 @@ def run_schedule(cron: str, out_dir: Path, fmt: str, write: Callable[[Any, Path]
     if not croniter.is_valid(cron):
         raise UsageError(f"--schedule {cron!r} is not a cron expression", 'e.g. "0 6 * * MON" (Mondays at 06:00 UTC)')
     out_dir.mkdir(parents=True, exist_ok=True)
+    handled: dt.datetime | None = None
     while True:
-        fire = croniter(cron, now()).get_prev(dt.datetime)
-        period = ending_at(fire, croniter(cron, fire).get_prev(dt.datetime))
-        path = out_dir / f"report-{period.slug}.{fmt}"
-        if path.exists():
-            click.echo(f"{path} exists: skipped", err=True)
-        else:
-            write(period, path)
+        latest = croniter(cron, now()).get_prev(dt.datetime)
+        # Every period that ended since the last one handled (a slow report must not skip one);
+        # on start, the last completed period only.
+        fires = _fires_between(cron, handled, latest) if handled else [latest]
+        for fire in fires:
+            period = ending_at(fire, croniter(cron, fire).get_prev(dt.datetime))
+            path = out_dir / f"report-{period.slug}.{fmt}"
+            if path.exists():
+                click.echo(f"{path} exists: skipped", err=True)
+            else:
+                write(period, path)
+        handled = latest
         if once:
             return
         wake = croniter(cron, now()).get_next(dt.datetime)
         sleep(max((wake - now()).total_seconds(), 0) + 0.05)
+
+
+def _fires_between(cron: str, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """The cron's fire times in (after, until]."""
+    from croniter import croniter
+
+    step, fires = croniter(cron, after), []
+    while (fire := step.get_next(dt.datetime)) <= until:
+        fires.append(fire)
+    return fires

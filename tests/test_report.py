@@ -191,6 +191,8 @@ def test_the_scheduler_writes_one_report_per_period_and_a_restart_writes_no_dupl
     process.wait(timeout=30)
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.md")}
     assert len(first) >= 2 and all(re.fullmatch(r"report-\d{4}-\d\d-\d\dT\d{6}_\d{4}-\d\d-\d\dT\d{6}\.md", n) for n in first)
+    spans = sorted(n[len("report-"):-len(".md")].split("_") for n in first)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # one file per period, none skipped
     # Restart: the period that was last written is caught up again, and skipped, not rewritten.
     subprocess.run([*command, "--once"], cwd=ROOT, capture_output=True, check=True)
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.md")}
