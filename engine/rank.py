@@ -40,4 +40,3 @@ def order(candidates: list[tuple[Subject, float | None]], descending: bool) -> l
         return (0, -v if descending else v, -version)
 
     return [s for s, _ in sorted(candidates, key=key)]
-

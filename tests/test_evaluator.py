@@ -285,3 +285,16 @@ def test_membership_in_a_record_takes_a_name(tmp_path):
 def test_round_of_infinity_is_a_type_error(tmp_path):
     ps = rule_policy(tmp_path, "require round(metrics.a) > 1")
     assert outcome_of(ps, subject(metrics={"a": float("inf")}))[0] == "error"
+
+
+def test_rank_orders_best_first_ties_to_the_newer_version_and_unrankable_last(tmp_path):
+    from pml_policy.engine.rank import order, ranker
+
+    ps = policies(tmp_path, 'policy "p" version "1.0.0" { rule r { require metrics.auc >= 0 } rank by metrics.auc desc }')
+    candidates = [subject(version="1", metrics={"auc": 0.9}), subject(version="2", metrics={"auc": 0.9}),
+                  subject(version="3", metrics={"auc": 0.95}), subject(version="4", metrics={}), subject(version="5", metrics={"auc": float("nan")})]
+    value = ranker(ps.policies[0])
+    ranked = order([(s, value(s)) for s in candidates], descending=True)
+    assert [s.model.version for s in ranked] == ["3", "2", "1", "5", "4"]
+    ascending = order([(s, value(s)) for s in candidates[:3]], descending=False)
+    assert [s.model.version for s in ascending] == ["2", "1", "3"]
