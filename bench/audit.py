@@ -108,7 +108,7 @@ def floor_appends(url: str, count: int) -> float:
     prepared = _Prepared.of(entry(), "bench", "{}", {})
     children = {name: rows for name, rows in prepared.children.items() if rows}
     raw = store.engine.raw_connection()
-    cursor, dialect = raw.cursor(), ("sqlite" if store.is_sqlite else "postgresql")
+    cursor, mark = raw.cursor(), store._mark
     start = time.perf_counter()
     for _ in range(count):
         if store.is_sqlite:
@@ -116,9 +116,9 @@ def floor_appends(url: str, count: int) -> float:
         cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + ("" if store.is_sqlite else " FOR UPDATE"))
         seq = cursor.fetchone()[0] + 1
         row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
-        cursor.execute(_insert_sql("pml_decisions", tuple(row), dialect), row)
+        cursor.execute(_insert_sql("pml_decisions", tuple(row), mark), row)
         for name, rows in children.items():
-            cursor.executemany(_insert_sql(name, ("decision_seq", *rows[0]), dialect), [{"decision_seq": seq, **r} for r in rows])
+            cursor.executemany(_insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows])
         cursor.execute(store._sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
         raw.commit()
     elapsed = time.perf_counter() - start

@@ -213,6 +213,17 @@ class AuditStore:
             if raw is not self._sqlite:
                 raw.close()  # back to the pool, which rolls back whatever is left open
 
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """A cursor in a write transaction, committed when the block ends. SQLite: BEGIN IMMEDIATE
+        takes the write lock first, so no two writers read the same head (no lost updates)."""
+        with self._driver() as raw:
+            cursor = raw.cursor()
+            if self.is_sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            raw.commit()
+
     def _prepare(self) -> None:
         """Create the tables on first use, upgrade an older log, refuse a newer one."""
         if self._sqlite_path and Path(self._sqlite_path).exists():
@@ -271,10 +282,7 @@ class AuditStore:
         # Straight to the driver: SQLAlchemy's statement machinery cost more than the database
         # itself on each append (table and column names are ours; values are always bound).
         try:
-            with self._driver() as raw:
-                cursor = raw.cursor()
-                if self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")  # take the write lock first: no lost updates
+            with self._writing() as cursor:
                 seq, prev = _read_head(cursor, lock=not self.is_sqlite)
                 claimed = self._claim_policies(cursor, entries)
                 tables: dict[str, list[dict[str, Any]]] = {name: [] for name in ("pml_decisions", *_CHILD_TABLES)}
@@ -289,9 +297,8 @@ class AuditStore:
                     appended.append((seq, prev))
                 for name, rows in tables.items():  # parents before children (foreign keys)
                     if rows:
-                        cursor.executemany(_insert_sql(name, tuple(rows[0]), self._dialect), rows)
+                        cursor.executemany(_insert_sql(name, tuple(rows[0]), self._mark), rows)
                 cursor.execute(self._sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"), {"seq": seq, "hash": prev})
-                raw.commit()
         except self._errors() as exc:
             raise self._not_recorded(exc) from None
         self._confirmed |= claimed  # only once committed
@@ -306,14 +313,10 @@ class AuditStore:
             "SELECT seq, {policy}, {kind}, {name}, {value}, {state}, {time}, {detail} FROM pml_decisions WHERE id = {id}"
         )
         try:
-            with self._driver() as raw:
-                cursor = raw.cursor()
-                if self.is_sqlite:
-                    cursor.execute("BEGIN IMMEDIATE")
+            with self._writing() as cursor:
                 cursor.execute(sql, row)
                 if cursor.rowcount != 1:
                     raise AuditError(f"decision {decision_id} is not in the audit log at {self.shown}: the change was {state} but cannot be recorded")
-                raw.commit()
         except self._errors() as exc:
             raise AuditError(
                 f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write the audit log at {self.shown}: {_reason(exc)}',
@@ -334,12 +337,13 @@ class AuditStore:
         return AuditError(f"the decision was not recorded: cannot write the audit log at {self.shown}: {_reason(exc)}", _hint(self.url))
 
     @property
-    def _dialect(self) -> str:
-        return "sqlite" if self.is_sqlite else "postgresql"
+    def _mark(self) -> str:
+        """A named placeholder as the driver takes it: sqlite3 :name, psycopg %(name)s."""
+        return ":{}" if self.is_sqlite else "%({})s"
 
     def _sql(self, template: str) -> str:
-        """Fill {name} placeholders with the driver's own markers (sqlite3 :name, psycopg %(name)s)."""
-        return template.format_map(_Marks(":{}" if self.is_sqlite else "%({})s"))
+        """Fill {name} placeholders with the driver's own markers."""
+        return template.format_map(_Marks(self._mark))
 
     def _claim_policies(self, cursor: Any, entries: list[Entry]) -> set[tuple[str, str, str]]:
         """A policy name and version, once used, keeps its digest: a changed policy needs a new version.
@@ -371,7 +375,7 @@ class AuditStore:
             for (n, v), (p, d) in used.items() if (n, v) not in known
         ]
         if new:
-            cursor.executemany(_insert_sql("pml_policies", tuple(new[0]), self._dialect), new)
+            cursor.executemany(_insert_sql("pml_policies", tuple(new[0]), self._mark), new)
         return confirmed
 
     # ---- reading ------------------------------------------------------------------------------
@@ -460,10 +464,9 @@ class AuditStore:
 
 
 @lru_cache(maxsize=64)
-def _insert_sql(name: str, columns: tuple[str, ...], dialect: str) -> str:
-    """INSERT text with named placeholders as the driver takes them (sqlite3 :name, psycopg %(name)s)."""
-    marks = ":{}" if dialect == "sqlite" else "%({})s"
-    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(marks.format(c) for c in columns)})"
+def _insert_sql(name: str, columns: tuple[str, ...], mark: str) -> str:
+    """INSERT text with a named placeholder per column, in the driver's form (AuditStore._mark)."""
+    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(mark.format(c) for c in columns)})"
 
 
 def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
