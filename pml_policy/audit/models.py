@@ -31,13 +31,18 @@ class DecisionRecord(SQLModel, table=True):
     hash: str  # not indexed: `audit verify` checks the chain, and every index costs each append
 
 
-class RuleRecord(SQLModel, table=True):
+class _BesideDecision(SQLModel):
+    """A row that belongs to one decision record (rule results, actions, waivers used)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
+
+
+class RuleRecord(_BesideDecision, table=True):
     __tablename__ = "pml_rule_results"
     # Reports read a period's failures through this partial index: its inserts are only the failures.
     __table_args__ = (Index("ix_pml_rule_failures", "decision_seq", sqlite_where=text("outcome IN ('fail', 'error')"),
                             postgresql_where=text("outcome IN ('fail', 'error')")),)
-    id: int | None = Field(default=None, primary_key=True)
-    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
     policy: str
     policy_version: str
     policy_digest: str
@@ -61,10 +66,8 @@ class DecisionPolicy(SQLModel, table=True):
     digest: str
 
 
-class ActionRecord(SQLModel, table=True):
+class ActionRecord(_BesideDecision, table=True):
     __tablename__ = "pml_actions"
-    id: int | None = Field(default=None, primary_key=True)
-    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
     policy: str
     kind: str
     name: str
@@ -74,10 +77,8 @@ class ActionRecord(SQLModel, table=True):
     detail: str | None = Field(default=None, description="What failed, or where an alias came from.")
 
 
-class WaiverUse(SQLModel, table=True):
+class WaiverUse(_BesideDecision, table=True):
     __tablename__ = "pml_waivers_used"
-    id: int | None = Field(default=None, primary_key=True)
-    decision_seq: int = Field(foreign_key="pml_decisions.seq", index=True)
     waiver: str
     policy: str
     rule: str
