@@ -55,6 +55,11 @@ class PlannedAction:
     policy: str
     value: str | None = None
 
+    @property
+    def text(self) -> str:
+        """As people read it: `set alias "champion"`, `set tag "governance.status" = "approved"`."""
+        return f'set alias "{self.name}"' if self.kind == "set_alias" else f'set tag "{self.name}" = "{self.value}"'
+
 
 @dataclass(slots=True)
 class PolicyResult:

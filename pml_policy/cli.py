@@ -204,11 +204,13 @@ def _register() -> None:
     from .audit_cli import audit, explain
     from .govern_cli import govern
     from .report_cli import report
+    from .scenarios_cli import test
 
     cli.add_command(audit)
     cli.add_command(explain)
     cli.add_command(govern)
     cli.add_command(report)
+    cli.add_command(test)
 
 
 _register()

@@ -29,8 +29,7 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
         policies = ", ".join(f"{p.name} {p.version}" for p in d.policies)
         out.append([("  => ", None), (d.outcome.upper(), STYLE[d.outcome]), (f" ({', '.join(parts)}; {policies})", None)])
         for a in d.actions:
-            what = f'set alias "{a.name}"' if a.kind == "set_alias" else f'set tag "{a.name}" = "{a.value}"'
-            out.append([(f"     planned: {what} ", None), ("(not applied)", "dim")])
+            out.append([(f"     planned: {a.text} ", None), ("(not applied)", "dim")])
         if d.expired_waivers:
             out.append([("     ", None), ("expired waivers, not applied:", "yellow"), (" " + ", ".join(d.expired_waivers), None)])
         out.append([])
@@ -43,8 +42,12 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
 
 
 def render(decisions: list[Decision], options: Options) -> str:
-    rendered = lines(decisions, options)
-    if not options.color:
+    return styled(lines(decisions, options), options.color)
+
+
+def styled(rendered: list[Line], color: bool) -> str:
+    """The lines as plain text, or coloured by rich."""
+    if not color:
         return "".join("".join(text for text, _ in line) + "\n" for line in rendered)
     import io
 

@@ -1,4 +1,6 @@
-"""Step definitions for the project's own scenarios about `pml-policy check`."""
+"""Step definitions for the scenarios about `pml-policy check` itself (exit codes, output formats).
+
+These drive the CLI, so they are project test code, not part of the step library users get."""
 from __future__ import annotations
 
 import json

@@ -1,0 +1,74 @@
+"""The scenarios' results for people (text, by feature) and for CI servers (JUnit XML)."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from itertools import groupby
+
+from pml_policy.outputs.text import Line, styled
+
+from .runner import RunResult, ScenarioResult
+
+MARK = {"passed": "✔", "failed": "✘", "error": "!", "skipped": "-"}
+STYLE = {"passed": "green", "failed": "bold red", "error": "bold magenta", "skipped": "dim"}
+
+
+def _detail(s: ScenarioResult) -> list[str]:
+    if s.outcome == "passed":
+        return []
+    if s.outcome == "skipped":
+        return [f"      skipped: {s.message}"]
+    out = [f"      {s.step}    ({s.where})"] if s.step else []
+    out += [f"      {line}" for line in s.message.splitlines()]
+    if s.suggestions:
+        out.append("      the closest defined steps:")
+        out += [f"        {x}" for x in s.suggestions]
+    return out
+
+
+def text(result: RunResult, color: bool = False) -> str:
+    """Each feature, each scenario with its mark, then what went wrong and where."""
+    lines: list[Line] = []
+    for (file, feature), scenarios in groupby(result.scenarios, key=lambda s: (s.file, s.feature)):
+        lines.append([(f"Feature: {feature}", "bold"), (f"  ({file})", None)])
+        for s in scenarios:
+            lines.append([(f"  {MARK[s.outcome]} {s.name}", STYLE[s.outcome])])
+            lines.extend([(line, None)] for line in _detail(s))
+        lines.append([])
+    lines.append([(summary(result), None)])
+    return styled(lines, color)
+
+
+def summary(result: RunResult) -> str:
+    counts = {o: sum(s.outcome == o for s in result.scenarios) for o in MARK}
+    parts = [f"{counts['passed']} passed", f"{counts['failed']} failed", f"{counts['error']} in error"] + ([f"{counts['skipped']} skipped"] if counts["skipped"] else [])
+    n = len(result.scenarios)
+    return f"{n} scenario{'s' if n != 1 else ''}: {', '.join(parts)}"
+
+
+def junit(result: RunResult) -> str:
+    """A suite per feature, a test case per scenario; a failed scenario's <failure> carries the message."""
+    root = ET.Element("testsuites", name="pml-policy scenarios")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for (file, feature), scenarios in groupby(result.scenarios, key=lambda s: (s.file, s.feature)):
+        suite = ET.SubElement(root, "testsuite", name=feature, file=file)
+        counts = dict.fromkeys(totals, 0)
+        for s in scenarios:
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=feature, name=s.name, file=file, line=str(s.line))
+            body = "\n".join(line.strip() for line in _detail(s))
+            if s.outcome == "failed":
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=s.message.splitlines()[0] if s.message else "failed").text = body
+            elif s.outcome == "error":
+                counts["errors"] += 1
+                ET.SubElement(case, "error", message=s.message.splitlines()[0] if s.message else "error").text = body
+            elif s.outcome == "skipped":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=s.message)
+        for k, v in counts.items():
+            suite.set(k, str(v))
+            totals[k] += v
+    for k, v in totals.items():
+        root.set(k, str(v))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

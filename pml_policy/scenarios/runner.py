@@ -1,0 +1,226 @@
+"""`pml-policy test`: run .feature files with pytest-bdd, without the user writing any Python.
+
+The runner checks what it can before anything runs (the feature files parse, the policies load),
+then writes a one-line test module binding the features into a private temporary folder and runs
+pytest in-process on it, isolated from the project's pytest configuration and other plugins. A
+collector plugin turns pytest's reports into ScenarioResults: which step went wrong, where, and why.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
+
+from .coverage import CoverageReport
+from .errors import ScenarioFailure, ScenarioMistake
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+EXIT_OF: dict[str, int] = {"passed": 0, "skipped": 0, "failed": EXIT_POLICY_FAILED, "error": EXIT_USAGE}
+
+
+@dataclass
+class ScenarioResult:
+    feature: str  # the feature's name
+    file: str  # the .feature file, as the user named it
+    name: str  # the scenario, with its example values for an outline
+    line: int
+    outcome: Outcome = "passed"
+    step: str | None = None  # the step that went wrong, as written
+    where: str | None = None  # its file:line
+    message: str = ""
+    suggestions: list[str] = field(default_factory=list)  # for an undefined step
+    exit_code: int = 0
+
+
+@dataclass
+class RunResult:
+    scenarios: list[ScenarioResult]
+    coverage: CoverageReport | None
+
+    @property
+    def exit_code(self) -> int:
+        """The worst of the scenarios' codes: 3 evidence unreadable, 2 a mistake in a scenario, 1 a failure."""
+        return max((s.exit_code for s in self.scenarios), default=0)
+
+
+def feature_files(paths: list[str]) -> list[Path]:
+    """The .feature files named, or found under the folders named, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.feature")))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"feature path not found: {p}", "pass .feature files or folders of them; default: ./features")
+    if not found:
+        raise UsageError(f"no .feature files under: {', '.join(paths)}", "write one from docs/writing-scenarios.md")
+    return found
+
+
+def check_features(files: list[Path]) -> None:
+    """Every Gherkin syntax error of every file, located, before anything runs."""
+    from pytest_bdd.exceptions import GherkinParseError
+    from pytest_bdd.parser import FeatureParser
+
+    errors = []
+    for f in files:
+        try:
+            FeatureParser(str(f.parent.resolve()), f.name).parse()
+        except GherkinParseError as exc:
+            errors.append(f"{f}:{exc.line}: {exc.message}\n    {exc.line_content.strip()}")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(f"{f}: cannot read: {exc}")
+    if errors:
+        raise UsageError("\n".join(errors) + f"\n{len(errors)} feature file{'s' if len(errors) > 1 else ''} could not be read", "see the Gherkin basics in docs/writing-scenarios.md")
+
+
+def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> RunResult:
+    """Run the scenarios of the feature files under `paths` against the policies; never raises for
+    a failing scenario (see RunResult), only for what stops the whole run (UsageError, PolicyError)."""
+    import pytest
+
+    from pml_policy.engine import load
+
+    files = feature_files(paths)
+    check_features(files)
+    load(policy_paths)  # an invalid policy stops the run here, with every error located
+    collector = Collector()
+    with tempfile.TemporaryDirectory(prefix="pml-test-") as tmp:
+        module = Path(tmp) / "test_pml_scenarios.py"
+        module.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{[str(f.resolve()) for f in files]!r})\n")
+        (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
+        args = [
+            str(module), "-c", str(Path(tmp) / "pytest.ini"), f"--rootdir={tmp}", "-q", "--import-mode=importlib",
+            "-p", "no:cacheprovider", "-p", "pytest_bdd.plugin", "-p", "pml_policy.scenarios.plugin", "-p", "pml_policy.scenarios.steps",
+            "-W", "ignore::pytest.PytestUnknownMarkWarning",
+            *(f"--pml-policies={p}" for p in policy_paths),
+            *(["-m", tags] if tags else []),
+        ]
+        with _isolated():
+            code = pytest.main(args, plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise PmlError(f"the scenarios could not be run (pytest exit {int(code)}):\n{collector.problems or 'see the output above'}")
+    return RunResult(collector.results(), collector.coverage())
+
+
+class _isolated:
+    """Only the plugins the scenarios need: not the project's conftest, not other installed plugins,
+    and pytest's own output out of sight (the runner reports in business terms)."""
+
+    def __enter__(self) -> None:
+        import contextlib
+        import io
+
+        self._env = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        self._out = io.StringIO()
+        self._redirect = contextlib.redirect_stdout(self._out)
+        self._redirect.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._redirect.__exit__(*exc)
+        if self._env is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = self._env
+
+
+class Collector:
+    """A pytest plugin that keeps, for each scenario, what went wrong in the user's terms."""
+
+    def __init__(self) -> None:
+        self.config: Any = None
+        self._results: dict[str, ScenarioResult] = {}
+        self.problems = ""
+
+    def pytest_configure(self, config: Any) -> None:
+        self.config = config
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.problems += report.longreprtext + "\n"
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        from pytest_bdd.scenario import scenario_wrapper_template_registry
+        from pytest_bdd.utils import registry_get_safe
+
+        for item in items:
+            template = registry_get_safe(scenario_wrapper_template_registry, getattr(item, "obj", None))
+            if template is None:
+                continue
+            example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
+            name = template.name + (" [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]" if example else "")
+            self._results[item.nodeid] = ScenarioResult(template.feature.name, self._path(template.feature.filename), name, template.line_number)
+
+    def _path(self, filename: str) -> str:
+        return os.path.relpath(filename, self.config.invocation_params.dir)
+
+    def _result(self, request: Any) -> ScenarioResult | None:
+        return self._results.get(request.node.nodeid)
+
+    def pytest_bdd_step_error(self, request: Any, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any, exception: BaseException) -> None:
+        result = self._result(request)
+        if result is None:
+            return
+        result.step, result.where = f"{step.keyword} {step.name}", f"{self._path(feature.filename)}:{step.line_number}"
+        result.outcome, result.exit_code = _classify(exception)
+        result.message = _message(exception).removeprefix(f"{result.where}: ")
+
+    def pytest_bdd_step_func_lookup_error(self, request: Any, feature: Any, scenario: Any, step: Any, exception: BaseException) -> None:
+        from .vocabulary import closest
+
+        result = self._result(request)
+        if result is None:
+            return
+        result.step, result.where = f"{step.keyword} {step.name}", f"{self._path(feature.filename)}:{step.line_number}"
+        result.outcome, result.exit_code = "error", EXIT_USAGE
+        result.message = "this step is not in the vocabulary (pml-policy test --list-steps shows every step)"
+        result.suggestions = closest(step.type, step.name)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        result = self._results.get(report.nodeid)
+        if result is None:
+            return
+        if report.skipped:
+            result.outcome, result.message = "skipped", _skip_reason(report)
+        elif report.failed and result.outcome == "passed":  # failed outside a step (a fixture, the plugin)
+            result.outcome, result.exit_code, result.message = "error", EXIT_USAGE, report.longreprtext.strip().splitlines()[-1]
+
+    def results(self) -> list[ScenarioResult]:
+        return list(self._results.values())
+
+    def coverage(self) -> CoverageReport | None:
+        from .plugin import session_of
+
+        if self.config is None:
+            return None
+        session = session_of(self.config)
+        session.load(session.policy_paths)  # rules no scenario reached count too
+        return session.coverage.report()
+
+
+def _classify(exc: BaseException) -> tuple[Outcome, int]:
+    if isinstance(exc, (ScenarioFailure, AssertionError)):
+        return "failed", EXIT_POLICY_FAILED
+    if isinstance(exc, PmlError):
+        return "error", exc.exit_code
+    return "error", EXIT_EVIDENCE if isinstance(exc, OSError) else EXIT_USAGE
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, PmlError):
+        return exc.render()
+    if isinstance(exc, AssertionError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]).removeprefix("Skipped: ") if isinstance(longrepr, tuple) else "skipped"

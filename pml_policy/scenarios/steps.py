@@ -1,0 +1,149 @@
+"""The step definitions: each binds one sentence of the vocabulary to one call on the scenario state.
+
+A pytest plugin (entry point `pytest11`), so the steps are there for every feature pytest-bdd runs
+in a project that installs pml-policy, under `pml-policy test` or plain `pytest`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pytest_bdd import parsers, step
+
+from .vocabulary import STEPS
+
+
+def define(key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Bind the function to the sentence STEPS[key] (its regex, for its keyword)."""
+    entry = STEPS[key]
+    return step(parsers.re(entry.regex), entry.kind)
+
+
+@pytest.fixture
+def pml_scenario(request: pytest.FixtureRequest) -> Any:
+    """The state of the running scenario (pml_policy.scenarios.state.ScenarioState)."""
+    from .plugin import session_of
+    from .state import ScenarioState
+
+    session = session_of(request.config)
+    return ScenarioState(session.load, list(session.policy_paths), session.coverage.record)
+
+
+@define("policies")
+def _policies(pml_scenario: Any, path: str) -> None:
+    pml_scenario.use_policies(path)
+
+
+@define("candidate")
+def _candidate(pml_scenario: Any, name: str, version: str | None) -> None:
+    pml_scenario.new_candidate(name, version)
+
+
+@define("candidate_with")
+def _candidate_with(pml_scenario: Any, name: str, version: str | None, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.new_candidate(name, version)
+    pml_scenario.set_paths("candidate", datatable)
+
+
+@define("section")
+def _section(pml_scenario: Any, role: str, section: str, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.set_section(role, section, datatable)
+
+
+@define("absent")
+def _absent(pml_scenario: Any, role: str, kind: str, name: str) -> None:
+    pml_scenario.remove(role, kind, name)
+
+
+@define("artifact")
+def _artifact(pml_scenario: Any, path: str, state: str) -> None:
+    pml_scenario.artifact(path, archived=state == "archived")
+
+
+@define("champion_metrics")
+def _champion_metrics(pml_scenario: Any, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.new_champion(None, None)
+    pml_scenario.set_section("champion", "metrics", datatable)
+
+
+@define("champion_with")
+def _champion_with(pml_scenario: Any, name: str, version: str | None, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.new_champion(name, version)
+    pml_scenario.set_paths("champion", datatable)
+
+
+@define("no_champion")
+def _no_champion(pml_scenario: Any) -> None:
+    pml_scenario.champion = None
+
+
+@define("local")
+def _local(pml_scenario: Any, role: str | None, path: str) -> None:
+    from pml_policy.adapters import fetch
+
+    _read(pml_scenario, role, fetch(path))
+
+
+@define("mlflow")
+def _mlflow(pml_scenario: Any, role: str | None, name: str, version: str | None, alias: str | None) -> None:
+    from pml_policy.adapters import fetch
+
+    _read(pml_scenario, role, fetch(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"))
+
+
+def _read(state: Any, role: str | None, subject: Any) -> None:
+    if role == "champion":
+        state.read_champion(subject)
+    else:
+        state.read_candidate(subject)
+
+
+@define("waiver")
+def _waiver(pml_scenario: Any, id: str, rule: str, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.waiver(id, rule, datatable)
+
+
+@define("context")
+def _context(pml_scenario: Any, datatable: list[list[str]] | None = None, docstring: str | None = None) -> None:
+    pml_scenario.context(datatable, docstring)
+
+
+@define("today")
+def _today(pml_scenario: Any, date: str) -> None:
+    pml_scenario.today(date)
+
+
+@define("evaluate_one")
+def _evaluate_one(pml_scenario: Any, name: str) -> None:
+    pml_scenario.evaluate(name)
+
+
+@define("evaluate_all")
+def _evaluate_all(pml_scenario: Any) -> None:
+    pml_scenario.evaluate(None)
+
+
+@define("decision")
+def _decision(pml_scenario: Any, outcome: str) -> None:
+    pml_scenario.expect_decision(outcome)
+
+
+@define("rule")
+def _rule(pml_scenario: Any, rule: str, said: str) -> None:
+    pml_scenario.expect_rule(rule, said)
+
+
+@define("message")
+def _message(pml_scenario: Any, text: str) -> None:
+    pml_scenario.expect_message(text)
+
+
+@define("action")
+def _action(pml_scenario: Any, text: str, negated: str | None) -> None:
+    pml_scenario.expect_action(text, planned=not negated)
+
+
+@define("no_action")
+def _no_action(pml_scenario: Any) -> None:
+    pml_scenario.expect_no_action()
