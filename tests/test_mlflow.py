@@ -9,30 +9,11 @@ import uuid
 
 import pytest
 
-from conftest import missing_service
-
 from .helpers import ROOT, run_cli
 from .mlflow_data import MlflowServer, log_version
 
 GATE = str(ROOT / "policies" / "mlflow")
 GOOD = {"val_auc": 0.86, "val_ece": 0.03}
-
-
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory):
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
-        missing_service("mlflow is not installed (pip install 'pml-policy[mlflow]')")
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def uri(mlflow_server, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
-    return mlflow_server.uri
 
 
 @pytest.fixture

@@ -137,6 +137,7 @@ class Collector:
     def __init__(self) -> None:
         self.config: Any = None
         self._results: dict[str, ScenarioResult] = {}
+        self._reported: set[str] = set()
         self.problems = ""
 
     def pytest_configure(self, config: Any) -> None:
@@ -146,11 +147,12 @@ class Collector:
         if report.failed:
             self.problems += report.longreprtext + "\n"
 
-    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+    def pytest_collection_finish(self, session: Any) -> None:
+        """A result for each scenario selected to run (after --tags), known before any runs."""
         from pytest_bdd.scenario import scenario_wrapper_template_registry
         from pytest_bdd.utils import registry_get_safe
 
-        for item in items:
+        for item in session.items:
             template = registry_get_safe(scenario_wrapper_template_registry, getattr(item, "obj", None))
             if template is None:
                 continue
@@ -187,12 +189,16 @@ class Collector:
         result = self._results.get(report.nodeid)
         if result is None:
             return
+        self._reported.add(report.nodeid)
         if report.skipped:
             result.outcome, result.message = "skipped", _skip_reason(report)
         elif report.failed and result.outcome == "passed":  # failed outside a step (a fixture, the plugin)
             result.outcome, result.exit_code, result.message = "error", EXIT_USAGE, report.longreprtext.strip().splitlines()[-1]
 
     def results(self) -> list[ScenarioResult]:
+        for nodeid, result in self._results.items():
+            if nodeid not in self._reported:  # never a silent pass: pytest stopped before running it
+                result.outcome, result.exit_code, result.message = "error", EXIT_USAGE, "the scenario did not run"
         return list(self._results.values())
 
     def coverage(self) -> CoverageReport | None:

@@ -195,7 +195,7 @@ class ScenarioState:
         d = self.decided()
         if d.outcome != outcome:
             why = [f"  {r.ref} {SAYS[r.outcome]} ({r.enforce}): {r.message}" for r in d.rules if r.outcome not in ("pass", "skip")]
-            raise ScenarioFailure(f"the decision is {d.outcome}, but the scenario expects {outcome}" + ("\n" + "\n".join(why) if why else ": every rule passed or was skipped"))
+            raise ScenarioFailure(f"the decision is {d.outcome}; the scenario expects {outcome}" + ("\n" + "\n".join(why) if why else ": every rule passed or was skipped"))
 
     def known_rule(self, ref: str) -> tuple[str, str]:
         """(policy, rule) for "policy/rule", or for "rule" when one policy (or the one evaluated) has it."""
@@ -228,14 +228,17 @@ class ScenarioState:
     def expect_rule(self, ref: str, said: str) -> None:
         r = self.rule_result(ref)
         if r.outcome != OUTCOME_OF[said]:
-            raise ScenarioFailure(f"the rule {r.ref} {SAYS[r.outcome]}, but the scenario expects it {said}: {r.message}")
+            raise ScenarioFailure(f"the rule {r.ref} {SAYS[r.outcome]}; the scenario says it {said}: {r.message}")
 
     def expect_message(self, text: str) -> None:
-        rules = [self.last_rule] if self.last_rule else self.decided().rules
+        """In the message of the rule named just before; without one, in any rule's message."""
+        if self.last_rule is not None:
+            if text not in self.last_rule.message:
+                raise ScenarioFailure(f'the message of {self.last_rule.ref} does not mention "{text}"; it says: {self.last_rule.message}')
+            return
+        rules = self.decided().rules
         if not any(text in r.message for r in rules):
-            shown = "\n".join(f"  {r.ref}: {r.message}" for r in rules)
-            whose = f"the message of {self.last_rule.ref}" if self.last_rule else "no rule's message"
-            raise ScenarioFailure(f'{whose} does not mention "{text}"; it says:\n{shown}' if self.last_rule else f'{whose} mentions "{text}":\n{shown}')
+            raise ScenarioFailure(f'no rule\'s message mentions "{text}"; they say:\n' + "\n".join(f"  {r.ref}: {r.message}" for r in rules))
 
     def expect_action(self, text: str, planned: bool) -> None:
         actions = [a.text for a in self.decided().actions]
@@ -243,12 +246,12 @@ class ScenarioState:
         found = any(a.replace('"', "") == wanted for a in actions)
         if found != planned:
             listed = "; ".join(actions) or "none"
-            raise ScenarioFailure(f"the action {text} is {'not ' if planned else ''}planned, but the scenario expects it {'' if planned else 'not '}to be; planned: {listed}")
+            raise ScenarioFailure(f"the action {text} is {'not ' if planned else ''}planned; the scenario says it is {'' if planned else 'not '}planned. Planned: {listed}")
 
     def expect_no_action(self) -> None:
         actions = [a.text for a in self.decided().actions]
         if actions:
-            raise ScenarioFailure(f"actions are planned, but the scenario expects none: {'; '.join(actions)}")
+            raise ScenarioFailure(f"actions are planned; the scenario says none is: {'; '.join(actions)}")
 
 
 def _draft(name: str | None, version: str | None, role: str) -> dict[str, Any]:
