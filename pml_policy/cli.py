@@ -53,6 +53,7 @@ def cli() -> None:
       pml-policy check examples/credit-pass -p policies/starter
       pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
       pml-policy audit list; pml-policy audit verify  # every decision is recorded, hash-chained
+      pml-policy test features/ --coverage          # business users' Gherkin scenarios
     """
 
 

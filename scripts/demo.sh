@@ -22,3 +22,7 @@ echo "\$ pml-policy audit list --limit 4"
 pml-policy audit list --limit 4
 echo "\$ pml-policy audit verify"
 pml-policy audit verify
+
+echo
+echo "# what the starter policies must decide, as business users wrote it (features/*.feature):"
+run test features -p policies/starter

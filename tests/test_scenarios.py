@@ -146,10 +146,13 @@ def test_evidence_that_cannot_be_read_is_exit_3(repo):
 def test_a_malformed_feature_file_is_located_before_anything_runs(repo):
     feature(repo, CANDIDATE)
     feature(repo, 'Feature: Broken\n  Scenario: One\n    Given a candidate "m" with\n      | a | b |\n      | c |\n', "broken.feature")
+    feature(repo, "Feature: Twice\n  Scenario: Same\n    Given a candidate \"m\"\n  Scenario: Same\n    Given a candidate \"n\"\n", "twice.feature")
     out = pml_test(cwd=repo)
     assert out.returncode == 2
     assert "features/broken.feature:5: " in out.stderr and "inconsistent cell count" in out.stderr, out.stderr
-    assert "Feature:" not in out.stdout  # nothing ran
+    assert 'features/twice.feature:4: a second scenario named "Same" (the first is at line 2)' in out.stderr  # it would never run
+    assert "2 problems in the feature files; no scenario was run" in out.stderr
+    assert "Feature:" not in out.stdout
     assert "Traceback" not in out.stderr
 
 
@@ -288,3 +291,61 @@ def test_scenarios_read_real_evidence_from_an_mlflow_server(repo, uri):
     assert "2 scenarios: 2 passed" in out.stdout
     missing = pml_test("--tracking-uri", "http://127.0.0.1:9", cwd=repo)
     assert missing.returncode == 3, missing.stdout
+
+
+def test_context_data_champion_evidence_and_no_action_steps(repo):
+    (repo / "policies" / "ctx.pml").write_text('''policy "ctx" version "1.0.0" {
+  applies to model "fraud-*"
+  rule floor { enforce hard require metrics.recall >= data.floors.fraud }
+  rule listed { enforce hard require tags.segment in data.segments }
+  rule beats { enforce soft when champion exists require metrics.recall >= champion.metrics.recall }
+}
+''')
+    feature(repo, '''Feature: Context data and champions
+  Background:
+    Given a candidate "fraud-detector" version 3 with
+      | evidence       | value  |
+      | metrics.recall | 0.83   |
+      | tags.segment   | retail |
+
+  Scenario: Thresholds from a table of context data
+    Given the context data
+      | key          | value            |
+      | floors.fraud | 0.82             |
+      | segments     | [retail, online] |
+    When the policy "ctx" is evaluated
+    Then the decision is pass
+    And the rule "listed" passes
+    And no action is planned
+
+  Scenario: Thresholds from a YAML block
+    Given the context data
+      """
+      floors: {fraud: 0.85}
+      segments: [online]
+      """
+    When all policies are evaluated
+    Then the rule "floor" fails
+    And the message mentions "required >= data.floors.fraud = 0.85"
+    And the rule "listed" fails
+
+  Scenario: A champion given with its own evidence, then changed
+    Given the context data
+      | key          | value    |
+      | floors.fraud | 0.5      |
+      | segments     | [retail] |
+    And a champion "fraud-detector" version 2 with
+      | evidence       | value |
+      | metrics.recall | 0.80  |
+    And the champion has metrics
+      | metric | value |
+      | recall | 0.84  |
+    When the policy "ctx" is evaluated
+    Then the decision is fail
+    And the rule "beats" fails
+    And the message mentions "champion.metrics.recall = 0.84"
+''')
+    out = pml_test("--coverage", cwd=repo)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 scenarios: 3 passed" in out.stdout
+    assert re.search(r"ctx/beats +NO +yes \(1\) +skip \(2\)", out.stdout), out.stdout

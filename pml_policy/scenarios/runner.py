@@ -7,8 +7,11 @@ collector plugin turns pytest's reports into ScenarioResults: which step went wr
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,10 +19,8 @@ from typing import Any, Literal
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
 
 from .coverage import CoverageReport
-from .errors import ScenarioFailure, ScenarioMistake
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-EXIT_OF: dict[str, int] = {"passed": 0, "skipped": 0, "failed": EXIT_POLICY_FAILED, "error": EXIT_USAGE}
 
 
 @dataclass
@@ -72,12 +73,31 @@ def check_features(files: list[Path]) -> None:
     for f in files:
         try:
             FeatureParser(str(f.parent.resolve()), f.name).parse()
+            errors.extend(_same_names(f))
         except GherkinParseError as exc:
             errors.append(f"{f}:{exc.line}: {exc.message}\n    {exc.line_content.strip()}")
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(f"{f}: cannot read: {exc}")
     if errors:
-        raise UsageError("\n".join(errors) + f"\n{len(errors)} feature file{'s' if len(errors) > 1 else ''} could not be read", "see the Gherkin basics in docs/writing-scenarios.md")
+        raise UsageError("\n".join(errors) + f"\n{len(errors)} problem{'s' if len(errors) > 1 else ''} in the feature files; no scenario was run", "see the Gherkin basics in docs/writing-scenarios.md")
+
+
+def _same_names(f: Path) -> list[str]:
+    """pytest-bdd keeps one scenario per name in a file: a second of the same name would never run."""
+    from pytest_bdd.gherkin_parser import get_gherkin_document
+
+    feature = get_gherkin_document(str(f.resolve())).feature
+    children = [c for top in feature.children for c in ([top] + (top.rule.children if top.rule else []))]
+    first: dict[str, int] = {}
+    errors = []
+    for c in children:
+        if c.scenario is None:
+            continue
+        name, line = c.scenario.name, c.scenario.location.line
+        if name in first:
+            errors.append(f'{f}:{line}: a second scenario named "{name}" (the first is at line {first[name]}); give each scenario of a file its own name')
+        first.setdefault(name, line)
+    return errors
 
 
 def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> RunResult:
@@ -102,33 +122,29 @@ def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> R
             *(f"--pml-policies={p}" for p in policy_paths),
             *(["-m", tags] if tags else []),
         ]
-        with _isolated():
+        with _isolated() as output:
             code = pytest.main(args, plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise PmlError(f"the scenarios could not be run (pytest exit {int(code)}):\n{collector.problems or 'see the output above'}")
+        raise PmlError(f"the scenarios could not be run (pytest exit {int(code)}):\n{collector.problems or output.getvalue()}")
     return RunResult(collector.results(), collector.coverage())
 
 
-class _isolated:
-    """Only the plugins the scenarios need: not the project's conftest, not other installed plugins,
-    and pytest's own output out of sight (the runner reports in business terms)."""
-
-    def __enter__(self) -> None:
-        import contextlib
-        import io
-
-        self._env = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        self._out = io.StringIO()
-        self._redirect = contextlib.redirect_stdout(self._out)
-        self._redirect.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._redirect.__exit__(*exc)
-        if self._env is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = self._env
+@contextlib.contextmanager
+def _isolated() -> Iterator[io.StringIO]:
+    """Only the plugins the scenarios need (not the project's conftest, not other installed plugins,
+    not PYTEST_ADDOPTS), and pytest's own output kept aside: the runner reports in business terms."""
+    saved = {k: os.environ.pop(k, None) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            yield output
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class Collector:
@@ -212,7 +228,7 @@ class Collector:
 
 
 def _classify(exc: BaseException) -> tuple[Outcome, int]:
-    if isinstance(exc, (ScenarioFailure, AssertionError)):
+    if isinstance(exc, AssertionError):  # ScenarioFailure: the policy decided otherwise
         return "failed", EXIT_POLICY_FAILED
     if isinstance(exc, PmlError):
         return "error", exc.exit_code

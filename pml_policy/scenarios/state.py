@@ -102,7 +102,7 @@ class ScenarioState:
             if section in ("metrics", "params", "tags") and name:
                 draft[section][name] = self._value(section, name, value)
             elif section == "run" and name in RUN_FIELDS:
-                draft["run"][name] = cells.scalar(value) if name == "datasets" else value
+                draft["run"][name] = _listed(cells.scalar(value)) if name == "datasets" else value
             else:
                 raise self.mistake(f'"{path}" is not evidence a scenario can set', "write metrics.NAME, params.NAME, tags.NAME, or run." + "/run.".join(RUN_FIELDS))
 
@@ -252,6 +252,10 @@ class ScenarioState:
         actions = [a.text for a in self.decided().actions]
         if actions:
             raise ScenarioFailure(f"actions are planned; the scenario says none is: {'; '.join(actions)}")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _draft(name: str | None, version: str | None, role: str) -> dict[str, Any]:

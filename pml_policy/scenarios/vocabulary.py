@@ -72,7 +72,7 @@ STEPS: dict[str, Step] = {
         'Given a candidate "credit-scorer" version 7 with\n'
         "  | evidence        | value    |\n"
         "  | metrics.val_auc | 0.86     |\n"
-        "  | params.max_depth| 6        |\n"
+        "  | params.max_depth | 6       |\n"
         "  | tags.use_case   | credit   |\n"
         "  | run.git_commit  | 3e1d0c9f |",
         "A new candidate and its evidence in one table, each row named as policies name it "
