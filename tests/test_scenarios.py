@@ -349,3 +349,11 @@ def test_context_data_champion_evidence_and_no_action_steps(repo):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 scenarios: 3 passed" in out.stdout
     assert re.search(r"ctx/beats +NO +yes \(1\) +skip \(2\)", out.stdout), out.stdout
+
+
+def test_the_same_features_run_under_plain_pytest_with_the_plugin_options():
+    out = subprocess.run([sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider", "--pml-policies=policies/starter", "--pml-coverage"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.search(r"\d+ passed", out.stdout)
+    assert "Rule coverage: 20 of 20 outcomes seen (100%)" in out.stdout
