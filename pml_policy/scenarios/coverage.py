@@ -7,8 +7,6 @@ the 2 x rules outcomes (pass, fail) seen; errors, skips and waivers are shown be
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
-
 from pydantic import BaseModel
 
 from pml_policy.engine import PolicySet
@@ -65,7 +63,7 @@ def render(report: CoverageReport) -> str:
     width = max((len(r.ref) for r in report.rules), default=10) + 2
     out = [f"Rule coverage: {report.covered} of {report.goals} outcomes seen ({report.percent:g}%)", f"  {'rule':<{width}}{'pass':<10}{'fail':<10}also seen"]
     for r in report.rules:
-        cells: list[Any] = [_cell(r.seen.get(o)) for o in COUNTED]
+        cells = [_cell(r.seen.get(o)) for o in COUNTED]
         other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in COUNTED)
         out.append(f"  {r.ref:<{width}}{cells[0]:<10}{cells[1]:<10}{other}".rstrip())
     gaps = [f"{r.ref} never seen to {' or '.join(r.missing)}" for r in report.rules if r.missing]

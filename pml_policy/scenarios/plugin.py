@@ -68,8 +68,14 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenari
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if not config.getoption("pml_coverage"):
         return
+    from pml_policy.errors import PmlError
+
     from .coverage import render
 
     session = session_of(config)
-    session.load(session.policy_paths)  # rules no scenario reached count too
+    try:
+        session.load(session.policy_paths)  # rules no scenario reached count too
+    except PmlError as exc:
+        terminalreporter.write(f"pml-policy coverage: {exc.render()}\n")
+        return
     terminalreporter.write(render(session.coverage.report()))
