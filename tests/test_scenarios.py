@@ -104,8 +104,8 @@ def test_an_undefined_step_is_quoted_with_the_closest_defined_ones(repo):
 
 
 @pytest.mark.parametrize("steps, words", [
-    ('When the policy "promotion" is evaluated', 'no policy "promotion" in the policies of policies; did you mean "promotion-gate"?'),
-    ('When all policies are evaluated\n    Then the rule "promotion-gate/auc_flor" passes', 'no rule "promotion-gate/auc_flor" in the policies of policies; did you mean "promotion-gate/auc_floor"?'),
+    ('When the policy "promotion" is evaluated', 'no policy "promotion" among the policies loaded from policies; did you mean "promotion-gate"?'),
+    ('When all policies are evaluated\n    Then the rule "promotion-gate/auc_flor" passes', 'no rule "promotion-gate/auc_flor" in the policies loaded from policies; did you mean "promotion-gate/auc_floor"?'),
     ('Given a waiver "W-1" for the rule "promotion-gate/calibraton"\n      | field | value |\n      | reason | r |', 'no rule "promotion-gate/calibraton"'),
     ("Then the decision is pass", "nothing has been evaluated yet"),
     ('When the policy "promotion-gate" is evaluated\n    Then the decision is maybe', 'a decision is pass, warn or fail, not "maybe"'),

@@ -58,7 +58,7 @@ class ScenarioState:
     # Given: the policies and the evidence --------------------------------------------------------
 
     def shown_paths(self) -> str:
-        return "the policies of " + ", ".join(self.policy_paths)
+        return "the policies loaded from " + ", ".join(self.policy_paths)
 
     def policies(self) -> PolicySet:
         return self._load(self.policy_paths)
@@ -169,7 +169,7 @@ class ScenarioState:
         if policy_name is not None:
             names = [p.name for p in policies.policies]
             if policy_name not in names:
-                raise self.mistake(f'no policy "{policy_name}" in {self.shown_paths()}; {closest(policy_name, names)}')
+                raise self.mistake(f'no policy "{policy_name}" among {self.shown_paths()}; {closest(policy_name, names)}')
             policies = PolicySet([policies.get(policy_name)], policies.waivers, policies.files)
         policies = PolicySet(policies.policies, WaiverIndex(policies.waivers.all + self.waivers), policies.files)
         candidate = Subject.model_validate(self.evidence("candidate"))
