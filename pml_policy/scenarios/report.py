@@ -4,6 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from pml_policy.outputs.junit import document
 from pml_policy.outputs.text import Line, styled
 
 from .runner import RunResult, ScenarioResult
@@ -48,27 +49,15 @@ def summary(result: RunResult) -> str:
 def junit(result: RunResult) -> str:
     """A suite per feature, a test case per scenario; a failed scenario's <failure> carries the message."""
     root = ET.Element("testsuites", name="pml-policy scenarios")
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for (file, feature), scenarios in groupby(result.scenarios, key=lambda s: (s.file, s.feature)):
         suite = ET.SubElement(root, "testsuite", name=feature, file=file)
-        counts = dict.fromkeys(totals, 0)
         for s in scenarios:
-            counts["tests"] += 1
             case = ET.SubElement(suite, "testcase", classname=feature, name=s.name, file=file, line=str(s.line))
             body = "\n".join(line.strip() for line in _detail(s))
             if s.outcome == "failed":
-                counts["failures"] += 1
                 ET.SubElement(case, "failure", message=s.message.splitlines()[0] if s.message else "failed").text = body
             elif s.outcome == "error":
-                counts["errors"] += 1
                 ET.SubElement(case, "error", message=s.message.splitlines()[0] if s.message else "error").text = body
             elif s.outcome == "skipped":
-                counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=s.message)
-        for k, v in counts.items():
-            suite.set(k, str(v))
-            totals[k] += v
-    for k, v in totals.items():
-        root.set(k, str(v))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return document(root)
