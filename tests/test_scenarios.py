@@ -13,7 +13,7 @@ import pytest
 
 from pml_policy.scenarios import cells
 from pml_policy.scenarios.errors import ScenarioMistake
-from pml_policy.scenarios.vocabulary import STEPS
+from pml_policy.scenarios.vocabulary import STEPS, closest
 
 from .helpers import ROOT
 from .mlflow_data import log_version
@@ -101,6 +101,10 @@ def test_an_undefined_step_is_quoted_with_the_closest_defined_ones(repo):
     assert "this step is not in the vocabulary" in out.stdout
     suggestions = out.stdout.split("the closest defined steps:")[1].splitlines()
     assert suggestions[1].strip() == 'Then the rule "auc_floor" passes'
+
+
+def test_an_undefined_step_with_a_brace_in_its_quoted_text_still_gets_suggestions():
+    assert closest("then", 'the message says "{a"')[0] == 'Then the message mentions "{a"'
 
 
 @pytest.mark.parametrize("steps, words", [

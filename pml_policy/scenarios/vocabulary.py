@@ -36,18 +36,21 @@ class Step:
         return _ALTERNATIVES.sub(lambda m: m.group(1).replace("|", " | "), self.pattern)
 
     def sentences(self, quoted: list[str]) -> list[str]:
-        """Every sentence the pattern stands for, its quoted placeholders filled with `quoted` in order."""
-        pattern = self.pattern
-        holes = _PLACEHOLDER.findall(pattern)
-        for hole, value in zip(holes, quoted):
-            pattern = pattern.replace(hole, f'"{value}"', 1)
-        choices = [m.split("|") for m in _ALTERNATIVES.findall(pattern)]
-        skeleton = _ALTERNATIVES.sub("{}", pattern)
-        return [skeleton.format(*c) for c in itertools.product(*choices)]
+        """Every sentence the pattern stands for, its quoted placeholders filled with `quoted` in order
+        (after the alternatives are expanded: the user's text may hold braces)."""
+        choices = [m.split("|") for m in _ALTERNATIVES.findall(self.pattern)]
+        skeleton = _ALTERNATIVES.sub("{}", self.pattern)
+        return [_fill(skeleton.format(*c), quoted) for c in itertools.product(*choices)]
 
 
 _ALTERNATIVES = re.compile(r"\{([^}]*)\}")
 _PLACEHOLDER = re.compile(r"[\"'][A-Z/]+[\"']")
+
+
+def _fill(sentence: str, quoted: list[str]) -> str:
+    for hole, value in zip(_PLACEHOLDER.findall(sentence), quoted):
+        sentence = sentence.replace(hole, f'"{value}"', 1)
+    return sentence
 
 
 def _q(name: str) -> str:
