@@ -64,13 +64,13 @@ def test(features: tuple[str, ...], policy_paths: tuple[str, ...], list_steps: b
         write_atomic(Path(junit_xml), report.junit(result))
         click.echo(f"JUnit XML written to {junit_xml}")
     cov = result.coverage
-    if cov is not None and coverage_json:
+    if coverage_json:
         write_atomic(Path(coverage_json), cov.model_dump_json(indent=2) + "\n")
         click.echo(f"coverage JSON written to {coverage_json}")
-    if cov is not None and (show_coverage or min_coverage is not None):
+    if show_coverage or min_coverage is not None:
         click.echo("\n" + coverage.render(cov), nl=False)
     code = result.exit_code
-    if min_coverage is not None and cov is not None and cov.percent < min_coverage:
+    if min_coverage is not None and cov.percent < min_coverage:
         click.echo(f"error: rule coverage {cov.percent:g}% is below --min-coverage {min_coverage:g}%", err=True)
         code = max(code, EXIT_POLICY_FAILED)
     if not result.scenarios:

@@ -7,6 +7,7 @@ the 2 x rules outcomes (pass, fail) seen; errors, skips and waivers are shown be
 from __future__ import annotations
 
 from collections import defaultdict
+
 from pydantic import BaseModel
 
 from pml_policy.engine import PolicySet

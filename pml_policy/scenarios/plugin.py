@@ -31,14 +31,17 @@ class Session:
         self.coverage = Coverage()
         self._loaded: dict[tuple[str, ...], Any] = {}
 
+    def add(self, paths: list[str], policies: Any) -> None:
+        """Policies loaded from these paths (`pml-policy test` loads them first, to check them)."""
+        self._loaded[tuple(paths)] = policies
+        self.coverage.know(policies)
+
     def load(self, paths: list[str]) -> Any:
-        key = tuple(paths)
-        if key not in self._loaded:
+        if tuple(paths) not in self._loaded:
             from pml_policy.engine import load
 
-            self._loaded[key] = load(paths)
-            self.coverage.know(self._loaded[key])
-        return self._loaded[key]
+            self.add(paths, load(paths))
+        return self._loaded[tuple(paths)]
 
 
 _SESSION = pytest.StashKey[Session]()
@@ -51,9 +54,14 @@ def session_of(config: pytest.Config) -> Session:
     return config.stash[_SESSION]
 
 
+def relative(config: pytest.Config, filename: str) -> str:
+    """A feature file's path relative to where pytest was started (as people type it)."""
+    return os.path.relpath(filename, config.invocation_params.dir)
+
+
 def where(config: pytest.Config, filename: str, line: int) -> str:
-    """file:line of a feature, relative to where pytest was started (as people type the path)."""
-    return f"{os.path.relpath(filename, config.invocation_params.dir)}:{line}"
+    """file:line of a step or scenario."""
+    return f"{relative(config, filename)}:{line}"
 
 
 @pytest.hookimpl(optionalhook=True)

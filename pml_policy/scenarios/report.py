@@ -54,10 +54,9 @@ def junit(result: RunResult) -> str:
         for s in scenarios:
             case = ET.SubElement(suite, "testcase", classname=feature, name=s.name, file=file, line=str(s.line))
             body = "\n".join(line.strip() for line in _detail(s))
-            if s.outcome == "failed":
-                ET.SubElement(case, "failure", message=s.message.splitlines()[0] if s.message else "failed").text = body
-            elif s.outcome == "error":
-                ET.SubElement(case, "error", message=s.message.splitlines()[0] if s.message else "error").text = body
+            if s.outcome in ("failed", "error"):
+                tag = "failure" if s.outcome == "failed" else "error"
+                ET.SubElement(case, tag, message=(s.message.splitlines() or [s.outcome])[0]).text = body
             elif s.outcome == "skipped":
                 ET.SubElement(case, "skipped", message=s.message)
     return document(root)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
 
 from .coverage import CoverageReport
+from .plugin import relative, session_of, where
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -40,7 +41,7 @@ class ScenarioResult:
 @dataclass
 class RunResult:
     scenarios: list[ScenarioResult]
-    coverage: CoverageReport | None
+    coverage: CoverageReport
 
     @property
     def exit_code(self) -> int:
@@ -67,26 +68,24 @@ def feature_files(paths: list[str]) -> list[Path]:
 def check_features(files: list[Path]) -> None:
     """Every Gherkin syntax error of every file, located, before anything runs."""
     from pytest_bdd.exceptions import GherkinParseError
-    from pytest_bdd.parser import FeatureParser
+    from pytest_bdd.gherkin_parser import get_gherkin_document
 
     errors = []
     for f in files:
         try:
-            FeatureParser(str(f.parent.resolve()), f.name).parse()
-            errors.extend(_same_names(f))
+            document = get_gherkin_document(str(f.resolve()))
         except GherkinParseError as exc:
             errors.append(f"{f}:{exc.line}: {exc.message}\n    {exc.line_content.strip()}")
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(f"{f}: cannot read: {exc}")
+        else:
+            errors.extend(_same_names(f, document.feature))
     if errors:
         raise UsageError("\n".join(errors) + f"\n{len(errors)} problem{'s' if len(errors) > 1 else ''} in the feature files; no scenario was run", "see the Gherkin basics in docs/writing-scenarios.md")
 
 
-def _same_names(f: Path) -> list[str]:
+def _same_names(f: Path, feature: Any) -> list[str]:
     """pytest-bdd keeps one scenario per name in a file: a second of the same name would never run."""
-    from pytest_bdd.gherkin_parser import get_gherkin_document
-
-    feature = get_gherkin_document(str(f.resolve())).feature
     children = [c for top in feature.children for c in ([top] + (top.rule.children if top.rule else []))]
     first: dict[str, int] = {}
     errors = []
@@ -109,8 +108,8 @@ def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> R
 
     files = feature_files(paths)
     check_features(files)
-    load(policy_paths)  # an invalid policy stops the run here, with every error located
-    collector = Collector()
+    policies = load(policy_paths)  # an invalid policy stops the run here, with every error located
+    collector = Collector(policy_paths, policies)
     with tempfile.TemporaryDirectory(prefix="pml-test-") as tmp:
         module = Path(tmp) / "test_pml_scenarios.py"
         module.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{[str(f.resolve()) for f in files]!r})\n")
@@ -150,7 +149,8 @@ def _isolated() -> Iterator[io.StringIO]:
 class Collector:
     """A pytest plugin that keeps, for each scenario, what went wrong in the user's terms."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy_paths: list[str], policies: Any) -> None:
+        self._policies = (policy_paths, policies)
         self.config: Any = None
         self._results: dict[str, ScenarioResult] = {}
         self._reported: set[str] = set()
@@ -158,6 +158,7 @@ class Collector:
 
     def pytest_configure(self, config: Any) -> None:
         self.config = config
+        session_of(config).add(*self._policies)  # loaded once: the scenarios use what run() checked
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -174,29 +175,28 @@ class Collector:
                 continue
             example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
             name = template.name + (" [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]" if example else "")
-            self._results[item.nodeid] = ScenarioResult(template.feature.name, self._path(template.feature.filename), name, template.line_number)
+            self._results[item.nodeid] = ScenarioResult(template.feature.name, relative(self.config, template.feature.filename), name, template.line_number)
 
-    def _path(self, filename: str) -> str:
-        return os.path.relpath(filename, self.config.invocation_params.dir)
-
-    def _result(self, request: Any) -> ScenarioResult | None:
-        return self._results.get(request.node.nodeid)
+    def _at_step(self, request: Any, feature: Any, step: Any) -> ScenarioResult | None:
+        """The running scenario's result, with the step that went wrong and where it is."""
+        result = self._results.get(request.node.nodeid)
+        if result is not None:
+            result.step, result.where = f"{step.keyword} {step.name}", where(self.config, feature.filename, step.line_number)
+        return result
 
     def pytest_bdd_step_error(self, request: Any, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any, exception: BaseException) -> None:
-        result = self._result(request)
+        result = self._at_step(request, feature, step)
         if result is None:
             return
-        result.step, result.where = f"{step.keyword} {step.name}", f"{self._path(feature.filename)}:{step.line_number}"
         result.outcome, result.exit_code = _classify(exception)
         result.message = _message(exception).removeprefix(f"{result.where}: ")
 
     def pytest_bdd_step_func_lookup_error(self, request: Any, feature: Any, scenario: Any, step: Any, exception: BaseException) -> None:
         from .vocabulary import closest
 
-        result = self._result(request)
+        result = self._at_step(request, feature, step)
         if result is None:
             return
-        result.step, result.where = f"{step.keyword} {step.name}", f"{self._path(feature.filename)}:{step.line_number}"
         result.outcome, result.exit_code = "error", EXIT_USAGE
         result.message = "this step is not in the vocabulary (pml-policy test --list-steps shows every step)"
         result.suggestions = closest(step.type, step.name)
@@ -217,11 +217,7 @@ class Collector:
                 result.outcome, result.exit_code, result.message = "error", EXIT_USAGE, "the scenario did not run"
         return list(self._results.values())
 
-    def coverage(self) -> CoverageReport | None:
-        from .plugin import session_of
-
-        if self.config is None:
-            return None
+    def coverage(self) -> CoverageReport:
         session = session_of(self.config)
         session.load(session.policy_paths)  # rules no scenario reached count too
         return session.coverage.report()

@@ -7,12 +7,12 @@ a decision other than the one the scenario states raises ScenarioFailure with th
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Callable
 from typing import Any
 
 from pml_policy.engine import PolicySet, Subject, evaluate
 from pml_policy.engine.decision import Decision, RuleResult
+from pml_policy.engine.diagnostics import did_you_mean
 from pml_policy.engine.waivers import WaiverIndex, WaiverSpec
 from pml_policy.errors import NoPolicyApplies
 
@@ -27,11 +27,8 @@ RUN_FIELDS = ("id", "user", "git_commit", "datasets")
 
 
 def closest(word: str, known: list[str]) -> str:
-    """`; did you mean "x"?` when something is close, else the list of what is known."""
-    near = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    if near:
-        return f'did you mean "{near[0]}"?'
-    return "known: " + (", ".join(f'"{k}"' for k in known) if known else "none")
+    """`did you mean "x"?` when something is close, else the list of what is known."""
+    return did_you_mean(word, known) or "known: " + (", ".join(f'"{k}"' for k in known) or "none")
 
 
 class ScenarioState:
@@ -199,20 +196,19 @@ class ScenarioState:
 
     def known_rule(self, ref: str) -> tuple[str, str]:
         """(policy, rule) for "policy/rule", or for "rule" when one policy (or the one evaluated) has it."""
-        policies = self.policies()
-        refs = [f"{p.name}/{r.id}" for p in policies.policies for r in p.rules]
+        known = [(p.name, r.id) for p in self.policies().policies for r in p.rules]
         if "/" in ref:
             policy, _, rule = ref.partition("/")
-            if f"{policy}/{rule}" in refs:
+            if (policy, rule) in known:
                 return policy, rule
-            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, refs)}')
-        owners = [r.split("/")[0] for r in refs if r.split("/")[1] == ref]
+            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, [f"{p}/{r}" for p, r in known])}')
+        owners = [p for p, r in known if r == ref]
         if self.scope in owners:
             owners = [self.scope]
         if len(owners) == 1:
             return owners[0], ref
         if not owners:
-            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, [r.split("/")[1] for r in refs])}')
+            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, sorted({r for _, r in known}))}')
         raise self.mistake(f'the rule "{ref}" is in several policies: {", ".join(owners)}', f'name it as "POLICY/{ref}"')
 
     def rule_result(self, ref: str) -> RuleResult:
@@ -242,8 +238,7 @@ class ScenarioState:
 
     def expect_action(self, text: str, planned: bool) -> None:
         actions = [a.text for a in self.decided().actions]
-        wanted = text.replace('"', "").replace("'", "")
-        found = any(a.replace('"', "") == wanted for a in actions)
+        found = any(_unquoted(a) == _unquoted(text) for a in actions)  # 'set alias champion' reads the same
         if found != planned:
             listed = "; ".join(actions) or "none"
             raise ScenarioFailure(f"the action {text} is {'not ' if planned else ''}planned; the scenario says it is {'' if planned else 'not '}planned. Planned: {listed}")
@@ -252,6 +247,10 @@ class ScenarioState:
         actions = [a.text for a in self.decided().actions]
         if actions:
             raise ScenarioFailure(f"actions are planned; the scenario says none is: {'; '.join(actions)}")
+
+
+def _unquoted(text: str) -> str:
+    return text.replace('"', "").replace("'", "")
 
 
 def _listed(value: Any) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Q = r'"(?P<{}>[^"]+)"'  # a quoted value: "credit-scorer"
 
@@ -21,10 +21,6 @@ class Step:
     regex: str  # what pytest-bdd matches the whole step text against
     example: str  # a complete example, with its table when it takes one
     meaning: str
-    regex_compiled: re.Pattern = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regex_compiled", re.compile(self.regex))
 
     @property
     def kind(self) -> str:
@@ -203,8 +199,8 @@ def closest(keyword: str, text: str, n: int = 3) -> list[str]:
     scored = []
     for s in STEPS.values():
         bonus = 0.05 if s.kind == keyword.lower() else 0.0
-        best = max(s.sentences(quoted), key=lambda x: difflib.SequenceMatcher(None, text, x).ratio())
-        scored.append((difflib.SequenceMatcher(None, text, best).ratio() + bonus, f"{s.keyword} {best}"))
+        ratio, best = max(((difflib.SequenceMatcher(None, text, x).ratio(), x) for x in s.sentences(quoted)), key=lambda pair: pair[0])
+        scored.append((ratio + bonus, f"{s.keyword} {best}"))
     return [sentence for _, sentence in sorted(scored, reverse=True)[:n]]
 
 
