@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import UsageError
 
@@ -89,7 +89,15 @@ class Recorded:
         return recorded.note(), {"recorded": True, "store": recorded.store, "records": records}
 
 
-def record(run: CheckRun, url: str) -> Recorded:
+class Decided(Protocol):
+    """Decisions with the evidence and the champion each was made on: a CheckRun, or a govern pass."""
+
+    decisions: list[Any]
+    subjects: list[Any]
+    champions: list[Any | None]
+
+
+def record(run: Decided, url: str) -> Recorded:
     """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict)."""
     from .audit import AuditStore, Entry
     from .audit.context import actor, ci_context

@@ -57,8 +57,6 @@ def cli() -> None:
     """
 
 
-
-
 @cli.command(epilog=EXIT_CODES)
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @policies_option

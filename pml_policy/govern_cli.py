@@ -113,9 +113,7 @@ def govern(model: str, policy_paths: tuple[str, ...], candidates: str, data_file
       pml-policy govern credit-scorer --candidates new --apply     # versions not governed yet
     """
     from .adapters.mlflow import MlflowAdapter
-    from .audit import AuditStore, Entry
-    from .audit.context import actor, ci_context
-    from .check import load_data
+    from .check import load_data, record
     from .engine import load
 
     policies = load(policy_paths_or_default(policy_paths))
@@ -124,13 +122,8 @@ def govern(model: str, policy_paths: tuple[str, ...], candidates: str, data_file
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
         return
-    store = AuditStore(audit_url)  # recorded before anything is reported or applied
-    try:
-        entries = [Entry(d, s, c) for d, s, c in zip(result.decisions, result.subjects, result.champions)]
-        appended = store.append(entries, actor(), ci_context())
-    finally:
-        store.close()
-    click.echo(_report(model, result, appended))
+    recorded = record(result, audit_url)  # before anything is reported or applied
+    click.echo(_report(model, result, [seq for _, seq, _ in recorded.records]))
     if do_apply:
         apply_recorded(result.changes, adapter, audit_url)
     click.echo(render_changes(result.changes, do_apply), nl=False)
@@ -185,15 +178,15 @@ def _champion(adapter: Any, model: str, registry: Registry, subjects: list[Any])
     return adapter.fetch(f"models:/{model}/{holder}")
 
 
-def _report(model: str, result: Governed, appended: list[tuple[int, str]]) -> str:
+def _report(model: str, result: Governed, seqs: list[int]) -> str:
     champion = result.champion
     who = f"champion version {champion.model.version}" if champion else "no champion yet"
     count = len(result.subjects)
     lines = [f'model "{model}": {count} candidate version{"s" if count != 1 else ""}, {who}']
-    for s, d, c, (seq, _) in zip(result.subjects, result.decisions, result.champions, appended):
+    for s, d, c, seq in zip(result.subjects, result.decisions, result.champions, seqs):
         blocking = [r.ref for r in d.rules if r.blocking][:3]
         why = f"  blocked by {', '.join(blocking)}" if blocking else ""
         against = f" vs v{c.model.version}" if c is not None and c is not champion else ""
         lines.append(f"  version {s.model.version:<5} {d.outcome.upper():<5} {d.counts.passed} passed, {d.counts.failed} failed, {d.counts.errored} errors{against}   #{seq}{why}")
-    lines.append(f"recorded in the audit log as #{appended[0][0]}..#{appended[-1][0]}; `pml-policy audit show #SEQ` explains one")
+    lines.append(f"recorded in the audit log as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one")
     return "\n".join(lines)
