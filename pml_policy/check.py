@@ -53,11 +53,18 @@ def run_check(refs: list[str], policy_paths: list[str], champion_ref: str | None
     data = load_data(data_file)
     evaluator = backend(engine)
     given = fetch(champion_ref) if champion_ref else None
+    held: dict[tuple[Any, ...], Any | None] = {}  # one registry read per model, however many of its versions are checked
     run = CheckRun([], [], [], [])
     for ref in refs:
         adapter = adapter_for(ref)
         subject = adapter.fetch(ref)
-        champion = given if champion_ref else _champion_of(adapter, subject)
+        if champion_ref:
+            champion = given
+        else:
+            key = (type(adapter), subject.source, subject.model.name, subject.model.version is None)
+            if key not in held:
+                held[key] = _champion_of(adapter, subject)
+            champion = held[key]
         run.decisions.append(evaluator.evaluate(policies, subject, champion, data))
         run.subjects.append(subject)
         run.champions.append(champion)
