@@ -1,6 +1,16 @@
-"""The adapter protocol (fetch a subject; apply actions) and the registry that maps a reference to one."""
+"""The contracts of evidence sources, and the table that maps a reference to the adapter that reads it.
+
+Two protocols: every adapter is an `Adapter` (it fetches subjects); an adapter that stands in front
+of a model registry is also a `Registry` (it lists versions, names the champion, sets tags and
+aliases). Callers test for the protocol (`isinstance(adapter, Registry)`), never for attributes.
+Adapters never decide and never read the process environment: their settings come in as an
+`AdapterConfig`, built by the front (options, env vars) or by `AdapterConfig.from_env()`.
+"""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
@@ -9,13 +19,45 @@ from pml_policy.engine.subject import Subject
 from pml_policy.errors import UsageError
 
 ENTRY_POINT_GROUP = "pml_policy.adapters"
+BUILTIN = frozenset({"local", "mlflow", "wandb"})
+DEFAULT_CHAMPION_ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """What adapters are told: where the registry is, which alias is production, how long to wait."""
+
+    tracking_uri: str | None = None
+    champion_alias: str = DEFAULT_CHAMPION_ALIAS
+    hash_artifacts: bool = False  # download a registry's artifacts to take their sha256
+    timeout: float = 30.0  # seconds per request to a registry
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:
+        """The settings a user put in the environment (MLFLOW_TRACKING_URI, PML_CHAMPION_ALIAS,
+        PML_HASH_ARTIFACTS=1), for library calls and plain pytest runs that have no options."""
+        return cls(
+            tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+            champion_alias=env.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS,
+            hash_artifacts=env.get("PML_HASH_ARTIFACTS", "") == "1",
+        )
+
+
+@dataclass
+class RegistryState:
+    """What a registry says now about one model: alias -> version, and each version's own tags."""
+
+    aliases: dict[str, str]
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @runtime_checkable
 class Adapter(Protocol):
-    """A source of evidence. Adapters never decide: they read subjects and apply planned actions."""
+    """A source of evidence: reads subjects, never decides."""
 
     name: str
+
+    def __init__(self, config: AdapterConfig) -> None: ...
 
     @classmethod
     def handles(cls, ref: str) -> bool:
@@ -27,9 +69,35 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class Registry(Adapter, Protocol):
+    """A model registry: its versions, its champion, and the changes governance makes to it."""
+
+    champion_alias: str
+
+    def versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(),
+                 artifacts: bool = True) -> tuple[list[Subject], RegistryState]:
+        """The versions of a model that `select` picks (all | new | ALIAS | tag:KEY=VALUE), read in
+        batches, and the registry as it is."""
+        ...
+
+    def state(self, name: str, versions: Iterable[str]) -> RegistryState:
+        """The registry as it is for a few versions (check --apply)."""
+        ...
+
+    def champion_of(self, subject: Subject) -> Subject | None:
+        """The version of the subject's model that holds the champion alias, if any."""
+        ...
+
+    def set_tag(self, name: str, version: str, key: str, value: str) -> None: ...
+
+    def set_alias(self, name: str, version: str, alias: str) -> None: ...
+
+
 @lru_cache(maxsize=1)
 def adapters() -> tuple[type[Adapter], ...]:
-    """Every installed adapter: ours and third parties' (entry-point group pml_policy.adapters)."""
+    """Every installed adapter: ours and third parties' (entry-point group pml_policy.adapters);
+    third parties' first, so that one can claim a reference ours would take (a folder too)."""
     found: dict[str, type[Adapter]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in found:
@@ -38,29 +106,24 @@ def adapters() -> tuple[type[Adapter], ...]:
         from .local import LocalAdapter
 
         found["local"] = LocalAdapter
-    # The local adapter takes any path, so it is asked last.
-    return tuple(sorted(found.values(), key=lambda a: a.name == "local"))
+    # Ours after the plugins; the local adapter takes any path, so it is asked last.
+    return tuple(sorted(found.values(), key=lambda a: (a.name in BUILTIN, a.name == "local")))
 
 
-def adapter_for(ref: str) -> Adapter:
-    if ":" not in ref.split("/", 1)[0]:  # a plain path: no need to scan installed entry points
-        from .wandb import WandbAdapter, is_wandb_run
-
-        if is_wandb_run(ref):  # a W&B run folder (wandb/latest-run, wandb/offline-run-…)
-            return WandbAdapter()
-        from .local import LocalAdapter
-
-        return LocalAdapter()
+def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
+    """The adapter that reads ref, configured; UsageError when none does."""
+    config = config or AdapterConfig()
     for cls in adapters():
         if cls.handles(ref):
-            return cls()
+            return cls(config)
     names = ", ".join(sorted(a.name for a in adapters()))
     raise UsageError(
         f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
-        "pass a folder of evidence or a W&B run folder, models:/… and runs:/… on MLflow (pml-policy[mlflow]), or wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]); other sources need an adapter plugin",
+        "pass a folder of evidence or a W&B run folder, models:/… and runs:/… on MLflow (pml-policy[mlflow]), "
+        "or wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]); other sources need an adapter plugin",
     )
 
 
-def fetch(ref: str) -> Subject:
+def fetch(ref: str, config: AdapterConfig | None = None) -> Subject:
     """The subject behind a reference, through the adapter that handles it."""
-    return adapter_for(ref).fetch(ref)
+    return adapter_for(ref, config).fetch(ref)

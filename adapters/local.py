@@ -15,7 +15,6 @@ flattened with dots (`train.loss`). Every file in the folder is an artifact with
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -24,11 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError
+from pml_policy.files import sha256_file
+from pml_policy.mappings import flatten, read_document
+
+from .base import AdapterConfig
 
 MANIFEST = "pml.yaml"
 METRICS_FILES = ("metrics.json", "dvclive/metrics.json")
 PARAMS_FILES = ("params.json", "params.yaml", "params.yml")
 TAGS_FILES = ("tags.json",)
+_FIX = "fix the file, or regenerate it from the training run"
 
 
 class _ManifestModel(BaseModel):
@@ -61,6 +65,9 @@ class Manifest(BaseModel):
 class LocalAdapter:
     name = "local"
 
+    def __init__(self, config: AdapterConfig | None = None) -> None:
+        self.config = config or AdapterConfig()  # a folder needs no settings
+
     @classmethod
     def handles(cls, ref: str) -> bool:
         # Anything without a scheme is a path; a path that does not exist is an evidence error.
@@ -77,8 +84,8 @@ class LocalAdapter:
             reference=ref,
             model=ModelInfo(**manifest.model.model_dump()),
             run=RunInfo(**manifest.run.model_dump()),
-            metrics=_flatten(_section(folder, manifest.metrics, METRICS_FILES, "metrics")),
-            params={k: _as_param(v) for k, v in _flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()},
+            metrics=flatten(_section(folder, manifest.metrics, METRICS_FILES, "metrics")),
+            params={k: _as_param(v) for k, v in flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()},
             tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
             artifacts=_artifacts(folder),
         )
@@ -88,7 +95,7 @@ def _manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST
     if not path.is_file():
         return Manifest()
-    raw = _read(path)
+    raw = read_document(path, EvidenceError, _FIX)
     if raw is None:
         return Manifest()
     try:
@@ -105,7 +112,7 @@ def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, 
     for name in candidates:
         path = folder / name
         if path.is_file():
-            data = _read(path)
+            data = read_document(path, EvidenceError, _FIX)
             if data is None:
                 return {}
             if not isinstance(data, dict):
@@ -114,38 +121,6 @@ def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, 
         if isinstance(declared, str):
             raise EvidenceError(f"{path}: the {what} file named in {MANIFEST} does not exist")
     return {}
-
-
-def _read(path: Path) -> Any:
-    """JSON or YAML by extension, with the line of any syntax error."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvidenceError(f"{path}: cannot read: {exc}") from None
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise EvidenceError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", "fix the file, or regenerate it from the training run") from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise EvidenceError(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def _as_param(value: Any) -> Any:
@@ -160,11 +135,7 @@ def _as_param(value: Any) -> Any:
 
 
 def _artifacts(folder: Path) -> list[ArtifactInfo]:
-    out = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        out.append(ArtifactInfo(path=path.relative_to(folder).as_posix(), size=path.stat().st_size, sha256=digest.hexdigest()))
-    return out
+    return [
+        ArtifactInfo(path=path.relative_to(folder).as_posix(), size=path.stat().st_size, sha256=sha256_file(path))
+        for path in sorted(p for p in folder.rglob("*") if p.is_file())
+    ]

@@ -9,7 +9,7 @@ inputs), with the version's own tags over the run's; the run's artifact listing 
 when asked). A logged model's own metrics go over its run's. The champion of a model is the version
 that holds the production alias (`champion` unless told otherwise).
 
-Reads are batched for `govern` (fetch_versions): one search for the versions, one read of the
+Reads are batched for `govern` (versions): one search for the versions, one read of the
 registered model for its aliases (MLflow's SQL store returns none in search results,
 mlflow/mlflow#16734), and search_runs over run-id lists: a handful of requests for any number of
 versions. mlflow is imported only here, and only when an MLflow reference is used.
@@ -17,7 +17,6 @@ versions. mlflow is imported only here, and only when an MLflow reference is use
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import tempfile
@@ -28,16 +27,17 @@ from typing import Any
 
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
-from pml_policy.govern import Registry
+from pml_policy.files import sha256_file
 
-DEFAULT_CHAMPION_ALIAS = "champion"
+from .base import AdapterConfig, RegistryState
+
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 _RUN_IDS_PER_SEARCH = 100  # run ids per search_runs filter: keeps the filter string well under server limits
 _PAGE = 1000
 
 # An unreachable server must fail in seconds, not after MLflow's default 7 retries with
 # exponential backoff (minutes). A user's own settings win.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,11 @@ class Ref:
 class MlflowAdapter:
     name = "mlflow"
 
-    def __init__(self, tracking_uri: str | None = None, champion_alias: str | None = None, hash_artifacts: bool = False) -> None:
-        self.tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-        self.champion_alias = champion_alias or os.environ.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS
-        self.hash_artifacts = hash_artifacts or os.environ.get("PML_HASH_ARTIFACTS", "") == "1"
+    def __init__(self, config: AdapterConfig | None = None) -> None:
+        self.config = config or AdapterConfig()
+        self.tracking_uri = self.config.tracking_uri
+        self.champion_alias = self.config.champion_alias
+        self.hash_artifacts = self.config.hash_artifacts
         self._client: Any = None
 
     @classmethod
@@ -94,7 +95,8 @@ class MlflowAdapter:
         if self._client is None:
             if not self.tracking_uri:
                 raise UsageError("no MLflow tracking server given", "pass --tracking-uri URI or set MLFLOW_TRACKING_URI")
-            for key, value in _HTTP_DEFAULTS.items():
+            # MLflow reads its HTTP settings from the environment only; a user's own settings win.
+            for key, value in {**_HTTP_DEFAULTS, "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(self.config.timeout))}.items():
                 os.environ.setdefault(key, value)
             try:
                 import mlflow
@@ -156,14 +158,14 @@ class MlflowAdapter:
 
     # ---- many versions at once (govern) --------------------------------------------------------
 
-    def fetch_versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True) -> tuple[list[Subject], Registry]:
+    def versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True) -> tuple[list[Subject], RegistryState]:
         """The versions of a model that `select` picks, as subjects, read in batches; and the
         registry as it is (aliases, each version's own tags). select: all | new (none of
         `tag_keys` set yet) | ALIAS | tag:KEY=VALUE. Listing artifacts takes a request per run
         (MLflow has no search for them): `artifacts=False` skips it when no policy reads them."""
         aliases = self.aliases(name)
         versions = list(self._search_versions(name))
-        registry = Registry(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
+        registry = RegistryState(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
         chosen = [v for v in versions if _selected(v, select, aliases, tag_keys)]
         runs = self._runs({v.run_id for v in chosen if v.run_id})
         by_version = _aliases_by_version(aliases)
@@ -173,13 +175,13 @@ class MlflowAdapter:
         ]
         return subjects, registry
 
-    def registry(self, name: str, versions: Iterable[str]) -> Registry:
+    def state(self, name: str, versions: Iterable[str]) -> RegistryState:
         """The registry as it is for a few versions (check --apply)."""
         tags = {}
         for version in versions:
             mv = self.call(f'model "{name}" version {version}', self.client.get_model_version, name, version)
             tags[str(version)] = dict(mv.tags or {})
-        return Registry(self.aliases(name), tags)
+        return RegistryState(self.aliases(name), tags)
 
     def _search_versions(self, name: str) -> Iterator[Any]:
         token = None
@@ -258,7 +260,7 @@ class MlflowAdapter:
             return [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
         with tempfile.TemporaryDirectory(prefix="pml-artifacts-") as tmp:
             where = Path(self.call(f"artifacts of run {info.run_id}", repository.download_artifacts, "", tmp))
-            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=_sha256(where / f.path)) for f in files]
+            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=sha256_file(where / f.path)) for f in files]
 
     def _listing(self, repository: Any, run_id: str, path: str | None) -> Iterator[Any]:
         # One request per folder: MLflow has no recursive listing.
@@ -302,14 +304,6 @@ def _datasets(run: Any) -> list[str]:
 
 def _quote(text: str) -> str:
     return text.replace("'", "\\'")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _first_line(text: str) -> str:

@@ -19,7 +19,6 @@ history, artifact and exit records; where an older wandb wrote `files/wandb-summ
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -27,6 +26,10 @@ from typing import Any
 
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
+from pml_policy.files import sha256_file
+from pml_policy.mappings import flatten as flatten_mapping
+
+from .base import AdapterConfig
 
 from .wandb_log import read_records
 
@@ -45,6 +48,9 @@ def is_wandb_run(ref: str) -> bool:
 
 class WandbAdapter:
     name = "wandb"
+
+    def __init__(self, config: AdapterConfig | None = None) -> None:
+        self.config = config or AdapterConfig()
 
     @classmethod
     def handles(cls, ref: str) -> bool:
@@ -68,7 +74,7 @@ class WandbAdapter:
         if not os.environ.get("WANDB_API_KEY"):
             raise UsageError(f"{ref}: reading a run online needs a W&B API key", "set WANDB_API_KEY (the key is never logged or recorded)")
         try:
-            run = wandb.Api(timeout=30).run(path)
+            run = wandb.Api(timeout=int(self.config.timeout)).run(path)
         except Exception as exc:  # wandb raises its own CommError and requests' errors alike
             raise EvidenceError(f"W&B: run {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
                                 "check the entity/project/run id, your network, and WANDB_API_KEY") from None
@@ -205,15 +211,9 @@ def unwrap(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in values.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and "_type" not in v:  # a nested mapping; a _type dict is a media object
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+def flatten(values: dict[str, Any]) -> dict[str, Any]:
+    """Nested values with dotted keys; a dict with a _type is a media object and stays whole."""
+    return flatten_mapping(values, keep=lambda v: "_type" in v)
 
 
 def numeric(values: dict[str, Any]) -> dict[str, Any]:
@@ -225,8 +225,7 @@ def folder_artifacts(files: Path) -> list[ArtifactInfo]:
     found = []
     if files.is_dir():
         for f in sorted(p for p in files.rglob("*") if p.is_file()):
-            data = f.read_bytes()
-            found.append(ArtifactInfo(path=f.relative_to(files).as_posix(), size=len(data), sha256=hashlib.sha256(data).hexdigest()))
+            found.append(ArtifactInfo(path=f.relative_to(files).as_posix(), size=f.stat().st_size, sha256=sha256_file(f)))
     return found
 
 

@@ -120,7 +120,7 @@ def _rate(backend, policies, pairs, outcomes: list[str], label: str, count: int,
 def bench_engines(n: int, n_durable: int, n_rego: int, rounds: int) -> dict[str, float]:
     from pml_policy.engine import ModelInfo, Subject, load
     from pml_policy.engine.durable_backend import DurableBackend
-    from pml_policy.engine.evaluate import PythonBackend
+    from pml_policy.engine.python_backend import PythonBackend
 
     raw = subjects(n)
     champion_raw = {"metrics": {f"m{j}": 0.6 for j in range(RULES)}}

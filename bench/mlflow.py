@@ -91,15 +91,16 @@ def main() -> None:
             register(server.uri, name, args.versions)
             (tmp / "no-artifacts.pml").write_text(NO_ARTIFACTS)
 
+            from pml_policy.adapters.base import AdapterConfig
             from pml_policy.adapters.mlflow import MlflowAdapter
 
             rows = []
             for label, reads_artifacts in (("policy reads no artifacts", False), ("policy reads artifacts", True)):
-                adapter = MlflowAdapter(server.uri)
-                t, n, (subjects, _) = measure(server, lambda: adapter.fetch_versions(name, artifacts=reads_artifacts))  # noqa: B023
+                adapter = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
+                t, n, (subjects, _) = measure(server, lambda: adapter.versions(name, artifacts=reads_artifacts))  # noqa: B023
                 assert len(subjects) == args.versions
                 rows.append((f"govern's read, {label}", t, n))
-            naive = MlflowAdapter(server.uri)
+            naive = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
             t, n, subjects = measure(server, lambda: [naive.fetch(f"models:/{name}/{v}") for v in range(1, args.versions + 1)])
             rows.append(("naive loop, one fetch per version", t, n))
             exe = Path(sys.executable).with_name("pml-policy")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .decision import Decision, PolicyResult, RuleResult
-from .evaluate import backend, evaluate
+from .backends import backend, evaluate
 from .loader import PolicySet, load
 from .subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean, line_of
-from .names import FIELDS, FUNCTIONS, LEVELS, ROOTS, SUBJECT_ROOTS
+from .functions import FUNCTIONS
+from .names import FIELDS, LEVELS, ROOTS, SUBJECT_ROOTS
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
@@ -126,7 +127,7 @@ class _Checker:
         if n.name not in FUNCTIONS:
             self.error(n.name_loc or n.loc, f'unknown function "{n.name}"', did_you_mean(n.name, FUNCTIONS) or f"the functions are: {', '.join(FUNCTIONS)}")
             return
-        low, high = FUNCTIONS[n.name]
+        low, high, _ = FUNCTIONS[n.name]
         count = len(n.args)
         if count < low or (high is not None and count > high):
             want = str(low) if low == high else f"{low} or more" if high is None else f"{low} to {high}"

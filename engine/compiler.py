@@ -17,7 +17,8 @@ from typing import Any
 
 from . import ast
 from .formatter import expr_text
-from .values import ABSENT, EvalError, EvalTypeError, Missing, describe, is_missing, is_number, show
+from .functions import FUNCTIONS
+from .values import ABSENT, EQUAL, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, describe, is_missing, is_number, param_number, show
 
 
 class Env:
@@ -53,12 +54,10 @@ class Env:
 
 Fn = Callable[[Env], Any]
 
-_ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_EQUAL = {"==": operator.eq, "!=": operator.ne}
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
-class _FactFailed:
+class FactFailed:
     """A fact that could not be computed: rules that read it fail with its reason."""
 
     __slots__ = ("error", "observed")
@@ -68,7 +67,7 @@ class _FactFailed:
         self.observed = observed
 
 
-class _FactValue:
+class FactValue:
     """A computed fact with the evidence it read, which becomes evidence of every rule using it."""
 
     __slots__ = ("value", "observed")
@@ -78,41 +77,7 @@ class _FactValue:
         self.observed = observed
 
 
-# ---- values ---------------------------------------------------------------------------------
-
-
-def param_number(v: Any, text: str) -> Any:
-    """A param is a string; beside a number it is read as one if it parses, else a type error."""
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            raise EvalTypeError(f"{text} = {show(v)} is not a number") from None
-    return v
-
-
-def _comparable(l: Any, r: Any) -> tuple[Any, Any]:
-    if isinstance(l, dt.datetime) and type(r) is dt.date:
-        return l.date(), r
-    if type(l) is dt.date and isinstance(r, dt.datetime):
-        return l, r.date()
-    return l, r
-
-
-def compare(op: str, l: Any, r: Any) -> bool:
-    if is_number(l) and is_number(r):
-        return (_ORDER.get(op) or _EQUAL[op])(l, r)
-    l, r = _comparable(l, r)
-    same = type(l) is type(r) or (isinstance(l, dt.date) and isinstance(r, dt.date))
-    if op in _EQUAL:
-        if same and not isinstance(l, dict):
-            return _EQUAL[op](l, r)
-    elif same and isinstance(l, (str, dt.date)):
-        return _ORDER[op](l, r)
-    raise EvalTypeError(f"cannot compare {describe(l)} {op} {describe(r)}")
-
-
-def _is_param(node: ast.Expr) -> bool:
+def is_param(node: ast.Expr) -> bool:
     if not isinstance(node, ast.Path):
         return False
     parts = node.parts[1:] if node.parts[0] == "champion" else node.parts
@@ -139,7 +104,7 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
             return _presence(node, facts)
         case ast.Unary(op="not"):
             operand = compile_expr(node.operand, facts)
-            return lambda env: not _bool(operand(env), "not")
+            return lambda env: not as_bool(operand(env), "not")
         case ast.Unary():
             operand, text = _numeric_operand(node.operand, facts)
 
@@ -152,10 +117,10 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
             return neg
         case ast.Binary(op="and"):
             left, right = compile_expr(node.left, facts), compile_expr(node.right, facts)
-            return lambda env: _bool(left(env), "and") and _bool(right(env), "and")
+            return lambda env: as_bool(left(env), "and") and as_bool(right(env), "and")
         case ast.Binary(op="or"):
             left, right = compile_expr(node.left, facts), compile_expr(node.right, facts)
-            return lambda env: _bool(left(env), "or") or _bool(right(env), "or")
+            return lambda env: as_bool(left(env), "or") or as_bool(right(env), "or")
         case ast.Binary(op="in" | "not in"):
             return _membership(node, facts)
         case ast.Binary() if node.op in _ARITH:
@@ -182,16 +147,10 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
     raise TypeError(f"cannot compile {node!r}")
 
 
-def _bool(v: Any, where: str) -> bool:
-    if v is True or v is False:
-        return v
-    raise EvalTypeError(f"'{where}' needs true or false, got {describe(v)}")
-
-
 def _numeric_operand(node: ast.Expr, facts: frozenset[str]) -> tuple[Fn, str]:
     """An operand in a numeric slot: params are read as numbers there."""
     fn, text = compile_expr(node, facts), expr_text(node)
-    if _is_param(node):
+    if is_param(node):
         return (lambda env: param_number(fn(env), text)), text
     return fn, text
 
@@ -256,7 +215,7 @@ def _fact(name: str, keys: tuple[str, ...], text: str) -> Fn:
     def fact(env: Env) -> Any:
         f = env.facts[name]
         env.observed.update(f.observed)
-        if isinstance(f, _FactFailed):
+        if isinstance(f, FactFailed):
             raise f.error
         env.observed[name] = f.value
         return f.value
@@ -330,11 +289,11 @@ def _arith(node: ast.Binary, facts: frozenset[str]) -> Fn:
 def compile_comparison(node: ast.Binary, facts: frozenset[str]) -> Callable[[Env], tuple[bool, Any, Any]]:
     """A comparison that also hands back both sides, for the rule's message."""
     left, right = compile_expr(node.left, facts), compile_expr(node.right, facts)
-    lparam, rparam = _is_param(node.left), _is_param(node.right)
+    lparam, rparam = is_param(node.left), is_param(node.right)
     ltext, rtext = expr_text(node.left), expr_text(node.right)
     op = node.op
     if not (lparam or rparam):
-        fast = _ORDER.get(op) or _EQUAL[op]
+        fast = ORDER.get(op) or EQUAL[op]
 
         def pair(env: Env) -> tuple[bool, Any, Any]:
             l, r = left(env), right(env)
@@ -380,53 +339,12 @@ def compile_quantifier(node: ast.Quantifier, facts: frozenset[str]) -> Callable[
 
 
 def _call(node: ast.Call, facts: frozenset[str]) -> Fn:
-    args = [_numeric_operand(a, facts) if _is_param(a) else (compile_expr(a, facts), expr_text(a)) for a in node.args]
+    args = [_numeric_operand(a, facts) if is_param(a) else (compile_expr(a, facts), expr_text(a)) for a in node.args]
     fns = [a[0] for a in args]
-    impl = _FUNCTIONS[node.name]
+    impl = FUNCTIONS[node.name].impl
     name = node.name
 
     def call(env: Env) -> Any:
         return impl(name, [f(env) for f in fns])
 
     return call
-
-
-def _numbers(name: str, values: list) -> list:
-    if len(values) == 1 and isinstance(values[0], list):
-        values = values[0]
-    if not values:
-        raise EvalTypeError(f"{name}() of an empty list")
-    for v in values:
-        if not is_number(v):
-            raise EvalTypeError(f"{name}() needs numbers, got {describe(v)}")
-    return values
-
-
-def _one(kind: type | tuple, label: str) -> Callable[[str, list], Any]:
-    def check(name: str, args: list) -> Any:
-        if not isinstance(args[0], kind) or isinstance(args[0], bool):
-            raise EvalTypeError(f"{name}() needs {label}, got {describe(args[0])}")
-        return args[0]
-
-    return check
-
-
-def _round(name: str, args: list) -> Any:
-    v = _one((int, float), "a number")(name, args)
-    digits = args[1] if len(args) > 1 else 0
-    if not is_number(digits) or not math.isfinite(digits) or digits != int(digits):
-        raise EvalTypeError(f"round() needs a whole number of digits, got {describe(digits)}")
-    if not math.isfinite(v):
-        raise EvalTypeError(f"round() of {show(v)}")
-    return round(v, int(digits))
-
-
-_FUNCTIONS: dict[str, Callable[[str, list], Any]] = {
-    "abs": lambda n, a: abs(_one((int, float), "a number")(n, a)),
-    "min": lambda n, a: min(_numbers(n, a)),
-    "max": lambda n, a: max(_numbers(n, a)),
-    "len": lambda n, a: len(_one((list, str, dict), "a list or a string")(n, a)),
-    "lower": lambda n, a: _one(str, "a string")(n, a).lower(),
-    "upper": lambda n, a: _one(str, "a string")(n, a).upper(),
-    "round": _round,
-}

@@ -17,6 +17,12 @@ RuleOutcome = Literal["pass", "fail", "skip", "error", "waived"]
 Outcome = Literal["pass", "warn", "fail"]
 Level = Literal["advisory", "soft", "hard"]
 SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
+UNMET = frozenset({"fail", "error"})  # rule outcomes whose requirement was not shown to hold
+
+
+def is_blocking(outcome: str, enforce: str) -> bool:
+    """The one rule of what fails a decision: a hard or soft rule that failed or errored (unwaived)."""
+    return outcome in UNMET and enforce != "advisory"
 
 
 # The per-rule and per-policy results are plain dataclasses: an evaluation makes dozens of them,
@@ -45,7 +51,7 @@ class RuleResult:
     @property
     def blocking(self) -> bool:
         """True when this result fails the decision."""
-        return self.outcome in ("fail", "error") and self.enforce != "advisory"
+        return is_blocking(self.outcome, self.enforce)
 
 
 @dataclass(slots=True)

@@ -29,10 +29,10 @@ from typing import Any
 from pml_policy.errors import UsageError
 
 from . import ast
-from .compiler import Env, _comparable, _is_param, compile_expr, param_number
+from .compiler import Env, compile_expr, is_param
 from .rules import CompiledPolicy, Raw, compute_facts
-from .evaluate import PythonBackend
-from .values import EvalError, is_number
+from .python_backend import PythonBackend
+from .values import EvalError, comparable, is_number, param_number
 
 try:
     from durable import engine as _durable
@@ -87,7 +87,7 @@ class _Lowering:
     def _comparison(self, node: ast.Binary, op: str) -> dict:
         left, right = self._name() + "l", self._name() + "r"
         lfn, rfn = compile_expr(node.left, self.facts), compile_expr(node.right, self.facts)
-        lparam, rparam = _is_param(node.left), _is_param(node.right)
+        lparam, rparam = is_param(node.left), is_param(node.right)
 
         def pair(env: Env) -> dict[str, Any]:
             l, r = lfn(env), rfn(env)
@@ -95,7 +95,7 @@ class _Lowering:
                 l = param_number(l, "")
             if rparam and is_number(l):
                 r = param_number(r, "")
-            l, r = _comparable(l, r)  # a datetime beside a date is compared by its day, as in Python
+            l, r = comparable(l, r)  # a datetime beside a date is compared by its day, as in Python
             return {left: _plain_for_durable(l), right: _plain_for_durable(r)}
 
         self.atoms.append(pair)

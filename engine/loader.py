@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pml_policy.errors import PolicyError, UsageError
+from pml_policy.files import files_under
 
 from . import ast
 from .checker import check_file, check_set
@@ -36,16 +37,7 @@ class PolicySet:
 
 def policy_files(paths: list[str | Path]) -> list[Path]:
     """The .pml files named, or found recursively under the folders named, in a stable order."""
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found.extend(sorted(f for f in p.rglob(f"*{EXTENSION}") if f.is_file()))
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise UsageError(f"policy path not found: {p}", "pass a .pml file or a folder of them with -p/--policies")
-    return found
+    return files_under(paths, EXTENSION, "policy path", "pass a .pml file or a folder of them with -p/--policies")
 
 
 def digest(policy: ast.Policy) -> str:

@@ -10,14 +10,3 @@ FIELDS = {
     "model": ("name", "version", "aliases", "source"),
     "run": ("id", "start_time", "user", "git_commit", "datasets"),
 }
-
-# name -> (fewest, most) arguments; None means no upper bound.
-FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    "abs": (1, 1),
-    "min": (1, None),
-    "max": (1, None),
-    "len": (1, 1),
-    "lower": (1, 1),
-    "upper": (1, 1),
-    "round": (1, 2),
-}

@@ -1,7 +1,7 @@
 """Rules and policies as callables: each rule becomes one runner (when, then require, with the
 message that fits its shape), each policy its facts in dependency order and its rules.
 
-Built on the expression closures of compiler.py; the evaluator (evaluate.py) only runs them.
+Built on the expression closures of compiler.py; the evaluator (python_backend.py) only runs them.
 """
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ from typing import Any
 
 from . import ast
 from .checker import roots
-from .compiler import (
-    _EQUAL, _ORDER, Env, Fn, _bool, _FactFailed, _FactValue, _is_param, compare, compile_comparison,
-    compile_expr, compile_quantifier,
-)
+from .compiler import Env, FactFailed, FactValue, Fn, compile_comparison, compile_expr, compile_quantifier, is_param
 from .formatter import expr_text
-from .values import ABSENT, EvalError, EvalTypeError, Missing, show
+from .values import ABSENT, EQUAL, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
 
 # A rule's verdict before waivers: (outcome, message, observed). A plain tuple, not a NamedTuple:
 # one is made per rule per evaluation, and that difference is a tenth of an evaluation's time.
@@ -60,7 +57,7 @@ def _threshold_runner(rule: CompiledRule) -> Callable[[Env], Raw] | None:
     if not isinstance(left, ast.Path) or len(left.parts) != 2 or left.parts[0] not in ("metrics", "tags", "model", "run"):
         return None
     (root, key), op, threshold, required = left.parts, node.op, node.right.value, rule.required
-    fast, text = _ORDER.get(op) or _EQUAL.get(op), expr_text(left)
+    fast, text = ORDER.get(op) or EQUAL.get(op), expr_text(left)
     if fast is None:
         return None
     head, tail = f"{text} = ", f", required {op} {expr_text(node.right)}"
@@ -147,9 +144,9 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
         ltext, rtext, op = expr_text(node.left), expr_text(node.right), node.op
         head, tail = f"{ltext} = ", f", required {op} {rtext}"  # built once: messages are hot
 
-        if isinstance(node.right, ast.Number) and not _is_param(node.left):
+        if isinstance(node.right, ast.Number) and not is_param(node.left):
             # The threshold check, the most common rule: one getter, one comparison, one message.
-            left, threshold, fast = compile_expr(node.left, facts), node.right.value, _ORDER.get(op) or _EQUAL[op]
+            left, threshold, fast = compile_expr(node.left, facts), node.right.value, ORDER.get(op) or EQUAL[op]
 
             def against_number(env: Env) -> tuple[bool, str]:
                 l = left(env)
@@ -199,7 +196,7 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
     test = compile_expr(node, facts)
 
     def general(env: Env) -> tuple[bool, str]:
-        ok = _bool(test(env), "require")
+        ok = as_bool(test(env), "require")
         seen = env.seen()
         return ok, f"{required} is {'true' if ok else 'false'}" + (f" ({seen})" if seen else "")
 
@@ -262,6 +259,6 @@ def compute_facts(policy: CompiledPolicy, env: Env) -> None:
     for name, fn in policy.facts:
         env.observed = {}
         try:
-            env.facts[name] = _FactValue(fn(env), env.observed)
+            env.facts[name] = FactValue(fn(env), env.observed)
         except EvalError as exc:
-            env.facts[name] = _FactFailed(exc, env.observed)
+            env.facts[name] = FactFailed(exc, env.observed)

@@ -1,8 +1,10 @@
-"""Runtime values: the fail-closed exceptions, type tests, and how a value is shown to a person."""
+"""Runtime values: the fail-closed exceptions, type tests, how a value is shown to a person, and the
+value semantics every backend shares (comparisons, params read as numbers, booleans)."""
 from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from typing import Any
 
 
@@ -84,3 +86,46 @@ def show(v: Any) -> str:
     if isinstance(v, dict) and "size" in v:
         return f"present ({v['size']} bytes)"
     return json.dumps(v, default=str, ensure_ascii=False)
+
+
+# ---- value semantics: how the language compares, and reads params as numbers ----------------
+
+ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+EQUAL = {"==": operator.eq, "!=": operator.ne}
+
+
+def param_number(v: Any, text: str) -> Any:
+    """A param is a string; beside a number it is read as one if it parses, else a type error."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            raise EvalTypeError(f"{text} = {show(v)} is not a number") from None
+    return v
+
+
+def comparable(l: Any, r: Any) -> tuple[Any, Any]:
+    if isinstance(l, dt.datetime) and type(r) is dt.date:
+        return l.date(), r
+    if type(l) is dt.date and isinstance(r, dt.datetime):
+        return l, r.date()
+    return l, r
+
+
+def compare(op: str, l: Any, r: Any) -> bool:
+    if is_number(l) and is_number(r):
+        return (ORDER.get(op) or EQUAL[op])(l, r)
+    l, r = comparable(l, r)
+    same = type(l) is type(r) or (isinstance(l, dt.date) and isinstance(r, dt.date))
+    if op in EQUAL:
+        if same and not isinstance(l, dict):
+            return EQUAL[op](l, r)
+    elif same and isinstance(l, (str, dt.date)):
+        return ORDER[op](l, r)
+    raise EvalTypeError(f"cannot compare {describe(l)} {op} {describe(r)}")
+
+
+def as_bool(v: Any, where: str) -> bool:
+    if v is True or v is False:
+        return v
+    raise EvalTypeError(f"'{where}' needs true or false, got {describe(v)}")

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from pml_policy.dates import parse_when
 from pml_policy.errors import UsageError
 
 UTC = dt.timezone.utc
@@ -32,8 +33,8 @@ def parse(period: str | None, since: str | None, until: str | None, now: dt.date
         raise UsageError("give --period, or --since/--until, not both")
     if period:
         return named(period, now)
-    start = _date(since, "--since") if since else dt.datetime(1970, 1, 1, tzinfo=UTC)
-    end = _date(until, "--until") if until else now
+    start = parse_when(since, "--since") if since else dt.datetime(1970, 1, 1, tzinfo=UTC)
+    end = parse_when(until, "--until") if until else now
     if end <= start:
         raise UsageError(f"--until ({end:%Y-%m-%d}) must come after --since ({start:%Y-%m-%d})")
     label = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if since else f"until {end:%Y-%m-%d}"
@@ -65,11 +66,3 @@ def named(name: str, now: dt.datetime) -> Period:
 def ending_at(fire: dt.datetime, previous_fire: dt.datetime) -> Period:
     """The period a scheduled report covers: from the previous fire time to this one."""
     return Period(previous_fire, fire, f"from {previous_fire:%Y-%m-%d}")
-
-
-def _date(text: str, option: str) -> dt.datetime:
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a date", "write 2026-11-01 or 2026-11-01T08:00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -45,13 +45,7 @@ def outcome_of(ps: PolicySet, s: Subject, champion: Subject | None = None, data:
     return r.outcome, r.message
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> Any:
-    """The real CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    import os
-
-    old = Path.cwd()
-    try:
-        os.chdir(cwd or ROOT)
-        return CliRunner().invoke(cli, list(args), prog_name="pml-policy", catch_exceptions=False)
-    finally:
-        os.chdir(old)
+def run_cli(*args: str) -> Any:
+    """The real CLI in-process, from the repository root (where pytest runs); returns click's
+    Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(cli, list(args), prog_name="pml-policy", catch_exceptions=False)

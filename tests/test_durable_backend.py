@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pml_policy.adapters import fetch
 from pml_policy.engine import evaluate, load
 from pml_policy.engine.durable_backend import DurableBackend
-from pml_policy.engine.evaluate import PythonBackend
+from pml_policy.engine.python_backend import PythonBackend
 from pml_policy.engine.formatter import fmt
 
 from . import strategies

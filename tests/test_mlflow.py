@@ -66,6 +66,7 @@ def test_a_reference_the_adapter_cannot_read_says_what_it_takes(ref):
 def test_a_model_version_becomes_a_subject_with_its_run_and_artifacts(uri, model):
     import mlflow
 
+    from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
 
     version = log_version(uri, model, {"val_auc": 0.86}, {"lr": "0.01", "depth": "6"}, {"use_case": "credit"},
@@ -74,14 +75,14 @@ def test_a_model_version_becomes_a_subject_with_its_run_and_artifacts(uri, model
     client.set_model_version_tag(model, version, "use_case", "credit-cards")  # the version's own tag wins
     client.set_registered_model_alias(model, "challenger", version)
     mlflow.set_tracking_uri(uri)
-    s = MlflowAdapter(uri).fetch(f"models:/{model}@challenger")
+    s = MlflowAdapter(AdapterConfig(tracking_uri=uri)).fetch(f"models:/{model}@challenger")
     assert (s.model.name, s.model.version, s.model.aliases) == (model, version, ["challenger"])
     assert s.metrics == {"val_auc": 0.86} and s.params == {"lr": "0.01", "depth": "6"}
     assert s.tags["use_case"] == "credit-cards" and s.run.git_commit == "c9f77ab3e1d0"
     assert s.run.user and s.run.start_time is not None
     assert [(a.path, a.size) for a in s.artifacts] == [("data/schema.json", 2), ("model_card.md", 6)]
     assert all(a.sha256 is None for a in s.artifacts)
-    hashed = MlflowAdapter(uri, hash_artifacts=True).fetch(f"models:/{model}/{version}")
+    hashed = MlflowAdapter(AdapterConfig(tracking_uri=uri, hash_artifacts=True)).fetch(f"models:/{model}/{version}")
     assert hashed.artifacts[1].sha256 == hashlib.sha256(b"# card").hexdigest()
 
 
@@ -89,6 +90,7 @@ def test_the_latest_metric_value_is_read_and_datasets_are_named(uri, model):
     import mlflow
     import pandas as pd
 
+    from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
 
     mlflow.set_tracking_uri(uri)
@@ -97,7 +99,7 @@ def test_the_latest_metric_value_is_read_and_datasets_are_named(uri, model):
         for step, auc in enumerate([0.70, 0.80, 0.83]):
             mlflow.log_metric("val_auc", auc, step=step)
         mlflow.log_input(mlflow.data.from_pandas(pd.DataFrame({"x": [1, 2]}), name="loans-2026-10"), context="training")
-    s = MlflowAdapter(uri).fetch(f"runs:/{run.info.run_id}")
+    s = MlflowAdapter(AdapterConfig(tracking_uri=uri)).fetch(f"runs:/{run.info.run_id}")
     assert s.metrics["val_auc"] == 0.83
     assert s.run.datasets == ["loans-2026-10"]
     assert s.model.name is None
@@ -106,6 +108,7 @@ def test_the_latest_metric_value_is_read_and_datasets_are_named(uri, model):
 def test_a_logged_model_carries_its_own_metrics(uri):
     import mlflow
 
+    from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
 
     mlflow.set_tracking_uri(uri)
@@ -114,7 +117,7 @@ def test_a_logged_model_carries_its_own_metrics(uri):
         logged = mlflow.initialize_logged_model(name="scorer", source_run_id=run.info.run_id)
         mlflow.log_metric("val_auc", 0.91, model_id=logged.model_id)
         mlflow.log_metric("train_loss", 0.2)
-    s = MlflowAdapter(uri).fetch(f"models:/{logged.model_id}")
+    s = MlflowAdapter(AdapterConfig(tracking_uri=uri)).fetch(f"models:/{logged.model_id}")
     assert s.model.name == "scorer" and s.model.version is None
     assert s.metrics["val_auc"] == 0.91 and s.metrics["train_loss"] == 0.2
     assert s.run.id == run.info.run_id
@@ -196,19 +199,20 @@ def test_check_apply_acts_on_one_subject(uri, model):
 
 def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path, monkeypatch, private_audit_log):
     """The server dies after the first change; what the log says applied is what the registry has."""
+    from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
     from pml_policy.audit import AuditStore, Entry
     from pml_policy.engine import load
-    from pml_policy.govern import apply
-    from pml_policy.govern_cli import decide
+    from pml_policy.governing import govern
+    from pml_policy.plan import apply
 
     server = MlflowServer(tmp_path / "doomed").start()
     try:
         model = "doomed-model"
         _three_versions(server.uri, model)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
-        adapter = MlflowAdapter(server.uri)
-        governed = decide(model, load([GATE]), adapter)
+        adapter = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
+        governed = govern(model, load([GATE]), adapter)
         store = AuditStore(private_audit_log)
         store.append([Entry(d, s, c) for d, s, c in zip(governed.decisions, governed.subjects, governed.champions)], "tester", {})
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pml_policy.errors import AuditError, PolicyConflict
-from pml_policy.options import DEFAULT_AUDIT_URL
 
 from . import chain
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 # the schema on first use and by the commands that read the log (a quarter of `check`'s cold start
 # otherwise).
 SCHEMA_VERSION = 5
-DEFAULT_URL = DEFAULT_AUDIT_URL
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -146,7 +144,7 @@ class _Marks(dict):  # type: ignore[type-arg]
 
 
 class AuditStore:
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str) -> None:
         self.url = _driver_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.shown = self.url if self.is_sqlite else _without_password(self.url)

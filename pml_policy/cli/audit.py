@@ -9,34 +9,22 @@ from typing import Any
 
 import click
 
-from .errors import EXIT_POLICY_FAILED, UsageError
-from .options import audit_option, policy_paths_or_default
+from pml_policy.audit import AuditStore
+from pml_policy import config
+from pml_policy.dates import parse_when
+from pml_policy.errors import EXIT_POLICY_FAILED
+from pml_policy.export import export as export_records
+from pml_policy.outputs import Options, get
+from pml_policy.replaying import Replay, recorded_decision
+from pml_policy.replaying import replay as replay_record
+
+from .options import audit_option
 
 LIST_COLUMNS = ("seq", "time", "outcome", "model", "version", "subject_ref", "actor", "id")
-EXPORT_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "engine", "subject_ref", "subject_digest", "prev_hash", "hash")
-
-
-def _store(url: str):
-    from .audit import AuditStore
-
-    return AuditStore(url)
 
 
 def _when(value: str | None, option: str) -> dt.datetime | None:
-    """A date (2026-11-01, from its start) or an ISO datetime; naive times are UTC."""
-    if value is None:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not a date or time", "write 2026-11-01 or 2026-11-01T08:00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
-
-
-def _decision(row: dict[str, Any]):
-    from .engine.decision import Decision
-
-    return Decision.model_validate_json(row["body"])
+    return parse_when(value, option) if value is not None else None
 
 
 @click.group()
@@ -65,7 +53,7 @@ def audit() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | None, since: str | None, until: str | None, limit: int, fmt: str) -> None:
     """List recorded decisions, newest first."""
-    store = _store(audit_url)
+    store = AuditStore(audit_url)
     rows = store.records(model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None)
     if fmt == "json":
         click.echo(json.dumps([{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows], indent=2))
@@ -83,9 +71,7 @@ def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | 
 
 
 def _show(row: dict[str, Any], fmt: str, changes: list[dict[str, Any]]) -> str:
-    from .outputs import Options, get
-
-    decision = _decision(row)
+    decision = recorded_decision(row)
     made = [c for c in changes if c["state"] != "planned"]  # the planned ones are in the decision itself
     if fmt == "json":
         record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
@@ -104,7 +90,7 @@ def _show(row: dict[str, Any], fmt: str, changes: list[dict[str, Any]]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(ref: str, audit_url: str, fmt: str) -> None:
     """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
-    store = _store(audit_url)
+    store = AuditStore(audit_url)
     row = store.get(ref)
     click.echo(_show(row, fmt, store.changes(row["id"])), nl=False)
 
@@ -119,7 +105,7 @@ def verify(audit_url: str, expect_head: str | None) -> None:
     from the end (with --expect-head, or when the head row no longer matches). Exits 1 when the
     log has been tampered with.
     """
-    store = _store(audit_url)
+    store = AuditStore(audit_url)
     verdict = store.verify(expect_head)
     if verdict.ok:
         click.echo(f"OK: {verdict.records} records, chain intact in {store.shown}\nhead {verdict.head}")
@@ -139,19 +125,10 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
     jsonl: one record a line, with the decision, its evidence and the chain hashes, as stored.
     csv: one record a line, the columns an auditor filters on.
     """
-    store = _store(audit_url)
+    store = AuditStore(audit_url)
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
-        if fmt == "csv":
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(EXPORT_COLUMNS)
-            for row in store.stream():
-                writer.writerow([row[c] for c in EXPORT_COLUMNS])
-        else:
-            for row in store.stream():
-                fields = ",".join(f'"{c}":{json.dumps(row[c], ensure_ascii=False)}' for c in EXPORT_COLUMNS)
-                # The stored JSON goes out as it is: no re-parsing, and the bytes the hash covers.
-                out.write("{" + fields + f',"ci":{row["ci"]},"decision":{row["body"]},"evidence":{row["evidence"]}' + "}\n")
+        export_records(store, fmt, out)
     finally:
         if output:
             out.close()
@@ -169,36 +146,26 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
       pml-policy explain 2cee3ef7
       pml-policy explain 2cee3ef7 --replay -p policies/     # which rules would now decide otherwise
     """
-    store = _store(audit_url)
+    store = AuditStore(audit_url)
     row = store.get(ref)
     click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:
-        click.echo(_replay(row, policy_paths_or_default(policy_paths)), nl=False)
+        click.echo(_replay(replay_record(row, config.policy_paths(policy_paths))), nl=False)
 
 
-def _replay(row: dict[str, Any], policy_paths: list[str]) -> str:
-    from .engine import Subject, evaluate, load
-    from .errors import NoPolicyApplies
-
-    recorded = _decision(row)
-    evidence = json.loads(row["evidence"])
-    subject = Subject.model_validate(evidence["subject"])
-    champion = Subject.model_validate(evidence["champion"]) if evidence["champion"] else None
-    try:
-        now = evaluate(load(policy_paths), subject, champion)
-    except NoPolicyApplies:
+def _replay(result: Replay) -> str:
+    if result.now is None:
         return "\nreplay: no current policy applies to this subject\n"
-    before = {r.ref: r for r in recorded.rules}
-    after = {r.ref: r for r in now.rules}
-    lines = [f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): {recorded.outcome} -> {now.outcome}"]
-    for key in sorted(before.keys() | after.keys()):
-        old, new = before.get(key), after.get(key)
-        if old is None:
-            lines.append(f"  new rule   {key}: {new.outcome} ({new.message})")
-        elif new is None:
-            lines.append(f"  removed    {key}: was {old.outcome}")
-        elif old.outcome != new.outcome:
-            lines.append(f"  changed    {key}: {old.outcome} -> {new.outcome} ({new.message})")
+    now = result.now
+    lines = [f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): {result.recorded.outcome} -> {now.outcome}"]
+    for change in result.changes:
+        old, new = change.before, change.after
+        if old is None and new is not None:
+            lines.append(f"  new rule   {change.rule}: {new.outcome} ({new.message})")
+        elif new is None and old is not None:
+            lines.append(f"  removed    {change.rule}: was {old.outcome}")
+        elif old is not None and new is not None:
+            lines.append(f"  changed    {change.rule}: {old.outcome} -> {new.outcome} ({new.message})")
     if len(lines) == 1:
         lines.append("  no rule would decide otherwise")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Governance applied to a registry: from decisions to registry changes, and applying them.
+"""Registry changes: from decisions to the changes that make a registry say so, and making them.
 
 `plan` is pure: it turns the decisions of a model's candidate versions, and the registry as it is,
 into the changes that make the registry say what the policies decided. Every evaluated version gets
@@ -15,12 +15,13 @@ plans again from the registry as it then is and finishes the job.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
-if TYPE_CHECKING:  # the CLI imports this module on every start: keep pydantic models out
-    from pml_policy.engine.decision import Decision
-    from pml_policy.engine.subject import Subject
+from .adapters.base import Registry, RegistryState
+from .engine.decision import Decision
+from .engine.subject import Subject
+from .errors import EvidenceError
 
 State = Literal["planned", "unchanged", "withheld", "outranked", "applied", "failed"]
 
@@ -45,18 +46,10 @@ class Change:
         return f'tag {self.name} = "{self.value}" on version {self.version}'
 
 
-@dataclass
-class Registry:
-    """What the registry says now: alias -> version, and each version's own tags."""
-
-    aliases: dict[str, str]
-    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+Ranker = Callable[[str, list[tuple[Subject, Decision]]], list[Subject]]
 
 
-Ranker = Callable[[str, list[tuple["Subject", "Decision"]]], list["Subject"]]
-
-
-def plan(candidates: list[tuple[Subject, Decision]], registry: Registry, rank: Ranker) -> list[Change]:
+def plan(candidates: list[tuple[Subject, Decision]], registry: RegistryState, rank: Ranker) -> list[Change]:
     """The changes, tags first and aliases last. `rank(policy, contenders)` orders the contenders
     for an alias set by `policy`, best first."""
     tags: list[Change] = []
@@ -92,11 +85,9 @@ def plan(candidates: list[tuple[Subject, Decision]], registry: Registry, rank: R
     return tags + withheld + aliases
 
 
-def apply(changes: list[Change], adapter: Any, record: Callable[[Change], None]) -> list[Change]:
+def apply(changes: list[Change], adapter: Registry, record: Callable[[Change], None]) -> list[Change]:
     """Make each planned change through the adapter and record it at once; stop at the first
     failure (recorded too). Returns the changes that were attempted."""
-    from pml_policy.errors import EvidenceError
-
     attempted = []
     for change in changes:
         if change.state != "planned":

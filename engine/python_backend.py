@@ -1,10 +1,5 @@
-"""Subject + policies -> Decision. The compiled-closure backend; durable_rules reuses all but verdicts.
-
->>> from pml_policy.engine import load, evaluate
->>> decision = evaluate(load(["policies/"]), subject)      # doctest: +SKIP
->>> decision.outcome
-'pass'
-"""
+"""Subject + policies -> Decision. The compiled-closure backend; durable_rules reuses all but verdicts
+(backends.py picks one by name)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +11,7 @@ from pml_policy.errors import NoPolicyApplies
 
 from .compiler import Env
 from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
-from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine
+from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine, is_blocking
 from .loader import PolicySet
 from .subject import Subject
 from .waivers import WaiverIndex
@@ -80,7 +75,7 @@ def policy_outcome(rules: list[RuleResult]) -> str:
     outcome = "pass"
     for r in rules:
         if r.outcome == "fail" or r.outcome == "error":
-            if r.enforce != "advisory":
+            if is_blocking(r.outcome, r.enforce):
                 return "fail"
             outcome = "warn"
         elif r.outcome == "waived":
@@ -108,19 +103,3 @@ def _decision(results: list[PolicyResult], subject: Subject, champion: Subject |
 
 
 _OUTCOME = operator.attrgetter("outcome")
-
-
-BACKENDS = {"python": PythonBackend}
-
-
-def backend(name: str = "python") -> PythonBackend:
-    """The evaluator by name: 'python' (default) or 'durable' (needs pml-policy[durable])."""
-    if name == "durable":
-        from .durable_backend import DurableBackend
-
-        return DurableBackend()
-    return BACKENDS[name]()
-
-
-def evaluate(policies: PolicySet, subject: Subject, champion: Subject | None = None, data: dict | None = None, now: dt.datetime | None = None, engine: str = "python") -> Decision:
-    return backend(engine).evaluate(policies, subject, champion, data, now)

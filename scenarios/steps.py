@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, step
 
+from pml_policy.adapters.base import fetch
+
 from .vocabulary import STEPS
 
 
@@ -27,7 +29,7 @@ def pml_scenario(request: pytest.FixtureRequest) -> Any:
     from .state import ScenarioState
 
     session = session_of(request.config)
-    return ScenarioState(session.load, list(session.policy_paths), session.coverage.record)
+    return ScenarioState(session.load, list(session.policy_paths), session.coverage.record, session.adapters)
 
 
 @define("policies")
@@ -80,16 +82,12 @@ def _no_champion(pml_scenario: Any) -> None:
 
 @define("local")
 def _local(pml_scenario: Any, role: str | None, path: str) -> None:
-    from pml_policy.adapters import fetch
-
-    _read(pml_scenario, role, fetch(path))
+    _read(pml_scenario, role, fetch(path, pml_scenario.adapters))
 
 
 @define("mlflow")
 def _mlflow(pml_scenario: Any, role: str | None, name: str, version: str | None, alias: str | None) -> None:
-    from pml_policy.adapters import fetch
-
-    _read(pml_scenario, role, fetch(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}"))
+    _read(pml_scenario, role, fetch(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}", pml_scenario.adapters))
 
 
 def _read(state: Any, role: str | None, subject: Any) -> None:

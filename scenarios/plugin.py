@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from pml_policy.adapters.base import AdapterConfig
+
 STEPS_MODULE = "pml_policy.scenarios.steps"
 
 
@@ -24,10 +26,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 class Session:
     """What the scenarios of one run share: the policies, loaded once per set of paths, and coverage."""
 
-    def __init__(self, policy_paths: list[str]) -> None:
+    def __init__(self, policy_paths: list[str], adapters: AdapterConfig) -> None:
         from .coverage import Coverage
 
         self.policy_paths = policy_paths
+        self.adapters = adapters  # how `the MLflow model …` steps reach the registry
         self.coverage = Coverage()
         self._loaded: dict[tuple[str, ...], Any] = {}
 
@@ -47,10 +50,15 @@ class Session:
 _SESSION = pytest.StashKey[Session]()
 
 
+def use_adapters(config: pytest.Config, adapters: AdapterConfig) -> None:
+    """The registry settings `pml-policy test` was given, for this run's evidence steps."""
+    session_of(config).adapters = adapters
+
+
 def session_of(config: pytest.Config) -> Session:
     if _SESSION not in config.stash:
         paths = config.getoption("pml_policies") or [str(p) for p in config.getini("pml_policies")] or ["policies"]
-        config.stash[_SESSION] = Session(paths)
+        config.stash[_SESSION] = Session(paths, AdapterConfig.from_env())
     return config.stash[_SESSION]
 
 

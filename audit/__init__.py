@@ -7,6 +7,6 @@ True
 """
 from __future__ import annotations
 
-from .store import DEFAULT_URL, AuditStore, Entry
+from .store import AuditStore, Entry
 
-__all__ = ["DEFAULT_URL", "AuditStore", "Entry"]
+__all__ = ["AuditStore", "Entry"]

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.files import files_under
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
 
 from .coverage import CoverageReport
-from .plugin import relative, session_of, where
+from .plugin import relative, session_of, use_adapters, where
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -51,15 +53,7 @@ class RunResult:
 
 def feature_files(paths: list[str]) -> list[Path]:
     """The .feature files named, or found under the folders named, in a stable order."""
-    found: list[Path] = []
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found.extend(sorted(p.rglob("*.feature")))
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise UsageError(f"feature path not found: {p}", "pass .feature files or folders of them; default: ./features")
+    found = files_under(paths, ".feature", "feature path", "pass .feature files or folders of them; default: ./features")
     if not found:
         raise UsageError(f"no .feature files under: {', '.join(paths)}", "write one from docs/writing-scenarios.md")
     return found
@@ -99,7 +93,7 @@ def _same_names(f: Path, feature: Any) -> list[str]:
     return errors
 
 
-def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> RunResult:
+def run(paths: list[str], policy_paths: list[str], tags: str | None = None, adapters: AdapterConfig | None = None) -> RunResult:
     """Run the scenarios of the feature files under `paths` against the policies; never raises for
     a failing scenario (see RunResult), only for what stops the whole run (UsageError, PolicyError)."""
     import pytest
@@ -109,7 +103,7 @@ def run(paths: list[str], policy_paths: list[str], tags: str | None = None) -> R
     files = feature_files(paths)
     check_features(files)
     policies = load(policy_paths)  # an invalid policy stops the run here, with every error located
-    collector = Collector(policy_paths, policies)
+    collector = Collector(policy_paths, policies, adapters or AdapterConfig())
     with tempfile.TemporaryDirectory(prefix="pml-test-") as tmp:
         module = Path(tmp) / "test_pml_scenarios.py"
         module.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{[str(f.resolve()) for f in files]!r})\n")
@@ -149,8 +143,9 @@ def _isolated() -> Iterator[io.StringIO]:
 class Collector:
     """A pytest plugin that keeps, for each scenario, what went wrong in the user's terms."""
 
-    def __init__(self, policy_paths: list[str], policies: Any) -> None:
+    def __init__(self, policy_paths: list[str], policies: Any, adapters: AdapterConfig) -> None:
         self._policies = (policy_paths, policies)
+        self._adapters = adapters
         self.config: Any = None
         self._results: dict[str, ScenarioResult] = {}
         self._reported: set[str] = set()
@@ -159,6 +154,7 @@ class Collector:
     def pytest_configure(self, config: Any) -> None:
         self.config = config
         session_of(config).add(*self._policies)  # loaded once: the scenarios use what run() checked
+        use_adapters(config, self._adapters)
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:

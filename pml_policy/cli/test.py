@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from .errors import EXIT_POLICY_FAILED, UsageError
-from .options import policies_option, policy_paths_or_default, registry_options
+from pml_policy import config
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.files import write_atomic
+from pml_policy.scenarios import coverage, report
+from pml_policy.scenarios.runner import run
+from pml_policy.scenarios.vocabulary import glossary
+
+from .options import policies_option, registry_options
 
 EXIT_CODES = """\b
 Exit codes:
@@ -30,7 +37,7 @@ Exit codes:
 @click.option("--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal).")
 @registry_options
 def test(features: tuple[str, ...], policy_paths: tuple[str, ...], list_steps: bool, show_coverage: bool, min_coverage: float | None,
-         coverage_json: str | None, junit_xml: str | None, tags: str | None, color: bool | None) -> None:
+         coverage_json: str | None, junit_xml: str | None, tags: str | None, color: bool | None, adapters: AdapterConfig) -> None:
     """Run Gherkin scenarios that say what the policies must decide.
 
     FEATURES are .feature files or folders of them (default: ./features). Each scenario describes
@@ -48,16 +55,10 @@ def test(features: tuple[str, ...], policy_paths: tuple[str, ...], list_steps: b
       pml-policy test --list-steps                      # the glossary
     """
     if list_steps:
-        from .scenarios.vocabulary import glossary
-
         click.echo(glossary())
         return
-    from .files import write_atomic
-    from .scenarios import coverage, report
-    from .scenarios.runner import run
-
     paths = list(features) or _default_features()
-    result = run(paths, policy_paths_or_default(policy_paths), tags)
+    result = run(paths, config.policy_paths(policy_paths), tags, adapters)
     is_tty = sys.stdout.isatty() if color is None else color
     click.echo(report.text(result, is_tty), nl=False, color=is_tty)
     if junit_xml:

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from pml_policy.adapters.base import AdapterConfig
 from pml_policy.engine import PolicySet, Subject, evaluate
 from pml_policy.engine.decision import Decision, RuleResult
 from pml_policy.engine.diagnostics import did_you_mean
@@ -34,8 +35,10 @@ def closest(word: str, known: list[str]) -> str:
 class ScenarioState:
     """What the steps of one scenario have built and decided so far."""
 
-    def __init__(self, load: Callable[[list[str]], PolicySet], policy_paths: list[str], record: Callable[[Decision, str], None] | None = None) -> None:
+    def __init__(self, load: Callable[[list[str]], PolicySet], policy_paths: list[str], record: Callable[[Decision, str], None] | None = None,
+                 adapters: AdapterConfig | None = None) -> None:
         self._load = load
+        self.adapters = adapters or AdapterConfig()  # how evidence steps reach a registry
         self._record = record
         self.policy_paths = policy_paths
         self.where = ""  # the current step's file:line, set by the plugin before each step

@@ -1,0 +1,47 @@
+"""Tools for policy authors: validate every file, and rewrite files in canonical form."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine.diagnostics import Diagnostic
+from .engine.formatter import fmt
+from .engine.loader import parse_and_check, policy_files
+from .engine.parser import parse
+from .errors import PolicyError
+from .files import write_atomic
+
+
+@dataclass
+class Validation:
+    files: list[Path]
+    policies: int
+    waivers: int
+    errors: list[Diagnostic] = field(default_factory=list)
+
+
+def validate(paths: list[str]) -> Validation:
+    """Parse and check every policy file under the paths; every error of every file, located."""
+    files = policy_files(list(paths))
+    parsed, errors = parse_and_check(files)
+    return Validation(files, sum(len(f.policies) for f, _ in parsed), sum(len(f.waivers) for f, _ in parsed), errors)
+
+
+def format_files(paths: list[str], check_only: bool = False) -> list[Path]:
+    """The files not in canonical form, rewritten unless check_only. Raises PolicyError, with every
+    error of every file, when one does not parse (and then changes nothing in that file)."""
+    errors, changed = [], []
+    for f in policy_files(list(paths)):
+        text = f.read_text(encoding="utf-8")
+        try:
+            formatted = fmt(parse(text, str(f)))
+        except PolicyError as exc:
+            errors.extend(exc.errors)
+            continue
+        if formatted != text:
+            changed.append(f)
+            if not check_only:
+                write_atomic(f, formatted)
+    if errors:
+        raise PolicyError(errors)
+    return changed

@@ -1,0 +1,151 @@
+"""The check gate as library calls: fetch each subject, evaluate, record; with apply, act on the registry.
+
+>>> import pml_policy
+>>> run = pml_policy.check(["examples/credit-pass"], ["policies/starter"])  # doctest: +SKIP
+>>> pml_policy.record(run, "sqlite:///.pml/audit.db").records              # doctest: +SKIP
+[('2cee3ef7-…', 1, '9f1c…')]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
+from .audit import AuditStore, Entry
+from .audit.context import actor, ci_context
+from .engine import Decision, PolicySet, Subject, backend, load
+from .errors import UsageError
+from .mappings import read_mapping
+from .plan import Change, apply, plan
+
+
+def load_data(path: str | None) -> dict[str, Any]:
+    """Context data for `data.…` from a YAML or JSON file (a mapping at the top)."""
+    if path is None:
+        return {}
+    try:
+        return read_mapping(Path(path), UsageError, "the top level")
+    except UsageError as exc:
+        raise UsageError(f"--data {exc.message}", exc.hint) from None
+
+
+@dataclass
+class CheckRun:
+    """The decisions of one `check`, with the evidence they were made on (what the audit log keeps)."""
+
+    decisions: list[Decision]
+    subjects: list[Subject]
+    champions: list[Subject | None]  # each subject's champion: --champion, else its registry's alias holder
+    adapters: list[Adapter]  # what each subject was read through (and `--apply` writes through)
+
+
+def check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None,
+        engine: str = "python", config: AdapterConfig | None = None) -> CheckRun:
+    """Load and check the policies first (a bad policy fails before any evidence is read)."""
+    config = config or AdapterConfig()
+    policies = load(policy_paths)
+    data = load_data(data_file)
+    evaluator = backend(engine)
+    given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
+    held: dict[tuple[Any, ...], Subject | None] = {}  # one registry read per model, however many of its versions are checked
+    result = CheckRun([], [], [], [])
+    for ref in refs:
+        adapter = adapter_for(ref, config)
+        subject = adapter.fetch(ref)
+        if champion_ref:
+            champion = given
+        else:
+            key = (type(adapter), subject.source, subject.model.name, subject.model.version is None)
+            if key not in held:
+                held[key] = adapter.champion_of(subject) if isinstance(adapter, Registry) else None
+            champion = held[key]
+        result.decisions.append(evaluator.evaluate(policies, subject, champion, data))
+        result.subjects.append(subject)
+        result.champions.append(champion)
+        result.adapters.append(adapter)
+    return result
+
+
+@dataclass
+class Recorded:
+    store: str
+    records: list[tuple[str, int, str]]  # (decision id, seq, hash)
+
+    def note(self) -> str:
+        seqs = ", ".join(f"#{seq}" for _, seq, _ in self.records)
+        return f"recorded in the audit log {self.store} as {seqs}; head {self.records[-1][2]}"
+
+    @staticmethod
+    def report(recorded: Recorded | None) -> tuple[str, dict[str, Any]]:
+        """The line for people and the `audit` object for machines (JSON output)."""
+        if recorded is None:
+            return "NOT RECORDED: --no-audit was given; these decisions are not in the audit log", {"recorded": False, "store": None, "records": []}
+        records = [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records]
+        return recorded.note(), {"recorded": True, "store": recorded.store, "records": records}
+
+
+class Decided(Protocol):
+    """Decisions with the evidence and the champion each was made on: a CheckRun, or a govern pass."""
+
+    decisions: list[Decision]
+    subjects: list[Subject]
+    champions: list[Subject | None]
+
+
+def record(decided: Decided, url: str) -> Recorded:
+    """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict)."""
+    store = AuditStore(url)
+    try:
+        entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
+        appended = store.append(entries, actor(), ci_context())
+    finally:
+        store.close()
+    return Recorded(store.shown, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
+
+
+def registries(refs: list[str], config: AdapterConfig | None = None) -> None:
+    """--apply needs references a registry stands behind (a folder has none)."""
+    for ref in refs:
+        if not isinstance(adapter_for(ref, config), Registry):
+            raise UsageError(f"--apply: {ref} is not in a model registry, so there is nothing to apply to",
+                             "use --apply with models:/… references (MLflow)")
+
+
+@dataclass
+class Applied:
+    """What `check --apply` did to each subject's registry, in order; it stops at the first failure."""
+
+    changes: list[tuple[Subject, list[Change]]]
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.state == "failed" for _, changes in self.changes for c in changes)
+
+
+def apply_run(checked: CheckRun, audit_url: str) -> Applied:
+    """`check --apply`: each subject's own actions, through the adapter it was read with, each
+    change recorded in the audit log as it is made."""
+    done = Applied([])
+    for decision, subject, adapter in zip(checked.decisions, checked.subjects, checked.adapters):
+        assert isinstance(adapter, Registry)  # registries() refused anything else before the run
+        state = adapter.state(subject.model.name or "", [subject.model.version or ""])
+        changes = plan([(subject, decision)], state, _alone)
+        apply_recorded(changes, adapter, audit_url)
+        done.changes.append((subject, changes))
+        if not done.ok:
+            break  # stop: the registry is not answering
+    return done
+
+
+def apply_recorded(changes: list[Change], adapter: Registry, audit_url: str) -> list[Change]:
+    """Apply the planned changes, recording each in the audit log as it happens."""
+    store = AuditStore(audit_url)
+    try:
+        return apply(changes, adapter, lambda c: store.record_change(c.decision_id, c.policy, c.kind, c.name, c.value, c.state, c.detail))
+    finally:
+        store.close()
+
+
+def _alone(_policy: str, contenders: list[tuple[Subject, Decision]]) -> list[Subject]:
+    return [s for s, _ in contenders]  # one candidate: nothing to rank

@@ -1,0 +1,78 @@
+"""The `pml-policy` command: options in, one use-case call out, rendering back.
+
+Commands live in one module per group and are imported when dispatched (COMMANDS, as pip's
+commands_dict): `pml-policy check` imports the check command, not the report templates. User
+errors become a message and their documented exit code in one place, `_Cli.invoke`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from pml_policy import __version__
+from pml_policy.errors import PmlError
+
+# name -> (module, attribute): the one place where laziness lives.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("pml_policy.cli.audit", "audit"),
+    "check": ("pml_policy.cli.check", "check"),
+    "explain": ("pml_policy.cli.audit", "explain"),
+    "fmt": ("pml_policy.cli.policies", "fmt_command"),
+    "govern": ("pml_policy.cli.govern", "govern"),
+    "report": ("pml_policy.cli.report", "report"),
+    "schema": ("pml_policy.cli.policies", "schema"),
+    "test": ("pml_policy.cli.test", "test"),
+    "validate": ("pml_policy.cli.policies", "validate"),
+}
+
+
+class _Cli(click.Group):
+    """Commands loaded on dispatch; the one place where a user error becomes a message on stderr
+    and its documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except PmlError as exc:
+            click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="pml-policy")
+def cli() -> None:
+    """Decide which trained model may go to production, with policies as code.
+
+    Policies are .pml files (the PML language) kept in git. `check` evaluates them against the
+    evidence a training run left behind and explains the decision rule by rule.
+
+    \b
+    First steps:
+      pml-policy validate policies/                 # are the policies well formed?
+      pml-policy check examples/credit-pass -p policies/starter
+      pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
+      pml-policy audit list; pml-policy audit verify  # every decision is recorded, hash-chained
+      pml-policy test features/ --coverage          # business users' Gherkin scenarios
+    """
+
+
+def main() -> None:
+    """Entry point of the `pml-policy` script."""
+    try:
+        cli(prog_name="pml-policy")
+    except BrokenPipeError:  # `pml-policy check … | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

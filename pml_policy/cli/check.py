@@ -1,0 +1,94 @@
+"""`pml-policy check`: the CI gate."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pml_policy import checking
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy import config
+from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
+from pml_policy.files import write_atomic
+from pml_policy.outputs import FORMATS, Options, get
+
+from .govern import render_changes
+from .options import audit_option, policies_option, registry_options
+
+EXIT_CODES = """\b
+Exit codes:
+  0  pass (a warning too, unless --fail-on warn)
+  1  a policy failed
+  2  bad usage, an invalid policy or waiver file, no policy applies, or a
+     policy version already recorded with other text
+  3  evidence could not be read, the audit log could not be written, or a
+     registry change (--apply) failed"""
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("refs", nargs=-1, required=True, metavar="REF...")
+@policies_option
+@click.option("--champion", metavar="REF", help="The current champion's evidence, for rules that compare against it (`champion.…`).")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), envvar="PML_DATA",
+              help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.")
+@click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, envvar="PML_FORMAT",
+              help="Output format (text for people; json, junit, sarif, github, markdown for CI). Env: PML_FORMAT.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the output to FILE (atomically); a text summary still goes to stdout.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, help="Lowest outcome that exits 1.")
+@click.option("--engine", type=click.Choice(["python", "durable"]), default="python", show_default=True, envvar="PML_ENGINE",
+              help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.")
+@click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
+@audit_option
+@click.option("--no-audit", is_flag=True, help="Do not record the decisions (the output then says so).")
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Make each subject's planned registry changes (models:/… references); recorded in the audit log.")
+@registry_options
+def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str,
+          output: str | None, fail_on: str, engine: str, color: bool | None, audit_url: str, no_audit: bool, do_apply: bool,
+          adapters: AdapterConfig) -> None:
+    """Evaluate the policies against each REF and explain the decision rule by rule.
+
+    REF is the evidence of one training run: a folder with metrics.json (or DVC's
+    dvclive/metrics.json), params.json or params.yaml, tags.json, any artifacts, and an
+    optional pml.yaml naming the model, version, aliases and run. With pml-policy[mlflow]:
+    models:/NAME/N, models:/NAME@ALIAS, models:/m-ID or runs:/RUN_ID on an MLflow server,
+    whose champion is the version holding the production alias. With pml-policy[wandb]: a W&B
+    run folder (wandb/latest-run) or wandb:ENTITY/PROJECT/RUN_ID. Adapters installed as
+    plugins (entry-point group pml_policy.adapters) add other kinds of reference.
+
+    \b
+    Examples:
+      pml-policy check examples/credit-pass --champion examples/credit-champion
+      pml-policy check runs/* -p policies/ --format sarif -o pml.sarif
+      pml-policy check run/ --fail-on warn        # warnings block the gate too
+      pml-policy check models:/credit-scorer@challenger --tracking-uri http://mlflow:5000
+    """
+    if do_apply:
+        if no_audit:
+            raise UsageError("--apply and --no-audit cannot go together: every registry change is recorded in the audit log")
+        checking.registries(list(refs), adapters)
+    run = checking.check(list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters)
+    decisions = run.decisions
+    # Recorded before anything is reported: a decision that could not be recorded is not shown.
+    recorded = checking.record(run, audit_url) if not no_audit else None
+    note, audit = checking.Recorded.report(recorded)
+    is_tty = sys.stdout.isatty() if color is None else color
+    if output:
+        write_atomic(Path(output), get(fmt)(decisions, Options(audit=audit)))
+        click.echo(get("text")(decisions, Options(color=is_tty, audit_note=note)), nl=False, color=is_tty)
+        click.echo(f"{fmt} written to {output}")
+    else:
+        coloured = is_tty and fmt == "text"
+        click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
+    if do_apply:
+        applied = checking.apply_run(run, audit_url)
+        report = "".join(f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in applied.changes)
+        click.echo(report, nl=False, err=fmt != "text" and not output)  # machine formats keep stdout to themselves
+        if not applied.ok:
+            click.echo("error: a registry change failed; the audit log records what was made. Run again to finish.", err=True)
+            sys.exit(EXIT_EVIDENCE)
+    outcomes = {d.outcome for d in decisions}
+    if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
+        sys.exit(EXIT_POLICY_FAILED)

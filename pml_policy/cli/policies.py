@@ -1,0 +1,59 @@
+"""`pml-policy validate`, `fmt` and `schema`: tools for policy authors."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from pml_policy.authoring import format_files, validate as validate_files
+from pml_policy.errors import EXIT_POLICY_FAILED, EXIT_USAGE
+from pml_policy.schema import check_schema
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+def validate(paths: tuple[str, ...]) -> None:
+    """Parse and check policy files; report every error of every file.
+
+    Each error names the file, line and column, shows the line with a caret, and says what
+    was expected (with "did you mean" where a name is close). Exits 2 when anything is wrong.
+
+    \b
+      pml-policy validate policies/
+    """
+    result = validate_files(list(paths))
+    for e in result.errors:
+        click.echo(e.render() + "\n", err=True)
+    if result.errors:
+        count, files = len(result.errors), len({e.path for e in result.errors})
+        click.echo(f"{count} error{'s' if count != 1 else ''} in {files} of {len(result.files)} files", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers")
+
+
+@click.command(name="fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file is not in canonical form.")
+def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite policy files in canonical form (comments kept).
+
+    Layout carries no meaning in PML, so fmt only changes spacing, line breaks and the order of
+    a policy's sections; running it twice changes nothing more.
+
+    \b
+      pml-policy fmt policies/          # rewrite in place
+      pml-policy fmt --check policies/  # for CI: exit 1 if anything would change
+    """
+    changed = format_files(list(paths), check_only)
+    for f in changed:
+        click.echo(f"{'would reformat' if check_only else 'reformatted'} {f}")
+    click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {'would be ' if check_only else ''}reformatted")
+    if check_only and changed:
+        sys.exit(EXIT_POLICY_FAILED)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of `check --format json` (docs/check-output.schema.json)."""
+    click.echo(json.dumps(check_schema(), indent=2))
