@@ -7,6 +7,7 @@ True
 """
 from __future__ import annotations
 
-from .store import AuditStore, Entry
+from .rows import Entry
+from .store import AuditStore
 
 __all__ = ["AuditStore", "Entry"]

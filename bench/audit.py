@@ -102,24 +102,24 @@ def floor_appends(url: str, count: int) -> float:
     """The database alone: the same rows (one decision, its rule results and actions) written through
     the bare driver, one transaction each, built once up front. What AuditStore.append could reach."""
     from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.store import _insert_sql, _Prepared
+    from pml_policy.audit.rows import Prepared, insert_sql
 
     store = AuditStore(url)
-    prepared = _Prepared.of(entry(), "bench", "{}", {})
+    prepared = Prepared.of(entry(), "bench", "{}", {})
     children = {name: rows for name, rows in prepared.children.items() if rows}
-    raw = store.engine.raw_connection()
-    cursor, mark = raw.cursor(), store._mark
+    raw = store.db.engine.raw_connection()
+    cursor, mark = raw.cursor(), store.db.mark
     start = time.perf_counter()
     for _ in range(count):
-        if store.is_sqlite:
+        if store.db.is_sqlite:
             cursor.execute("BEGIN IMMEDIATE")
-        cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + ("" if store.is_sqlite else " FOR UPDATE"))
+        cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + ("" if store.db.is_sqlite else " FOR UPDATE"))
         seq = cursor.fetchone()[0] + 1
         row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
-        cursor.execute(_insert_sql("pml_decisions", tuple(row), mark), row)
+        cursor.execute(insert_sql("pml_decisions", tuple(row), mark), row)
         for name, rows in children.items():
-            cursor.executemany(_insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows])
-        cursor.execute(store._sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
+            cursor.executemany(insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows])
+        cursor.execute(store.db.sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
         raw.commit()
     elapsed = time.perf_counter() - start
     raw.close()
@@ -135,8 +135,8 @@ def floor_verify(url: str) -> float:
     from pml_policy.audit import AuditStore, chain
 
     store = AuditStore(url)
-    raw = store.engine.raw_connection()
-    if store.is_sqlite:
+    raw = store.db.engine.raw_connection()
+    if store.db.is_sqlite:
         cursor = raw.cursor()
     else:
         cursor = raw.driver_connection.cursor(name="floor")
@@ -158,16 +158,16 @@ def fill_chain(url: str, records: int, batch: int = 5000) -> float:
     from sqlalchemy import column, table, text
 
     from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.store import _json_of, utc_text
+    from pml_policy.audit.rows import json_of, utc_text
 
     store = AuditStore(url)
     e = entry()
-    body = _json_of(e.decision)[1]
-    evidence = '{"champion":' + _json_of(e.champion)[1] + ',"subject":' + _json_of(e.subject)[1] + "}"
+    body = json_of(e.decision)[1]
+    evidence = '{"champion":' + json_of(e.champion)[1] + ',"subject":' + json_of(e.subject)[1] + "}"
     decisions = table("pml_decisions", *(column(c) for c in (*chain.HASHED, "hash")))
     prev, seq, start = chain.GENESIS, 0, time.perf_counter()
     base = e.decision.time
-    with store.engine.begin() as conn:
+    with store.db.engine.begin() as conn:
         while seq < records:
             rows = []
             for _ in range(min(batch, records - seq)):

@@ -29,7 +29,7 @@ def fill(url: str, count: int, batch: int = 20_000) -> float:
     from sqlalchemy import column, table, text
 
     from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.store import utc_text
+    from pml_policy.audit.rows import utc_text
 
     store = AuditStore(url)
     decisions = table("pml_decisions", *(column(c) for c in (*chain.HASHED, "hash")))
@@ -38,7 +38,7 @@ def fill(url: str, count: int, batch: int = 20_000) -> float:
     used = table("pml_decision_policies", *(column(c) for c in ("decision_seq", "policy", "version", "digest")))
     start_time = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=90)
     prev, seq, started = chain.GENESIS, 0, time.perf_counter()
-    with store.engine.begin() as conn:
+    with store.db.engine.begin() as conn:
         while seq < count:
             d_rows, r_rows, w_rows, p_rows = [], [], [], []
             for _ in range(min(batch, count - seq)):

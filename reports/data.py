@@ -1,16 +1,17 @@
-"""What a compliance report says, gathered from the audit log with SQL aggregates.
-
-Every number is counted by the database (GROUP BY over the period), never by a Python loop over
-decisions, so a report over a million decisions reads a few hundred rows. The model is what the
-JSON format prints and what the templates render.
-"""
+"""What a compliance report says, gathered from the audit log's aggregates (audit/aggregates.py:
+every number counted by the database). The model is what the JSON format prints and what the
+templates render."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from pml_policy.audit import AuditStore
+from pml_policy.audit.aggregates import Aggregates
+from pml_policy.audit.rows import utc_text
+from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
 
@@ -116,39 +117,12 @@ def _every_day(days: dict[str, Day], period: Period) -> list[Day]:
     return out
 
 
-class _Query:
-    """The period's filters, as SQL: `{where}` selects its decisions (alias d), `{results}` the rows
-    beside them (alias r) through their decision_seq."""
-
-    def __init__(self, conn: Any, period: Period, model: str | None) -> None:
-        from pml_policy.audit.store import utc_text
-
-        self.conn = conn
-        self.where = "d.time >= :since AND d.time < :until" + (" AND d.model = :model" if model else "")
-        self.args: dict[str, Any] = {"since": utc_text(period.since), "until": utc_text(period.until), "model": model}
-        self.results = "FALSE"
-        lo, hi = self.rows("SELECT MIN(d.seq), MAX(d.seq) FROM pml_decisions d WHERE {where}")[0]
-        self.args.update(lo=lo or 0, hi=hi or -1)
-        # When the period's decisions are exactly the seqs lo..hi (always, but for decisions timed
-        # out of order at its edges, or a --model filter), no join with the decisions is needed.
-        stray = self.rows("SELECT COUNT(*) FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND NOT ({where})")[0][0]
-        self.results = ("r.decision_seq BETWEEN :lo AND :hi" if not stray else
-                        f"r.decision_seq IN (SELECT d.seq FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND {self.where})")
-
-    def rows(self, sql: str, **extra: Any) -> list[Any]:
-        from sqlalchemy import text
-
-        sql = sql.replace("{where}", self.where).replace("{results}", self.results)
-        return list(self.conn.execute(text(sql), {**self.args, **extra}))
-
-
-def gather(store: Any, period: Period, model: str | None, waivers: list[Any], now: dt.datetime, verify: bool = True) -> Report:
-    from pml_policy.audit.store import utc_text
-
-    with store.engine.connect() as conn:
-        q = _Query(conn, period, model)
-        totals, days = _totals(q, model), _days(q)
-        failing, models, used, policies = _failing_rules(q), _models(q), _waivers_used(q, waivers), _policy_versions(q)
+def gather(store: AuditStore, period: Period, model: str | None, waivers: list[WaiverSpec], now: dt.datetime, verify: bool = True) -> Report:
+    with store.aggregates(period.since, period.until, model) as q:
+        totals, days = _totals(q), _days(q)
+        failing = [RuleFailures(**f._asdict()) for f in q.failing_rules()]
+        models = [ModelHistory(**m._asdict()) for m in q.models()]
+        used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
     soon = now.date() + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
     expiring = [WaiverUse(waiver=w.id, policy=w.policy, rule=w.rule, uses=0, expired_uses=0, expires=w.expires.isoformat())
                 for w in waivers if now.date() <= w.expires <= soon]
@@ -157,70 +131,29 @@ def gather(store: Any, period: Period, model: str | None, waivers: list[Any], no
         verdict = store.verify()
         chain = Chain(verified=True, ok=verdict.ok, records=verdict.records, head=verdict.head, problem=verdict.problem)
     return Report(
-        generated=utc_text(now), days=_every_day(days, period), period=period.label, since=utc_text(period.since), until=utc_text(period.until), model=model,
-        store=store.shown, totals=totals, failing_rules=failing, models=models, waivers_used=used,
-        waivers_expiring=expiring, waivers_expired_in_use=[u for u in used if u.expired_uses], policies=policies, chain=chain,
+        generated=utc_text(now), days=_every_day(days, period), period=period.label, since=utc_text(period.since),
+        until=utc_text(period.until), model=model, store=store.shown, totals=totals, failing_rules=failing, models=models,
+        waivers_used=used, waivers_expiring=expiring, waivers_expired_in_use=[u for u in used if u.expired_uses], policies=policies,
+        chain=chain,
     )
 
 
-def _totals(q: _Query, model: str | None) -> Totals:
+def _totals(q: Aggregates) -> Totals:
     totals = Totals()
-    for outcome, count in q.rows("SELECT d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY d.outcome"):
+    for outcome, count in q.outcomes():
         setattr(totals, _FIELD[outcome], count)
         totals.decisions += count
-    totals.promotions = q.rows(
-        "SELECT COUNT(*) FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-        "WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since AND a.time < :until" + (" AND d.model = :model" if model else ""))[0][0]
+    totals.promotions = q.promotions()
     return totals
 
 
-def _days(q: _Query) -> dict[str, Day]:
+def _days(q: Aggregates) -> dict[str, Day]:
     days: dict[str, Day] = {}
-    for day, outcome, count in q.rows("SELECT substr(d.time, 1, 10) AS day, d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY day, d.outcome ORDER BY day"):
+    for day, outcome, count in q.days():
         setattr(days.setdefault(day, Day(day=day)), _FIELD[outcome], count)
     return days
 
 
-def _failing_rules(q: _Query) -> list[RuleFailures]:
-    failing = []
-    for policy, rule, count in q.rows(
-        "SELECT r.policy, r.rule, COUNT(*) AS n FROM pml_rule_results r WHERE {results} AND r.outcome IN ('fail', 'error') "
-        "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT 10"):
-        message, observed = q.rows(
-            "SELECT r.message, r.observed FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = :r "
-            "AND r.outcome IN ('fail', 'error') ORDER BY r.decision_seq DESC LIMIT 1", p=policy, r=rule)[0]
-        failing.append(RuleFailures(policy=policy, rule=rule, failures=count, last_message=message, last_observed=json.loads(observed)))
-    return failing
-
-
-def _models(q: _Query) -> list[ModelHistory]:
-    models = []
-    for name, count, last in q.rows("SELECT d.model, COUNT(*), MAX(d.seq) FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP BY d.model ORDER BY d.model"):
-        time_, version, outcome = q.rows("SELECT time, version, outcome FROM pml_decisions WHERE seq = :s", s=last)[0]
-        why = [f"{p}/{r}" for p, r in q.rows("SELECT policy, rule FROM pml_rule_results WHERE decision_seq = :s AND outcome IN ('fail', 'error') AND enforce != 'advisory' ORDER BY id", s=last)]
-        champion = q.rows(
-            "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-            "WHERE d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until ORDER BY a.id DESC LIMIT 1", m=name)
-        models.append(ModelHistory(model=name, decisions=count, last_time=time_, last_version=version, last_outcome=outcome, why=why,
-                                   champion=champion[0][0] if champion else None))
-    return models
-
-
-def _waivers_used(q: _Query, waivers: list[Any]) -> list[WaiverUse]:
+def _waivers_used(q: Aggregates, waivers: list[WaiverSpec]) -> list[WaiverUse]:
     expiry = {w.id: w.expires.isoformat() for w in waivers}
-    return [
-        WaiverUse(waiver=w, policy=p, rule=r, uses=n, expired_uses=int(e or 0), expires=expiry.get(w))
-        for w, p, r, n, e in q.rows(
-            "SELECT r.waiver, r.policy, r.rule, COUNT(*), SUM(CASE WHEN r.expired THEN 1 ELSE 0 END) FROM pml_waivers_used r "
-            "WHERE {results} GROUP BY r.waiver, r.policy, r.rule ORDER BY r.waiver, r.policy, r.rule")
-    ]
-
-
-def _policy_versions(q: _Query) -> list[PolicyVersion]:
-    policies = []
-    for n, v, g, count, first, last in q.rows(
-        "SELECT r.policy, r.version, r.digest, COUNT(*), MIN(r.decision_seq), MAX(r.decision_seq) FROM pml_decision_policies r "
-        "WHERE {results} GROUP BY r.policy, r.version, r.digest ORDER BY r.policy, r.version"):
-        times = dict(q.rows("SELECT seq, time FROM pml_decisions WHERE seq IN (:a, :b)", a=first, b=last))
-        policies.append(PolicyVersion(name=n, version=v, digest=g, decisions=count, first=times[first], last=times[last]))
-    return policies
+    return [WaiverUse(**u._asdict(), expires=expiry.get(u.waiver)) for u in q.waivers_used()]

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry
-from pml_policy.audit import store as store_module
+from pml_policy.audit import rows, schema
+from pml_policy.audit.database import driver_url
 from pml_policy.engine import evaluate, load
 from pml_policy.errors import AuditError, PolicyConflict
 
@@ -41,13 +42,13 @@ def _fill(url: str, count: int) -> AuditStore:
 
 def _delete_record(url: str, seq: int) -> None:
     """Remove a decision by hand, rows beside it first (their foreign keys would refuse otherwise)."""
-    for table in store_module._CHILD_TABLES:
+    for table in rows.CHILD_TABLES:
         _sql(url, f"DELETE FROM {table} WHERE decision_seq = {seq}")
     _sql(url, f"DELETE FROM pml_decisions WHERE seq = {seq}")
 
 
 def _sql(url: str, statement: str) -> None:
-    engine = create_engine(store_module._driver_url(url))
+    engine = create_engine(driver_url(url))
     with engine.begin() as conn:
         conn.execute(text(statement))
     engine.dispose()
@@ -168,7 +169,7 @@ def test_verify_names_the_first_broken_record(store_url, tamper, problem, seq):
 
 def _swap(url: str, a: int, b: int) -> None:
     """Swap everything but the position of two records, each keeping its own hash."""
-    engine = create_engine(store_module._driver_url(url))
+    engine = create_engine(driver_url(url))
     with engine.begin() as conn:
         rows = {r["seq"]: dict(r) for r in conn.execute(text(f"SELECT * FROM pml_decisions WHERE seq IN ({a}, {b})")).mappings()}
         conn.execute(text(f"UPDATE pml_decisions SET id = 'tmp', hash = 'tmp' WHERE seq = {a}"))
@@ -192,7 +193,7 @@ def test_a_truncated_tail_is_found_against_a_published_head(store_url):
     # Remove the last two records and rewrite the head row to match: the chain itself still holds...
     for seq in (5, 4):
         _delete_record(store_url, seq)
-    with create_engine(store_module._driver_url(store_url)).begin() as conn:
+    with create_engine(driver_url(store_url)).begin() as conn:
         last = conn.execute(text("SELECT hash FROM pml_decisions WHERE seq = 3")).scalar_one()
         conn.execute(text("UPDATE pml_head SET seq = 3, hash = :h"), {"h": last})
     assert store.verify().ok
@@ -268,7 +269,7 @@ def test_a_writer_killed_mid_transaction_leaves_a_valid_chain(store_url, tmp_pat
     store = AuditStore(store_url)
     verdict = store.verify()
     assert verdict.ok and verdict.records > 0 and verdict.records % 3 == 0  # whole transactions only
-    engine = create_engine(store_module._driver_url(store_url))
+    engine = create_engine(driver_url(store_url))
     with engine.connect() as conn:
         orphans = conn.execute(text("SELECT count(*) FROM pml_rule_results WHERE decision_seq NOT IN (SELECT seq FROM pml_decisions)")).scalar_one()
         per_decision = set(conn.execute(text("SELECT count(*) FROM pml_rule_results GROUP BY decision_seq")).scalars())
@@ -284,9 +285,9 @@ def test_an_older_log_is_upgraded_in_place_and_still_verifies(store_url, monkeyp
     def add_review_column(conn) -> None:  # what a real schema change would ship as
         conn.execute(text("ALTER TABLE pml_decisions ADD COLUMN reviewed_by VARCHAR"))
 
-    current = store_module.SCHEMA_VERSION
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(store_module.MIGRATIONS, current, add_review_column)
+    current = schema.SCHEMA_VERSION
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(schema.MIGRATIONS, current, add_review_column)
     store = AuditStore(store_url)
     assert store.schema_version() == current + 1
     assert store.verify().ok and store.verify().records == 3
@@ -308,8 +309,8 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == store_module.SCHEMA_VERSION == 5
-    with store.engine.connect() as conn:
+    assert store.schema_version() == schema.SCHEMA_VERSION == 5
+    with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
         assert "ix_pml_decisions_period" in decision_indexes and "ix_pml_decisions_time" not in decision_indexes
@@ -323,7 +324,7 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
 def test_a_newer_log_is_refused(store_url):
     _fill(store_url, 1).close()
     _sql(store_url, "UPDATE pml_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(AuditError, match=f"has schema version 99; this pml-policy reads up to {store_module.SCHEMA_VERSION}"):
+    with pytest.raises(AuditError, match=f"has schema version 99; this pml-policy reads up to {schema.SCHEMA_VERSION}"):
         AuditStore(store_url)
 
 

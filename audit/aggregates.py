@@ -1,0 +1,145 @@
+"""A period's numbers, counted by the database (GROUP BY over the period), for compliance reports.
+
+Never a Python loop over decisions: a report over a million decisions reads a few hundred rows.
+Reports (reports/data.py) turn these rows into the report's model; only this module knows the SQL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, NamedTuple
+
+from .database import Database
+from .rows import utc_text
+
+
+class OutcomeCount(NamedTuple):
+    outcome: str
+    count: int
+
+
+class DayCount(NamedTuple):
+    day: str  # YYYY-MM-DD
+    outcome: str
+    count: int
+
+
+class RuleFailureCount(NamedTuple):
+    policy: str
+    rule: str
+    failures: int
+    last_message: str
+    last_observed: dict[str, Any]
+
+
+class ModelLatest(NamedTuple):
+    model: str
+    decisions: int
+    last_time: str
+    last_version: str | None
+    last_outcome: str
+    why: list[str]  # policy/rule that blocked the latest decision
+    champion: str | None  # the version the champion alias was last moved to by --apply
+
+
+class WaiverCount(NamedTuple):
+    waiver: str
+    policy: str
+    rule: str
+    uses: int
+    expired_uses: int
+
+
+class PolicyVersionCount(NamedTuple):
+    name: str
+    version: str
+    digest: str
+    decisions: int
+    first: str
+    last: str
+
+
+class Aggregates:
+    """The period's filters, as SQL: `{where}` selects its decisions (alias d), `{results}` the rows
+    beside them (alias r) through their decision_seq. Use as a context manager (one connection)."""
+
+    def __init__(self, db: Database, since: dt.datetime, until: dt.datetime, model: str | None) -> None:
+        self.db = db
+        self.model = model
+        self.where = "d.time >= :since AND d.time < :until" + (" AND d.model = :model" if model else "")
+        self.args: dict[str, Any] = {"since": utc_text(since), "until": utc_text(until), "model": model}
+        self.results = "FALSE"
+        self.conn: Any = None
+
+    def __enter__(self) -> Aggregates:
+        self.conn = self.db.engine.connect()
+        lo, hi = self._rows("SELECT MIN(d.seq), MAX(d.seq) FROM pml_decisions d WHERE {where}")[0]
+        self.args.update(lo=lo or 0, hi=hi or -1)
+        # When the period's decisions are exactly the seqs lo..hi (always, but for decisions timed
+        # out of order at its edges, or a --model filter), no join with the decisions is needed.
+        stray = self._rows("SELECT COUNT(*) FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND NOT ({where})")[0][0]
+        self.results = ("r.decision_seq BETWEEN :lo AND :hi" if not stray else
+                        f"r.decision_seq IN (SELECT d.seq FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND {self.where})")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.close()
+
+    def _rows(self, sql: str, **extra: Any) -> list[Any]:
+        from sqlalchemy import text
+
+        sql = sql.replace("{where}", self.where).replace("{results}", self.results)
+        return list(self.conn.execute(text(sql), {**self.args, **extra}))
+
+    def outcomes(self) -> list[OutcomeCount]:
+        return [OutcomeCount(*r) for r in self._rows("SELECT d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY d.outcome")]
+
+    def promotions(self) -> int:
+        """Aliases moved by --apply in the period."""
+        return int(self._rows(
+            "SELECT COUNT(*) FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+            "WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since AND a.time < :until"
+            + (" AND d.model = :model" if self.model else ""))[0][0])
+
+    def days(self) -> list[DayCount]:
+        return [DayCount(*r) for r in self._rows(
+            "SELECT substr(d.time, 1, 10) AS day, d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY day, d.outcome ORDER BY day")]
+
+    def failing_rules(self, top: int = 10) -> list[RuleFailureCount]:
+        failing = []
+        for policy, rule, count in self._rows(
+            "SELECT r.policy, r.rule, COUNT(*) AS n FROM pml_rule_results r WHERE {results} AND r.outcome IN ('fail', 'error') "
+            "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top", top=top):
+            message, observed = self._rows(
+                "SELECT r.message, r.observed FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = :r "
+                "AND r.outcome IN ('fail', 'error') ORDER BY r.decision_seq DESC LIMIT 1", p=policy, r=rule)[0]
+            failing.append(RuleFailureCount(policy, rule, count, message, json.loads(observed)))
+        return failing
+
+    def models(self) -> list[ModelLatest]:
+        models = []
+        for name, count, last in self._rows(
+                "SELECT d.model, COUNT(*), MAX(d.seq) FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP BY d.model ORDER BY d.model"):
+            time_, version, outcome = self._rows("SELECT time, version, outcome FROM pml_decisions WHERE seq = :s", s=last)[0]
+            why = [f"{p}/{r}" for p, r in self._rows(
+                "SELECT policy, rule FROM pml_rule_results WHERE decision_seq = :s AND outcome IN ('fail', 'error') "
+                "AND enforce != 'advisory' ORDER BY id", s=last)]
+            champion = self._rows(
+                "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+                "WHERE d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until ORDER BY a.id DESC LIMIT 1", m=name)
+            models.append(ModelLatest(name, count, time_, version, outcome, why, champion[0][0] if champion else None))
+        return models
+
+    def waivers_used(self) -> list[WaiverCount]:
+        return [WaiverCount(w, p, r, n, int(e or 0)) for w, p, r, n, e in self._rows(
+            "SELECT r.waiver, r.policy, r.rule, COUNT(*), SUM(CASE WHEN r.expired THEN 1 ELSE 0 END) FROM pml_waivers_used r "
+            "WHERE {results} GROUP BY r.waiver, r.policy, r.rule ORDER BY r.waiver, r.policy, r.rule")]
+
+    def policy_versions(self) -> list[PolicyVersionCount]:
+        policies = []
+        for n, v, g, count, first, last in self._rows(
+            "SELECT r.policy, r.version, r.digest, COUNT(*), MIN(r.decision_seq), MAX(r.decision_seq) FROM pml_decision_policies r "
+            "WHERE {results} GROUP BY r.policy, r.version, r.digest ORDER BY r.policy, r.version"):
+            times = dict(self._rows("SELECT seq, time FROM pml_decisions WHERE seq IN (:a, :b)", a=first, b=last))
+            policies.append(PolicyVersionCount(n, v, g, count, times[first], times[last]))
+        return policies

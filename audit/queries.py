@@ -1,0 +1,126 @@
+"""Reading the audit log: records by filter, one record by id, every record in order, a decision's
+registry changes. The CLI and the service read through these, never through SQL of their own."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any, TypedDict
+
+from pml_policy.errors import AuditError
+
+from .database import Database
+from .rows import utc_text
+
+RECORD_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "subject_ref", "subject_digest", "hash", "ci")
+CHANGE_COLUMNS = ("policy", "kind", "name", "value", "state", "time", "detail")
+
+
+class RecordSummary(TypedDict):
+    """A row of `audit list`: the decision's chain position, who, what and its outcome."""
+
+    seq: int
+    id: str
+    time: str
+    actor: str
+    model: str | None
+    version: str | None
+    outcome: str
+    subject_ref: str
+    subject_digest: str
+    hash: str
+    ci: str  # canonical JSON
+
+
+class Record(RecordSummary):
+    """A whole record: the summary with the decision body, its evidence and the chain link."""
+
+    engine: str
+    body: str  # the decision, canonical JSON
+    evidence: str  # {"champion": …, "subject": …}, canonical JSON
+    prev_hash: str
+
+
+class Change(TypedDict):
+    """An action row: planned with its decision, then applied or failed as it happened."""
+
+    policy: str
+    kind: str
+    name: str
+    value: str | None
+    state: str
+    time: str | None
+    detail: str | None
+
+
+def records(db: Database, model: str | None = None, policy: str | None = None, outcome: str | None = None,
+            since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int | None = None,
+            newest_first: bool = True) -> list[RecordSummary]:
+    from sqlalchemy import select
+
+    from .models import DecisionRecord, RuleRecord
+
+    t = DecisionRecord.__table__.c  # type: ignore[attr-defined]
+    query = select(*(t[c] for c in RECORD_COLUMNS))
+    if model:
+        query = query.where(t.model == model)
+    if outcome:
+        query = query.where(t.outcome == outcome)
+    if since:
+        query = query.where(t.time >= utc_text(since))
+    if until:
+        query = query.where(t.time < utc_text(until))
+    if policy:
+        query = query.where(t.seq.in_(select(RuleRecord.decision_seq).where(RuleRecord.policy == policy)))
+    query = query.order_by(t.seq.desc() if newest_first else t.seq)
+    if limit:
+        query = query.limit(limit)
+    with db.engine.connect() as conn:
+        return [RecordSummary(**r) for r in conn.execute(query).mappings()]  # type: ignore[typeddict-item]
+
+
+def get(db: Database, ref: str) -> Record:
+    """A record by decision id, a unique id prefix (6+ characters), or #SEQ."""
+    from sqlalchemy import select
+
+    from .models import DecisionRecord
+
+    table = DecisionRecord.__table__  # type: ignore[attr-defined]
+    if ref.startswith("#") and ref[1:].isdigit():
+        query = select(table).where(table.c.seq == int(ref[1:]))
+    elif len(ref) >= 6:
+        query = select(table).where(table.c.id.startswith(ref, autoescape=True)).limit(2)
+    else:
+        raise AuditError(f"{ref!r}: give a decision id, at least its first 6 characters, or #SEQ")
+    with db.engine.connect() as conn:
+        rows: list[Any] = [dict(r) for r in conn.execute(query).mappings()]
+    if not rows:
+        raise AuditError(f"no decision {ref} in the audit log at {db.shown}", "see `pml-policy audit list`")
+    if len(rows) > 1:
+        raise AuditError(f"{ref} matches more than one decision", "give more characters of the id")
+    record: Record = rows[0]
+    return record
+
+
+def stream(db: Database, batch: int = 2000) -> Iterator[Record]:
+    """Every record in chain order, fetched in batches: constant memory for any size of log."""
+    from sqlalchemy import select
+
+    from .models import DecisionRecord
+
+    with db.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+            select(DecisionRecord.__table__).order_by(DecisionRecord.seq)  # type: ignore[attr-defined]
+        )
+        for row in result.mappings():
+            record: Any = dict(row)
+            yield record
+
+
+def changes(db: Database, decision_id: str) -> list[Change]:
+    """Every action row of a decision: planned with it, then applied or failed."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(db.sql(
+            "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
+            "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id"), {"id": decision_id})
+        return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in cursor.fetchall()]  # type: ignore[typeddict-item]

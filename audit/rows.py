@@ -1,0 +1,105 @@
+"""An entry (a decision and its evidence) as the rows the audit tables hold: every row derives
+from the decision's one canonical JSON form, the body that the chain hashes."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from . import chain
+
+if TYPE_CHECKING:  # types only: `audit verify` reads the log without loading the engine
+    from pydantic import BaseModel
+
+    from pml_policy.engine.decision import Decision
+    from pml_policy.engine.subject import Subject
+
+CHILD_TABLES = ("pml_rule_results", "pml_actions", "pml_waivers_used", "pml_decision_policies")
+
+
+@dataclass
+class Entry:
+    """What one recorded decision holds: the decision, and the evidence it was made on."""
+
+    decision: Decision
+    subject: Subject
+    champion: Subject | None = None
+
+
+def utc_text(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def json_of(model: BaseModel) -> tuple[Any, str]:
+    """A pydantic model as plain JSON values and their canonical text (NaN as "NaN", as the JSON
+    output writes it)."""
+    values = model.model_dump(mode="json", by_alias=True)
+    try:
+        return values, chain.canonical(values)
+    except ValueError:  # NaN or infinity somewhere: let pydantic write them as strings
+        values = json.loads(model.model_dump_json(by_alias=True))
+        return values, chain.canonical(values)
+
+
+@dataclass
+class Prepared:
+    """One entry's rows, all but what depends on its place in the chain (seq, prev_hash, hash)."""
+
+    row: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, entry: Entry, actor: str, ci_json: str, evidence: dict[int, str]) -> Prepared:
+        """`evidence` caches each subject's JSON by object within one append: govern records
+        hundreds of decisions against the same champion."""
+        d = entry.decision
+        body, body_text = json_of(d)  # the rows below all derive from this one form
+        subject = _evidence_json(entry.subject, evidence)
+        champion = _evidence_json(entry.champion, evidence) if entry.champion else "null"
+        row = {
+            "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
+            "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
+            "model": d.subject.model, "version": d.subject.version, "outcome": d.outcome, "engine": d.engine,
+            "body": body_text, "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
+        }
+        children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILD_TABLES}
+        for p in body["policies"]:
+            children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
+            children["pml_actions"].extend(
+                {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"} for a in p["actions"]
+            )
+            children["pml_waivers_used"].extend(_waiver_rows(p))
+            children["pml_decision_policies"].append({"policy": p["name"], "version": p["version"], "digest": p["digest"]})
+        return cls(row, children)
+
+
+def _evidence_json(subject: Subject, cache: dict[int, str]) -> str:
+    if id(subject) not in cache:
+        cache[id(subject)] = json_of(subject)[1]
+    return cache[id(subject)]
+
+
+@lru_cache(maxsize=64)
+def insert_sql(name: str, columns: tuple[str, ...], mark: str) -> str:
+    """INSERT text with a named placeholder per column, in the driver's form (Database.mark)."""
+    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(mark.format(c) for c in columns)})"
+
+
+def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "policy": policy["name"], "policy_version": policy["version"], "policy_digest": policy["digest"],
+        "rule": r["rule"], "enforce": r["enforce"], "outcome": r["outcome"], "message": r["message"],
+        "required": r["required"], "observed": chain.canonical(r["observed"]), "waiver": r["waiver"],
+    }
+
+
+def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for r in policy["rules"]:
+        if r["waiver"]:
+            rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
+        for w in r["expired_waivers"]:  # "ID (expired YYYY-MM-DD)", as the evaluator writes it; ids may hold spaces
+            rows.append({"waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
+    return rows

@@ -1,0 +1,97 @@
+"""The audit log's schema version, its migrations, and creating or upgrading a log on first use."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pml_policy.errors import AuditError
+
+from . import chain
+from .database import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+SCHEMA_VERSION = 5
+_LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
+
+
+def _drop_rule_index(conn: Connection) -> None:
+    """v1 -> v2: drop the index on rule results by (policy, rule, outcome). Its inserts landed all
+    over the b-tree and cost a third of every append; reports group a period's rule results, which
+    they reach through decision_seq, not through this index."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_rule_results_rule")
+
+
+def _add_action_outcomes(conn: Connection) -> None:
+    """v2 -> v3: applied and failed registry changes are rows of pml_actions with when and why."""
+    conn.exec_driver_sql("ALTER TABLE pml_actions ADD COLUMN time VARCHAR")
+    conn.exec_driver_sql("ALTER TABLE pml_actions ADD COLUMN detail VARCHAR")
+
+
+def _period_index(conn: Connection) -> None:
+    """v3 -> v4: the time index becomes (time, outcome, model), which reports read without the table."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_decisions_time")
+    conn.exec_driver_sql("CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, outcome, model)")
+
+
+def _report_tables(conn: Connection) -> None:
+    """v4 -> v5: the policy versions of each decision, and a partial index of failed rules, for reports."""
+    from sqlmodel import SQLModel
+
+    from .models import DecisionPolicy
+
+    SQLModel.metadata.create_all(conn, tables=[DecisionPolicy.__table__])  # type: ignore[attr-defined]
+    conn.exec_driver_sql(
+        "INSERT INTO pml_decision_policies (decision_seq, policy, version, digest) "
+        "SELECT DISTINCT decision_seq, policy, policy_version, policy_digest FROM pml_rule_results")
+    conn.exec_driver_sql("CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')")
+
+
+# version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
+# a test opens a log of the previous version to prove the path (tests/test_audit.py).
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index, 2: _add_action_outcomes, 3: _period_index, 4: _report_tables}
+
+
+def prepare(db: Database) -> None:
+    """Create the tables on first use, upgrade an older log, refuse a newer one."""
+    if db.sqlite_path and Path(db.sqlite_path).exists():
+        with db.driver() as raw:
+            row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
+        if row and int(row[0]) == SCHEMA_VERSION:
+            return  # the common case, without SQLAlchemy
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        if not db.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        if not conn.dialect.has_table(conn, "pml_meta"):
+            from sqlmodel import SQLModel
+
+            from . import models  # noqa: F401  (registers the tables)
+
+            SQLModel.metadata.create_all(conn)
+            conn.execute(text("INSERT INTO pml_meta (key, value) VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)})
+            conn.execute(text("INSERT INTO pml_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": chain.GENESIS})
+            return
+        version = _version(conn)
+        if version > SCHEMA_VERSION:
+            raise AuditError(
+                f"the audit log at {db.shown} has schema version {version}; this pml-policy reads up to {SCHEMA_VERSION}",
+                "upgrade pml-policy; never edit the log by hand",
+            )
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](conn)
+            conn.execute(text("UPDATE pml_meta SET value = :v WHERE key = 'schema_version'"), {"v": str(step + 1)})
+
+
+def schema_version(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return _version(conn)
+
+
+def _version(conn: Connection) -> int:
+    from sqlalchemy import text
+
+    return int(conn.execute(text("SELECT value FROM pml_meta WHERE key = 'schema_version'")).scalar_one())
