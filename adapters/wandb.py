@@ -150,10 +150,11 @@ class Replay:
             node[last] = json.loads(item.value_json) if item.value_json else None
         for item in removes:
             *parents, last = list(item.nested_key) or [item.key]
-            node = target
+            found: dict[str, Any] = target
             for k in parents:
-                node = node.get(k) if isinstance(node.get(k), dict) else {}
-            node.pop(last, None)
+                inner = found.get(k)
+                found = inner if isinstance(inner, dict) else {}
+            found.pop(last, None)
 
     def subject(self, ref: str, artifacts: list[ArtifactInfo], summary_file: dict | None, config_file: dict | None) -> Subject:
         run = self.run

@@ -15,13 +15,13 @@ from .rows import utc_text
 
 class OutcomeCount(NamedTuple):
     outcome: str
-    count: int
+    decisions: int
 
 
 class DayCount(NamedTuple):
     day: str  # YYYY-MM-DD
     outcome: str
-    count: int
+    decisions: int
 
 
 class RuleFailureCount(NamedTuple):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 # system -> (detector variable, {field: variable}); every value is a plain identifier or URL.
@@ -22,9 +23,8 @@ _CI = {
 }
 
 
-def ci_context(env: dict[str, str] | None = None) -> dict[str, str]:
+def ci_context(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The CI system and its run, job URL and commit; {} outside CI."""
-    env = os.environ if env is None else env
     for system, (detector, fields) in _CI.items():
         if env.get(detector):
             ctx = {"system": system, **{k: env[v] for k, v in fields.items() if env.get(v)}}
@@ -34,9 +34,8 @@ def ci_context(env: dict[str, str] | None = None) -> dict[str, str]:
     return {}
 
 
-def actor(env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+def actor(env: Mapping[str, str] = os.environ, cwd: Path | None = None) -> str:
     """PML_ACTOR, else the git user (email), else the OS user."""
-    env = os.environ if env is None else env
     found = env.get("PML_ACTOR") or env.get("GIT_AUTHOR_EMAIL") or git_user_email(env, cwd or Path.cwd())
     if found:
         return found
@@ -46,7 +45,7 @@ def actor(env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
         return "unknown"
 
 
-def git_user_email(env: dict[str, str], cwd: Path) -> str | None:
+def git_user_email(env: Mapping[str, str], cwd: Path) -> str | None:
     """user.email as git would resolve it from its config files (system, global, repository; the
     last wins). Read directly: spawning `git config` costs more than recording the decision."""
     home = Path(env.get("HOME", "~")).expanduser()

@@ -67,7 +67,7 @@ class Database:
         if self.sqlite_path:
             if self._sqlite is None:
                 self._sqlite = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60))
-            raw = self._sqlite
+            raw: Any = self._sqlite
         else:
             raw = self.engine.raw_connection()
         try:

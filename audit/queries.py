@@ -70,7 +70,8 @@ def records(db: Database, model: str | None = None, policy: str | None = None, o
     if until:
         query = query.where(t.time < utc_text(until))
     if policy:
-        query = query.where(t.seq.in_(select(RuleRecord.decision_seq).where(RuleRecord.policy == policy)))
+        rules = RuleRecord.__table__.c  # type: ignore[attr-defined]
+        query = query.where(t.seq.in_(select(rules.decision_seq).where(rules.policy == policy)))
     query = query.order_by(t.seq.desc() if newest_first else t.seq)
     if limit:
         query = query.limit(limit)
@@ -107,9 +108,10 @@ def stream(db: Database, batch: int = 2000) -> Iterator[Record]:
 
     from .models import DecisionRecord
 
+    table = DecisionRecord.__table__  # type: ignore[attr-defined]
     with db.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            select(DecisionRecord.__table__).order_by(DecisionRecord.seq)  # type: ignore[attr-defined]
+            select(table).order_by(table.c.seq)
         )
         for row in result.mappings():
             record: Any = dict(row)

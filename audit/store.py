@@ -93,7 +93,7 @@ class AuditStore:
                 self.db.hint(),
             ) from None
 
-    def _not_recorded(self, exc: Exception) -> AuditError:
+    def _not_recorded(self, exc: BaseException) -> AuditError:
         return AuditError(f"the decision was not recorded: cannot write the audit log at {self.db.shown}: {reason(exc)}", self.db.hint())
 
     def _claim_policies(self, cursor: Any, entries: list[Entry]) -> set[tuple[str, str, str]]:
@@ -148,7 +148,7 @@ class AuditStore:
                     cursor = raw.driver_connection.cursor(name="pml_verify")
                     cursor.itersize = 2000  # rows per round trip
                 cursor.execute(query, {"head": head[0]})
-                verdict = chain.verify_rows(cursor, head, expect_head)  # type: ignore[arg-type]
+                verdict = chain.verify_rows(cursor, head, expect_head)
                 raw.rollback()
                 return verdict
         except self.db.errors() as exc:

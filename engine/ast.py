@@ -24,6 +24,11 @@ class Node(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     loc: Loc | None = Field(default=None, exclude=True, repr=False)
 
+    @property
+    def line(self) -> int:
+        """The line the node starts on (1 for a node built without a location)."""
+        return self.loc.line if self.loc else 1
+
 
 # ---- expressions ---------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ class _Checker:
         seen: dict[str, ast.Rule] = {}
         for r in p.rules:
             if r.id in seen:
-                self.error(r.loc, f'rule id "{r.id}" is used twice in policy "{p.name}"', f"the first is on line {seen[r.id].loc.line}; rule ids must be unique")
+                self.error(r.loc, f'rule id "{r.id}" is used twice in policy "{p.name}"', f"the first is on line {seen[r.id].line}; rule ids must be unique")
             seen.setdefault(r.id, r)
             if r.enforce and r.enforce.level not in LEVELS:
                 self.error(r.enforce.loc, f'unknown enforcement level "{r.enforce.level}"', did_you_mean(r.enforce.level, LEVELS) or "use advisory, soft or hard")
@@ -58,7 +58,7 @@ class _Checker:
         names: dict[str, ast.Fact] = {}
         for f in p.facts:
             if f.name in names:
-                self.error(f.loc, f'fact "{f.name}" is defined twice', f"the first is on line {names[f.name].loc.line}")
+                self.error(f.loc, f'fact "{f.name}" is defined twice', f"the first is on line {names[f.name].line}")
             elif f.name in ROOTS:
                 self.error(f.loc, f'"{f.name}" is a subject path; a fact needs another name')
             else:
@@ -193,7 +193,7 @@ def check_set(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
         for p in file.policies:
             if p.name in policies:
                 other, other_file = policies[p.name]
-                c.error(p.loc, f'policy "{p.name}" is defined twice (versions {other.version} and {p.version})', f"the other is at {other_file.path}:{other.loc.line}; load one version at a time")
+                c.error(p.loc, f'policy "{p.name}" is defined twice (versions {other.version} and {p.version})', f"the other is at {other_file.path}:{other.line}; load one version at a time")
             policies.setdefault(p.name, (p, file))
         errors.extend(c.errors)
     waiver_ids: dict[str, str] = {}
@@ -202,7 +202,7 @@ def check_set(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
         for w in file.waivers:
             if w.id in waiver_ids:
                 c.error(w.loc, f'waiver "{w.id}" is defined twice', f"the other is in {waiver_ids[w.id]}")
-            waiver_ids.setdefault(w.id, f"{file.path}:{w.loc.line}")
+            waiver_ids.setdefault(w.id, f"{file.path}:{w.line}")
             if w.target is None:
                 continue
             if w.target.policy not in policies:

@@ -14,6 +14,7 @@ Comment = tuple[int, int, str]  # line, column, text
 
 def children(node: ast.Stmt) -> list[ast.Stmt]:
     """The statements directly inside a block, in the order they were written."""
+    items: list[ast.Stmt | None]
     if isinstance(node, ast.PolicyFile):
         items = list(node.decls)
     elif isinstance(node, ast.Policy):
@@ -27,7 +28,13 @@ def children(node: ast.Stmt) -> list[ast.Stmt]:
     else:
         items = []
     present = [i for i in items if i is not None and i.loc is not None]
-    return sorted(present, key=lambda i: (i.loc.line, i.loc.column))
+    return sorted(present, key=_where)
+
+
+def _where(node: ast.Stmt) -> tuple[int, int, int, int]:
+    """(line, column, end line, end column); a node built without a location sorts first."""
+    loc = node.loc
+    return (loc.line, loc.column, loc.end_line, loc.end_column) if loc else (0, 0, 0, 0)
 
 
 def attach_comments(block: ast.Block, comments: list[Comment]) -> None:
@@ -36,18 +43,20 @@ def attach_comments(block: ast.Block, comments: list[Comment]) -> None:
     by_id = {id(i): i for i in items}
     for comment in comments:
         line, column, text = comment
-        holder = next((i for i in items if i.loc.line <= line <= i.loc.end_line), None)
+        holder = next((i for i in items if _where(i)[0] <= line <= _where(i)[2]), None)
         if holder is not None:
-            ends_before = line == holder.loc.end_line and column >= holder.loc.end_column
+            ends_before = line == _where(holder)[2] and column >= _where(holder)[3]
             if isinstance(holder, ast.Block) and not ends_before:
                 nested[id(holder)].append(comment)
             else:
                 holder.trailing.append(text)
             continue
-        following = next((i for i in items if i.loc.line > line), None)
+        following = next((i for i in items if _where(i)[0] > line), None)
         if following is not None:
             following.comments.append(text)
         else:
             block.footer.append(text)
     for key, inner in nested.items():
-        attach_comments(by_id[key], inner)
+        holder = by_id[key]
+        assert isinstance(holder, ast.Block)
+        attach_comments(holder, inner)

@@ -123,6 +123,6 @@ class Decision(BaseModel):
         return [a for p in self.policies for a in p.actions]
 
 
-def combine(outcomes: list[str]) -> Outcome:
+def combine(outcomes: list[Outcome]) -> Outcome:
     """The worst of several outcomes."""
-    return max(outcomes, key=SEVERITY.__getitem__, default="pass")  # type: ignore[return-value]
+    return max(outcomes, key=SEVERITY.__getitem__, default="pass")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -30,7 +31,7 @@ class Diagnostic:
         return "\n".join(out)
 
 
-def did_you_mean(name: str, known: list[str] | set[str] | tuple[str, ...]) -> str | None:
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     """The closest known name, phrased as a hint, or None when nothing is close."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None

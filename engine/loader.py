@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class PolicySet:
         raise KeyError(name)
 
 
-def policy_files(paths: list[str | Path]) -> list[Path]:
+def policy_files(paths: Sequence[str | Path]) -> list[Path]:
     """The .pml files named, or found recursively under the folders named, in a stable order."""
     return files_under(paths, EXTENSION, "policy path", "pass a .pml file or a folder of them with -p/--policies")
 
@@ -70,7 +71,7 @@ def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]]
     return parsed, errors
 
 
-def load(paths: list[str | Path]) -> PolicySet:
+def load(paths: Sequence[str | Path]) -> PolicySet:
     """Parse, check and compile; raise PolicyError with every error found, or UsageError."""
     files = policy_files(paths)
     if not files:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any, TypeVar
 from functools import lru_cache
 from pathlib import Path as FsPath
 
 from lark import Lark, Token, Transformer, v_args
+from pydantic import BaseModel
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from pml_policy.errors import PolicyError
@@ -100,7 +102,8 @@ def _line_at(line_starts: list[int], offset: int) -> int:
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line, column = max(exc.line, 1), max(exc.column, 1)
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         message = f"unexpected character {char!r}"
         if char == "'":
             message += "; strings use double quotes"
@@ -148,7 +151,10 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _new(cls: type, **fields):
+_N = TypeVar("_N", bound=BaseModel)
+
+
+def _new(cls: type[_N], **fields: Any) -> _N:
     """A node without validation: the grammar has already fixed its shape, and skipping pydantic's
     validators means `check` never pays for building them (a third of its cold start)."""
     return cls.model_construct(**fields)
@@ -172,8 +178,9 @@ class _Builder(Transformer):
         self.text = text
         self.errors: list[Diagnostic] = []
 
-    def _error(self, loc: ast.Loc, message: str, hint: str | None = None) -> None:
-        self.errors.append(Diagnostic(self.file_path, loc.line, loc.column, message, line_of(self.text, loc.line), hint))
+    def _error(self, loc: ast.Loc | None, message: str, hint: str | None = None) -> None:
+        line, column = (loc.line, loc.column) if loc else (1, 1)
+        self.errors.append(Diagnostic(self.file_path, line, column, message, line_of(self.text, line), hint))
 
     # ---- files and declarations ----
     def start(self, meta, children):
@@ -248,7 +255,7 @@ class _Builder(Transformer):
         expr, *order = children
         r = _new(ast.Rank, expr=expr, loc=_loc(meta))
         if order:
-            r.order, r.order_written = str(order[0]), True
+            r.order, r.order_written = ("asc" if str(order[0]) == "asc" else "desc"), True
         return r
 
     def on_block(self, meta, children):
@@ -264,7 +271,7 @@ class _Builder(Transformer):
     def waiver(self, meta, children):
         wid, *items = children
         w = _new(ast.Waiver, id=wid.value, loc=_loc(meta))
-        slots = {ast.WaiverTarget: "target", ast.WaiverModel: "model", ast.Expires: "expires"}
+        slots: dict[type, str] = {ast.WaiverTarget: "target", ast.WaiverModel: "model", ast.Expires: "expires"}
         for item in items:
             attr = item.keyword if isinstance(item, ast.Clause) else slots[type(item)]
             self._set_once(w, attr, item, "waiver")

@@ -11,7 +11,7 @@ from pml_policy.errors import NoPolicyApplies
 
 from .compiler import Env
 from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
-from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, SubjectSummary, combine, is_blocking
+from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, Outcome, SubjectSummary, combine, is_blocking
 from .loader import PolicySet
 from .subject import Subject
 from .waivers import WaiverIndex
@@ -70,9 +70,9 @@ def _with_waivers(policy: CompiledPolicy, rule: CompiledRule, raw: Raw, waivers:
     return RuleResult(policy.name, rule.id, rule.title, rule.level, outcome, message, rule.required, raw[2], used, expired, rule.line)
 
 
-def policy_outcome(rules: list[RuleResult]) -> str:
+def policy_outcome(rules: list[RuleResult]) -> Outcome:
     """fail if a hard or unwaived soft rule failed or errored; warn if an advisory one did or a waiver was used."""
-    outcome = "pass"
+    outcome: Outcome = "pass"
     for r in rules:
         if r.outcome == "fail" or r.outcome == "error":
             if is_blocking(r.outcome, r.enforce):

@@ -34,7 +34,7 @@ def order(candidates: list[tuple[Subject, float | None]], descending: bool) -> l
 
     def key(item: tuple[Subject, float | None]) -> tuple[int, float, int]:
         subject, v = item
-        version = int(subject.model.version) if (subject.model.version or "").isdigit() else -1
+        version = int(subject.model.version or "") if (subject.model.version or "").isdigit() else -1
         if v is None:
             return (1, 0.0, -version)
         return (0, -v if descending else v, -version)

@@ -8,24 +8,25 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import ast
 from .checker import roots
 from .compiler import Env, FactFailed, FactValue, Fn, compile_comparison, compile_expr, compile_quantifier, is_param
+from .decision import Level, RuleOutcome
 from .formatter import expr_text
 from .values import ABSENT, EQUAL, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
 
 # A rule's verdict before waivers: (outcome, message, observed). A plain tuple, not a NamedTuple:
 # one is made per rule per evaluation, and that difference is a tenth of an evaluation's time.
-Raw = tuple[str, str, dict[str, Any]]
+Raw = tuple[RuleOutcome, str, dict[str, Any]]
 
 
 @dataclass
 class CompiledRule:
     id: str
     title: str | None
-    level: str
+    level: Level
     line: int | None
     required: str
     when: Fn | None
@@ -85,7 +86,8 @@ def _runner(rule: CompiledRule) -> Callable[[Env], Raw]:
     check, when, when_text, required = rule.check, rule.when, rule.when_text, rule.required
 
     def run(env: Env) -> Raw:
-        env.observed = observed = {}
+        observed: dict[str, Any] = {}
+        env.observed = observed
         try:
             ok, message = check(env)
         except EvalError as exc:
@@ -213,7 +215,7 @@ def compile_policy(policy: ast.Policy, digest: str, source: str) -> CompiledPoli
             CompiledRule(
                 id=r.id,
                 title=r.title,
-                level=r.level,
+                level=cast(Level, r.level),  # the checker accepted only LEVELS
                 line=r.loc.line if r.loc else None,
                 required=expr_text(r.require.expr),
                 when=compile_expr(r.when.expr, fact_names) if r.when else None,

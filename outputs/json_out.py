@@ -1,7 +1,7 @@
 """JSON: {"schema": "pml-policy/check", "schema_version": 1, "outcome", "decisions": [Decision…]}."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,7 +9,7 @@ from pml_policy.engine.decision import Decision, Outcome, combine
 
 from . import Options
 
-CHECK_SCHEMA_VERSION = 1
+CHECK_SCHEMA_VERSION: Final = 1
 
 
 class AuditRef(BaseModel):
@@ -35,8 +35,9 @@ class CheckDocument(BaseModel):
     audit: AuditInfo | None = Field(default=None, description="Where the decisions were recorded.")
 
 
-def document(decisions: list[Decision], audit: dict | None = None) -> CheckDocument:
-    return CheckDocument(outcome=combine([d.outcome for d in decisions]), decisions=decisions, audit=audit)
+def document(decisions: list[Decision], audit: dict[str, Any] | None = None) -> CheckDocument:
+    return CheckDocument(outcome=combine([d.outcome for d in decisions]), decisions=decisions,
+                         audit=AuditInfo.model_validate(audit) if audit is not None else None)
 
 
 def render(decisions: list[Decision], options: Options) -> str:

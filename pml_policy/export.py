@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from typing import TextIO
 
 from .audit import AuditStore
@@ -17,9 +18,13 @@ def export(store: AuditStore, fmt: str, out: TextIO) -> None:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in store.stream():
-            writer.writerow([row[c] for c in EXPORT_COLUMNS])
+            writer.writerow(_columns(row))
         return
     for row in store.stream():
-        fields = ",".join(f'"{c}":{json.dumps(row[c], ensure_ascii=False)}' for c in EXPORT_COLUMNS)
+        fields = ",".join(f'"{c}":{json.dumps(v, ensure_ascii=False)}' for c, v in zip(EXPORT_COLUMNS, _columns(row)))
         # The stored JSON goes out as it is: no re-parsing, and the bytes the hash covers.
         out.write("{" + fields + f',"ci":{row["ci"]},"decision":{row["body"]},"evidence":{row["evidence"]}' + "}\n")
+
+
+def _columns(row: Mapping[str, object]) -> list[object]:
+    return [row[c] for c in EXPORT_COLUMNS]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import UsageError
@@ -42,7 +43,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def files_under(paths: list[str | Path], suffix: str, what: str, hint: str) -> list[Path]:
+def files_under(paths: Sequence[str | Path], suffix: str, what: str, hint: str) -> list[Path]:
     """The files named, and the files ending in `suffix` found recursively under the folders named,
     in a stable order. A path that does not exist is a UsageError (`what`, `hint` say which)."""
     found: list[Path] = []

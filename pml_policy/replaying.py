@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
+from .audit.queries import Record
 from .engine import Decision, RuleResult, Subject, evaluate, load
 from .errors import NoPolicyApplies
 
@@ -23,12 +23,12 @@ class Replay:
     changes: list[RuleChange]  # the rules that would now decide otherwise, by policy/rule
 
 
-def recorded_decision(row: dict[str, Any]) -> Decision:
+def recorded_decision(row: Record) -> Decision:
     """The decision a record holds, as the evaluator made it."""
     return Decision.model_validate_json(row["body"])
 
 
-def replay(row: dict[str, Any], policy_paths: list[str]) -> Replay:
+def replay(row: Record, policy_paths: list[str]) -> Replay:
     """Re-evaluate the evidence a record holds (subject and champion) under the policies at these paths."""
     recorded = recorded_decision(row)
     evidence = json.loads(row["evidence"])

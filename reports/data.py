@@ -25,7 +25,7 @@ class Totals(BaseModel):
     passed: int = 0
     warned: int = 0
     failed: int = 0
-    promotions: int = Field(0, description="Aliases moved by --apply in the period.")
+    promotions: int = Field(default=0, description="Aliases moved by --apply in the period.")
 
     def rate(self, outcome: str) -> float:
         return getattr(self, outcome) / self.decisions if self.decisions else 0.0
@@ -83,7 +83,7 @@ class Chain(BaseModel):
 
 
 class Report(BaseModel):
-    schema_: str = Field("pml-policy/report", alias="schema")
+    schema_: str = Field(default="pml-policy/report", alias="schema")
     schema_version: int = REPORT_SCHEMA_VERSION
     generated: str
     period: str

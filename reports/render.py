@@ -34,5 +34,6 @@ def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
             rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
         )
     except TemplateError as exc:  # an organisation's template with a mistake: say where, not a traceback
-        where = f"{getattr(exc, 'filename', None) or name}" + (f":{exc.lineno}" if getattr(exc, "lineno", None) else "")
+        line = getattr(exc, "lineno", None)
+        where = f"{getattr(exc, 'filename', None) or name}" + (f":{line}" if line else "")
         raise UsageError(f"report template {where}: {exc.message or exc}", "fix the template (Jinja2), or leave it out to use ours") from None

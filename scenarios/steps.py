@@ -6,7 +6,7 @@ in a project that installs pml-policy, under `pml-policy test` or plain `pytest`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 import pytest
 from pytest_bdd import parsers, step
@@ -15,11 +15,13 @@ from pml_policy.adapters.base import fetch
 
 from .vocabulary import STEPS
 
+StepKind = Literal["given", "when", "then"]
 
-def define(key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+
+def define(key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # noqa: D401
     """Bind the function to the sentence STEPS[key] (its regex, for its keyword)."""
     entry = STEPS[key]
-    return step(parsers.re(entry.regex), entry.kind)
+    return step(parsers.re(entry.regex), cast(StepKind, entry.kind))
 
 
 @pytest.fixture

@@ -5,11 +5,13 @@ import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
 from pml_policy.audit import AuditStore
+from pml_policy.audit.queries import Change, Record
 from pml_policy import config
 from pml_policy.dates import parse_when
 from pml_policy.errors import EXIT_POLICY_FAILED
@@ -54,7 +56,7 @@ def audit() -> None:
 def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | None, since: str | None, until: str | None, limit: int, fmt: str) -> None:
     """List recorded decisions, newest first."""
     store = AuditStore(audit_url)
-    rows = store.records(model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None)
+    rows: Sequence[Mapping[str, Any]] = store.records(model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None)
     if fmt == "json":
         click.echo(json.dumps([{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows], indent=2))
     elif fmt == "csv":
@@ -70,7 +72,7 @@ def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | 
         click.echo(f"{len(rows)} decision{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
 
 
-def _show(row: dict[str, Any], fmt: str, changes: list[dict[str, Any]]) -> str:
+def _show(row: Record, fmt: str, changes: list[Change]) -> str:
     decision = recorded_decision(row)
     made = [c for c in changes if c["state"] != "planned"]  # the planned ones are in the decision itself
     if fmt == "json":
