@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint test-quick bench setup clean
 
 $(BIN)/pml-policy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,durable,bench]'
+	$(BIN)/pip install --quiet -e '.[test,lint,durable,bench]'
 	@touch $@
 
 setup: $(BIN)/pml-policy
@@ -16,11 +16,19 @@ setup: $(BIN)/pml-policy
 demo: setup          ## check the example runs against the starter policies
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh
 
-test: setup          ## unit tests, Gherkin scenarios, property tests
-	$(BIN)/python -m pytest -q
+test: lint           ## the static checks, then unit tests, Gherkin scenarios and property tests, in parallel
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --hypothesis-profile ci
+
+test-quick: setup    ## a quick local run: no slow tests, fewer Hypothesis examples
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not slow" --hypothesis-profile quick
+
+lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of DESIGN.md (import-linter)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/static_checks.py
 
 bench: setup         ## engine throughput and check cold start
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info

@@ -6,6 +6,7 @@ aliases). Callers test for the protocol (`isinstance(adapter, Registry)`), never
 Adapters never decide and never read the process environment: their settings come in as an
 `AdapterConfig`, built by the front (options, env vars) or by `AdapterConfig.from_env()`.
 """
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,9 @@ class Registry(Adapter, Protocol):
 
     champion_alias: str
 
-    def versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(),
-                 artifacts: bool = True) -> tuple[list[Subject], RegistryState]:
+    def versions(
+        self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True
+    ) -> tuple[list[Subject], RegistryState]:
         """The versions of a model that `select` picks (all | new | ALIAS | tag:KEY=VALUE), read in
         batches, and the registry as it is."""
         ...

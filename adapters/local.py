@@ -12,6 +12,7 @@ Without one (or for what it leaves out) the conventions apply: `metrics.json`, e
 `dvclive/metrics.json`; `params.json` or `params.yaml`; `tags.json`. Nested metrics and params are
 flattened with dots (`train.loss`). Every file in the folder is an artifact with size and sha256.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,7 +78,9 @@ class LocalAdapter:
         folder = Path(ref)
         if not folder.is_dir():
             what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise EvidenceError(f"{ref}: evidence folder {what}", "pass the folder that holds metrics.json, params and artifacts")
+            raise EvidenceError(
+                f"{ref}: evidence folder {what}", "pass the folder that holds metrics.json, params and artifacts"
+            )
         manifest = _manifest(folder)
         return Subject(
             source="local",
@@ -85,7 +88,9 @@ class LocalAdapter:
             model=ModelInfo(**manifest.model.model_dump()),
             run=RunInfo(**manifest.run.model_dump()),
             metrics=flatten(_section(folder, manifest.metrics, METRICS_FILES, "metrics")),
-            params={k: _as_param(v) for k, v in flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()},
+            params={
+                k: _as_param(v) for k, v in flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()
+            },
             tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
             artifacts=_artifacts(folder),
         )
@@ -102,7 +107,10 @@ def _manifest(folder: Path) -> Manifest:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise EvidenceError(f"{path}: invalid manifest: {problems}", "see the pml.yaml keys in the README: model, run, tags, metrics, params") from None
+        raise EvidenceError(
+            f"{path}: invalid manifest: {problems}",
+            "see the pml.yaml keys in the README: model, run, tags, metrics, params",
+        ) from None
 
 
 def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, ...], what: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ registered model for its aliases (MLflow's SQL store returns none in search resu
 mlflow/mlflow#16734), and search_runs over run-id lists: a handful of requests for any number of
 versions. mlflow is imported only here, and only when an MLflow reference is used.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,11 +55,11 @@ class Ref:
     @classmethod
     def parse(cls, ref: str) -> Ref:
         if ref.startswith("runs:/"):
-            run_id = ref[len("runs:/"):].strip("/").split("/", 1)[0]
+            run_id = ref[len("runs:/") :].strip("/").split("/", 1)[0]
             if run_id:
                 return cls("run", run_id=run_id)
         elif ref.startswith("models:/"):
-            rest = ref[len("models:/"):].strip("/")
+            rest = ref[len("models:/") :].strip("/")
             if re.fullmatch(r"m-[0-9a-f]+", rest):
                 return cls("logged_model", model_id=rest)
             if "@" in rest and "/" not in rest:
@@ -94,14 +95,18 @@ class MlflowAdapter:
     def client(self) -> Any:
         if self._client is None:
             if not self.tracking_uri:
-                raise UsageError("no MLflow tracking server given", "pass --tracking-uri URI or set MLFLOW_TRACKING_URI")
+                raise UsageError(
+                    "no MLflow tracking server given", "pass --tracking-uri URI or set MLFLOW_TRACKING_URI"
+                )
             # MLflow reads its HTTP settings from the environment only; a user's own settings win.
             for key, value in {**_HTTP_DEFAULTS, "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(self.config.timeout))}.items():
                 os.environ.setdefault(key, value)
             try:
                 import mlflow
             except ImportError:
-                raise UsageError("MLflow references need the mlflow package", "pip install 'pml-policy[mlflow]'") from None
+                raise UsageError(
+                    "MLflow references need the mlflow package", "pip install 'pml-policy[mlflow]'"
+                ) from None
             mlflow.set_tracking_uri(self.tracking_uri)  # artifact repositories (mlflow-artifacts:/…) resolve through it
             self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
         return self._client
@@ -113,9 +118,14 @@ class MlflowAdapter:
         try:
             return fn(*args, **kwargs)
         except MlflowException as exc:
-            raise EvidenceError(f"MLflow at {self.shown_uri}: {what}: {_first_line(exc.message)}", _hint_for(exc)) from None
+            raise EvidenceError(
+                f"MLflow at {self.shown_uri}: {what}: {_first_line(exc.message)}", _hint_for(exc)
+            ) from None
         except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
-            raise EvidenceError(f"MLflow at {self.shown_uri}: {what}: {_first_line(str(exc))}", "check that the tracking server is running and reachable") from None
+            raise EvidenceError(
+                f"MLflow at {self.shown_uri}: {what}: {_first_line(str(exc))}",
+                "check that the tracking server is running and reachable",
+            ) from None
 
     @property
     def shown_uri(self) -> str:
@@ -130,13 +140,23 @@ class MlflowAdapter:
             return self._subject(ref, run=run)
         if r.kind == "logged_model":
             logged = self.call(f"logged model {r.model_id}", self.client.get_logged_model, r.model_id)
-            run = self.call(f"run {logged.source_run_id}", self.client.get_run, logged.source_run_id) if logged.source_run_id else None
-            metrics = {m.key: m.value for m in sorted(logged.metrics or [], key=lambda m: (m.timestamp or 0, m.step or 0))}
+            run = (
+                self.call(f"run {logged.source_run_id}", self.client.get_run, logged.source_run_id)
+                if logged.source_run_id
+                else None
+            )
+            metrics = {
+                m.key: m.value for m in sorted(logged.metrics or [], key=lambda m: (m.timestamp or 0, m.step or 0))
+            }
             return self._subject(ref, run=run, logged_model=logged, extra_metrics=metrics)
         if r.kind == "alias":
-            version = self.call(f'alias "{r.alias}" of model "{r.name}"', self.client.get_model_version_by_alias, r.name, r.alias)
+            version = self.call(
+                f'alias "{r.alias}" of model "{r.name}"', self.client.get_model_version_by_alias, r.name, r.alias
+            )
         else:
-            version = self.call(f'model "{r.name}" version {r.version}', self.client.get_model_version, r.name, r.version)
+            version = self.call(
+                f'model "{r.name}" version {r.version}', self.client.get_model_version, r.name, r.version
+            )
         aliases = _aliases_by_version(self.aliases(version.name))
         run = self.call(f"run {version.run_id}", self.client.get_run, version.run_id) if version.run_id else None
         return self._subject(ref, version=version, run=run, aliases=aliases)
@@ -158,7 +178,9 @@ class MlflowAdapter:
 
     # ---- many versions at once (govern) --------------------------------------------------------
 
-    def versions(self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True) -> tuple[list[Subject], RegistryState]:
+    def versions(
+        self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True
+    ) -> tuple[list[Subject], RegistryState]:
         """The versions of a model that `select` picks, as subjects, read in batches; and the
         registry as it is (aliases, each version's own tags). select: all | new (none of
         `tag_keys` set yet) | ALIAS | tag:KEY=VALUE. Listing artifacts takes a request per run
@@ -170,7 +192,13 @@ class MlflowAdapter:
         runs = self._runs({v.run_id for v in chosen if v.run_id})
         by_version = _aliases_by_version(aliases)
         subjects = [
-            self._subject(f"models:/{name}/{v.version}", version=v, run=runs.get(v.run_id), aliases=by_version, artifacts=artifacts)
+            self._subject(
+                f"models:/{name}/{v.version}",
+                version=v,
+                run=runs.get(v.run_id),
+                aliases=by_version,
+                artifacts=artifacts,
+            )
             for v in sorted(chosen, key=lambda v: int(v.version))
         ]
         return subjects, registry
@@ -186,7 +214,13 @@ class MlflowAdapter:
     def _search_versions(self, name: str) -> Iterator[Any]:
         token = None
         while True:
-            page = self.call(f'versions of model "{name}"', self.client.search_model_versions, f"name = '{_quote(name)}'", max_results=_PAGE, page_token=token)
+            page = self.call(
+                f'versions of model "{name}"',
+                self.client.search_model_versions,
+                f"name = '{_quote(name)}'",
+                max_results=_PAGE,
+                page_token=token,
+            )
             yield from page
             token = page.token
             if not token:
@@ -198,11 +232,13 @@ class MlflowAdapter:
             return {}
         from mlflow.entities import ViewType
 
-        experiments = [e.experiment_id for e in self._paged("experiments", self.client.search_experiments, view_type=ViewType.ALL)]
+        experiments = [
+            e.experiment_id for e in self._paged("experiments", self.client.search_experiments, view_type=ViewType.ALL)
+        ]
         found: dict[str, Any] = {}
         ids = sorted(run_ids)
         for start in range(0, len(ids), _RUN_IDS_PER_SEARCH):
-            chunk = ids[start:start + _RUN_IDS_PER_SEARCH]
+            chunk = ids[start : start + _RUN_IDS_PER_SEARCH]
             query = "attributes.run_id IN (" + ", ".join(f"'{i}'" for i in chunk) + ")"
             for run in self._paged("runs", self.client.search_runs, experiments, query, run_view_type=ViewType.ALL):
                 found[run.info.run_id] = run
@@ -219,14 +255,24 @@ class MlflowAdapter:
 
     # ---- the subject --------------------------------------------------------------------------
 
-    def _subject(self, ref: str, version: Any = None, run: Any = None, aliases: dict[str, list[str]] | None = None,
-                 logged_model: Any = None, extra_metrics: dict[str, float] | None = None, artifacts: bool = True) -> Subject:
+    def _subject(
+        self,
+        ref: str,
+        version: Any = None,
+        run: Any = None,
+        aliases: dict[str, list[str]] | None = None,
+        logged_model: Any = None,
+        extra_metrics: dict[str, float] | None = None,
+        artifacts: bool = True,
+    ) -> Subject:
         info, data = (run.info, run.data) if run is not None else (None, None)
         tags = dict(data.tags) if data else {}
         if version is not None:
             tags.update(version.tags or {})  # the version's own tags (governance.status…) over the run's
             held = (aliases or {}).get(str(version.version), [])
-            model = ModelInfo(name=version.name, version=str(version.version), aliases=sorted(held), source=version.source)
+            model = ModelInfo(
+                name=version.name, version=str(version.version), aliases=sorted(held), source=version.source
+            )
         elif logged_model is not None:
             model = ModelInfo(name=logged_model.name, source=logged_model.artifact_location)
             tags.update(logged_model.tags or {})
@@ -236,7 +282,7 @@ class MlflowAdapter:
         if info is not None:
             run_info = RunInfo(
                 id=info.run_id,
-                start_time=dt.datetime.fromtimestamp(info.start_time / 1000, dt.timezone.utc) if info.start_time else None,
+                start_time=dt.datetime.fromtimestamp(info.start_time / 1000, dt.UTC) if info.start_time else None,
                 user=info.user_id or None,
                 git_commit=tags.get(GIT_COMMIT_TAG),
                 datasets=_datasets(run),
@@ -244,8 +290,13 @@ class MlflowAdapter:
         metrics = dict(data.metrics) if data else {}
         metrics.update(extra_metrics or {})
         return Subject(
-            source=self.name, reference=ref, model=model, run=run_info, metrics=metrics,
-            params=dict(data.params) if data else {}, tags=tags,
+            source=self.name,
+            reference=ref,
+            model=model,
+            run=run_info,
+            metrics=metrics,
+            params=dict(data.params) if data else {},
+            tags=tags,
             artifacts=self._artifacts(info) if info is not None and artifacts else [],
         )
 
@@ -273,10 +324,23 @@ class MlflowAdapter:
     # ---- actions ------------------------------------------------------------------------------
 
     def set_tag(self, name: str, version: str, key: str, value: str) -> None:
-        self.call(f'set tag "{key}" on model "{name}" version {version}', self.client.set_model_version_tag, name, version, key, value)
+        self.call(
+            f'set tag "{key}" on model "{name}" version {version}',
+            self.client.set_model_version_tag,
+            name,
+            version,
+            key,
+            value,
+        )
 
     def set_alias(self, name: str, version: str, alias: str) -> None:
-        self.call(f'set alias "{alias}" on model "{name}" version {version}', self.client.set_registered_model_alias, name, alias, version)
+        self.call(
+            f'set alias "{alias}" on model "{name}" version {version}',
+            self.client.set_registered_model_alias,
+            name,
+            alias,
+            version,
+        )
 
 
 def _selected(version: Any, select: str, aliases: dict[str, str], tag_keys: frozenset[str]) -> bool:
@@ -315,5 +379,8 @@ def _hint_for(exc: Any) -> str:
     if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
         return "check the model name, version or alias (MlflowClient().search_registered_models() lists them)"
     if code in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
-        return "set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN for a user allowed to read (and, with --apply, to edit) this model"
+        return (
+            "set MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN for a user allowed "
+            "to read (and, with --apply, to edit) this model"
+        )
     return "check that the tracking server is running and reachable at --tracking-uri / MLFLOW_TRACKING_URI"

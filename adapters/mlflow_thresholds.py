@@ -17,6 +17,7 @@ comparisons turn round and + becomes -):
 A missing metric, or a missing baseline where a change is required, fails in both (PML: the rule
 is an error, which fails a hard rule).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,11 +37,18 @@ def policy_text(thresholds: dict[str, Any], name: str = "mlflow-validation", ver
         if t.threshold is not None:
             rules.append(f"rule {rid}_threshold {{ require {m} {better} {_num(t.threshold)} }}")
         if t.min_absolute_change is not None:
-            rules.append(f"rule {rid}_absolute_change {{ require {m} {better} {base} {sign} {_num(t.min_absolute_change)} }}")
+            rules.append(
+                f"rule {rid}_absolute_change {{ require {m} {better} {base} {sign} {_num(t.min_absolute_change)} }}"
+            )
         if t.min_relative_change is not None:
             change = f"({m} - {base})" if t.greater_is_better else f"({base} - {m})"
-            rules.append(f"rule {rid}_relative_change {{ when {base} != 0 require {change} / abs({base}) >= {_num(t.min_relative_change)} }}")
-            rules.append(f"rule {rid}_relative_change_from_zero {{ when {base} == 0 require {m} {better} {base} {sign} 1e-10 }}")
+            rules.append(
+                f"rule {rid}_relative_change "
+                f"{{ when {base} != 0 require {change} / abs({base}) >= {_num(t.min_relative_change)} }}"
+            )
+            rules.append(
+                f"rule {rid}_relative_change_from_zero {{ when {base} == 0 require {m} {better} {base} {sign} 1e-10 }}"
+            )
     body = "\n  ".join(rules)
     return f'policy "{name}" version "{version}" {{\n  {body}\n}}\n'
 

@@ -5,7 +5,8 @@ and `wandb:ENTITY/PROJECT/RUN_ID` for a run on a W&B server (through `wandb.Api`
 `WANDB_API_KEY`). The wandb package is the extra `pml-policy[wandb]`, imported only here.
 
 The subject: metrics are the run's numeric summary values (nested ones flattened with dots), and
-the last history value of any metric the summary never had (`define_metric(summary="none")`); params are the config, unwrapped from
+the last history value of any metric the summary never had (`define_metric(summary="none")`); params are the
+config, unwrapped from
 `{value: …}` and flattened with dots; tags are the run's W&B tags (each `"true"`), with
 `wandb.notes`, `wandb.group`, `wandb.job_type` and `wandb.state` (finished, failed, or crashed when
 the log has no exit record); the model name is the W&B project; the run's id, start time and git
@@ -16,6 +17,7 @@ Offline runs are read from the binary log (wandb_log.py), replaying its run, con
 history, artifact and exit records; where an older wandb wrote `files/wandb-summary.json` and
 `files/config.yaml`, those are used instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +32,6 @@ from pml_policy.files import sha256_file
 from pml_policy.mappings import flatten as flatten_mapping
 
 from .base import AdapterConfig
-
 from .wandb_log import read_records
 
 PREFIX = "wandb:"
@@ -64,7 +65,7 @@ class WandbAdapter:
     # ---- online -------------------------------------------------------------------------------
 
     def _online(self, ref: str) -> Subject:
-        path = ref[len(PREFIX):].strip("/")
+        path = ref[len(PREFIX) :].strip("/")
         if path.count("/") != 2:
             raise UsageError(f"{ref}: a W&B run is wandb:ENTITY/PROJECT/RUN_ID")
         try:
@@ -72,12 +73,17 @@ class WandbAdapter:
         except ImportError:
             raise UsageError("W&B references need the wandb package", "pip install 'pml-policy[wandb]'") from None
         if not os.environ.get("WANDB_API_KEY"):
-            raise UsageError(f"{ref}: reading a run online needs a W&B API key", "set WANDB_API_KEY (the key is never logged or recorded)")
+            raise UsageError(
+                f"{ref}: reading a run online needs a W&B API key",
+                "set WANDB_API_KEY (the key is never logged or recorded)",
+            )
         try:
             run = wandb.Api(timeout=int(self.config.timeout)).run(path)
         except Exception as exc:  # wandb raises its own CommError and requests' errors alike
-            raise EvidenceError(f"W&B: run {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
-                                "check the entity/project/run id, your network, and WANDB_API_KEY") from None
+            raise EvidenceError(
+                f"W&B: run {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",
+                "check the entity/project/run id, your network, and WANDB_API_KEY",
+            ) from None
         return subject_from_api_run(ref, run)
 
 
@@ -92,7 +98,9 @@ def subject_from_folder(ref: str) -> Subject:
         folder = path.resolve()  # wandb/latest-run is a symlink
         logs = sorted(folder.glob("run-*.wandb"))
         if not logs:
-            raise EvidenceError(f"{ref}: no run-ID.wandb log in this W&B run folder", "point at a folder under wandb/ that a run wrote")
+            raise EvidenceError(
+                f"{ref}: no run-ID.wandb log in this W&B run folder", "point at a folder under wandb/ that a run wrote"
+            )
         log = logs[0]
     if not log.exists():
         raise EvidenceError(f"{ref}: does not exist")
@@ -127,7 +135,9 @@ class Replay:
             self._items(self.config, record.config.update, record.config.remove)
         elif kind == "summary":
             self._items(self.summary, record.summary.update, record.summary.remove)
-            self.summarised.update(".".join(list(i.nested_key) or [i.key]) for i in (*record.summary.update, *record.summary.remove))
+            self.summarised.update(
+                ".".join(list(i.nested_key) or [i.key]) for i in (*record.summary.update, *record.summary.remove)
+            )
         elif kind == "history":
             self._items(self.history, record.history.item, [])
         elif kind == "artifact":
@@ -156,24 +166,46 @@ class Replay:
                 found = inner if isinstance(inner, dict) else {}
             found.pop(last, None)
 
-    def subject(self, ref: str, artifacts: list[ArtifactInfo], summary_file: dict | None, config_file: dict | None) -> Subject:
+    def subject(
+        self, ref: str, artifacts: list[ArtifactInfo], summary_file: dict | None, config_file: dict | None
+    ) -> Subject:
         run = self.run
         if run is None:
-            raise EvidenceError(f"{ref}: the W&B log holds no run record", "the run did not start; nothing to decide on")
-        history = {k: v for k, v in flatten(_public(self.history)).items() if not any(k == s or k.startswith(s + ".") for s in self.summarised)}
+            raise EvidenceError(
+                f"{ref}: the W&B log holds no run record", "the run did not start; nothing to decide on"
+            )
+        history = {
+            k: v
+            for k, v in flatten(_public(self.history)).items()
+            if not any(k == s or k.startswith(s + ".") for s in self.summarised)
+        }
         metrics = numeric(history)
         metrics.update(numeric(flatten(_public(summary_file if summary_file is not None else self.summary))))
         params = flatten(unwrap(_public(config_file if config_file is not None else self.config)))
         state = "crashed" if self.exit_code is None else ("finished" if self.exit_code == 0 else "failed")
-        tags = {tag: "true" for tag in run.tags}
-        tags.update({k: v for k, v in (("wandb.notes", run.notes), ("wandb.group", run.run_group), ("wandb.job_type", run.job_type)) if v})
+        tags = dict.fromkeys(run.tags, "true")
+        tags.update(
+            {
+                k: v
+                for k, v in (
+                    ("wandb.notes", run.notes),
+                    ("wandb.group", run.run_group),
+                    ("wandb.job_type", run.job_type),
+                )
+                if v
+            }
+        )
         tags["wandb.state"] = state
-        start = run.start_time.ToDatetime(tzinfo=dt.timezone.utc) if run.HasField("start_time") else None
+        start = run.start_time.ToDatetime(tzinfo=dt.UTC) if run.HasField("start_time") else None
         return Subject(
-            source="wandb", reference=ref,
+            source="wandb",
+            reference=ref,
             model=ModelInfo(name=run.project or None),
             run=RunInfo(id=run.run_id, start_time=start, user=run.entity or None, git_commit=run.git.commit or None),
-            metrics=metrics, params=params, tags=tags, artifacts=sorted(artifacts + self.logged, key=lambda a: a.path),
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            artifacts=sorted(artifacts + self.logged, key=lambda a: a.path),
         )
 
 
@@ -181,18 +213,35 @@ def subject_from_api_run(ref: str, run: Any) -> Subject:
     """The same mapping for a run read through wandb's public API (wandb.apis.public.Run, whose
     fields are those of its GraphQL RunFragment: summaryMetrics, config, tags, commit, …)."""
     metrics = numeric(flatten(_public(dict(run.summary_metrics or {}))))
-    params = flatten(unwrap(_public(dict(run.config or {}))))  # the API unwraps {value: …} already; older servers may not
-    tags = {tag: "true" for tag in (run.tags or [])}
-    tags.update({k: v for k, v in (("wandb.notes", run.notes), ("wandb.group", run.group), ("wandb.job_type", run.job_type)) if v})
+    params = flatten(
+        unwrap(_public(dict(run.config or {})))
+    )  # the API unwraps {value: …} already; older servers may not
+    tags = dict.fromkeys(run.tags or [], "true")
+    tags.update(
+        {
+            k: v
+            for k, v in (("wandb.notes", run.notes), ("wandb.group", run.group), ("wandb.job_type", run.job_type))
+            if v
+        }
+    )
     tags["wandb.state"] = run.state
     start = dt.datetime.fromisoformat(run.created_at.replace("Z", "+00:00")) if run.created_at else None
     if start is not None and start.tzinfo is None:
-        start = start.replace(tzinfo=dt.timezone.utc)  # the API's createdAt is UTC without a zone
+        start = start.replace(tzinfo=dt.UTC)  # the API's createdAt is UTC without a zone
     user = getattr(run, "user", None)
     return Subject(
-        source="wandb", reference=ref, model=ModelInfo(name=run.project),
-        run=RunInfo(id=run.id, start_time=start, user=getattr(user, "username", None) or run.entity, git_commit=run.commit or None),
-        metrics=metrics, params=params, tags=tags,
+        source="wandb",
+        reference=ref,
+        model=ModelInfo(name=run.project),
+        run=RunInfo(
+            id=run.id,
+            start_time=start,
+            user=getattr(user, "username", None) or run.entity,
+            git_commit=run.commit or None,
+        ),
+        metrics=metrics,
+        params=params,
+        tags=tags,
     )
 
 
@@ -226,7 +275,9 @@ def folder_artifacts(files: Path) -> list[ArtifactInfo]:
     found = []
     if files.is_dir():
         for f in sorted(p for p in files.rglob("*") if p.is_file()):
-            found.append(ArtifactInfo(path=f.relative_to(files).as_posix(), size=f.stat().st_size, sha256=sha256_file(f)))
+            found.append(
+                ArtifactInfo(path=f.relative_to(files).as_posix(), size=f.stat().st_size, sha256=sha256_file(f))
+            )
     return found
 
 

@@ -16,6 +16,7 @@ The checksum is CRC-32 (IEEE, zlib's) over the type byte and the data, as wandb'
 it (LevelDB itself uses CRC-32C; W&B kept IEEE for its older Python reader). Each whole record is a
 `wandb.proto.wandb_internal_pb2.Record`, decoded with the wandb package's own classes.
 """
+
 from __future__ import annotations
 
 import struct
@@ -36,7 +37,10 @@ def read_chunks(path: Path) -> Iterator[bytes]:
     """Every whole record's bytes, in order; EvidenceError on a bad header, checksum or tail."""
     data = path.read_bytes()
     if len(data) < HEADER_LEN or data[:6] != MAGIC:
-        raise EvidenceError(f"{path}: not a W&B run log (no :W&B header)", "point at the run folder (wandb/offline-run-…) or its run-ID.wandb file")
+        raise EvidenceError(
+            f"{path}: not a W&B run log (no :W&B header)",
+            "point at the run folder (wandb/offline-run-…) or its run-ID.wandb file",
+        )
     if data[6] != 0:
         raise EvidenceError(f"{path}: W&B log version {data[6]}, this reader knows version 0", "upgrade pml-policy")
     pos, pending = HEADER_LEN, bytearray()
@@ -57,10 +61,15 @@ def read_chunks(path: Path) -> Iterator[bytes]:
             raise _truncated(path, pos)
         chunk = data[start:end]
         if kind not in _TYPE_CRC or zlib.crc32(chunk, _TYPE_CRC[kind]) != checksum:
-            raise EvidenceError(f"{path}: corrupt W&B log: bad checksum in the record at byte {pos}", "the file was damaged after the run wrote it; re-sync it from the training machine")
-        if kind == FULL or kind == FIRST:
+            raise EvidenceError(
+                f"{path}: corrupt W&B log: bad checksum in the record at byte {pos}",
+                "the file was damaged after the run wrote it; re-sync it from the training machine",
+            )
+        if kind in (FULL, FIRST):
             if in_record:
-                raise EvidenceError(f"{path}: corrupt W&B log: a record starts at byte {pos} before the previous one ended")
+                raise EvidenceError(
+                    f"{path}: corrupt W&B log: a record starts at byte {pos} before the previous one ended"
+                )
             pending, in_record = bytearray(chunk), kind == FIRST
         else:
             if not in_record:
@@ -82,7 +91,9 @@ def read_records(path: Path) -> Iterator[object]:
     try:
         from wandb.proto import wandb_internal_pb2
     except ImportError:
-        raise EvidenceError(f"{path}: reading W&B runs needs the wandb package", "pip install 'pml-policy[wandb]'") from None
+        raise EvidenceError(
+            f"{path}: reading W&B runs needs the wandb package", "pip install 'pml-policy[wandb]'"
+        ) from None
     from google.protobuf.message import DecodeError
 
     for n, chunk in enumerate(read_chunks(path)):

@@ -5,6 +5,7 @@
 >>> store.verify().ok                                         # doctest: +SKIP
 True
 """
+
 from __future__ import annotations
 
 from .rows import Entry

@@ -3,6 +3,7 @@
 Never a Python loop over decisions: a report over a million decisions reads a few hundred rows.
 Reports (reports/data.py) turn these rows into the report's model; only this module knows the SQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,9 +78,15 @@ class Aggregates:
         self.args.update(lo=lo or 0, hi=hi or -1)
         # When the period's decisions are exactly the seqs lo..hi (always, but for decisions timed
         # out of order at its edges, or a --model filter), no join with the decisions is needed.
-        stray = self._rows("SELECT COUNT(*) FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND NOT ({where})")[0][0]
-        self.results = ("r.decision_seq BETWEEN :lo AND :hi" if not stray else
-                        f"r.decision_seq IN (SELECT d.seq FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND {self.where})")
+        stray = self._rows("SELECT COUNT(*) FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND NOT ({where})")[0][
+            0
+        ]
+        self.results = (
+            "r.decision_seq BETWEEN :lo AND :hi"
+            if not stray
+            else "r.decision_seq IN (SELECT d.seq FROM pml_decisions d WHERE d.seq BETWEEN :lo AND :hi AND "
+            f"{self.where})"
+        )
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -92,54 +99,92 @@ class Aggregates:
         return list(self.conn.execute(text(sql), {**self.args, **extra}))
 
     def outcomes(self) -> list[OutcomeCount]:
-        return [OutcomeCount(*r) for r in self._rows("SELECT d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY d.outcome")]
+        return [
+            OutcomeCount(*r)
+            for r in self._rows("SELECT d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY d.outcome")
+        ]
 
     def promotions(self) -> int:
         """Aliases moved by --apply in the period."""
-        return int(self._rows(
-            "SELECT COUNT(*) FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-            "WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since AND a.time < :until"
-            + (" AND d.model = :model" if self.model else ""))[0][0])
+        return int(
+            self._rows(
+                "SELECT COUNT(*) FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+                "WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since AND a.time < :until"
+                + (" AND d.model = :model" if self.model else "")
+            )[0][0]
+        )
 
     def days(self) -> list[DayCount]:
-        return [DayCount(*r) for r in self._rows(
-            "SELECT substr(d.time, 1, 10) AS day, d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY day, d.outcome ORDER BY day")]
+        return [
+            DayCount(*r)
+            for r in self._rows(
+                "SELECT substr(d.time, 1, 10) AS day, d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP "
+                "BY day, d.outcome ORDER BY day"
+            )
+        ]
 
     def failing_rules(self, top: int = 10) -> list[RuleFailureCount]:
         failing = []
         for policy, rule, count in self._rows(
-            "SELECT r.policy, r.rule, COUNT(*) AS n FROM pml_rule_results r WHERE {results} AND r.outcome IN ('fail', 'error') "
-            "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top", top=top):
+            "SELECT r.policy, r.rule, COUNT(*) AS n FROM pml_rule_results r WHERE {results} AND r.outcome IN "
+            "('fail', 'error') "
+            "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top",
+            top=top,
+        ):
             message, observed = self._rows(
-                "SELECT r.message, r.observed FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = :r "
-                "AND r.outcome IN ('fail', 'error') ORDER BY r.decision_seq DESC LIMIT 1", p=policy, r=rule)[0]
+                "SELECT r.message, r.observed FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = "
+                ":r "
+                "AND r.outcome IN ('fail', 'error') ORDER BY r.decision_seq DESC LIMIT 1",
+                p=policy,
+                r=rule,
+            )[0]
             failing.append(RuleFailureCount(policy, rule, count, message, json.loads(observed)))
         return failing
 
     def models(self) -> list[ModelLatest]:
         models = []
         for name, count, last in self._rows(
-                "SELECT d.model, COUNT(*), MAX(d.seq) FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP BY d.model ORDER BY d.model"):
-            time_, version, outcome = self._rows("SELECT time, version, outcome FROM pml_decisions WHERE seq = :s", s=last)[0]
-            why = [f"{p}/{r}" for p, r in self._rows(
-                "SELECT policy, rule FROM pml_rule_results WHERE decision_seq = :s AND outcome IN ('fail', 'error') "
-                "AND enforce != 'advisory' ORDER BY id", s=last)]
+            "SELECT d.model, COUNT(*), MAX(d.seq) FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP "
+            "BY d.model ORDER BY d.model"
+        ):
+            time_, version, outcome = self._rows(
+                "SELECT time, version, outcome FROM pml_decisions WHERE seq = :s", s=last
+            )[0]
+            why = [
+                f"{p}/{r}"
+                for p, r in self._rows(
+                    "SELECT policy, rule FROM pml_rule_results WHERE decision_seq = :s AND outcome IN ('fail', "
+                    "'error') "
+                    "AND enforce != 'advisory' ORDER BY id",
+                    s=last,
+                )
+            ]
             champion = self._rows(
                 "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-                "WHERE d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until ORDER BY a.id DESC LIMIT 1", m=name)
+                "WHERE d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until ORDER BY "
+                "a.id DESC LIMIT 1",
+                m=name,
+            )
             models.append(ModelLatest(name, count, time_, version, outcome, why, champion[0][0] if champion else None))
         return models
 
     def waivers_used(self) -> list[WaiverCount]:
-        return [WaiverCount(w, p, r, n, int(e or 0)) for w, p, r, n, e in self._rows(
-            "SELECT r.waiver, r.policy, r.rule, COUNT(*), SUM(CASE WHEN r.expired THEN 1 ELSE 0 END) FROM pml_waivers_used r "
-            "WHERE {results} GROUP BY r.waiver, r.policy, r.rule ORDER BY r.waiver, r.policy, r.rule")]
+        return [
+            WaiverCount(w, p, r, n, int(e or 0))
+            for w, p, r, n, e in self._rows(
+                "SELECT r.waiver, r.policy, r.rule, COUNT(*), SUM(CASE WHEN r.expired THEN 1 ELSE 0 END) FROM "
+                "pml_waivers_used r "
+                "WHERE {results} GROUP BY r.waiver, r.policy, r.rule ORDER BY r.waiver, r.policy, r.rule"
+            )
+        ]
 
     def policy_versions(self) -> list[PolicyVersionCount]:
         policies = []
         for n, v, g, count, first, last in self._rows(
-            "SELECT r.policy, r.version, r.digest, COUNT(*), MIN(r.decision_seq), MAX(r.decision_seq) FROM pml_decision_policies r "
-            "WHERE {results} GROUP BY r.policy, r.version, r.digest ORDER BY r.policy, r.version"):
+            "SELECT r.policy, r.version, r.digest, COUNT(*), MIN(r.decision_seq), MAX(r.decision_seq) FROM "
+            "pml_decision_policies r "
+            "WHERE {results} GROUP BY r.policy, r.version, r.digest ORDER BY r.policy, r.version"
+        ):
             times = dict(self._rows("SELECT seq, time FROM pml_decisions WHERE seq IN (:a, :b)", a=first, b=last))
             policies.append(PolicyVersionCount(n, v, g, count, times[first], times[last]))
         return policies

@@ -1,4 +1,5 @@
 """Canonical JSON and the hash chain: what a record's sha256 covers, and how a chain is checked."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,22 @@ from typing import Any
 GENESIS = "0" * 64  # the predecessor hash of the first record
 
 # The columns a record's hash covers, in canonical (sorted) order; `hash` itself is not one.
-HASHED = ("actor", "body", "ci", "engine", "evidence", "id", "model", "outcome", "prev_hash", "seq", "subject_digest", "subject_ref", "time", "version")
+HASHED = (
+    "actor",
+    "body",
+    "ci",
+    "engine",
+    "evidence",
+    "id",
+    "model",
+    "outcome",
+    "prev_hash",
+    "seq",
+    "subject_digest",
+    "subject_ref",
+    "time",
+    "version",
+)
 
 
 def canonical(value: Any) -> str:
@@ -30,8 +46,22 @@ def record_hash(row: Mapping[str, Any]) -> str:
     return hash_values(*(row[key] for key in HASHED))
 
 
-def hash_values(actor: str, body: str, ci: str, engine: str, evidence: str, id: str, model: str | None, outcome: str,  # noqa: A002
-                prev_hash: str, seq: int, subject_digest: str, subject_ref: str, time: str, version: str | None) -> str:
+def hash_values(
+    actor: str,
+    body: str,
+    ci: str,
+    engine: str,
+    evidence: str,
+    id: str,
+    model: str | None,
+    outcome: str,  # noqa: A002
+    prev_hash: str,
+    seq: int,
+    subject_digest: str,
+    subject_ref: str,
+    time: str,
+    version: str | None,
+) -> str:
     """record_hash over the columns in HASHED order: one f-string, because verify runs it on every
     record of the log (a generic loop over the keys took as long as the hashing itself)."""
     text = (
@@ -56,7 +86,9 @@ class Verdict:
 _SEQ, _ID, _PREV = HASHED.index("seq"), HASHED.index("id"), HASHED.index("prev_hash")
 
 
-def verify_rows(rows: Iterable[Sequence[Any]], head_row: tuple[int, str] | None, expect_head: str | None = None) -> Verdict:
+def verify_rows(
+    rows: Iterable[Sequence[Any]], head_row: tuple[int, str] | None, expect_head: str | None = None
+) -> Verdict:
     """Walk the records in seq order, each as its HASHED columns and then its hash; name the first
     one that breaks the chain."""
     prev, expected, count, seen_expected = GENESIS, 1, 0, expect_head is None
@@ -64,15 +96,48 @@ def verify_rows(rows: Iterable[Sequence[Any]], head_row: tuple[int, str] | None,
         *values, stored = row
         seq = values[_SEQ]
         if seq != expected:
-            return Verdict(False, count, prev, f"record #{expected} is missing: the log goes from #{expected - 1} to #{seq}", expected)
+            return Verdict(
+                False,
+                count,
+                prev,
+                f"record #{expected} is missing: the log goes from #{expected - 1} to #{seq}",
+                expected,
+            )
         if values[_PREV] != prev:
-            return Verdict(False, count, prev, f"record #{seq} does not follow record #{seq - 1}: its predecessor hash differs (records removed, reordered or inserted)", seq, values[_ID])
+            return Verdict(
+                False,
+                count,
+                prev,
+                f"record #{seq} does not follow record #{seq - 1}: its predecessor hash differs (records removed, "
+                "reordered or inserted)",
+                seq,
+                values[_ID],
+            )
         if hash_values(*values) != stored:
-            return Verdict(False, count, prev, f"record #{seq} was altered: its content no longer matches its hash", seq, values[_ID])
+            return Verdict(
+                False,
+                count,
+                prev,
+                f"record #{seq} was altered: its content no longer matches its hash",
+                seq,
+                values[_ID],
+            )
         prev, expected, count = stored, expected + 1, count + 1
         seen_expected = seen_expected or prev == expect_head
     if head_row is not None and head_row != (count, prev):
-        return Verdict(False, count, prev, f"the log ends at record #{count} but its head says #{head_row[0]}: records were removed from the end", count + 1)
+        return Verdict(
+            False,
+            count,
+            prev,
+            f"the log ends at record #{count} but its head says #{head_row[0]}: records were removed from the end",
+            count + 1,
+        )
     if not seen_expected:
-        return Verdict(False, count, prev, f"the published head {expect_head} is not in the log: records were removed from the end, or the log was rewritten")
+        return Verdict(
+            False,
+            count,
+            prev,
+            f"the published head {expect_head} is not in the log: records were removed from the end, or the log was "
+            "rewritten",
+        )
     return Verdict(True, count, prev)

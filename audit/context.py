@@ -1,5 +1,6 @@
 """Who made a decision and in which CI job. Only the variables named here are read, so tokens and
 other secrets in the environment can never reach the audit log."""
+
 from __future__ import annotations
 
 import getpass
@@ -9,17 +10,39 @@ from pathlib import Path
 
 # system -> (detector variable, {field: variable}); every value is a plain identifier or URL.
 _CI = {
-    "github-actions": ("GITHUB_ACTIONS", {
-        "run_id": "GITHUB_RUN_ID", "run_attempt": "GITHUB_RUN_ATTEMPT", "workflow": "GITHUB_WORKFLOW",
-        "job": "GITHUB_JOB", "repository": "GITHUB_REPOSITORY", "ref": "GITHUB_REF", "commit": "GITHUB_SHA",
-    }),
-    "gitlab-ci": ("GITLAB_CI", {
-        "run_id": "CI_PIPELINE_ID", "job": "CI_JOB_ID", "job_url": "CI_JOB_URL", "repository": "CI_PROJECT_PATH",
-        "ref": "CI_COMMIT_REF_NAME", "commit": "CI_COMMIT_SHA",
-    }),
-    "jenkins": ("JENKINS_URL", {
-        "run_id": "BUILD_ID", "job": "JOB_NAME", "job_url": "BUILD_URL", "ref": "GIT_BRANCH", "commit": "GIT_COMMIT",
-    }),
+    "github-actions": (
+        "GITHUB_ACTIONS",
+        {
+            "run_id": "GITHUB_RUN_ID",
+            "run_attempt": "GITHUB_RUN_ATTEMPT",
+            "workflow": "GITHUB_WORKFLOW",
+            "job": "GITHUB_JOB",
+            "repository": "GITHUB_REPOSITORY",
+            "ref": "GITHUB_REF",
+            "commit": "GITHUB_SHA",
+        },
+    ),
+    "gitlab-ci": (
+        "GITLAB_CI",
+        {
+            "run_id": "CI_PIPELINE_ID",
+            "job": "CI_JOB_ID",
+            "job_url": "CI_JOB_URL",
+            "repository": "CI_PROJECT_PATH",
+            "ref": "CI_COMMIT_REF_NAME",
+            "commit": "CI_COMMIT_SHA",
+        },
+    ),
+    "jenkins": (
+        "JENKINS_URL",
+        {
+            "run_id": "BUILD_ID",
+            "job": "JOB_NAME",
+            "job_url": "BUILD_URL",
+            "ref": "GIT_BRANCH",
+            "commit": "GIT_COMMIT",
+        },
+    ),
 }
 
 
@@ -28,7 +51,12 @@ def ci_context(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     for system, (detector, fields) in _CI.items():
         if env.get(detector):
             ctx = {"system": system, **{k: env[v] for k, v in fields.items() if env.get(v)}}
-            if system == "github-actions" and "run_id" in ctx and env.get("GITHUB_SERVER_URL") and env.get("GITHUB_REPOSITORY"):
+            if (
+                system == "github-actions"
+                and "run_id" in ctx
+                and env.get("GITHUB_SERVER_URL")
+                and env.get("GITHUB_REPOSITORY")
+            ):
                 ctx["job_url"] = f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}/actions/runs/{ctx['run_id']}"
             return ctx
     return {}
@@ -69,7 +97,7 @@ def _user_email(path: Path) -> str | None:
     for raw in lines:
         line = raw.strip()
         if line.startswith("["):
-            section = line[1:line.find("]")].strip().lower()
+            section = line[1 : line.find("]")].strip().lower()
         elif section == "user" and "=" in line:
             key, value = (part.strip() for part in line.split("=", 1))
             if key.lower() == "email":

@@ -5,6 +5,7 @@ A plain SQLite file is written through sqlite3 itself once its schema is current
 SQLAlchemy alone took half of `check`'s cold start. SQLAlchemy (and so sqlmodel) is loaded for
 creating and upgrading the schema, for other databases, and for the commands that read the log.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -133,7 +134,7 @@ def sqlite_settings(connection: sqlite3.Connection) -> sqlite3.Connection:
 def sqlite_file(url: str) -> str | None:
     """The file of a plain sqlite:///PATH URL; None for anything else (memory, options, other drivers)."""
     prefix = "sqlite:///"
-    path = url[len(prefix):] if url.startswith(prefix) else ""
+    path = url[len(prefix) :] if url.startswith(prefix) else ""
     return path if path and "?" not in path and path != ":memory:" else None
 
 
@@ -147,7 +148,7 @@ def driver_url(url: str) -> str:
     """postgresql:// means psycopg 3, the driver pml-policy[postgres] installs."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

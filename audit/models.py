@@ -1,5 +1,6 @@
 """The audit log's tables (SQLModel). One row per decision in the hash chain; rule results,
 actions and waivers used beside it for queries and reports; the head row appends lock on."""
+
 from __future__ import annotations
 
 from sqlalchemy import Index, text
@@ -41,8 +42,14 @@ class _BesideDecision(SQLModel):
 class RuleRecord(_BesideDecision, table=True):
     __tablename__ = "pml_rule_results"
     # Reports read a period's failures through this partial index: its inserts are only the failures.
-    __table_args__ = (Index("ix_pml_rule_failures", "decision_seq", sqlite_where=text("outcome IN ('fail', 'error')"),
-                            postgresql_where=text("outcome IN ('fail', 'error')")),)
+    __table_args__ = (
+        Index(
+            "ix_pml_rule_failures",
+            "decision_seq",
+            sqlite_where=text("outcome IN ('fail', 'error')"),
+            postgresql_where=text("outcome IN ('fail', 'error')"),
+        ),
+    )
     policy: str
     policy_version: str
     policy_digest: str
@@ -72,7 +79,9 @@ class ActionRecord(_BesideDecision, table=True):
     kind: str
     name: str
     value: str | None = None
-    state: str = Field(description="planned (written with the decision), then applied or failed (one row each, as it happens)")
+    state: str = Field(
+        description="planned (written with the decision), then applied or failed (one row each, as it happens)"
+    )
     time: str | None = Field(default=None, description="When an applied or failed change was made (UTC).")
     detail: str | None = Field(default=None, description="What failed, or where an alias came from.")
 

@@ -1,5 +1,6 @@
 """Reading the audit log: records by filter, one record by id, every record in order, a decision's
 registry changes. The CLI and the service read through these, never through SQL of their own."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,19 @@ from pml_policy.errors import AuditError
 from .database import Database
 from .rows import utc_text
 
-RECORD_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "subject_ref", "subject_digest", "hash", "ci")
+RECORD_COLUMNS = (
+    "seq",
+    "id",
+    "time",
+    "actor",
+    "model",
+    "version",
+    "outcome",
+    "subject_ref",
+    "subject_digest",
+    "hash",
+    "ci",
+)
 CHANGE_COLUMNS = ("policy", "kind", "name", "value", "state", "time", "detail")
 
 
@@ -52,9 +65,16 @@ class Change(TypedDict):
     detail: str | None
 
 
-def records(db: Database, model: str | None = None, policy: str | None = None, outcome: str | None = None,
-            since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int | None = None,
-            newest_first: bool = True) -> list[RecordSummary]:
+def records(
+    db: Database,
+    model: str | None = None,
+    policy: str | None = None,
+    outcome: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int | None = None,
+    newest_first: bool = True,
+) -> list[RecordSummary]:
     from sqlalchemy import select
 
     from .models import DecisionRecord, RuleRecord
@@ -122,7 +142,11 @@ def changes(db: Database, decision_id: str) -> list[Change]:
     """Every action row of a decision: planned with it, then applied or failed."""
     with db.driver() as raw:
         cursor = raw.cursor()
-        cursor.execute(db.sql(
-            "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
-            "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id"), {"id": decision_id})
+        cursor.execute(
+            db.sql(
+                "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
+                "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id"
+            ),
+            {"id": decision_id},
+        )
         return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in cursor.fetchall()]  # type: ignore[typeddict-item]

@@ -1,5 +1,6 @@
 """An entry (a decision and its evidence) as the rows the audit tables hold: every row derives
 from the decision's one canonical JSON form, the body that the chain hashes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,7 @@ class Entry:
 
 
 def utc_text(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def json_of(model: BaseModel) -> tuple[Any, str]:
@@ -59,19 +60,30 @@ class Prepared:
         subject = _evidence_json(entry.subject, evidence)
         champion = _evidence_json(entry.champion, evidence) if entry.champion else "null"
         row = {
-            "id": d.id, "time": utc_text(d.time), "actor": actor, "ci": ci_json,
-            "subject_ref": d.subject.reference, "subject_digest": d.subject.digest,
-            "model": d.subject.model, "version": d.subject.version, "outcome": d.outcome, "engine": d.engine,
-            "body": body_text, "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
+            "id": d.id,
+            "time": utc_text(d.time),
+            "actor": actor,
+            "ci": ci_json,
+            "subject_ref": d.subject.reference,
+            "subject_digest": d.subject.digest,
+            "model": d.subject.model,
+            "version": d.subject.version,
+            "outcome": d.outcome,
+            "engine": d.engine,
+            "body": body_text,
+            "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
         }
         children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILD_TABLES}
         for p in body["policies"]:
             children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
             children["pml_actions"].extend(
-                {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"} for a in p["actions"]
+                {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"}
+                for a in p["actions"]
             )
             children["pml_waivers_used"].extend(_waiver_rows(p))
-            children["pml_decision_policies"].append({"policy": p["name"], "version": p["version"], "digest": p["digest"]})
+            children["pml_decision_policies"].append(
+                {"policy": p["name"], "version": p["version"], "digest": p["digest"]}
+            )
         return cls(row, children)
 
 
@@ -89,9 +101,16 @@ def insert_sql(name: str, columns: tuple[str, ...], mark: str) -> str:
 
 def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
     return {
-        "policy": policy["name"], "policy_version": policy["version"], "policy_digest": policy["digest"],
-        "rule": r["rule"], "enforce": r["enforce"], "outcome": r["outcome"], "message": r["message"],
-        "required": r["required"], "observed": chain.canonical(r["observed"]), "waiver": r["waiver"],
+        "policy": policy["name"],
+        "policy_version": policy["version"],
+        "policy_digest": policy["digest"],
+        "rule": r["rule"],
+        "enforce": r["enforce"],
+        "outcome": r["outcome"],
+        "message": r["message"],
+        "required": r["required"],
+        "observed": chain.canonical(r["observed"]),
+        "waiver": r["waiver"],
     }
 
 
@@ -101,5 +120,7 @@ def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
         if r["waiver"]:
             rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
         for w in r["expired_waivers"]:  # "ID (expired YYYY-MM-DD)", as the evaluator writes it; ids may hold spaces
-            rows.append({"waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True})
+            rows.append(
+                {"waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True}
+            )
     return rows

@@ -1,4 +1,5 @@
 """The audit log's schema version, its migrations, and creating or upgrading a log on first use."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,13 +46,21 @@ def _report_tables(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[DecisionPolicy.__table__])  # type: ignore[attr-defined]
     conn.exec_driver_sql(
         "INSERT INTO pml_decision_policies (decision_seq, policy, version, digest) "
-        "SELECT DISTINCT decision_seq, policy, policy_version, policy_digest FROM pml_rule_results")
-    conn.exec_driver_sql("CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')")
+        "SELECT DISTINCT decision_seq, policy, policy_version, policy_digest FROM pml_rule_results"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')"
+    )
 
 
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _drop_rule_index, 2: _add_action_outcomes, 3: _period_index, 4: _report_tables}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _drop_rule_index,
+    2: _add_action_outcomes,
+    3: _period_index,
+    4: _report_tables,
+}
 
 
 def prepare(db: Database) -> None:
@@ -72,13 +81,16 @@ def prepare(db: Database) -> None:
             from . import models  # noqa: F401  (registers the tables)
 
             SQLModel.metadata.create_all(conn)
-            conn.execute(text("INSERT INTO pml_meta (key, value) VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)})
+            conn.execute(
+                text("INSERT INTO pml_meta (key, value) VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)}
+            )
             conn.execute(text("INSERT INTO pml_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": chain.GENESIS})
             return
         version = _version(conn)
         if version > SCHEMA_VERSION:
             raise AuditError(
-                f"the audit log at {db.shown} has schema version {version}; this pml-policy reads up to {SCHEMA_VERSION}",
+                f"the audit log at {db.shown} has schema version {version}; this pml-policy reads up to "
+                f"{SCHEMA_VERSION}",
                 "upgrade pml-policy; never edit the log by hand",
             )
         for step in range(version, SCHEMA_VERSION):

@@ -6,6 +6,7 @@ aggregates.py. Appends take a lock on the single head row (SQLite: BEGIN IMMEDIA
 SELECT … FOR UPDATE), so many processes can append at once and the chain never forks; each append
 is one transaction, so a writer killed mid-way leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,7 +49,9 @@ class AuditStore:
         """Record the decisions, in one transaction; returns each record's (seq, hash)."""
         ci_json = chain.canonical(ci)
         evidence: dict[int, str] = {}
-        prepared = [Prepared.of(e, actor, ci_json, evidence) for e in entries]  # JSON before the lock: writers wait less
+        prepared = [
+            Prepared.of(e, actor, ci_json, evidence) for e in entries
+        ]  # JSON before the lock: writers wait less
         # Straight to the driver: SQLAlchemy's statement machinery cost more than the database
         # itself on each append (table and column names are ours; values are always bound).
         try:
@@ -68,33 +71,54 @@ class AuditStore:
                 for name, rows in tables.items():  # parents before children (foreign keys)
                     if rows:
                         cursor.executemany(insert_sql(name, tuple(rows[0]), self.db.mark), rows)
-                cursor.execute(self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"), {"seq": seq, "hash": prev})
+                cursor.execute(
+                    self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"),
+                    {"seq": seq, "hash": prev},
+                )
         except self.db.errors() as exc:
             raise self._not_recorded(exc) from None
         self._confirmed |= claimed  # only once committed
         return appended
 
-    def record_change(self, decision_id: str, policy: str, kind: str, name: str, value: str | None, state: str, detail: str = "") -> None:
+    def record_change(
+        self, decision_id: str, policy: str, kind: str, name: str, value: str | None, state: str, detail: str = ""
+    ) -> None:
         """A registry change as it happened (applied or failed), beside the decision that planned it."""
-        row = {"id": decision_id, "policy": policy, "kind": kind, "name": name, "value": value, "state": state,
-               "time": utc_text(dt.datetime.now(dt.timezone.utc)), "detail": detail or None}
+        row = {
+            "id": decision_id,
+            "policy": policy,
+            "kind": kind,
+            "name": name,
+            "value": value,
+            "state": state,
+            "time": utc_text(dt.datetime.now(dt.UTC)),
+            "detail": detail or None,
+        }
         sql = self.db.sql(
             "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time, detail) "
-            "SELECT seq, {policy}, {kind}, {name}, {value}, {state}, {time}, {detail} FROM pml_decisions WHERE id = {id}"
+            "SELECT seq, {policy}, {kind}, {name}, {value}, {state}, {time}, {detail} FROM pml_decisions WHERE id = "
+            "{id}"
         )
         try:
             with self.db.writing() as cursor:
                 cursor.execute(sql, row)
                 if cursor.rowcount != 1:
-                    raise AuditError(f"decision {decision_id} is not in the audit log at {self.db.shown}: the change was {state} but cannot be recorded")
+                    raise AuditError(
+                        f"decision {decision_id} is not in the audit log at {self.db.shown}: the change was {state} "
+                        "but cannot be recorded"
+                    )
         except self.db.errors() as exc:
             raise AuditError(
-                f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write the audit log at {self.db.shown}: {reason(exc)}',
+                f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write '
+                f"the audit log at {self.db.shown}: {reason(exc)}",
                 self.db.hint(),
             ) from None
 
     def _not_recorded(self, exc: BaseException) -> AuditError:
-        return AuditError(f"the decision was not recorded: cannot write the audit log at {self.db.shown}: {reason(exc)}", self.db.hint())
+        return AuditError(
+            f"the decision was not recorded: cannot write the audit log at {self.db.shown}: {reason(exc)}",
+            self.db.hint(),
+        )
 
     def _claim_policies(self, cursor: Any, entries: list[Entry]) -> set[tuple[str, str, str]]:
         """A policy name and version, once used, keeps its digest: a changed policy needs a new version.
@@ -107,9 +131,11 @@ class AuditStore:
         if confirmed <= self._confirmed:
             return confirmed  # a recorded name and version never changes digest: nothing to ask the database
         names = sorted({name for name, _ in used})
-        marks = ", ".join("{n%d}" % i for i in range(len(names)))
+        marks = ", ".join(f"{{n{i}}}" for i in range(len(names)))
         cursor.execute(
-            self.db.sql(f"SELECT name, version, digest, first_decision, first_time FROM pml_policies WHERE name IN ({marks})"),
+            self.db.sql(
+                f"SELECT name, version, digest, first_decision, first_time FROM pml_policies WHERE name IN ({marks})"
+            ),
             {f"n{i}": name for i, name in enumerate(names)},
         )
         known = {(name, version): (digest, first, when) for name, version, digest, first, when in cursor.fetchall()}
@@ -122,8 +148,16 @@ class AuditStore:
                     "a changed policy needs a new version: bump `version` in the policy file",
                 )
         new = [
-            {"name": n, "version": v, "digest": p.digest, "source": p.source, "first_decision": d.id, "first_time": utc_text(d.time)}
-            for (n, v), (p, d) in used.items() if (n, v) not in known
+            {
+                "name": n,
+                "version": v,
+                "digest": p.digest,
+                "source": p.source,
+                "first_decision": d.id,
+                "first_time": utc_text(d.time),
+            }
+            for (n, v), (p, d) in used.items()
+            if (n, v) not in known
         ]
         if new:
             cursor.executemany(insert_sql("pml_policies", tuple(new[0]), self.db.mark), new)
@@ -138,7 +172,9 @@ class AuditStore:
     def verify(self, expect_head: str | None = None) -> chain.Verdict:
         """Recompute every record's hash and link, streaming in seq order through the driver's own
         cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time."""
-        query = self.db.sql(f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq")
+        query = self.db.sql(
+            f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq"
+        )
         try:
             with self.db.driver() as raw:
                 head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
@@ -156,9 +192,16 @@ class AuditStore:
 
     # ---- reading (queries.py, aggregates.py) ---------------------------------------------------
 
-    def records(self, model: str | None = None, policy: str | None = None, outcome: str | None = None,
-                since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int | None = None,
-                newest_first: bool = True) -> list[queries.RecordSummary]:
+    def records(
+        self,
+        model: str | None = None,
+        policy: str | None = None,
+        outcome: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = True,
+    ) -> list[queries.RecordSummary]:
         return queries.records(self.db, model, policy, outcome, since, until, limit, newest_first)
 
     def get(self, ref: str) -> queries.Record:

@@ -15,6 +15,7 @@
 PostgreSQL: the machine's server at PML_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 each run creates and drops its own databases.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -118,7 +119,9 @@ def floor_appends(url: str, count: int) -> float:
         row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
         cursor.execute(insert_sql("pml_decisions", tuple(row), mark), row)
         for name, rows in children.items():
-            cursor.executemany(insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows])
+            cursor.executemany(
+                insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows]
+            )
         cursor.execute(store.db.sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
         raw.commit()
     elapsed = time.perf_counter() - start
@@ -173,9 +176,20 @@ def fill_chain(url: str, records: int, batch: int = 5000) -> float:
             for _ in range(min(batch, records - seq)):
                 seq += 1
                 row = {
-                    "seq": seq, "id": uuid.uuid4().hex, "time": utc_text(base), "actor": "bench", "ci": "{}",
-                    "subject_ref": "examples/credit-fail", "subject_digest": e.subject.digest, "model": "credit-scorer",
-                    "version": "10", "outcome": "fail", "engine": "python", "body": body, "evidence": evidence, "prev_hash": prev,
+                    "seq": seq,
+                    "id": uuid.uuid4().hex,
+                    "time": utc_text(base),
+                    "actor": "bench",
+                    "ci": "{}",
+                    "subject_ref": "examples/credit-fail",
+                    "subject_digest": e.subject.digest,
+                    "model": "credit-scorer",
+                    "version": "10",
+                    "outcome": "fail",
+                    "engine": "python",
+                    "body": body,
+                    "evidence": evidence,
+                    "prev_hash": prev,
                 }
                 row["hash"] = prev = chain.record_hash(row)
                 rows.append(row)
@@ -200,7 +214,12 @@ def bench_export_memory(url: str) -> tuple[float, float]:
     """Peak RSS of `pml-policy audit export` writing to /dev/null, and its time."""
     exe = Path(sys.executable).with_name("pml-policy")
     start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", str(exe), "audit", "export", "--audit", url, "-o", "/dev/null"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", str(exe), "audit", "export", "--audit", url, "-o", "/dev/null"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(out.stderr.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
 
 
@@ -243,14 +262,19 @@ def main() -> None:
                 finally:
                     drop()
                 target = f"   {verdict(rate, TARGETS['append_1_sqlite'])}" if (store, writers) == ("sqlite", 1) else ""
-                print(f"  appends, {writers} writer{'s' if writers > 1 else ' '}      {rate:9.0f} /s{target}", flush=True)
+                print(
+                    f"  appends, {writers} writer{'s' if writers > 1 else ' '}      {rate:9.0f} /s{target}", flush=True
+                )
                 if writers == 1:
                     url, drop = fresh_url(store, tmp)
                     try:
                         floor = floor_appends(url, args.appends)
                     finally:
                         drop()
-                    print(f"    the database alone      {floor:9.0f} /s   (append reaches {rate / floor:.0%} of it)", flush=True)
+                    print(
+                        f"    the database alone      {floor:9.0f} /s   (append reaches {rate / floor:.0%} of it)",
+                        flush=True,
+                    )
             url, drop = fresh_url(store, tmp)
             try:
                 seconds = fill_chain(url, args.records)
@@ -258,14 +282,25 @@ def main() -> None:
                 rate, count = bench_verify(url)
                 print(f"  verify {count:,} records     {rate:9.0f} /s   {verdict(rate, TARGETS['verify'])}", flush=True)
                 floor = floor_verify(url)
-                print(f"    reading + sha256 alone  {floor:9.0f} /s   (verify reaches {rate / floor:.0%} of it)", flush=True)
+                print(
+                    f"    reading + sha256 alone  {floor:9.0f} /s   (verify reaches {rate / floor:.0%} of it)",
+                    flush=True,
+                )
                 peak, seconds = bench_export_memory(url)
-                print(f"  export {count:,} records: {seconds:.0f} s, peak memory {peak:.0f} MiB (streaming)", flush=True)
+                print(
+                    f"  export {count:,} records: {seconds:.0f} s, peak memory {peak:.0f} MiB (streaming)", flush=True
+                )
             finally:
                 drop()
         audited, unaudited = bench_cold_start(args.cold_runs, tmp)
-        print(f"check with its SQLite append, cold start: median {audited:.3f} s   {verdict(audited, TARGETS['cold_start'], False)}")
-        print(f"  the same check with --no-audit:          {unaudited:.3f} s   (recording adds {audited - unaudited:+.3f} s)")
+        print(
+            f"check with its SQLite append, cold start: median {audited:.3f} s   "
+            f"{verdict(audited, TARGETS['cold_start'], False)}"
+        )
+        print(
+            f"  the same check with --no-audit:          {unaudited:.3f} s   (recording adds "
+            f"{audited - unaudited:+.3f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Then the cold start of `pml-policy check` on one example folder.
 durable_rules and regopy are far slower, so each gets a prefix of the same subjects; rates are
 per second either way.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,28 +55,46 @@ def rego_text() -> str:
         if i % 10 == 9:
             c = f'object.get(object.get(input, "champion", {{}}), "metrics", {{}})["m{i}"]'
             out += [
-                f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": "skip", "message": "skipped: champion exists is false"}} if not input.champion',
+                f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": "skip", '
+                f'"message": "skipped: champion exists is false"}} if not input.champion',
                 f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": o, "message": m}} if {{',
-                "  input.champion", f"  v := {v}", "  v != null", f"  c := {c}",
+                "  input.champion",
+                f"  v := {v}",
+                "  v != null",
+                f"  c := {c}",
                 "  o := outcome(v >= c - 0.01)",
-                f'  m := sprintf("metrics.m{i} = %v, required >= champion.metrics.m{i} - 0.01 = %v", [v, c - 0.01])', "}",
+                f'  m := sprintf("metrics.m{i} = %v, required >= champion.metrics.m{i} - 0.01 = %v", [v, c - 0.01])',
+                "}",
             ]
         elif i % 10 == 4:
             out += [
-                f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": "skip", "message": sprintf("skipped: tags.use_case = %v", [input.subject.tags.use_case])}} if input.subject.tags.use_case != "credit"',
+                f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": "skip", '
+                f'"message": sprintf("skipped: tags.use_case = %v", [input.subject.tags.use_case])}} '
+                'if input.subject.tags.use_case != "credit"',
                 f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": o, "message": m}} if {{',
-                '  input.subject.tags.use_case == "credit"', f"  v := {v}", "  v != null",
-                "  o := outcome(v <= 0.2)", f'  m := sprintf("metrics.m{i} = %v, required <= 0.2", [v])', "}",
+                '  input.subject.tags.use_case == "credit"',
+                f"  v := {v}",
+                "  v != null",
+                "  o := outcome(v <= 0.2)",
+                f'  m := sprintf("metrics.m{i} = %v, required <= 0.2", [v])',
+                "}",
             ]
         else:
             out += [
                 f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": o, "message": m}} if {{',
-                f"  v := {v}", "  v != null", f"  o := outcome(v >= 0.{10 + i})",
-                f'  m := sprintf("metrics.m{i} = %v, required >= 0.{10 + i}", [v])', "}",
+                f"  v := {v}",
+                "  v != null",
+                f"  o := outcome(v >= 0.{10 + i})",
+                f'  m := sprintf("metrics.m{i} = %v, required >= 0.{10 + i}", [v])',
+                "}",
             ]
         # Absent evidence is an error, but only where the rule applies (a false `when` is a skip).
         guard = {9: "input.champion; ", 4: 'input.subject.tags.use_case == "credit"; '}.get(i % 10, "")
-        out.append(f'results contains {{"rule": "r{i}", "enforce": "{level}", "outcome": "error", "message": "metrics.m{i} is absent"}} if {{ {guard}{v} == null }}')
+        out.append(
+            "results contains "
+            f'{{"rule": "r{i}", "enforce": "{level}", "outcome": "error", "message": "metrics.m{i} is absent"}} if '
+            f"{{ {guard}{v} == null }}"
+        )
     out += [
         "",
         'decision := "fail" if { some r in results; r.enforce != "advisory"; r.outcome in {"fail", "error"} }',
@@ -127,7 +146,16 @@ def bench_engines(n: int, n_durable: int, n_rego: int, rounds: int) -> dict[str,
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bench.pml").write_text(policy_text())
         policies = load([tmp])
-    objects = [Subject(source="bench", reference=s["model"], model=ModelInfo(name=s["model"], version="1"), metrics=s["metrics"], tags=s["tags"]) for s in raw]
+    objects = [
+        Subject(
+            source="bench",
+            reference=s["model"],
+            model=ModelInfo(name=s["model"], version="1"),
+            metrics=s["metrics"],
+            tags=s["tags"],
+        )
+        for s in raw
+    ]
     champion = Subject(source="bench", reference="champion", metrics=champion_raw["metrics"])
     pairs = [(s, champion if i % 2 else None) for i, s in enumerate(objects)]
 
@@ -139,7 +167,9 @@ def bench_engines(n: int, n_durable: int, n_rego: int, rounds: int) -> dict[str,
     rates["python"] = _rate(python, policies, pairs, decisions, "compiled evaluator", n, rounds)
     durable = DurableBackend()
     durable_decisions: list[str] = []
-    rates["durable"] = _rate(durable, policies, pairs[:n_durable], durable_decisions, "durable_rules backend", n_durable, rounds)
+    rates["durable"] = _rate(
+        durable, policies, pairs[:n_durable], durable_decisions, "durable_rules backend", n_durable, rounds
+    )
     agree = durable_decisions == decisions[:n_durable]
 
     from regopy import Interpreter
@@ -147,7 +177,9 @@ def bench_engines(n: int, n_durable: int, n_rego: int, rounds: int) -> dict[str,
     interp = Interpreter()
     interp.add_module("bench", rego_text())
     bundle = interp.build("data.bench")  # compiled once: regopy's fastest way to run a query repeatedly
-    inputs = [json.dumps({"subject": s, **({"champion": champion_raw} if i % 2 else {})}) for i, s in enumerate(raw[:n_rego])]
+    inputs = [
+        json.dumps({"subject": s, **({"champion": champion_raw} if i % 2 else {})}) for i, s in enumerate(raw[:n_rego])
+    ]
     rego_out: list = []
 
     def run_rego() -> None:
@@ -159,7 +191,10 @@ def bench_engines(n: int, n_durable: int, n_rego: int, rounds: int) -> dict[str,
     rego_agree = sum(r["decision"] == d for r, d in zip(rego_out, decisions))
     rego_rules = sum(len(r["results"]) for r in rego_out) / max(len(rego_out), 1)
     print(f"  durable_rules agrees on all {len(durable_decisions)} decisions: {agree}")
-    print(f"  regopy agrees on {rego_agree}/{len(rego_out)} decisions; {rego_rules:.1f} rule results per subject (ours: {RULES})")
+    print(
+        f"  regopy agrees on {rego_agree}/{len(rego_out)} decisions; {rego_rules:.1f} rule results per subject "
+        f"(ours: {RULES})"
+    )
     return rates
 
 
@@ -174,14 +209,22 @@ def bench_cold_start(runs: int) -> float:
         subprocess.run(args, cwd=ROOT, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    print(f"  pml-policy check examples/credit-pass --no-audit: median {median:.3f} s over {runs} runs (min {min(times):.3f}, max {max(times):.3f})")
+    print(
+        f"  pml-policy check examples/credit-pass --no-audit: median {median:.3f} s over {runs} runs (min "
+        f"{min(times):.3f}, max {max(times):.3f})"
+    )
     return median
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subjects", type=int, default=10_000)
-    parser.add_argument("--durable-subjects", type=int, default=1_000, help="durable_rules is slow; it gets a prefix of the same subjects")
+    parser.add_argument(
+        "--durable-subjects",
+        type=int,
+        default=1_000,
+        help="durable_rules is slow; it gets a prefix of the same subjects",
+    )
     parser.add_argument("--rego-subjects", type=int, default=100, help="regopy takes ~80 ms per evaluation here")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per engine; the best is reported (regopy: one)")
     parser.add_argument("--cold-runs", type=int, default=15)

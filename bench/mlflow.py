@@ -14,6 +14,7 @@ artifacts (a listing per run: MLflow has no search for them) and one that does n
 
     python bench/mlflow.py [--versions 500]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,12 @@ def register(uri: str, name: str, count: int) -> None:
     for i in range(count):
         run = client.create_run(experiment, tags={"mlflow.source.git.commit": "c9f77ab3e1d0"})
         run_id = run.info.run_id
-        client.log_batch(run_id, metrics=[Metric("val_auc", round(rng.uniform(0.7, 0.9), 4), now, 0)],
-                         params=[Param("lr", "0.01")], tags=[RunTag("use_case", "credit")])
+        client.log_batch(
+            run_id,
+            metrics=[Metric("val_auc", round(rng.uniform(0.7, 0.9), 4), now, 0)],
+            params=[Param("lr", "0.01")],
+            tags=[RunTag("use_case", "credit")],
+        )
         client.log_artifact(run_id, str(card))
         client.set_terminated(run_id)
         client.create_model_version(name, source=f"{run.info.artifact_uri}/model", run_id=run_id)
@@ -101,10 +106,20 @@ def main() -> None:
                 assert len(subjects) == args.versions
                 rows.append((f"govern's read, {label}", t, n))
             naive = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
-            t, n, subjects = measure(server, lambda: [naive.fetch(f"models:/{name}/{v}") for v in range(1, args.versions + 1)])
+            t, n, subjects = measure(
+                server, lambda: [naive.fetch(f"models:/{name}/{v}") for v in range(1, args.versions + 1)]
+            )
             rows.append(("naive loop, one fetch per version", t, n))
             exe = Path(sys.executable).with_name("pml-policy")
-            command = [str(exe), "govern", name, "-p", str(tmp / "no-artifacts.pml"), "--audit", f"sqlite:///{tmp}/audit.db"]
+            command = [
+                str(exe),
+                "govern",
+                name,
+                "-p",
+                str(tmp / "no-artifacts.pml"),
+                "--audit",
+                f"sqlite:///{tmp}/audit.db",
+            ]
             t, n, done = measure(server, lambda: subprocess.run(command, capture_output=True, text=True))
             assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
             rows.append(("`pml-policy govern` (whole command, plan)", t, n))

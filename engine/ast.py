@@ -3,10 +3,11 @@
 Source locations and comments are excluded from ``model_dump()``, so two trees compare equal when
 they mean the same thing: ``parse(fmt(text)).model_dump() == parse(text).model_dump()``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,7 +125,7 @@ class Quantifier(Node):
 
 
 Expr = Annotated[
-    Union[Number, String, Bool, Date, ListLit, Path, Call, Artifact, Unary, Binary, Matches, Presence, Quantifier],
+    Number | String | Bool | Date | ListLit | Path | Call | Artifact | Unary | Binary | Matches | Presence | Quantifier,
     Field(discriminator="kind"),
 ]
 
@@ -198,7 +199,7 @@ class SetTag(Stmt):
     value: str
 
 
-Action = Annotated[Union[SetAlias, SetTag], Field(discriminator="action")]
+Action = Annotated[SetAlias | SetTag, Field(discriminator="action")]
 
 
 class OnBlock(Block):
@@ -245,7 +246,7 @@ class Waiver(Block):
     expires: Expires | None = None
 
 
-Decl = Annotated[Union[Policy, Waiver], Field(discriminator="decl")]
+Decl = Annotated[Policy | Waiver, Field(discriminator="decl")]
 
 
 class PolicyFile(Block):

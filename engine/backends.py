@@ -5,6 +5,7 @@
 >>> decision.outcome
 'pass'
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,14 @@ BACKENDS: dict[str, tuple[str, str]] = {
 class Backend(Protocol):
     name: str
 
-    def evaluate(self, policies: PolicySet, subject: Subject, champion: Subject | None = None,
-                 data: dict[str, Any] | None = None, now: dt.datetime | None = None) -> Decision: ...
+    def evaluate(
+        self,
+        policies: PolicySet,
+        subject: Subject,
+        champion: Subject | None = None,
+        data: dict[str, Any] | None = None,
+        now: dt.datetime | None = None,
+    ) -> Decision: ...
 
 
 def backend(name: str = "python") -> Backend:
@@ -40,7 +47,13 @@ def backend(name: str = "python") -> Backend:
     return backend_class()
 
 
-def evaluate(policies: PolicySet, subject: Subject, champion: Subject | None = None, data: dict[str, Any] | None = None,
-             now: dt.datetime | None = None, engine: str = "python") -> Decision:
+def evaluate(
+    policies: PolicySet,
+    subject: Subject,
+    champion: Subject | None = None,
+    data: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    engine: str = "python",
+) -> Decision:
     """The decision on a subject (and its champion) under the policies."""
     return backend(engine).evaluate(policies, subject, champion, data, now)

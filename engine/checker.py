@@ -3,6 +3,7 @@
 Runs to completion before anything is evaluated (OPA's compiler does the same), so the evaluator
 can trust a checked tree and never re-validate in its hot path.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,17 +30,29 @@ class _Checker:
 
     def policy(self, p: ast.Policy) -> None:
         if not SEMVER.match(p.version):
-            self.error(p.loc, f'policy "{p.name}": version "{p.version}" is not a semantic version', 'write MAJOR.MINOR.PATCH, e.g. "1.0.0"')
+            self.error(
+                p.loc,
+                f'policy "{p.name}": version "{p.version}" is not a semantic version',
+                'write MAJOR.MINOR.PATCH, e.g. "1.0.0"',
+            )
         if not p.name.strip():
             self.error(p.loc, "a policy needs a non-empty name")
         facts = self._facts(p)
         seen: dict[str, ast.Rule] = {}
         for r in p.rules:
             if r.id in seen:
-                self.error(r.loc, f'rule id "{r.id}" is used twice in policy "{p.name}"', f"the first is on line {seen[r.id].line}; rule ids must be unique")
+                self.error(
+                    r.loc,
+                    f'rule id "{r.id}" is used twice in policy "{p.name}"',
+                    f"the first is on line {seen[r.id].line}; rule ids must be unique",
+                )
             seen.setdefault(r.id, r)
             if r.enforce and r.enforce.level not in LEVELS:
-                self.error(r.enforce.loc, f'unknown enforcement level "{r.enforce.level}"', did_you_mean(r.enforce.level, LEVELS) or "use advisory, soft or hard")
+                self.error(
+                    r.enforce.loc,
+                    f'unknown enforcement level "{r.enforce.level}"',
+                    did_you_mean(r.enforce.level, LEVELS) or "use advisory, soft or hard",
+                )
             if r.require is None:
                 self.error(r.loc, f'rule "{r.id}" has no require', "add: require EXPRESSION")
             for cond in (r.when, r.require):
@@ -76,8 +89,12 @@ class _Checker:
             state[name] = 1
             for dep in sorted(deps[name]):
                 if state.get(dep) == 1:
-                    cycle = stack[stack.index(dep):] + [dep]
-                    self.error(facts[dep].loc, "facts depend on each other in a cycle: " + " -> ".join(cycle), "break the cycle: a fact may only use facts that do not use it")
+                    cycle = stack[stack.index(dep) :] + [dep]
+                    self.error(
+                        facts[dep].loc,
+                        "facts depend on each other in a cycle: " + " -> ".join(cycle),
+                        "break the cycle: a fact may only use facts that do not use it",
+                    )
                 elif dep not in state:
                     visit(dep, stack + [dep])
             state[name] = 2
@@ -98,7 +115,9 @@ class _Checker:
                 except re.error as exc:
                     self.error(n.loc, f'invalid regular expression "{n.pattern}": {exc}')
             elif isinstance(n, ast.Quantifier) and not n.glob:
-                self.error(n.loc, "a quantifier needs a metric name pattern", 'e.g. all metrics matching "val_auc_*" >= 0.75')
+                self.error(
+                    n.loc, "a quantifier needs a metric name pattern", 'e.g. all metrics matching "val_auc_*" >= 0.75'
+                )
 
     def path(self, n: ast.Path, facts: set[str]) -> None:
         root, rest = n.parts[0], n.parts[1:]
@@ -106,18 +125,30 @@ class _Checker:
             return
         if root not in ROOTS:
             known = (*ROOTS, *sorted(facts))
-            self.error(n.loc, f'unknown name "{root}"', did_you_mean(root, known) or f"a path starts with one of: {', '.join(known)}")
+            self.error(
+                n.loc,
+                f'unknown name "{root}"',
+                did_you_mean(root, known) or f"a path starts with one of: {', '.join(known)}",
+            )
             return
         if root == "champion":
             if not rest:
                 return
             root, rest = rest[0], rest[1:]
             if root not in SUBJECT_ROOTS:
-                self.error(n.loc, f'unknown champion path "champion.{root}"', did_you_mean(root, SUBJECT_ROOTS) or f"champion. is followed by one of: {', '.join(SUBJECT_ROOTS)}")
+                self.error(
+                    n.loc,
+                    f'unknown champion path "champion.{root}"',
+                    did_you_mean(root, SUBJECT_ROOTS) or f"champion. is followed by one of: {', '.join(SUBJECT_ROOTS)}",
+                )
                 return
         if root in FIELDS and rest:
             if rest[0] not in FIELDS[root]:
-                self.error(n.loc, f'unknown field "{root}.{rest[0]}"', did_you_mean(rest[0], FIELDS[root]) or f"{root} has: {', '.join(FIELDS[root])}")
+                self.error(
+                    n.loc,
+                    f'unknown field "{root}.{rest[0]}"',
+                    did_you_mean(rest[0], FIELDS[root]) or f"{root} has: {', '.join(FIELDS[root])}",
+                )
             elif len(rest) > 1:
                 self.error(n.loc, f'"{root}.{rest[0]}" has no fields')
         elif root in ("metrics", "params", "tags") and len(rest) != 1:
@@ -125,7 +156,11 @@ class _Checker:
 
     def call(self, n: ast.Call) -> None:
         if n.name not in FUNCTIONS:
-            self.error(n.name_loc or n.loc, f'unknown function "{n.name}"', did_you_mean(n.name, FUNCTIONS) or f"the functions are: {', '.join(FUNCTIONS)}")
+            self.error(
+                n.name_loc or n.loc,
+                f'unknown function "{n.name}"',
+                did_you_mean(n.name, FUNCTIONS) or f"the functions are: {', '.join(FUNCTIONS)}",
+            )
             return
         low, high, _ = FUNCTIONS[n.name]
         count = len(n.args)
@@ -163,12 +198,16 @@ def roots(node: ast.Expr) -> set[str]:
 def reads_artifacts(policy: ast.Policy) -> bool:
     """Whether any expression of the policy reads artifacts: an adapter that must make a request
     per run to list them (MLflow) can skip that when none does."""
-    exprs = [f.expr for f in policy.facts] + [c.expr for r in policy.rules for c in (r.when, r.require) if c is not None]
+    exprs = [f.expr for f in policy.facts] + [
+        c.expr for r in policy.rules for c in (r.when, r.require) if c is not None
+    ]
     if policy.rank:
         exprs.append(policy.rank.expr)
     return any(
-        isinstance(n, ast.Artifact) or (isinstance(n, ast.Path) and (n.parts[0] == "artifacts" or n.parts[:2] == ["champion", "artifacts"]))
-        for e in exprs for n in walk(e)
+        isinstance(n, ast.Artifact)
+        or (isinstance(n, ast.Path) and (n.parts[0] == "artifacts" or n.parts[:2] == ["champion", "artifacts"]))
+        for e in exprs
+        for n in walk(e)
     )
 
 
@@ -178,9 +217,19 @@ def check_file(file: ast.PolicyFile, text: str) -> list[Diagnostic]:
     for p in file.policies:
         c.policy(p)
     for w in file.waivers:
-        for item, what in ((w.target, 'policy "NAME" rule RULE'), (w.model, 'model "NAME" version N'), (w.reason, 'reason "…"'), (w.approved, 'approved by "…"'), (w.expires, "expires YYYY-MM-DD")):
+        for item, what in (
+            (w.target, 'policy "NAME" rule RULE'),
+            (w.model, 'model "NAME" version N'),
+            (w.reason, 'reason "…"'),
+            (w.approved, 'approved by "…"'),
+            (w.expires, "expires YYYY-MM-DD"),
+        ):
             if item is None:
-                c.error(w.loc, f'waiver "{w.id}" is missing: {what}', "a waiver must name its policy and rule, model and version, reason, approver and expiry")
+                c.error(
+                    w.loc,
+                    f'waiver "{w.id}" is missing: {what}',
+                    "a waiver must name its policy and rule, model and version, reason, approver and expiry",
+                )
     return c.errors
 
 
@@ -193,7 +242,11 @@ def check_set(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
         for p in file.policies:
             if p.name in policies:
                 other, other_file = policies[p.name]
-                c.error(p.loc, f'policy "{p.name}" is defined twice (versions {other.version} and {p.version})', f"the other is at {other_file.path}:{other.line}; load one version at a time")
+                c.error(
+                    p.loc,
+                    f'policy "{p.name}" is defined twice (versions {other.version} and {p.version})',
+                    f"the other is at {other_file.path}:{other.line}; load one version at a time",
+                )
             policies.setdefault(p.name, (p, file))
         errors.extend(c.errors)
     waiver_ids: dict[str, str] = {}
@@ -206,10 +259,18 @@ def check_set(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
             if w.target is None:
                 continue
             if w.target.policy not in policies:
-                c.error(w.target.loc, f'waiver "{w.id}" names policy "{w.target.policy}", which does not exist', did_you_mean(w.target.policy, policies))
+                c.error(
+                    w.target.loc,
+                    f'waiver "{w.id}" names policy "{w.target.policy}", which does not exist',
+                    did_you_mean(w.target.policy, policies),
+                )
                 continue
             rule_ids = [r.id for r in policies[w.target.policy][0].rules]
             if w.target.rule not in rule_ids:
-                c.error(w.target.loc, f'waiver "{w.id}" names rule "{w.target.rule}", which policy "{w.target.policy}" does not have', did_you_mean(w.target.rule, rule_ids))
+                c.error(
+                    w.target.loc,
+                    f'waiver "{w.id}" names rule "{w.target.rule}", which policy "{w.target.policy}" does not have',
+                    did_you_mean(w.target.rule, rule_ids),
+                )
         errors.extend(c.errors)
     return errors

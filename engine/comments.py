@@ -3,6 +3,7 @@
 A comment after code on the same line trails the statement that ends there; a comment on a line of
 its own leads the next statement of its block, or stays at the block's end when nothing follows.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -5,11 +5,10 @@ Nothing here parses or evaluates text: the tree's shape picks which prebuilt clo
 literal values are captured as Python constants. Missing evidence raises Missing and a type
 mismatch raises EvalTypeError; the rule runner turns both into the `error` outcome.
 """
+
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
-import math
 import operator
 import re
 from collections.abc import Callable
@@ -18,7 +17,21 @@ from typing import Any
 from . import ast
 from .formatter import expr_text
 from .functions import FUNCTIONS
-from .values import ABSENT, EQUAL, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, describe, is_missing, is_number, param_number, show
+from .values import (
+    ABSENT,
+    EQUAL,
+    ORDER,
+    EvalError,
+    EvalTypeError,
+    Missing,
+    as_bool,
+    compare,
+    describe,
+    is_missing,
+    is_number,
+    param_number,
+    show,
+)
 
 
 class Env:
@@ -257,9 +270,7 @@ def _membership(node: ast.Binary, facts: frozenset[str]) -> Fn:
 
     def member(env: Env) -> bool:
         item, container = left(env), right(env)
-        if isinstance(container, list):
-            found = item in container
-        elif isinstance(container, str) and isinstance(item, str):
+        if isinstance(container, list) or isinstance(container, str) and isinstance(item, str):
             found = item in container
         elif isinstance(container, dict) and isinstance(item, str):
             found = item in container  # a name among a record's keys (artifacts, data)

@@ -3,6 +3,7 @@
 These models are the JSON output (schema "pml-policy/decision", version DECISION_SCHEMA_VERSION)
 and what the audit log records. A change that breaks readers bumps the version.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,9 +40,13 @@ class RuleResult:
     outcome: RuleOutcome
     message: Annotated[str, Field(description="One line a business user can read.")]
     required: Annotated[str, Field(description="The require expression, as written.")]
-    observed: Annotated[dict[str, Any], Field(description="Every path the rule read, with its value (null when absent).")]
+    observed: Annotated[
+        dict[str, Any], Field(description="Every path the rule read, with its value (null when absent).")
+    ]
     waiver: Annotated[str | None, Field(description="The waiver that covered a failure or an error.")] = None
-    expired_waivers: Annotated[list[str], Field(description="Waivers that would have covered it but have expired.")] = field(default_factory=list)
+    expired_waivers: Annotated[list[str], Field(description="Waivers that would have covered it but have expired.")] = (
+        field(default_factory=list)
+    )
     line: Annotated[int | None, Field(description="Line of the rule in its policy file.")] = None
 
     @property

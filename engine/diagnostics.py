@@ -1,4 +1,5 @@
 """Located errors in policy files: file, line, column, the line itself, a caret, and a hint."""
+
 from __future__ import annotations
 
 import difflib

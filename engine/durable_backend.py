@@ -17,8 +17,10 @@ slower than plain Python (DESIGN.md). So, around it:
 
 Both backends must agree on every verdict of the test corpus (tests/test_durable_backend.py).
 """
+
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -30,8 +32,8 @@ from pml_policy.errors import UsageError
 
 from . import ast
 from .compiler import Env, compile_expr, is_param
-from .rules import CompiledPolicy, Raw, compute_facts
 from .python_backend import PythonBackend
+from .rules import CompiledPolicy, Raw, compute_facts
 from .values import EvalError, comparable, is_number, param_number
 
 try:
@@ -54,8 +56,8 @@ def _plain_for_durable(v: Any) -> Any:
     if is_number(v):
         return max(-_BIG, min(_BIG, float(v)))
     if isinstance(v, dt.datetime):  # full UTC timestamps compare as ISO text
-        aware = v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
-        return aware.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        aware = v if v.tzinfo else v.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, list):
@@ -141,7 +143,10 @@ class _Ruleset:
             for kind, cond in (("when", rule.when), ("require", rule.require)):
                 if cond is not None:
                     condition = lowering.condition(cond.expr)
-                    definition[f"r{i}_{kind}"] = {"all": [{"m": {"$and": [{"rule": i}, condition]}}], "run": self._recorder(i, kind)}
+                    definition[f"r{i}_{kind}"] = {
+                        "all": [{"m": {"$and": [{"rule": i}, condition]}}],
+                        "run": self._recorder(i, kind),
+                    }
             self.atoms.append(lowering.atoms)
         definition["session_open"] = {"all": [{"m": {"rule": SENTINEL}}], "run": lambda c: None}
         host.host.register_rulesets({self.name: definition})
@@ -158,7 +163,9 @@ class DurableBackend(PythonBackend):
 
     def __init__(self) -> None:
         if _durable is None:
-            raise UsageError("--engine durable needs durable_rules, which is not installed", "install pml-policy[durable]")
+            raise UsageError(
+                "--engine durable needs durable_rules, which is not installed", "install pml-policy[durable]"
+            )
         self._host = _Host()
         self._rulesets: dict[str, _Ruleset] = {}
 
@@ -183,19 +190,20 @@ class DurableBackend(PythonBackend):
                 hits = set(ruleset.hits)
             finally:
                 self._host.host.delete_state(ruleset.name, sid)
-        return [self._verdict(rule.when is not None, i, raw, hits) for i, (rule, raw) in enumerate(zip(policy.rules, checked))]
+        return [
+            self._verdict(rule.when is not None, i, raw, hits)
+            for i, (rule, raw) in enumerate(zip(policy.rules, checked))
+        ]
 
     def _assert(self, ruleset: _Ruleset, index: int, sid: str, env: Env) -> None:
         fact: dict[str, Any] = {"sid": sid, "rule": index}
         for atom in ruleset.atoms[index]:
-            try:
+            # An atom that errs is only in a branch that and/or never needed; Python has already checked the rest.
+            with contextlib.suppress(EvalError):
                 fact.update(atom(env))
-            except EvalError:
-                pass  # only in a branch that and/or never needed; Python has already checked the rest
-        try:
+        # MessageNotHandled: no condition matched, the rule does not apply or does not hold.
+        with contextlib.suppress(_durable.MessageNotHandledException):
             self._host.host.assert_fact(ruleset.name, fact)
-        except _durable.MessageNotHandledException:
-            pass  # no condition matched: the rule does not apply or does not hold
 
     @staticmethod
     def _verdict(has_when: bool, index: int, raw: Raw, hits: set[tuple[int, str]]) -> Raw:
@@ -208,4 +216,8 @@ class DurableBackend(PythonBackend):
         if outcome == raw[0]:
             return raw
         # The backends disagree: say so rather than pick one silently (the differential test fails on it).
-        return ("error", f"backends disagree: durable_rules decided {outcome}, the Python evaluator {raw[0]}; {raw[1]}", raw[2])
+        return (
+            "error",
+            f"backends disagree: durable_rules decided {outcome}, the Python evaluator {raw[0]}; {raw[1]}",
+            raw[2],
+        )

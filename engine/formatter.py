@@ -4,6 +4,7 @@ Idempotent: ``fmt(parse(fmt(t))) == fmt(t)``, and ``parse(fmt(t))`` means what `
 With ``comments=False`` the text is what a policy's sha256 digest is taken over, so editing a
 comment does not make a new policy version.
 """
+
 from __future__ import annotations
 
 import json

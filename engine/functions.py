@@ -1,4 +1,5 @@
 """The built-in functions of the language: one table, each with its arity and its implementation."""
+
 from __future__ import annotations
 
 import math

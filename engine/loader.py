@@ -1,4 +1,5 @@
 """Load policy files and folders into a checked, compiled PolicySet, collecting every error."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,10 +12,10 @@ from pml_policy.files import files_under
 
 from . import ast
 from .checker import check_file, check_set
-from .rules import CompiledPolicy, compile_policy
 from .diagnostics import Diagnostic
 from .formatter import policy_text
 from .parser import parse_with_errors
+from .rules import CompiledPolicy, compile_policy
 from .waivers import WaiverIndex, WaiverSpec, from_ast
 
 EXTENSION = ".pml"
@@ -75,7 +76,10 @@ def load(paths: Sequence[str | Path]) -> PolicySet:
     """Parse, check and compile; raise PolicyError with every error found, or UsageError."""
     files = policy_files(paths)
     if not files:
-        raise UsageError(f"no {EXTENSION} files under: {', '.join(map(str, paths))}", "write a policy, or scaffold some with the starter library in policies/")
+        raise UsageError(
+            f"no {EXTENSION} files under: {', '.join(map(str, paths))}",
+            "write a policy, or scaffold some with the starter library in policies/",
+        )
     parsed, errors = parse_and_check(files)
     if errors:
         raise PolicyError(errors)

@@ -1,4 +1,5 @@
 """The vocabulary of the language: what a path may start with, the functions, the levels."""
+
 from __future__ import annotations
 
 LEVELS = ("advisory", "soft", "hard")

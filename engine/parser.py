@@ -5,18 +5,19 @@
 >>> f.policies[0].rules[0].id
 'r'
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from typing import Any, TypeVar
 from functools import lru_cache
 from pathlib import Path as FsPath
+from typing import Any, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
-from pydantic import BaseModel
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from pydantic import BaseModel
 
 from pml_policy.errors import PolicyError
 
@@ -27,7 +28,7 @@ from .diagnostics import Diagnostic, line_of
 # What the user reads instead of lark's terminal names.
 _TOKEN_NAMES = {
     "NAME": "a name",
-    "ESCAPED_STRING": 'a string in double quotes',
+    "ESCAPED_STRING": "a string in double quotes",
     "NUMBER": "a number",
     "INT": "a whole number",
     "PERCENT": "a percentage",
@@ -338,7 +339,9 @@ class _Builder(Transformer):
 
     def call(self, meta, children):
         name, *args = children
-        return _new(ast.Call, name=str(name), args=[a for a in args if a is not None], loc=_loc(meta), name_loc=_tok_loc(name))
+        return _new(
+            ast.Call, name=str(name), args=[a for a in args if a is not None], loc=_loc(meta), name_loc=_tok_loc(name)
+        )
 
     def artifact(self, meta, children):
         return _new(ast.Artifact, path=children[0].value, loc=_loc(meta))

@@ -1,5 +1,6 @@
 """Subject + policies -> Decision. The compiled-closure backend; durable_rules reuses all but verdicts
 (backends.py picks one by name)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,20 @@ from collections import Counter
 from pml_policy.errors import NoPolicyApplies
 
 from .compiler import Env
-from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
-from .decision import DECISION_SCHEMA_VERSION, Counts, Decision, PlannedAction, PolicyResult, RuleResult, Outcome, SubjectSummary, combine, is_blocking
+from .decision import (
+    DECISION_SCHEMA_VERSION,
+    Counts,
+    Decision,
+    Outcome,
+    PlannedAction,
+    PolicyResult,
+    RuleResult,
+    SubjectSummary,
+    combine,
+    is_blocking,
+)
 from .loader import PolicySet
+from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
 from .subject import Subject
 from .waivers import WaiverIndex
 
@@ -26,8 +38,15 @@ class PythonBackend:
         compute_facts(policy, env)
         return [rule.run(env) for rule in policy.rules]
 
-    def evaluate(self, policies: PolicySet, subject: Subject, champion: Subject | None = None, data: dict | None = None, now: dt.datetime | None = None) -> Decision:
-        now = now or dt.datetime.now(dt.timezone.utc)
+    def evaluate(
+        self,
+        policies: PolicySet,
+        subject: Subject,
+        champion: Subject | None = None,
+        data: dict | None = None,
+        now: dt.datetime | None = None,
+    ) -> Decision:
+        now = now or dt.datetime.now(dt.UTC)
         applicable = policies.applicable(subject.model.name)
         if not applicable:
             names = ", ".join(f'"{p.name}" ({", ".join(p.applies)})' for p in policies.policies)
@@ -40,23 +59,43 @@ class PythonBackend:
         results = [self._policy_result(p, self.decide(p, env), policies.waivers, subject, now) for p in applicable]
         return _decision(results, subject, champion, now, self.name)
 
-    def _policy_result(self, policy: CompiledPolicy, raws: list[Raw], waivers: WaiverIndex, subject: Subject, now: dt.datetime) -> PolicyResult:
+    def _policy_result(
+        self, policy: CompiledPolicy, raws: list[Raw], waivers: WaiverIndex, subject: Subject, now: dt.datetime
+    ) -> PolicyResult:
         rules = []
         for rule, raw in zip(policy.rules, raws):
             if raw[0] == "pass" or raw[0] == "skip" or not waivers.all:  # no waiver can matter
-                rules.append(RuleResult(policy.name, rule.id, rule.title, rule.level, raw[0], raw[1], rule.required, raw[2], None, [], rule.line))
+                rules.append(
+                    RuleResult(
+                        policy.name,
+                        rule.id,
+                        rule.title,
+                        rule.level,
+                        raw[0],
+                        raw[1],
+                        rule.required,
+                        raw[2],
+                        None,
+                        [],
+                        rule.line,
+                    )
+                )
             else:
                 rules.append(_with_waivers(policy, rule, raw, waivers, subject, now))
         outcome = policy_outcome(rules)
         actions = policy.on_fail if outcome == "fail" else policy.on_pass
         planned = [
-            PlannedAction("set_alias", a.alias, policy.name) if a.action == "set_alias" else PlannedAction("set_tag", a.key, policy.name, a.value)
+            PlannedAction("set_alias", a.alias, policy.name)
+            if a.action == "set_alias"
+            else PlannedAction("set_tag", a.key, policy.name, a.value)
             for a in actions
         ]
         return PolicyResult(policy.name, policy.version, policy.digest, policy.source, outcome, rules, planned)
 
 
-def _with_waivers(policy: CompiledPolicy, rule: CompiledRule, raw: Raw, waivers: WaiverIndex, subject: Subject, now: dt.datetime) -> RuleResult:
+def _with_waivers(
+    policy: CompiledPolicy, rule: CompiledRule, raw: Raw, waivers: WaiverIndex, subject: Subject, now: dt.datetime
+) -> RuleResult:
     outcome, message, used = raw[0], raw[1], None
     valid, stale = waivers.lookup(policy.name, rule.id, subject.model.name, subject.model.version, now)
     expired = [f"{w.id} (expired {w.expires.isoformat()})" for w in stale]
@@ -64,10 +103,13 @@ def _with_waivers(policy: CompiledPolicy, rule: CompiledRule, raw: Raw, waivers:
         message += f"; waiver {valid.id} cannot lift a hard rule"
     elif valid is not None:
         outcome, used = "waived", valid.id
-        message += f"; waived by {valid.id} ({valid.reason}; approved by {valid.approved_by}, until {valid.expires.isoformat()})"
+        approval = f"approved by {valid.approved_by}, until {valid.expires.isoformat()}"
+        message += f"; waived by {valid.id} ({valid.reason}; {approval})"
     if stale and used is None:
         message += "; expired waiver " + ", ".join(w.id for w in stale) + " not applied"
-    return RuleResult(policy.name, rule.id, rule.title, rule.level, outcome, message, rule.required, raw[2], used, expired, rule.line)
+    return RuleResult(
+        policy.name, rule.id, rule.title, rule.level, outcome, message, rule.required, raw[2], used, expired, rule.line
+    )
 
 
 def policy_outcome(rules: list[RuleResult]) -> Outcome:
@@ -87,18 +129,31 @@ def _summary(subject: Subject) -> SubjectSummary:
     return SubjectSummary(subject.reference, subject.source, subject.digest, subject.model.name, subject.model.version)
 
 
-def _decision(results: list[PolicyResult], subject: Subject, champion: Subject | None, now: dt.datetime, engine: str) -> Decision:
+def _decision(
+    results: list[PolicyResult], subject: Subject, champion: Subject | None, now: dt.datetime, engine: str
+) -> Decision:
     rules = [r for p in results for r in p.rules]
     tally = Counter(map(_OUTCOME, rules))
     counts = Counts(tally["pass"], tally["fail"], tally["skip"], tally["error"], tally["waived"])
     # Only a failed or waived rule can carry waivers: skip the scans in the common case.
-    touched = [r for r in rules if r.outcome != "pass" and r.outcome != "skip"] if tally["fail"] or tally["error"] or tally["waived"] else []
+    touched = (
+        [r for r in rules if r.outcome != "pass" and r.outcome != "skip"]
+        if tally["fail"] or tally["error"] or tally["waived"]
+        else []
+    )
     return Decision.model_construct(
-        schema_="pml-policy/decision", schema_version=DECISION_SCHEMA_VERSION, id=str(uuid.uuid4()), time=now, engine=engine,
-        subject=_summary(subject), champion=_summary(champion) if champion else None,
-        outcome=combine([p.outcome for p in results]), policies=results,
+        schema_="pml-policy/decision",
+        schema_version=DECISION_SCHEMA_VERSION,
+        id=str(uuid.uuid4()),
+        time=now,
+        engine=engine,
+        subject=_summary(subject),
+        champion=_summary(champion) if champion else None,
+        outcome=combine([p.outcome for p in results]),
+        policies=results,
         waivers_used=sorted({r.waiver for r in touched if r.waiver}),
-        expired_waivers=sorted({w for r in touched for w in r.expired_waivers}), counts=counts,
+        expired_waivers=sorted({w for r in touched for w in r.expired_waivers}),
+        counts=counts,
     )
 
 

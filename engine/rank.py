@@ -1,4 +1,5 @@
 """`rank by`: the order in which passing candidates compete for an alias (DSL.md, Semantics)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@ message that fits its shape), each policy its facts in dependency order and its 
 
 Built on the expression closures of compiler.py; the evaluator (python_backend.py) only runs them.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -42,7 +43,10 @@ class CompiledRule:
 def _error_message(exc: EvalError, required: str) -> str:
     if isinstance(exc, Missing):
         if exc.path == "champion":
-            return f"missing evidence: there is no champion (required: {required}); guard the rule with: when champion exists"
+            return (
+                f"missing evidence: there is no champion (required: {required}); "
+                "guard the rule with: when champion exists"
+            )
         return f"missing evidence: {exc} (required: {required})"
     return f"type error: {exc} (required: {required})"
 
@@ -55,7 +59,11 @@ def _threshold_runner(rule: CompiledRule) -> Callable[[Env], Raw] | None:
     if rule.when is not None or not isinstance(node, ast.Binary) or not isinstance(node.right, ast.Number):
         return None
     left = node.left
-    if not isinstance(left, ast.Path) or len(left.parts) != 2 or left.parts[0] not in ("metrics", "tags", "model", "run"):
+    if (
+        not isinstance(left, ast.Path)
+        or len(left.parts) != 2
+        or left.parts[0] not in ("metrics", "tags", "model", "run")
+    ):
         return None
     (root, key), op, threshold, required = left.parts, node.op, node.right.value, rule.required
     fast, text = ORDER.get(op) or EQUAL.get(op), expr_text(left)
@@ -178,12 +186,18 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
         def presence(env: Env) -> tuple[bool, str]:
             ok = test(env)
             present = ok if want == "exists" else not ok
-            return ok, f"{target} is {'present' if present else 'missing'}, required to {'exist' if want == 'exists' else 'be missing'}"
+            return (
+                ok,
+                f"{target} is {'present' if present else 'missing'}, required to "
+                f"{'exist' if want == 'exists' else 'be missing'}",
+            )
 
         return presence
     if isinstance(node, ast.Quantifier):
         q = compile_quantifier(node, facts)
-        head = f"{node.quant} metrics matching {expr_text(ast.String(value=node.glob))} {node.op} {expr_text(node.right)}"
+        head = (
+            f"{node.quant} metrics matching {expr_text(ast.String(value=node.glob))} {node.op} {expr_text(node.right)}"
+        )
 
         def quantifier(env: Env) -> tuple[bool, str]:
             ok, hits, r = q(env)

@@ -1,4 +1,5 @@
 """The subject: the evidence a training run left behind, as every adapter hands it to the engine."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,9 @@ class RunInfo(BaseModel):
     start_time: dt.datetime | None = None
     user: str | None = None
     git_commit: str | None = None
-    datasets: list[str] = Field(default_factory=list, description="Names of the datasets the run used (MLflow dataset inputs).")
+    datasets: list[str] = Field(
+        default_factory=list, description="Names of the datasets the run used (MLflow dataset inputs)."
+    )
 
 
 class ArtifactInfo(BaseModel):
@@ -60,7 +63,18 @@ class Subject(BaseModel):
             "metrics": self.metrics,
             "params": self.params,
             "tags": self.tags,
-            "model": {"name": self.model.name, "version": version, "aliases": list(self.model.aliases), "source": self.model.source},
-            "run": {"id": self.run.id, "start_time": self.run.start_time, "user": self.run.user, "git_commit": self.run.git_commit, "datasets": list(self.run.datasets)},
+            "model": {
+                "name": self.model.name,
+                "version": version,
+                "aliases": list(self.model.aliases),
+                "source": self.model.source,
+            },
+            "run": {
+                "id": self.run.id,
+                "start_time": self.run.start_time,
+                "user": self.run.user,
+                "git_commit": self.run.git_commit,
+                "datasets": list(self.run.datasets),
+            },
             "artifacts": {a.path: {"size": a.size, "sha256": a.sha256} for a in self.artifacts},
         }

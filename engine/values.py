@@ -1,5 +1,6 @@
 """Runtime values: the fail-closed exceptions, type tests, how a value is shown to a person, and the
 value semantics every backend shares (comparisons, params read as numbers, booleans)."""
+
 from __future__ import annotations
 
 import datetime as dt

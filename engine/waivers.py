@@ -1,4 +1,5 @@
 """Waivers: which one covers a failed rule, and which have expired (reported, never applied)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,7 @@ class WaiverSpec:
 
     def expired(self, now: dt.datetime) -> bool:
         """Valid through the end of its expiry day, UTC."""
-        return now.astimezone(dt.timezone.utc).date() > self.expires
+        return now.astimezone(dt.UTC).date() > self.expires
 
 
 def from_ast(w: ast.Waiver, source: str) -> WaiverSpec:
@@ -53,7 +54,9 @@ class WaiverIndex:
         for w in waivers:
             self._by_rule[(w.policy, w.rule)].append(w)
 
-    def lookup(self, policy: str, rule: str, model: str | None, version: str | None, now: dt.datetime) -> tuple[WaiverSpec | None, list[WaiverSpec]]:
+    def lookup(
+        self, policy: str, rule: str, model: str | None, version: str | None, now: dt.datetime
+    ) -> tuple[WaiverSpec | None, list[WaiverSpec]]:
         """(a valid waiver covering the rule for this model version, the expired ones that would have)."""
         valid, expired = None, []
         for w in self._by_rule.get((policy, rule), ()):

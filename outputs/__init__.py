@@ -1,4 +1,5 @@
 """Output formats for decisions: one module each, chosen by name (conftest's `output.Get`)."""
+
 from __future__ import annotations
 
 import importlib
@@ -17,7 +18,14 @@ FORMATS = {
     "github": "GitHub Actions workflow commands: annotations on the policy files",
     "markdown": "a table per subject, for a pull-request comment or a job summary",
 }
-_MODULES = {"text": "text", "json": "json_out", "junit": "junit", "sarif": "sarif", "github": "github", "markdown": "markdown"}
+_MODULES = {
+    "text": "text",
+    "json": "json_out",
+    "junit": "junit",
+    "sarif": "sarif",
+    "github": "github",
+    "markdown": "markdown",
+}
 
 
 @dataclass
@@ -30,12 +38,12 @@ class Options:
 Renderer = Callable[[list["Decision"], Options], str]
 
 
-def shown_outcome(r: "RuleResult") -> str:
+def shown_outcome(r: RuleResult) -> str:
     """A rule's outcome as people read it: an advisory failure is a warning (it does not fail the gate)."""
     return "warn" if r.outcome == "fail" and r.enforce == "advisory" else r.outcome
 
 
-def severity(r: "RuleResult") -> str:
+def severity(r: RuleResult) -> str:
     """How serious a rule that did not pass is, for annotations: error (it fails the gate),
     note (a waiver covered it) or warning (advisory)."""
     if r.blocking:

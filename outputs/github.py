@@ -1,4 +1,5 @@
 """GitHub Actions workflow commands: an annotation per rule that did not pass, on the policy file."""
+
 from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
@@ -24,6 +25,9 @@ def render(decisions: list[Decision], options: Options) -> str:
                 if r.outcome in ("pass", "skip"):
                     continue
                 command = _COMMAND[severity(r)]
-                lines.append(f"::{command} file={_prop(p.source)},line={r.line or 1},title={_prop(r.ref)}::{_data(d.subject.reference + ': ' + r.message)}")
-        lines.append(f"::notice title={_prop('pml-policy ' + d.outcome)}::{_data(f'{d.subject.reference}: {d.outcome} ({d.counts.passed} passed, {d.counts.failed} failed, {d.counts.errored} errors)')}")
+                where = f"file={_prop(p.source)},line={r.line or 1},title={_prop(r.ref)}"
+                lines.append(f"::{command} {where}::{_data(d.subject.reference + ': ' + r.message)}")
+        c = d.counts
+        summary = f"{d.subject.reference}: {d.outcome} ({c.passed} passed, {c.failed} failed, {c.errored} errors)"
+        lines.append(f"::notice title={_prop('pml-policy ' + d.outcome)}::{_data(summary)}")
     return "\n".join(lines) + "\n"

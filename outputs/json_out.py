@@ -1,4 +1,5 @@
 """JSON: {"schema": "pml-policy/check", "schema_version": 1, "outcome", "decisions": [Decision…]}."""
+
 from __future__ import annotations
 
 from typing import Any, Final, Literal
@@ -36,8 +37,11 @@ class CheckDocument(BaseModel):
 
 
 def document(decisions: list[Decision], audit: dict[str, Any] | None = None) -> CheckDocument:
-    return CheckDocument(outcome=combine([d.outcome for d in decisions]), decisions=decisions,
-                         audit=AuditInfo.model_validate(audit) if audit is not None else None)
+    return CheckDocument(
+        outcome=combine([d.outcome for d in decisions]),
+        decisions=decisions,
+        audit=AuditInfo.model_validate(audit) if audit is not None else None,
+    )
 
 
 def render(decisions: list[Decision], options: Options) -> str:

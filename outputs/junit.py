@@ -3,6 +3,7 @@
 A blocking fail is a <failure>, a blocking error an <error>, a skip <skipped>; an advisory failure
 or a waived one passes (it does not fail the gate) and says so in <system-out>.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -16,13 +17,23 @@ def render(decisions: list[Decision], options: Options) -> str:
     root = ET.Element("testsuites", name="pml-policy")
     for d in decisions:
         for p in d.policies:
-            suite = ET.SubElement(root, "testsuite", name=f"{d.subject.reference} :: {p.name} {p.version}", timestamp=d.time.isoformat())
+            suite = ET.SubElement(
+                root, "testsuite", name=f"{d.subject.reference} :: {p.name} {p.version}", timestamp=d.time.isoformat()
+            )
             for r in p.rules:
-                case = ET.SubElement(suite, "testcase", classname=f"{p.name}", name=f"{r.rule}" + (f" - {r.title}" if r.title else ""), file=p.source)
+                case = ET.SubElement(
+                    suite,
+                    "testcase",
+                    classname=f"{p.name}",
+                    name=f"{r.rule}" + (f" - {r.title}" if r.title else ""),
+                    file=p.source,
+                )
                 if r.outcome == "skip":
                     ET.SubElement(case, "skipped", message=r.message)
                 elif r.blocking and r.outcome == "fail":
-                    ET.SubElement(case, "failure", message=r.message, type=f"{r.enforce}").text = f"required: {r.required}"
+                    ET.SubElement(
+                        case, "failure", message=r.message, type=f"{r.enforce}"
+                    ).text = f"required: {r.required}"
                 elif r.blocking:
                     ET.SubElement(case, "error", message=r.message, type="evidence").text = f"required: {r.required}"
                 elif r.outcome != "pass":
@@ -30,7 +41,12 @@ def render(decisions: list[Decision], options: Options) -> str:
     return document(root)
 
 
-COUNTS = {"tests": "testcase", "failures": "testcase/failure", "errors": "testcase/error", "skipped": "testcase/skipped"}
+COUNTS = {
+    "tests": "testcase",
+    "failures": "testcase/failure",
+    "errors": "testcase/error",
+    "skipped": "testcase/skipped",
+}
 
 
 def document(root: ET.Element) -> str:

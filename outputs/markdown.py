@@ -1,4 +1,5 @@
 """Markdown: a heading and a table per subject, for PR comments and CI job summaries."""
+
 from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
@@ -20,10 +21,18 @@ def render(decisions: list[Decision], options: Options) -> str:
         out.append("| | rule | enforce | result |")
         out.append("|---|---|---|---|")
         for r in d.rules:
-            out.append(f"| {ICON[shown_outcome(r)]} {r.outcome} | `{_cell(r.ref)}` | {r.enforce} | {_cell(r.message)} |")
+            out.append(
+                f"| {ICON[shown_outcome(r)]} {r.outcome} | `{_cell(r.ref)}` | {r.enforce} | {_cell(r.message)} |"
+            )
         c = d.counts
-        out.append(f"\n{c.passed} passed, {c.failed} failed, {c.errored} errors, {c.skipped} skipped, {c.waived} waived. Policies: " + ", ".join(f"{p.name} {p.version}" for p in d.policies) + ".")
+        out.append(
+            f"\n{c.passed} passed, {c.failed} failed, {c.errored} errors, {c.skipped} skipped, {c.waived} waived. "
+            "Policies: " + ", ".join(f"{p.name} {p.version}" for p in d.policies) + "."
+        )
         if d.actions:
-            out.append("\nPlanned actions (not applied): " + "; ".join(f"{a.kind} `{a.name}`" + (f" = `{a.value}`" if a.value else "") for a in d.actions))
+            out.append(
+                "\nPlanned actions (not applied): "
+                + "; ".join(f"{a.kind} `{a.name}`" + (f" = `{a.value}`" if a.value else "") for a in d.actions)
+            )
         out.append("")
     return "\n".join(out) + "\n"

@@ -1,4 +1,5 @@
 """SARIF 2.1.0: one result per rule that did not pass, located at the rule in its policy file."""
+
 from __future__ import annotations
 
 import json
@@ -27,31 +28,55 @@ def render(decisions: list[Decision], options: Options) -> str:
     for d in decisions:
         for p in d.policies:
             for r in p.rules:
-                rules.setdefault(r.ref, {
-                    "id": r.ref,
-                    "name": r.rule,
-                    "shortDescription": {"text": r.title or r.rule},
-                    "fullDescription": {"text": f"require {r.required}"},
-                    "defaultConfiguration": {"level": "error" if r.enforce != "advisory" else "warning"},
-                    "properties": {"enforce": r.enforce, "policy": p.name, "policyVersion": p.version},
-                })
+                rules.setdefault(
+                    r.ref,
+                    {
+                        "id": r.ref,
+                        "name": r.rule,
+                        "shortDescription": {"text": r.title or r.rule},
+                        "fullDescription": {"text": f"require {r.required}"},
+                        "defaultConfiguration": {"level": "error" if r.enforce != "advisory" else "warning"},
+                        "properties": {"enforce": r.enforce, "policy": p.name, "policyVersion": p.version},
+                    },
+                )
                 if r.outcome in ("pass", "skip"):
                     continue
-                location = {"physicalLocation": {"artifactLocation": {"uri": _uri(p.source)}, "region": {"startLine": r.line or 1}}}
-                results.append({
-                    "ruleId": r.ref,
-                    "ruleIndex": list(rules).index(r.ref),
-                    "level": severity(r),
-                    "message": {"text": f"{d.subject.reference}: {r.message}"},
-                    "locations": [location],
-                    "properties": {"outcome": r.outcome, "subject": d.subject.reference, "subjectDigest": d.subject.digest, "decisionId": d.id},
-                })
+                location = {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(p.source)},
+                        "region": {"startLine": r.line or 1},
+                    }
+                }
+                results.append(
+                    {
+                        "ruleId": r.ref,
+                        "ruleIndex": list(rules).index(r.ref),
+                        "level": severity(r),
+                        "message": {"text": f"{d.subject.reference}: {r.message}"},
+                        "locations": [location],
+                        "properties": {
+                            "outcome": r.outcome,
+                            "subject": d.subject.reference,
+                            "subjectDigest": d.subject.digest,
+                            "decisionId": d.id,
+                        },
+                    }
+                )
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "pml-policy", "version": __version__, "informationUri": "https://github.com/pml-policy/pml-policy", "rules": list(rules.values())}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pml-policy",
+                        "version": __version__,
+                        "informationUri": "https://github.com/pml-policy/pml-policy",
+                        "rules": list(rules.values()),
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -3,13 +3,21 @@
 Lines are built as styled segments; rich renders them in colour at a terminal. Piped into a CI
 log they are plain text, and rich is not even imported (it is a tenth of the cold start).
 """
+
 from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
 
 from . import Options, shown_outcome
 
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "bold magenta", "waived": "cyan"}
+STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "skip": "dim",
+    "error": "bold magenta",
+    "waived": "cyan",
+}
 LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR", "waived": "WAIVED"}
 
 Line = list[tuple[str, str | None]]  # (text, rich style or None)
@@ -23,19 +31,33 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
         out.append([(d.subject.reference, "bold"), (f" ({model}{champion})", None)])
         for r in d.rules:
             label = shown_outcome(r)
-            out.append([("  ", None), (f"{LABEL[label]:<6}", STYLE[label]), (f" {r.ref:<40} {r.enforce:<8} {r.message}", None)])
+            out.append(
+                [("  ", None), (f"{LABEL[label]:<6}", STYLE[label]), (f" {r.ref:<40} {r.enforce:<8} {r.message}", None)]
+            )
         c = d.counts
-        parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"] + ([f"{c.waived} waived"] if c.waived else [])
+        parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"] + (
+            [f"{c.waived} waived"] if c.waived else []
+        )
         policies = ", ".join(f"{p.name} {p.version}" for p in d.policies)
-        out.append([("  => ", None), (d.outcome.upper(), STYLE[d.outcome]), (f" ({', '.join(parts)}; {policies})", None)])
+        out.append(
+            [("  => ", None), (d.outcome.upper(), STYLE[d.outcome]), (f" ({', '.join(parts)}; {policies})", None)]
+        )
         for a in d.actions:
             out.append([(f"     planned: {a.text} ", None), ("(not applied)", "dim")])
         if d.expired_waivers:
-            out.append([("     ", None), ("expired waivers, not applied:", "yellow"), (" " + ", ".join(d.expired_waivers), None)])
+            out.append(
+                [
+                    ("     ", None),
+                    ("expired waivers, not applied:", "yellow"),
+                    (" " + ", ".join(d.expired_waivers), None),
+                ]
+            )
         out.append([])
     if len(decisions) > 1:
         tally = {o: sum(d.outcome == o for d in decisions) for o in ("pass", "warn", "fail")}
-        out.append([(f"{len(decisions)} subjects: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail", None)])
+        out.append(
+            [(f"{len(decisions)} subjects: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail", None)]
+        )
     if options.audit_note:
         out.append([(options.audit_note, None)])
     return out
@@ -55,7 +77,9 @@ def styled(rendered: list[Line], color: bool) -> str:
     from rich.text import Text
 
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=True, color_system="standard", highlight=False, width=200, soft_wrap=True)
+    console = Console(
+        file=buffer, force_terminal=True, color_system="standard", highlight=False, width=200, soft_wrap=True
+    )
     for line in rendered:
         console.print(Text.assemble(*[(text, style or "") for text, style in line]))
     return buffer.getvalue()

@@ -16,6 +16,7 @@ True
 `govern(model, policies, registry)` decides every version of a registered model and plans the
 registry changes; `replay(record, policy_paths)` re-evaluates a recorded decision's evidence.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Tools for policy authors: validate every file, and rewrite files in canonical form."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

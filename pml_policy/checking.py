@@ -5,6 +5,7 @@
 >>> pml_policy.record(run, "sqlite:///.pml/audit.db").records              # doctest: +SKIP
 [('2cee3ef7-…', 1, '9f1c…')]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
 from .audit import AuditStore, Entry
 from .audit.context import actor, ci_context
-from .engine import Decision, PolicySet, Subject, backend, load
+from .engine import Decision, Subject, backend, load
 from .errors import UsageError
 from .mappings import read_mapping
 from .plan import Change, apply, plan
@@ -40,15 +41,23 @@ class CheckRun:
     adapters: list[Adapter]  # what each subject was read through (and `--apply` writes through)
 
 
-def check(refs: list[str], policy_paths: list[str], champion_ref: str | None = None, data_file: str | None = None,
-        engine: str = "python", config: AdapterConfig | None = None) -> CheckRun:
+def check(
+    refs: list[str],
+    policy_paths: list[str],
+    champion_ref: str | None = None,
+    data_file: str | None = None,
+    engine: str = "python",
+    config: AdapterConfig | None = None,
+) -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
     config = config or AdapterConfig()
     policies = load(policy_paths)
     data = load_data(data_file)
     evaluator = backend(engine)
     given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
-    held: dict[tuple[Any, ...], Subject | None] = {}  # one registry read per model, however many of its versions are checked
+    held: dict[
+        tuple[Any, ...], Subject | None
+    ] = {}  # one registry read per model, however many of its versions are checked
     result = CheckRun([], [], [], [])
     for ref in refs:
         adapter = adapter_for(ref, config)
@@ -80,7 +89,11 @@ class Recorded:
     def report(recorded: Recorded | None) -> tuple[str, dict[str, Any]]:
         """The line for people and the `audit` object for machines (JSON output)."""
         if recorded is None:
-            return "NOT RECORDED: --no-audit was given; these decisions are not in the audit log", {"recorded": False, "store": None, "records": []}
+            return "NOT RECORDED: --no-audit was given; these decisions are not in the audit log", {
+                "recorded": False,
+                "store": None,
+                "records": [],
+            }
         records = [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records]
         return recorded.note(), {"recorded": True, "store": recorded.store, "records": records}
 
@@ -108,8 +121,10 @@ def registries(refs: list[str], config: AdapterConfig | None = None) -> None:
     """--apply needs references a registry stands behind (a folder has none)."""
     for ref in refs:
         if not isinstance(adapter_for(ref, config), Registry):
-            raise UsageError(f"--apply: {ref} is not in a model registry, so there is nothing to apply to",
-                             "use --apply with models:/… references (MLflow)")
+            raise UsageError(
+                f"--apply: {ref} is not in a model registry, so there is nothing to apply to",
+                "use --apply with models:/… references (MLflow)",
+            )
 
 
 @dataclass
@@ -142,7 +157,11 @@ def apply_recorded(changes: list[Change], adapter: Registry, audit_url: str) -> 
     """Apply the planned changes, recording each in the audit log as it happens."""
     store = AuditStore(audit_url)
     try:
-        return apply(changes, adapter, lambda c: store.record_change(c.decision_id, c.policy, c.kind, c.name, c.value, c.state, c.detail))
+        return apply(
+            changes,
+            adapter,
+            lambda c: store.record_change(c.decision_id, c.policy, c.kind, c.name, c.value, c.state, c.detail),
+        )
     finally:
         store.close()
 

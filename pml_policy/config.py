@@ -1,4 +1,5 @@
 """Configuration the use cases share: where the audit log and the policies are by default."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,4 +16,6 @@ def policy_paths(paths: tuple[str, ...] | list[str]) -> list[str]:
         return list(paths)
     if Path(DEFAULT_POLICIES).is_dir():
         return [DEFAULT_POLICIES]
-    raise UsageError("no policies given and no ./policies folder here", "pass -p PATH (a .pml file or a folder), or set PML_POLICIES")
+    raise UsageError(
+        "no policies given and no ./policies folder here", "pass -p PATH (a .pml file or a folder), or set PML_POLICIES"
+    )

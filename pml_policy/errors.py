@@ -1,4 +1,5 @@
 """One exception hierarchy; each class carries the process exit code it maps to (DESIGN.md)."""
+
 from __future__ import annotations
 
 EXIT_PASS = 0

@@ -1,4 +1,5 @@
 """`audit export`: every record in chain order, streamed (constant memory for any size of log)."""
+
 from __future__ import annotations
 
 import csv
@@ -8,7 +9,20 @@ from typing import TextIO
 
 from .audit import AuditStore
 
-EXPORT_COLUMNS = ("seq", "id", "time", "actor", "model", "version", "outcome", "engine", "subject_ref", "subject_digest", "prev_hash", "hash")
+EXPORT_COLUMNS = (
+    "seq",
+    "id",
+    "time",
+    "actor",
+    "model",
+    "version",
+    "outcome",
+    "engine",
+    "subject_ref",
+    "subject_digest",
+    "prev_hash",
+    "hash",
+)
 
 
 def export(store: AuditStore, fmt: str, out: TextIO) -> None:

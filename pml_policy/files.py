@@ -1,5 +1,6 @@
 """Files: written so that a crash or a full disk never leaves one half-written, hashed in blocks,
 and collected from the paths a user names."""
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ rank, plan the registry changes, and apply them with each change recorded.
 >>> [c.describe() for c in result.changes]                                    # doctest: +SKIP
 ['alias "champion" -> version 3', ...]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ class Governed:
     champion: Subject | None  # the alias holder before this pass
 
 
-def govern(model: str, policies: PolicySet, adapter: Registry, candidates: str = "all", data: dict[str, Any] | None = None) -> Governed:
+def govern(
+    model: str, policies: PolicySet, adapter: Registry, candidates: str = "all", data: dict[str, Any] | None = None
+) -> Governed:
     """Read the candidates in batches, decide each, and plan the registry changes."""
     data = data or {}
     tag_keys = frozenset(a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail) if a.action == "set_tag")
@@ -43,11 +46,20 @@ def govern(model: str, policies: PolicySet, adapter: Registry, candidates: str =
     changes = plan(list(zip(subjects, decisions)), registry, rank)
     # Judge the others against the champion this pass leaves in place, not the one it replaces:
     # otherwise a second pass, seeing the new champion, would decide (and tag) them differently.
-    promoted = next((c.version for c in changes if c.kind == "set_alias" and c.name == adapter.champion_alias and c.state == "planned"), None)
+    promoted = next(
+        (
+            c.version
+            for c in changes
+            if c.kind == "set_alias" and c.name == adapter.champion_alias and c.state == "planned"
+        ),
+        None,
+    )
     if promoted is not None:
         winner = next(s for s in subjects if s.model.version == promoted)
         champions = [champion if s is winner else winner for s in subjects]
-        decisions = [d if s is winner else evaluator.evaluate(policies, s, winner, data) for s, d in zip(subjects, decisions)]
+        decisions = [
+            d if s is winner else evaluator.evaluate(policies, s, winner, data) for s, d in zip(subjects, decisions)
+        ]
         changes = plan(list(zip(subjects, decisions)), registry, rank)
     return Governed(subjects, decisions, champions, changes, champion)
 

@@ -1,4 +1,5 @@
 """Mappings read from JSON and YAML files with located errors, and nested mappings flattened."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def read_mapping(path: Path, error: type[PmlError], what: str, hint: str | None 
     return data
 
 
-def flatten(values: dict[str, Any], prefix: str = "", keep: Callable[[dict[str, Any]], bool] = lambda _: False) -> dict[str, Any]:
+def flatten(
+    values: dict[str, Any], prefix: str = "", keep: Callable[[dict[str, Any]], bool] = lambda _: False
+) -> dict[str, Any]:
     """Nested mappings as one level with dotted keys (`{"train": {"loss": 1}}` -> `train.loss`);
     a nested mapping for which `keep` is true stays a value (W&B media objects)."""
     out: dict[str, Any] = {}

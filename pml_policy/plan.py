@@ -12,6 +12,7 @@ whose tags were not written), and records each one in the audit log as soon as i
 never says applied for a change the registry does not have. It stops at the first failure; a rerun
 plans again from the registry as it then is and finishes the job.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

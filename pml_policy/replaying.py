@@ -1,4 +1,5 @@
 """`explain --replay`: a recorded decision's evidence re-evaluated under the policies as they are now."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Compliance reports as library calls: one report of a period, and the scheduler that writes one
 per cron period, restart-safe."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,12 +38,19 @@ def format_of(output: str | None) -> str:
     return REPORT_SUFFIXES.get(Path(output).suffix.lower() if output else "", "md")
 
 
-def make_report(period: Period, model: str | None, fmt: str, audit_url: str, policy_paths: list[str],
-                template_dir: str | None = None, verify: bool = True) -> Rendered:
+def make_report(
+    period: Period,
+    model: str | None,
+    fmt: str,
+    audit_url: str,
+    policy_paths: list[str],
+    template_dir: str | None = None,
+    verify: bool = True,
+) -> Rendered:
     """Gather the period's numbers from the audit log and render them."""
     store = AuditStore(audit_url)
     try:
-        data = gather(store, period, model, waivers(policy_paths), dt.datetime.now(dt.timezone.utc), verify=verify)
+        data = gather(store, period, model, waivers(policy_paths), dt.datetime.now(dt.UTC), verify=verify)
     finally:
         store.close()
     return Rendered(render(data, fmt, template_dir), data)
@@ -54,9 +62,16 @@ def waivers(policy_paths: list[str]) -> list[WaiverSpec]:
     return list(load(paths).waivers.all) if paths else []
 
 
-def run_schedule(cron: str, out_dir: Path, fmt: str, write: Callable[[Period, Path], object], once: bool = False,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc), sleep: Callable[[float], None] = time.sleep,
-                 skipped: Callable[[Path], None] = lambda _path: None) -> None:
+def run_schedule(
+    cron: str,
+    out_dir: Path,
+    fmt: str,
+    write: Callable[[Period, Path], object],
+    once: bool = False,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    sleep: Callable[[float], None] = time.sleep,
+    skipped: Callable[[Path], None] = lambda _path: None,
+) -> None:
     """At each fire time, the report of the period since the previous fire time, unless its file
     exists (a restart writes no duplicate). Starts by catching up the last completed period."""
     if not croniter.is_valid(cron):

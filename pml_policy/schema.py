@@ -1,4 +1,5 @@
 """The JSON Schema of `check --format json`, generated from the pydantic models it serialises."""
+
 from __future__ import annotations
 
 from typing import Any

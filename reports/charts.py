@@ -1,4 +1,5 @@
 """Inline SVG charts: no JavaScript, readable offline and in print."""
+
 from __future__ import annotations
 
 from html import escape
@@ -16,10 +17,13 @@ def outcomes_over_time(days: list[Day], width: int = 720, height: int = 220) -> 
     plot_h, left, bottom = height - 40, 40, height - 24
     step = (width - left - 10) / len(days)
     bar = min(max(step * 0.7, 1.0), 48.0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Decisions per day by outcome" width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-             f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>',
-             f'<text x="{left - 6}" y="{bottom - plot_h + 10}" font-size="11" text-anchor="end">{top}</text>',
-             f'<text x="{left - 6}" y="{bottom}" font-size="11" text-anchor="end">0</text>']
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Decisions per day by outcome" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{bottom - plot_h + 10}" font-size="11" text-anchor="end">{top}</text>',
+        f'<text x="{left - 6}" y="{bottom}" font-size="11" text-anchor="end">0</text>',
+    ]
     for i, d in enumerate(days):
         x, y = left + i * step + (step - bar) / 2, float(bottom)
         for outcome in ("passed", "warned", "failed"):
@@ -27,9 +31,15 @@ def outcomes_over_time(days: list[Day], width: int = 720, height: int = 220) -> 
             if n:
                 h = n / top * plot_h
                 y -= h
-                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{COLOURS[outcome]}"><title>{escape(d.day)}: {n} {outcome}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                    f'fill="{COLOURS[outcome]}"><title>{escape(d.day)}: {n} {outcome}</title></rect>'
+                )
         if len(days) <= 16 or i % max(len(days) // 8, 1) == 0:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="10" text-anchor="middle">{escape(d.day[5:])}</text>')
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{height - 8}" font-size="10" '
+                f'text-anchor="middle">{escape(d.day[5:])}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -41,13 +51,19 @@ def failures_by_rule(rules: list[RuleFailures], width: int = 720) -> str:
     row, label = 24, 260
     height = row * len(rules) + 8
     top = max(r.failures for r in rules)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Failures by rule" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Failures by rule" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
+    ]
     for i, r in enumerate(rules):
         y = 4 + i * row
         w = r.failures / top * (width - label - 60)
         name = escape(f"{r.policy}/{r.rule}")
         parts.append(f'<text x="{label - 8}" y="{y + 15}" font-size="12" text-anchor="end">{name}</text>')
-        parts.append(f'<rect x="{label}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{COLOURS["failed"]}"><title>{name}: {r.failures}</title></rect>')
+        parts.append(
+            f'<rect x="{label}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" '
+            f'fill="{COLOURS["failed"]}"><title>{name}: {r.failures}</title></rect>'
+        )
         parts.append(f'<text x="{label + w + 6:.1f}" y="{y + 15}" font-size="12">{r.failures}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -1,6 +1,7 @@
 """What a compliance report says, gathered from the audit log's aggregates (audit/aggregates.py:
 every number counted by the database). The model is what the JSON format prints and what the
 templates render."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,8 +97,12 @@ class Report(BaseModel):
     failing_rules: list[RuleFailures]
     models: list[ModelHistory]
     waivers_used: list[WaiverUse]
-    waivers_expiring: list[WaiverUse] = Field(description=f"Waivers in the policies that expire within {EXPIRY_WINDOW_DAYS} days.")
-    waivers_expired_in_use: list[WaiverUse] = Field(description="Expired waivers still referenced by decisions of the period.")
+    waivers_expiring: list[WaiverUse] = Field(
+        description=f"Waivers in the policies that expire within {EXPIRY_WINDOW_DAYS} days."
+    )
+    waivers_expired_in_use: list[WaiverUse] = Field(
+        description="Expired waivers still referenced by decisions of the period."
+    )
     policies: list[PolicyVersion]
     chain: Chain
 
@@ -117,23 +122,44 @@ def _every_day(days: dict[str, Day], period: Period) -> list[Day]:
     return out
 
 
-def gather(store: AuditStore, period: Period, model: str | None, waivers: list[WaiverSpec], now: dt.datetime, verify: bool = True) -> Report:
+def gather(
+    store: AuditStore,
+    period: Period,
+    model: str | None,
+    waivers: list[WaiverSpec],
+    now: dt.datetime,
+    verify: bool = True,
+) -> Report:
     with store.aggregates(period.since, period.until, model) as q:
         totals, days = _totals(q), _days(q)
         failing = [RuleFailures(**f._asdict()) for f in q.failing_rules()]
         models = [ModelHistory(**m._asdict()) for m in q.models()]
         used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
     soon = now.date() + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
-    expiring = [WaiverUse(waiver=w.id, policy=w.policy, rule=w.rule, uses=0, expired_uses=0, expires=w.expires.isoformat())
-                for w in waivers if now.date() <= w.expires <= soon]
+    expiring = [
+        WaiverUse(waiver=w.id, policy=w.policy, rule=w.rule, uses=0, expired_uses=0, expires=w.expires.isoformat())
+        for w in waivers
+        if now.date() <= w.expires <= soon
+    ]
     chain = Chain(verified=False)
     if verify:
         verdict = store.verify()
         chain = Chain(verified=True, ok=verdict.ok, records=verdict.records, head=verdict.head, problem=verdict.problem)
     return Report(
-        generated=utc_text(now), days=_every_day(days, period), period=period.label, since=utc_text(period.since),
-        until=utc_text(period.until), model=model, store=store.shown, totals=totals, failing_rules=failing, models=models,
-        waivers_used=used, waivers_expiring=expiring, waivers_expired_in_use=[u for u in used if u.expired_uses], policies=policies,
+        generated=utc_text(now),
+        days=_every_day(days, period),
+        period=period.label,
+        since=utc_text(period.since),
+        until=utc_text(period.until),
+        model=model,
+        store=store.shown,
+        totals=totals,
+        failing_rules=failing,
+        models=models,
+        waivers_used=used,
+        waivers_expiring=expiring,
+        waivers_expired_in_use=[u for u in used if u.expired_uses],
+        policies=policies,
         chain=chain,
     )
 

@@ -1,5 +1,6 @@
 """Report periods: `last-7d`, `last-30d`, `last-month`, `2026-Q4`, `2026-11`, or --since/--until;
 and, for the scheduler, the period that ends at a cron fire time."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pml_policy.dates import parse_when
 from pml_policy.errors import UsageError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,12 @@ def named(name: str, now: dt.datetime) -> Period:
         year, month = int(m.group(1)), int(m.group(2))
         if 1 <= month <= 12:
             start = dt.datetime(year, month, 1, tzinfo=UTC)
-            return Period(start, dt.datetime(year + (month == 12), 1 if month == 12 else month + 1, 1, tzinfo=UTC), name)
-    raise UsageError(f"--period {name!r}: not a period I know", "use last-7d (any number of days), last-month, 2026-Q4 or 2026-11")
+            return Period(
+                start, dt.datetime(year + (month == 12), 1 if month == 12 else month + 1, 1, tzinfo=UTC), name
+            )
+    raise UsageError(
+        f"--period {name!r}: not a period I know", "use last-7d (any number of days), last-month, 2026-Q4 or 2026-11"
+    )
 
 
 def ending_at(fire: dt.datetime, previous_fire: dt.datetime) -> Period:

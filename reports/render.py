@@ -1,5 +1,6 @@
 """Render a Report with Jinja2: templates/report.html.j2 and report.md.j2, or an organisation's own
 (`--template-dir`: a folder with either file; what it lacks comes from ours)."""
+
 from __future__ import annotations
 
 import json
@@ -29,11 +30,14 @@ def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
     name = f"report.{fmt}.j2"
     try:
         return env.get_template(name).render(
-            r=report, pct=lambda x: f"{x:.0%}",
+            r=report,
+            pct=lambda x: f"{x:.0%}",
             outcomes_chart=outcomes_over_time(report.days) if fmt == "html" else "",
             rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
         )
     except TemplateError as exc:  # an organisation's template with a mistake: say where, not a traceback
         line = getattr(exc, "lineno", None)
         where = f"{getattr(exc, 'filename', None) or name}" + (f":{line}" if line else "")
-        raise UsageError(f"report template {where}: {exc.message or exc}", "fix the template (Jinja2), or leave it out to use ours") from None
+        raise UsageError(
+            f"report template {where}: {exc.message or exc}", "fix the template (Jinja2), or leave it out to use ours"
+        ) from None

@@ -4,6 +4,7 @@ As `opa test --coverage` does for Rego, but counted in what a policy author care
 failing side no scenario has seen is a threshold nobody has pinned down. Coverage is the share of
 the 2 x rules outcomes (pass, fail) seen; errors, skips and waivers are shown beside, not counted.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,16 +54,24 @@ class Coverage:
             self._rules.setdefault((r.policy, r.rule), defaultdict(set))[r.outcome].add(scenario)
 
     def report(self) -> CoverageReport:
-        rules = [RuleCoverage(policy=p, rule=r, seen={o: sorted(s) for o, s in seen.items() if s}) for (p, r), seen in sorted(self._rules.items())]
+        rules = [
+            RuleCoverage(policy=p, rule=r, seen={o: sorted(s) for o, s in seen.items() if s})
+            for (p, r), seen in sorted(self._rules.items())
+        ]
         goals = len(rules) * len(COUNTED)
         covered = sum(len(COUNTED) - len(r.missing) for r in rules)
-        return CoverageReport(percent=round(100 * covered / goals, 1) if goals else 100.0, covered=covered, goals=goals, rules=rules)
+        return CoverageReport(
+            percent=round(100 * covered / goals, 1) if goals else 100.0, covered=covered, goals=goals, rules=rules
+        )
 
 
 def render(report: CoverageReport) -> str:
     """A table for people: each rule, whether it was seen passing and failing, and by how many scenarios."""
     width = max((len(r.ref) for r in report.rules), default=10) + 2
-    out = [f"Rule coverage: {report.covered} of {report.goals} outcomes seen ({report.percent:g}%)", f"  {'rule':<{width}}{'pass':<10}{'fail':<10}also seen"]
+    out = [
+        f"Rule coverage: {report.covered} of {report.goals} outcomes seen ({report.percent:g}%)",
+        f"  {'rule':<{width}}{'pass':<10}{'fail':<10}also seen",
+    ]
     for r in report.rules:
         cells = [_cell(r.seen.get(o)) for o in COUNTED]
         other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in COUNTED)

@@ -1,4 +1,5 @@
 """How a scenario goes wrong: the decision is not what it says (a failure), or the scenario itself is."""
+
 from __future__ import annotations
 
 from pml_policy.errors import PmlError

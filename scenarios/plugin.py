@@ -4,6 +4,7 @@ coverage) per run, and the location of each step for messages. Inert in a run wi
 Under plain pytest the policies come from `--pml-policies PATH` or the ini option `pml_policies`
 (paths relative to the ini file), else ./policies; `--pml-coverage` prints the rule coverage.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,12 @@ STEPS_MODULE = "pml_policy.scenarios.steps"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pml-policy", "pml-policy scenarios")
-    group.addoption("--pml-policies", action="append", metavar="PATH", help="Policy file or folder the scenarios evaluate (repeatable). Default: ini pml_policies, else ./policies.")
+    group.addoption(
+        "--pml-policies",
+        action="append",
+        metavar="PATH",
+        help="Policy file or folder the scenarios evaluate (repeatable). Default: ini pml_policies, else ./policies.",
+    )
     group.addoption("--pml-coverage", action="store_true", help="Print which rules the scenarios saw pass and fail.")
     parser.addini("pml_policies", "Policy files or folders the PML scenarios evaluate.", type="paths", default=[])
 
@@ -73,7 +79,9 @@ def where(config: pytest.Config, filename: str, line: int) -> str:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any) -> None:
+def pytest_bdd_before_step(
+    request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any
+) -> None:
     if getattr(step_func, "__module__", None) != STEPS_MODULE:
         return
     state = request.getfixturevalue("pml_scenario")

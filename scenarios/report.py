@@ -1,4 +1,5 @@
 """The scenarios' results for people (text, by feature) and for CI servers (JUnit XML)."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -41,7 +42,9 @@ def text(result: RunResult, color: bool = False) -> str:
 
 def summary(result: RunResult) -> str:
     counts = {o: sum(s.outcome == o for s in result.scenarios) for o in MARK}
-    parts = [f"{counts['passed']} passed", f"{counts['failed']} failed", f"{counts['error']} in error"] + ([f"{counts['skipped']} skipped"] if counts["skipped"] else [])
+    parts = [f"{counts['passed']} passed", f"{counts['failed']} failed", f"{counts['error']} in error"] + (
+        [f"{counts['skipped']} skipped"] if counts["skipped"] else []
+    )
     n = len(result.scenarios)
     return f"{n} scenario{'s' if n != 1 else ''}: {', '.join(parts)}"
 

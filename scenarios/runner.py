@@ -5,6 +5,7 @@ then writes a one-line test module binding the features into a private temporary
 pytest in-process on it, isolated from the project's pytest configuration and other plugins. A
 collector plugin turns pytest's reports into ScenarioResults: which step went wrong, where, and why.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.files import files_under
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
+from pml_policy.files import files_under
 
 from .coverage import CoverageReport
 from .plugin import relative, session_of, use_adapters, where
@@ -53,7 +54,9 @@ class RunResult:
 
 def feature_files(paths: list[str]) -> list[Path]:
     """The .feature files named, or found under the folders named, in a stable order."""
-    found = files_under(paths, ".feature", "feature path", "pass .feature files or folders of them; default: ./features")
+    found = files_under(
+        paths, ".feature", "feature path", "pass .feature files or folders of them; default: ./features"
+    )
     if not found:
         raise UsageError(f"no .feature files under: {', '.join(paths)}", "write one from docs/writing-scenarios.md")
     return found
@@ -75,7 +78,11 @@ def check_features(files: list[Path]) -> None:
         else:
             errors.extend(_same_names(f, document.feature))
     if errors:
-        raise UsageError("\n".join(errors) + f"\n{len(errors)} problem{'s' if len(errors) > 1 else ''} in the feature files; no scenario was run", "see the Gherkin basics in docs/writing-scenarios.md")
+        raise UsageError(
+            "\n".join(errors)
+            + f"\n{len(errors)} problem{'s' if len(errors) > 1 else ''} in the feature files; no scenario was run",
+            "see the Gherkin basics in docs/writing-scenarios.md",
+        )
 
 
 def _same_names(f: Path, feature: Any) -> list[str]:
@@ -88,12 +95,17 @@ def _same_names(f: Path, feature: Any) -> list[str]:
             continue
         name, line = c.scenario.name, c.scenario.location.line
         if name in first:
-            errors.append(f'{f}:{line}: a second scenario named "{name}" (the first is at line {first[name]}); give each scenario of a file its own name')
+            errors.append(
+                f'{f}:{line}: a second scenario named "{name}" (the first is at line {first[name]}); give each '
+                "scenario of a file its own name"
+            )
         first.setdefault(name, line)
     return errors
 
 
-def run(paths: list[str], policy_paths: list[str], tags: str | None = None, adapters: AdapterConfig | None = None) -> RunResult:
+def run(
+    paths: list[str], policy_paths: list[str], tags: str | None = None, adapters: AdapterConfig | None = None
+) -> RunResult:
     """Run the scenarios of the feature files under `paths` against the policies; never raises for
     a failing scenario (see RunResult), only for what stops the whole run (UsageError, PolicyError)."""
     import pytest
@@ -109,16 +121,31 @@ def run(paths: list[str], policy_paths: list[str], tags: str | None = None, adap
         module.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{[str(f.resolve()) for f in files]!r})\n")
         (Path(tmp) / "pytest.ini").write_text("[pytest]\n")
         args = [
-            str(module), "-c", str(Path(tmp) / "pytest.ini"), f"--rootdir={tmp}", "-q", "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "pytest_bdd.plugin", "-p", "pml_policy.scenarios.plugin", "-p", "pml_policy.scenarios.steps",
-            "-W", "ignore::pytest.PytestUnknownMarkWarning",
+            str(module),
+            "-c",
+            str(Path(tmp) / "pytest.ini"),
+            f"--rootdir={tmp}",
+            "-q",
+            "--import-mode=importlib",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "pytest_bdd.plugin",
+            "-p",
+            "pml_policy.scenarios.plugin",
+            "-p",
+            "pml_policy.scenarios.steps",
+            "-W",
+            "ignore::pytest.PytestUnknownMarkWarning",
             *(f"--pml-policies={p}" for p in policy_paths),
             *(["-m", tags] if tags else []),
         ]
         with _isolated() as output:
             code = pytest.main(args, plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise PmlError(f"the scenarios could not be run (pytest exit {int(code)}):\n{collector.problems or output.getvalue()}")
+        raise PmlError(
+            f"the scenarios could not be run (pytest exit {int(code)}):\n{collector.problems or output.getvalue()}"
+        )
     return RunResult(collector.results(), collector.coverage())
 
 
@@ -171,23 +198,39 @@ class Collector:
                 continue
             example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
             name = template.name + (" [" + ", ".join(f"{k}={v}" for k, v in example.items()) + "]" if example else "")
-            self._results[item.nodeid] = ScenarioResult(template.feature.name, relative(self.config, template.feature.filename), name, template.line_number)
+            self._results[item.nodeid] = ScenarioResult(
+                template.feature.name, relative(self.config, template.feature.filename), name, template.line_number
+            )
 
     def _at_step(self, request: Any, feature: Any, step: Any) -> ScenarioResult | None:
         """The running scenario's result, with the step that went wrong and where it is."""
         result = self._results.get(request.node.nodeid)
         if result is not None:
-            result.step, result.where = f"{step.keyword} {step.name}", where(self.config, feature.filename, step.line_number)
+            result.step, result.where = (
+                f"{step.keyword} {step.name}",
+                where(self.config, feature.filename, step.line_number),
+            )
         return result
 
-    def pytest_bdd_step_error(self, request: Any, feature: Any, scenario: Any, step: Any, step_func: Any, step_func_args: Any, exception: BaseException) -> None:
+    def pytest_bdd_step_error(
+        self,
+        request: Any,
+        feature: Any,
+        scenario: Any,
+        step: Any,
+        step_func: Any,
+        step_func_args: Any,
+        exception: BaseException,
+    ) -> None:
         result = self._at_step(request, feature, step)
         if result is None:
             return
         result.outcome, result.exit_code = _classify(exception)
         result.message = _message(exception).removeprefix(f"{result.where}: ")
 
-    def pytest_bdd_step_func_lookup_error(self, request: Any, feature: Any, scenario: Any, step: Any, exception: BaseException) -> None:
+    def pytest_bdd_step_func_lookup_error(
+        self, request: Any, feature: Any, scenario: Any, step: Any, exception: BaseException
+    ) -> None:
         from .vocabulary import closest
 
         result = self._at_step(request, feature, step)
@@ -205,7 +248,11 @@ class Collector:
         if report.skipped:
             result.outcome, result.message = "skipped", _skip_reason(report)
         elif report.failed and result.outcome == "passed":  # failed outside a step (a fixture, the plugin)
-            result.outcome, result.exit_code, result.message = "error", EXIT_USAGE, report.longreprtext.strip().splitlines()[-1]
+            result.outcome, result.exit_code, result.message = (
+                "error",
+                EXIT_USAGE,
+                report.longreprtext.strip().splitlines()[-1],
+            )
 
     def results(self) -> list[ScenarioResult]:
         for nodeid, result in self._results.items():

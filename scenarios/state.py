@@ -4,6 +4,7 @@ Plain Python, no pytest: the steps only translate a sentence into one call here.
 scenario (an unknown policy, a Then before any When) raises ScenarioMistake, located at the step;
 a decision other than the one the scenario states raises ScenarioFailure with the rule and values.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,8 +36,13 @@ def closest(word: str, known: list[str]) -> str:
 class ScenarioState:
     """What the steps of one scenario have built and decided so far."""
 
-    def __init__(self, load: Callable[[list[str]], PolicySet], policy_paths: list[str], record: Callable[[Decision, str], None] | None = None,
-                 adapters: AdapterConfig | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[list[str]], PolicySet],
+        policy_paths: list[str],
+        record: Callable[[Decision, str], None] | None = None,
+        adapters: AdapterConfig | None = None,
+    ) -> None:
         self._load = load
         self.adapters = adapters or AdapterConfig()  # how evidence steps reach a registry
         self._record = record
@@ -83,8 +89,12 @@ class ScenarioState:
     def evidence(self, role: str) -> dict[str, Any]:
         draft = self.candidate if role == "candidate" else self.champion
         if draft is None:
-            start = 'Given a candidate "credit-scorer" version 7' if role == "candidate" else "Given a champion with metrics"
-            raise self.mistake(f"there is no {role} yet", f'start with a step such as `{start}`')
+            start = (
+                'Given a candidate "credit-scorer" version 7'
+                if role == "candidate"
+                else "Given a champion with metrics"
+            )
+            raise self.mistake(f"there is no {role} yet", f"start with a step such as `{start}`")
         return draft
 
     def set_section(self, role: str, section: str, table: list[list[str]] | None) -> None:
@@ -104,7 +114,10 @@ class ScenarioState:
             elif section == "run" and name in RUN_FIELDS:
                 draft["run"][name] = _listed(cells.scalar(value)) if name == "datasets" else value
             else:
-                raise self.mistake(f'"{path}" is not evidence a scenario can set', "write metrics.NAME, params.NAME, tags.NAME, or run." + "/run.".join(RUN_FIELDS))
+                raise self.mistake(
+                    f'"{path}" is not evidence a scenario can set',
+                    "write metrics.NAME, params.NAME, tags.NAME, or run." + "/run.".join(RUN_FIELDS),
+                )
 
     def _value(self, section: str, name: str, text: str) -> Any:
         if section == "metrics":
@@ -128,13 +141,31 @@ class ScenarioState:
         fields = {k.lower(): v for k, v in cells.pairs(table, f'the waiver "{waiver_id}"', "field")}
         missing = [k for k in ("reason", "approved by", "expires") if not fields.get(k)]
         if missing:
-            raise self.mistake(f'the waiver "{waiver_id}" needs {", ".join(missing)}', "its table has the rows | reason | … |, | approved by | … |, | expires | YYYY-MM-DD |")
+            raise self.mistake(
+                f'the waiver "{waiver_id}" needs {", ".join(missing)}',
+                "its table has the rows | reason | … |, | approved by | … |, | expires | YYYY-MM-DD |",
+            )
         try:
             expires = dt.date.fromisoformat(fields["expires"])
         except ValueError:
-            raise self.mistake(f'the waiver "{waiver_id}": expires "{fields["expires"]}" is not a date', "write it as YYYY-MM-DD, e.g. 2027-01-31") from None
+            raise self.mistake(
+                f'the waiver "{waiver_id}": expires "{fields["expires"]}" is not a date',
+                "write it as YYYY-MM-DD, e.g. 2027-01-31",
+            ) from None
         model = fields.get("model") or ((self.candidate or {}).get("model", {}).get("name")) or "*"
-        self.waivers.append(WaiverSpec(waiver_id, policy, rule, model, fields.get("version", "*"), fields["reason"], fields["approved by"], expires, self.where or "scenario"))
+        self.waivers.append(
+            WaiverSpec(
+                waiver_id,
+                policy,
+                rule,
+                model,
+                fields.get("version", "*"),
+                fields["reason"],
+                fields["approved by"],
+                expires,
+                self.where or "scenario",
+            )
+        )
 
     def context(self, table: list[list[str]] | None, docstring: str | None) -> None:
         if docstring is not None:
@@ -160,7 +191,7 @@ class ScenarioState:
             day = dt.date.fromisoformat(date)
         except ValueError:
             raise self.mistake(f'"{date}" is not a date', "write it as YYYY-MM-DD") from None
-        self.now = dt.datetime.combine(day, dt.time(12), dt.timezone.utc)
+        self.now = dt.datetime.combine(day, dt.time(12), dt.UTC)
 
     # When -----------------------------------------------------------------------------------------
 
@@ -169,7 +200,9 @@ class ScenarioState:
         if policy_name is not None:
             names = [p.name for p in policies.policies]
             if policy_name not in names:
-                raise self.mistake(f'no policy "{policy_name}" among {self.shown_paths()}; {closest(policy_name, names)}')
+                raise self.mistake(
+                    f'no policy "{policy_name}" among {self.shown_paths()}; {closest(policy_name, names)}'
+                )
             policies = PolicySet([policies.get(policy_name)], policies.waivers, policies.files)
         policies = PolicySet(policies.policies, WaiverIndex(policies.waivers.all + self.waivers), policies.files)
         candidate = Subject.model_validate(self.evidence("candidate"))
@@ -177,7 +210,9 @@ class ScenarioState:
         try:
             self.decision = evaluate(policies, candidate, champion, self.data, now=self.now)
         except NoPolicyApplies as exc:
-            raise self.mistake(exc.message, "name the candidate after a model the policy applies to (its `applies to model`)") from None
+            raise self.mistake(
+                exc.message, "name the candidate after a model the policy applies to (its `applies to model`)"
+            ) from None
         self.scope, self.last_rule = policy_name, None
         if self._record:
             self._record(self.decision, self.label)
@@ -186,7 +221,11 @@ class ScenarioState:
 
     def decided(self) -> Decision:
         if self.decision is None:
-            raise self.mistake("nothing has been evaluated yet", 'put `When all policies are evaluated` (or `When the policy "NAME" is evaluated`) before the Then steps')
+            raise self.mistake(
+                "nothing has been evaluated yet",
+                'put `When all policies are evaluated` (or `When the policy "NAME" is evaluated`) before the Then '
+                "steps",
+            )
         return self.decision
 
     def expect_decision(self, outcome: str) -> None:
@@ -194,8 +233,15 @@ class ScenarioState:
             raise self.mistake(f'a decision is pass, warn or fail, not "{outcome}"')
         d = self.decided()
         if d.outcome != outcome:
-            why = [f"  {r.ref} {SAYS[r.outcome]} ({r.enforce}): {r.message}" for r in d.rules if r.outcome not in ("pass", "skip")]
-            raise ScenarioFailure(f"the decision is {d.outcome}; the scenario expects {outcome}" + ("\n" + "\n".join(why) if why else ": every rule passed or was skipped"))
+            why = [
+                f"  {r.ref} {SAYS[r.outcome]} ({r.enforce}): {r.message}"
+                for r in d.rules
+                if r.outcome not in ("pass", "skip")
+            ]
+            raise ScenarioFailure(
+                f"the decision is {d.outcome}; the scenario expects {outcome}"
+                + ("\n" + "\n".join(why) if why else ": every rule passed or was skipped")
+            )
 
     def known_rule(self, ref: str) -> tuple[str, str]:
         """(policy, rule) for "policy/rule", or for "rule" when one policy (or the one evaluated) has it."""
@@ -204,15 +250,21 @@ class ScenarioState:
             policy, _, rule = ref.partition("/")
             if (policy, rule) in known:
                 return policy, rule
-            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, [f"{p}/{r}" for p, r in known])}')
+            raise self.mistake(
+                f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, [f"{p}/{r}" for p, r in known])}'
+            )
         owners = [p for p, r in known if r == ref]
         if self.scope in owners:
             owners = [self.scope]
         if len(owners) == 1:
             return owners[0], ref
         if not owners:
-            raise self.mistake(f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, sorted({r for _, r in known}))}')
-        raise self.mistake(f'the rule "{ref}" is in several policies: {", ".join(owners)}', f'name it as "POLICY/{ref}"')
+            raise self.mistake(
+                f'no rule "{ref}" in {self.shown_paths()}; {closest(ref, sorted({r for _, r in known}))}'
+            )
+        raise self.mistake(
+            f'the rule "{ref}" is in several policies: {", ".join(owners)}', f'name it as "POLICY/{ref}"'
+        )
 
     def rule_result(self, ref: str) -> RuleResult:
         policy, rule = self.known_rule(ref)
@@ -221,7 +273,11 @@ class ScenarioState:
             if r.policy == policy and r.rule == rule:
                 self.last_rule = r
                 return r
-        why = f'only the policy "{self.scope}" was evaluated' if self.scope else f'the policy "{policy}" does not apply to model "{d.subject.model}"'
+        why = (
+            f'only the policy "{self.scope}" was evaluated'
+            if self.scope
+            else f'the policy "{policy}" does not apply to model "{d.subject.model}"'
+        )
         raise self.mistake(f"the rule {policy}/{rule} was not evaluated: {why}")
 
     def expect_rule(self, ref: str, said: str) -> None:
@@ -233,18 +289,26 @@ class ScenarioState:
         """In the message of the rule named just before; without one, in any rule's message."""
         if self.last_rule is not None:
             if text not in self.last_rule.message:
-                raise ScenarioFailure(f'the message of {self.last_rule.ref} does not mention "{text}"; it says: {self.last_rule.message}')
+                raise ScenarioFailure(
+                    f'the message of {self.last_rule.ref} does not mention "{text}"; it says: {self.last_rule.message}'
+                )
             return
         rules = self.decided().rules
         if not any(text in r.message for r in rules):
-            raise ScenarioFailure(f'no rule\'s message mentions "{text}"; they say:\n' + "\n".join(f"  {r.ref}: {r.message}" for r in rules))
+            raise ScenarioFailure(
+                f'no rule\'s message mentions "{text}"; they say:\n'
+                + "\n".join(f"  {r.ref}: {r.message}" for r in rules)
+            )
 
     def expect_action(self, text: str, planned: bool) -> None:
         actions = [a.text for a in self.decided().actions]
         found = any(_unquoted(a) == _unquoted(text) for a in actions)  # 'set alias champion' reads the same
         if found != planned:
             listed = "; ".join(actions) or "none"
-            raise ScenarioFailure(f"the action {text} is {'not ' if planned else ''}planned; the scenario says it is {'' if planned else 'not '}planned. Planned: {listed}")
+            raise ScenarioFailure(
+                f"the action {text} is {'not ' if planned else ''}planned; the scenario says it is "
+                f"{'' if planned else 'not '}planned. Planned: {listed}"
+            )
 
     def expect_no_action(self) -> None:
         actions = [a.text for a in self.decided().actions]
@@ -261,4 +325,6 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _draft(name: str | None, version: str | None, role: str) -> dict[str, Any]:
-    return Subject(source="scenario", reference=f"scenario:{role}", model={"name": name, "version": version}).model_dump(exclude={"digest"})
+    return Subject(
+        source="scenario", reference=f"scenario:{role}", model={"name": name, "version": version}
+    ).model_dump(exclude={"digest"})

@@ -3,6 +3,7 @@
 A pytest plugin (entry point `pytest11`), so the steps are there for every feature pytest-bdd runs
 in a project that installs pml-policy, under `pml-policy test` or plain `pytest`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,7 +46,9 @@ def _candidate(pml_scenario: Any, name: str, version: str | None) -> None:
 
 
 @define("candidate_with")
-def _candidate_with(pml_scenario: Any, name: str, version: str | None, datatable: list[list[str]] | None = None) -> None:
+def _candidate_with(
+    pml_scenario: Any, name: str, version: str | None, datatable: list[list[str]] | None = None
+) -> None:
     pml_scenario.new_candidate(name, version)
     pml_scenario.set_paths("candidate", datatable)
 
@@ -89,7 +92,11 @@ def _local(pml_scenario: Any, role: str | None, path: str) -> None:
 
 @define("mlflow")
 def _mlflow(pml_scenario: Any, role: str | None, name: str, version: str | None, alias: str | None) -> None:
-    _read(pml_scenario, role, fetch(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}", pml_scenario.adapters))
+    _read(
+        pml_scenario,
+        role,
+        fetch(f"models:/{name}/{version}" if version else f"models:/{name}@{alias}", pml_scenario.adapters),
+    )
 
 
 def _read(state: Any, role: str | None, subject: Any) -> None:

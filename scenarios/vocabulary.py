@@ -4,6 +4,7 @@ This is the glossary scenario writers work from (`pml-policy test --list-steps`)
 "closest defined steps" shown for an undefined one, and the patterns `steps.py` binds. Plain data:
 listing the steps imports neither pytest nor the engine.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -56,18 +57,24 @@ def _q(name: str) -> str:
 ROLE = r"(?:the (?P<role>candidate|champion) is )?"
 STEPS: dict[str, Step] = {
     "policies": Step(
-        "Given", 'the policies in "PATH"', rf"the policies in {_q('path')}",
+        "Given",
+        'the policies in "PATH"',
+        rf"the policies in {_q('path')}",
         'Given the policies in "policies/starter"',
         "Evaluate the .pml files of this folder (or file), relative to where the tests run. "
         "Without it: -p of `pml-policy test`, else ./policies.",
     ),
     "candidate": Step(
-        "Given", 'a candidate "MODEL" version N', rf"a candidate {_q('name')}(?: version (?P<version>\S+))?",
+        "Given",
+        'a candidate "MODEL" version N',
+        rf"a candidate {_q('name')}(?: version (?P<version>\S+))?",
         'Given a candidate "credit-scorer" version 7',
         "A new candidate model with no evidence yet; the steps after it add metrics, params, tags and artifacts.",
     ),
     "candidate_with": Step(
-        "Given", 'a candidate "MODEL" version N with', rf"a candidate {_q('name')}(?: version (?P<version>\S+))? with",
+        "Given",
+        'a candidate "MODEL" version N with',
+        rf"a candidate {_q('name')}(?: version (?P<version>\S+))? with",
         'Given a candidate "credit-scorer" version 7 with\n'
         "  | evidence        | value    |\n"
         "  | metrics.val_auc | 0.86     |\n"
@@ -78,59 +85,69 @@ STEPS: dict[str, Step] = {
         "(metrics.…, params.…, tags.…, run.git_commit, run.user, run.id, run.datasets).",
     ),
     "section": Step(
-        "Given", "the candidate has {metrics|params|tags}", r"the (?P<role>candidate|champion) has (?P<section>metrics|params|tags)",
-        "Given the candidate has metrics\n"
-        "  | metric  | value |\n"
-        "  | val_auc | 0.86  |\n"
-        "  | dp_gap  | 3%    |",
+        "Given",
+        "the candidate has {metrics|params|tags}",
+        r"the (?P<role>candidate|champion) has (?P<section>metrics|params|tags)",
+        "Given the candidate has metrics\n  | metric  | value |\n  | val_auc | 0.86  |\n  | dp_gap  | 3%    |",
         "Metrics, params or tags of the candidate (or of the champion) from a two-column table. "
         "Numbers may be written 0.03 or 3%; tags are kept as text.",
     ),
     "absent": Step(
-        "Given", 'the candidate has no {metric|param|tag} "NAME"', rf"the (?P<role>candidate|champion) has no (?P<kind>metric|param|tag) {_q('name')}",
+        "Given",
+        'the candidate has no {metric|param|tag} "NAME"',
+        rf"the (?P<role>candidate|champion) has no (?P<kind>metric|param|tag) {_q('name')}",
         'Given the candidate has no metric "val_ece"',
         "Take a piece of evidence away (a rule that needs it then errors: missing evidence never passes).",
     ),
     "artifact": Step(
-        "Given", 'the artifact "PATH" is {archived|missing}', rf"the artifact {_q('path')} is (?P<state>archived|missing)",
+        "Given",
+        'the artifact "PATH" is {archived|missing}',
+        rf"the artifact {_q('path')} is (?P<state>archived|missing)",
         'Given the artifact "model_card.md" is missing',
         "A file archived with the candidate, or one that is not there.",
     ),
     "champion_metrics": Step(
-        "Given", "a champion with metrics", r"a champion with metrics",
-        "Given a champion with metrics\n"
-        "  | metric  | value |\n"
-        "  | val_auc | 0.85  |",
+        "Given",
+        "a champion with metrics",
+        r"a champion with metrics",
+        "Given a champion with metrics\n  | metric  | value |\n  | val_auc | 0.85  |",
         "The model in production, of the same model name, with these metrics (read as champion.metrics.…).",
     ),
     "champion_with": Step(
-        "Given", 'a champion "MODEL" version N with', rf"a champion {_q('name')}(?: version (?P<version>\S+))? with",
-        'Given a champion "credit-scorer" version 6 with\n'
-        "  | evidence        | value |\n"
-        "  | metrics.val_auc | 0.85  |",
+        "Given",
+        'a champion "MODEL" version N with',
+        rf"a champion {_q('name')}(?: version (?P<version>\S+))? with",
+        'Given a champion "credit-scorer" version 6 with\n  | evidence        | value |\n  | metrics.val_auc | 0.85  |',
         "The model in production and its evidence in one table, as for a candidate.",
     ),
     "no_champion": Step(
-        "Given", "there is no champion", r"there is no champion",
+        "Given",
+        "there is no champion",
+        r"there is no champion",
         "Given there is no champion",
         "No model is in production yet (rules `when champion exists` are skipped).",
     ),
     "local": Step(
-        "Given", 'the local subject "FOLDER"', ROLE + rf"the local subject {_q('path')}",
+        "Given",
+        'the local subject "FOLDER"',
+        ROLE + rf"the local subject {_q('path')}",
         'Given the local subject "examples/credit-pass"\n'
         'And the champion is the local subject "examples/credit-champion"',
         "Real evidence: a run folder (metrics.json, pml.yaml, …) or a W&B offline run, as `pml-policy check` reads it. "
         "The candidate unless it says `the champion is`; later steps may change it.",
     ),
     "mlflow": Step(
-        "Given", 'the MLflow model "NAME" {version N|alias "ALIAS"}',
-        ROLE + rf'the MLflow model {_q("name")} (?:version (?P<version>\d+)|alias {_q("alias")})',
+        "Given",
+        'the MLflow model "NAME" {version N|alias "ALIAS"}',
+        ROLE + rf"the MLflow model {_q('name')} (?:version (?P<version>\d+)|alias {_q('alias')})",
         'Given the MLflow model "credit-scorer" alias "challenger"\n'
         'And the champion is the MLflow model "credit-scorer" version 3',
         "Real evidence from the MLflow server at MLFLOW_TRACKING_URI (or --tracking-uri). Needs pml-policy[mlflow].",
     ),
     "waiver": Step(
-        "Given", 'a waiver "ID" for the rule "POLICY/RULE"', rf"a waiver {_q('id')} for the rule {_q('rule')}",
+        "Given",
+        'a waiver "ID" for the rule "POLICY/RULE"',
+        rf"a waiver {_q('id')} for the rule {_q('rule')}",
         'Given a waiver "RISK-1432" for the rule "fairness-high-risk/parity_gap"\n'
         "  | field       | value                       |\n"
         "  | reason      | Known label delay, tracked  |\n"
@@ -140,53 +157,71 @@ STEPS: dict[str, Step] = {
         "It lifts a soft rule until the end of its expiry day; never a hard one.",
     ),
     "context": Step(
-        "Given", "the context data", r"the context data",
+        "Given",
+        "the context data",
+        r"the context data",
         "Given the context data\n"
         "  | key                | value         |\n"
         "  | max_gap.credit     | 5%            |\n"
         "  | approved_datasets  | [train-2026]  |",
-        "Values the policies read as data.… (dotted keys nest). A YAML block between \"\"\" lines works too.",
+        'Values the policies read as data.… (dotted keys nest). A YAML block between """ lines works too.',
     ),
     "today": Step(
-        "Given", "today is YYYY-MM-DD", r"today is (?P<date>\S+)",
+        "Given",
+        "today is YYYY-MM-DD",
+        r"today is (?P<date>\S+)",
         "Given today is 2027-02-01",
         "The date the decision is made (waiver expiry); default: today.",
     ),
     "evaluate_one": Step(
-        "When", 'the policy "NAME" is evaluated', rf"the policy {_q('name')} is evaluated",
+        "When",
+        'the policy "NAME" is evaluated',
+        rf"the policy {_q('name')} is evaluated",
         'When the policy "promotion-gate" is evaluated',
         "Decide the candidate with this policy alone.",
     ),
     "evaluate_all": Step(
-        "When", "all policies are evaluated", r"all (?:the )?policies are evaluated",
+        "When",
+        "all policies are evaluated",
+        r"all (?:the )?policies are evaluated",
         "When all policies are evaluated",
         "Decide the candidate with every policy that applies to its model, as `pml-policy check` does.",
     ),
     "decision": Step(
-        "Then", "the decision is {pass|warn|fail}", r'the decision is "?(?P<outcome>[a-z]+)"?',
+        "Then",
+        "the decision is {pass|warn|fail}",
+        r'the decision is "?(?P<outcome>[a-z]+)"?',
         "Then the decision is fail",
-        "The overall outcome: fail if a hard or unwaived soft rule failed or errored; warn if only advisory rules did or a waiver was used.",
+        "The overall outcome: fail if a hard or unwaived soft rule failed or errored; warn if only advisory rules "
+        "did or a waiver was used.",
     ),
     "rule": Step(
-        "Then", 'the rule "POLICY/RULE" {passes|fails|is skipped|is waived|errors}',
+        "Then",
+        'the rule "POLICY/RULE" {passes|fails|is skipped|is waived|errors}',
         rf"the rule {_q('rule')} (?P<said>passes|fails|is skipped|is waived|errors)",
         'Then the rule "promotion-gate/auc_floor" fails',
         'One rule\'s result. "errors" means its evidence was missing or unusable. '
         "The policy name may be left out when only one policy has the rule.",
     ),
     "message": Step(
-        "Then", 'the message mentions "TEXT"', r"the message mentions (?P<q>[\"'])(?P<text>.+)(?P=q)",
+        "Then",
+        'the message mentions "TEXT"',
+        r"the message mentions (?P<q>[\"'])(?P<text>.+)(?P=q)",
         'Then the message mentions "required >= 0.80"',
         "The explanation of the rule named just before (or of any rule) contains this text.",
     ),
     "action": Step(
-        "Then", "the action 'ACTION' {is planned|is not planned}", r"the action (?P<q>[\"'])(?P<text>.+)(?P=q) is (?P<negated>not )?planned",
+        "Then",
+        "the action 'ACTION' {is planned|is not planned}",
+        r"the action (?P<q>[\"'])(?P<text>.+)(?P=q) is (?P<negated>not )?planned",
         "Then the action 'set alias \"champion\"' is planned\n"
-        "And the action 'set tag \"governance.status\" = \"rejected\"' is not planned",
+        'And the action \'set tag "governance.status" = "rejected"\' is not planned',
         "A registry change the decision plans (applied only by `--apply`).",
     ),
     "no_action": Step(
-        "Then", "no action is planned", r"no action is planned",
+        "Then",
+        "no action is planned",
+        r"no action is planned",
         "Then no action is planned",
         "The decision plans no registry change.",
     ),
@@ -199,7 +234,9 @@ def closest(keyword: str, text: str, n: int = 3) -> list[str]:
     scored = []
     for s in STEPS.values():
         bonus = 0.05 if s.kind == keyword.lower() else 0.0
-        ratio, best = max(((difflib.SequenceMatcher(None, text, x).ratio(), x) for x in s.sentences(quoted)), key=lambda pair: pair[0])
+        ratio, best = max(
+            ((difflib.SequenceMatcher(None, text, x).ratio(), x) for x in s.sentences(quoted)), key=lambda pair: pair[0]
+        )
         scored.append((ratio + bonus, f"{s.keyword} {best}"))
     return [sentence for _, sentence in sorted(scored, reverse=True)[:n]]
 

@@ -8,6 +8,7 @@ working directory, where the repository's own pml_policy/ folder (the use cases 
 it for pytest and `python -m`; so `make` installs the ordinary editable mode for running, and
 this tree for reading.
 """
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Fixtures shared by several test modules: one real MLflow server per session."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Small builders shared by the tests: policies from text, subjects from keyword arguments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,7 @@ from pml_policy.cli import cli
 from pml_policy.engine import ArtifactInfo, ModelInfo, PolicySet, RunInfo, Subject, evaluate, load
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
 
 def policies(tmp_path: Path, text: str, name: str = "p.pml") -> PolicySet:
@@ -25,7 +26,14 @@ def rule_policy(tmp_path: Path, body: str, extra: str = "") -> PolicySet:
     return policies(tmp_path, f'policy "p" version "1.0.0" {{ {extra} rule r "t" {{ {body} }} }}')
 
 
-def subject(model: str | None = "m", version: str | None = "1", artifacts: tuple[str, ...] = (), run: dict | None = None, aliases: list[str] | None = None, **sections: Any) -> Subject:
+def subject(
+    model: str | None = "m",
+    version: str | None = "1",
+    artifacts: tuple[str, ...] = (),
+    run: dict | None = None,
+    aliases: list[str] | None = None,
+    **sections: Any,
+) -> Subject:
     return Subject(
         source="test",
         reference=f"test:{model}/{version}",
@@ -38,7 +46,14 @@ def subject(model: str | None = "m", version: str | None = "1", artifacts: tuple
     )
 
 
-def outcome_of(ps: PolicySet, s: Subject, champion: Subject | None = None, data: dict | None = None, now: dt.datetime = NOW, engine: str = "python") -> tuple[str, str]:
+def outcome_of(
+    ps: PolicySet,
+    s: Subject,
+    champion: Subject | None = None,
+    data: dict | None = None,
+    now: dt.datetime = NOW,
+    engine: str = "python",
+) -> tuple[str, str]:
     """(rule outcome, message) of the single rule "r"."""
     d = evaluate(ps, s, champion, data, now=now, engine=engine)
     (r,) = [r for r in d.rules if r.rule == "r"]

@@ -1,4 +1,5 @@
 """Fake data on a real MLflow: training runs logged with mlflow's own API, registered as versions."""
+
 from __future__ import annotations
 
 import tempfile
@@ -6,9 +7,16 @@ from pathlib import Path
 from typing import Any
 
 
-def log_version(uri: str, model: str, metrics: dict[str, float], params: dict[str, Any] | None = None,
-                tags: dict[str, str] | None = None, artifacts: dict[str, str] | None = None,
-                experiment: str = "pml-tests", git_commit: str = "c9f77ab3e1d0") -> str:
+def log_version(
+    uri: str,
+    model: str,
+    metrics: dict[str, float],
+    params: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    artifacts: dict[str, str] | None = None,
+    experiment: str = "pml-tests",
+    git_commit: str = "c9f77ab3e1d0",
+) -> str:
     """Log one training run (metrics, params, tags, files) and register it as a new version of
     `model`; returns the version number."""
     import mlflow
@@ -54,14 +62,30 @@ class MlflowServer:
 
         self.root.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{self.root}/mlflow.db", "--artifacts-destination", str(self.root / "artifacts"),
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{self.root}/mlflow.db",
+            "--artifacts-destination",
+            str(self.root / "artifacts"),
         ]
-        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"mlflow server exited with {self.process.returncode}: {self.log.read_text()[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.uri}/health", timeout=2) as response:
                     if response.status == 200:
@@ -69,7 +93,9 @@ class MlflowServer:
             except OSError:
                 time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"mlflow server did not answer on {self.uri} within {timeout} s: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"mlflow server did not answer on {self.uri} within {timeout} s: {self.log.read_text()[-2000:]}"
+        )
 
     def stop(self) -> None:
         import os
@@ -82,7 +108,11 @@ class MlflowServer:
 
     def requests_logged(self) -> int:
         """Requests the server has answered so far (from its access log)."""
-        return sum(1 for line in self.log.read_text(errors="replace").splitlines() if '"GET /api' in line or '"POST /api' in line or '"PATCH /api' in line or '"DELETE /api' in line)
+        return sum(
+            1
+            for line in self.log.read_text(errors="replace").splitlines()
+            if '"GET /api' in line or '"POST /api' in line or '"PATCH /api' in line or '"DELETE /api' in line
+        )
 
 
 def _free_port() -> int:

@@ -1,4 +1,5 @@
 """Hypothesis strategies that generate syntax trees of the whole language (DSL.md)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,10 +9,46 @@ from hypothesis import strategies as st
 from pml_policy.engine import ast
 
 KEYWORDS = {
-    "policy", "version", "title", "owner", "applies", "to", "model", "fact", "rule", "enforce", "when",
-    "require", "rank", "by", "asc", "desc", "on", "pass", "fail", "set", "alias", "tag", "waiver",
-    "reason", "approved", "expires", "and", "or", "not", "in", "matches", "exists", "missing", "all",
-    "any", "metrics", "matching", "artifact", "true", "false",
+    "policy",
+    "version",
+    "title",
+    "owner",
+    "applies",
+    "to",
+    "model",
+    "fact",
+    "rule",
+    "enforce",
+    "when",
+    "require",
+    "rank",
+    "by",
+    "asc",
+    "desc",
+    "on",
+    "pass",
+    "fail",
+    "set",
+    "alias",
+    "tag",
+    "waiver",
+    "reason",
+    "approved",
+    "expires",
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "exists",
+    "missing",
+    "all",
+    "any",
+    "metrics",
+    "matching",
+    "artifact",
+    "true",
+    "false",
 }
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -56,12 +93,23 @@ CMP = ["==", "!=", "<", "<=", ">", ">="]
 
 def _extend(children):
     return st.one_of(
-        st.builds(ast.Binary, op=st.sampled_from(["or", "and", *CMP, "in", "not in", "+", "-", "*", "/"]), left=children, right=children),
+        st.builds(
+            ast.Binary,
+            op=st.sampled_from(["or", "and", *CMP, "in", "not in", "+", "-", "*", "/"]),
+            left=children,
+            right=children,
+        ),
         st.builds(ast.Unary, op=st.just("not"), operand=children),
-        st.builds(ast.Unary, op=st.just("-"), operand=children.filter(lambda c: not (isinstance(c, ast.Number) and not c.text.startswith("-")))),
+        st.builds(
+            ast.Unary,
+            op=st.just("-"),
+            operand=children.filter(lambda c: not (isinstance(c, ast.Number) and not c.text.startswith("-"))),
+        ),
         st.builds(ast.Matches, operand=children, pattern=texts),
         st.builds(ast.Presence, op=st.sampled_from(["exists", "missing"]), operand=children),
-        st.builds(ast.Quantifier, quant=st.sampled_from(["all", "any"]), glob=texts, op=st.sampled_from(CMP), right=children),
+        st.builds(
+            ast.Quantifier, quant=st.sampled_from(["all", "any"]), glob=texts, op=st.sampled_from(CMP), right=children
+        ),
         st.builds(ast.Call, name=names, args=st.lists(children, max_size=3)),
         st.builds(ast.ListLit, items=st.lists(children, max_size=3)),
     )
@@ -116,16 +164,31 @@ waivers = st.builds(
     expires=_opt(st.builds(ast.Expires, date=st.dates(min_value=dt.date(1000, 1, 1)))),
 )
 
-files = st.builds(ast.PolicyFile, path=st.just("generated.pml"), decls=st.lists(st.one_of(policies, waivers), max_size=3))
+files = st.builds(
+    ast.PolicyFile, path=st.just("generated.pml"), decls=st.lists(st.one_of(policies, waivers), max_size=3)
+)
 
 
 # ---- policies that must pass the checker: known paths, functions with their arity ----------
 
-valid_paths = st.sampled_from([
-    ["metrics", "a"], ["metrics", "b"], ["metrics", "auc_slice_x"], ["params", "p"], ["tags", "t"],
-    ["model", "name"], ["model", "version"], ["model", "aliases"], ["run", "id"], ["run", "start_time"],
-    ["data", "k"], ["champion", "metrics", "a"], ["champion"], ["artifacts"],
-]).map(lambda parts: ast.Path(parts=parts, brackets=[False] * len(parts)))
+valid_paths = st.sampled_from(
+    [
+        ["metrics", "a"],
+        ["metrics", "b"],
+        ["metrics", "auc_slice_x"],
+        ["params", "p"],
+        ["tags", "t"],
+        ["model", "name"],
+        ["model", "version"],
+        ["model", "aliases"],
+        ["run", "id"],
+        ["run", "start_time"],
+        ["data", "k"],
+        ["champion", "metrics", "a"],
+        ["champion"],
+        ["artifacts"],
+    ]
+).map(lambda parts: ast.Path(parts=parts, brackets=[False] * len(parts)))
 
 valid_leaves = st.one_of(
     numbers(),
@@ -140,13 +203,28 @@ ARITY = {"abs": 1, "len": 1, "lower": 1, "upper": 1, "round": 2, "min": 2, "max"
 
 def _valid_extend(children):
     return st.one_of(
-        st.builds(ast.Binary, op=st.sampled_from(["or", "and", *CMP, "in", "not in", "+", "-", "*", "/"]), left=children, right=children),
+        st.builds(
+            ast.Binary,
+            op=st.sampled_from(["or", "and", *CMP, "in", "not in", "+", "-", "*", "/"]),
+            left=children,
+            right=children,
+        ),
         st.builds(ast.Unary, op=st.just("not"), operand=children),
         st.builds(ast.Unary, op=st.just("-"), operand=children.filter(lambda c: not isinstance(c, ast.Number))),
         st.builds(ast.Matches, operand=children, pattern=st.sampled_from(["^a", "x$", "[0-9]+"])),
         st.builds(ast.Presence, op=st.sampled_from(["exists", "missing"]), operand=children),
-        st.builds(ast.Quantifier, quant=st.sampled_from(["all", "any"]), glob=st.sampled_from(["auc_*", "*"]), op=st.sampled_from(CMP), right=children),
-        st.sampled_from(sorted(ARITY)).flatmap(lambda n: st.builds(ast.Call, name=st.just(n), args=st.lists(children, min_size=ARITY[n], max_size=ARITY[n]))),
+        st.builds(
+            ast.Quantifier,
+            quant=st.sampled_from(["all", "any"]),
+            glob=st.sampled_from(["auc_*", "*"]),
+            op=st.sampled_from(CMP),
+            right=children,
+        ),
+        st.sampled_from(sorted(ARITY)).flatmap(
+            lambda n: st.builds(
+                ast.Call, name=st.just(n), args=st.lists(children, min_size=ARITY[n], max_size=ARITY[n])
+            )
+        ),
         st.builds(ast.ListLit, items=st.lists(children, max_size=3)),
     )
 

@@ -1,4 +1,5 @@
 """The audit log: recorded, chained, tamper-evident, concurrent, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -11,13 +12,12 @@ import sys
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from pml_policy.adapters import fetch
-from pml_policy.audit import AuditStore, Entry
-from pml_policy.audit import rows, schema
+from pml_policy.audit import AuditStore, Entry, rows, schema
 from pml_policy.audit.database import driver_url
 from pml_policy.engine import evaluate, load
 from pml_policy.errors import AuditError, PolicyConflict
@@ -83,20 +83,42 @@ def test_the_record_holds_what_an_auditor_needs(private_audit_log):
     assert evidence["subject"]["metrics"]["val_auc"] == 0.781 and evidence["champion"]["model"]["version"] == "6"
     engine = create_engine(private_audit_log)
     with engine.connect() as conn:
-        rules = conn.execute(text("select policy, rule, outcome, observed from pml_rule_results where decision_seq = 1 and rule = 'auc_floor'")).one()
+        rules = conn.execute(
+            text(
+                "select policy, rule, outcome, observed from pml_rule_results where decision_seq = 1 and rule = "
+                "'auc_floor'"
+            )
+        ).one()
         actions = conn.execute(text("select kind, name, value, state from pml_actions where decision_seq = 1")).all()
     assert tuple(rules) == ("promotion-gate", "auc_floor", "fail", '{"metrics.val_auc":0.781}')
     assert [tuple(a) for a in actions] == [("set_tag", "governance.status", "rejected", "planned")]
 
 
 def test_ci_context_is_recorded_and_secrets_never_are(private_audit_log, monkeypatch):
-    secrets = {"GITHUB_TOKEN": "ghs_SECRET1", "AWS_SECRET_ACCESS_KEY": "SECRET2", "MLFLOW_TRACKING_PASSWORD": "SECRET3", "ACTIONS_RUNTIME_TOKEN": "SECRET4"}
-    ci = {"GITHUB_ACTIONS": "true", "GITHUB_RUN_ID": "4242", "GITHUB_SHA": "abc123", "GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "bank/models"}
+    secrets = {
+        "GITHUB_TOKEN": "ghs_SECRET1",
+        "AWS_SECRET_ACCESS_KEY": "SECRET2",
+        "MLFLOW_TRACKING_PASSWORD": "SECRET3",
+        "ACTIONS_RUNTIME_TOKEN": "SECRET4",
+    }
+    ci = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_SHA": "abc123",
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": "bank/models",
+    }
     for k, v in {**secrets, **ci}.items():
         monkeypatch.setenv(k, v)
     run_cli("check", "examples/credit-pass", *CHAMPION)
     row = AuditStore(private_audit_log).get("#1")
-    assert json.loads(row["ci"]) == {"system": "github-actions", "run_id": "4242", "commit": "abc123", "repository": "bank/models", "job_url": "https://github.example/bank/models/actions/runs/4242"}
+    assert json.loads(row["ci"]) == {
+        "system": "github-actions",
+        "run_id": "4242",
+        "commit": "abc123",
+        "repository": "bank/models",
+        "job_url": "https://github.example/bank/models/actions/runs/4242",
+    }
     dump = "\n".join(sqlite3.connect(private_audit_log.removeprefix("sqlite:///")).iterdump())
     for value in secrets.values():
         assert value not in dump
@@ -115,7 +137,9 @@ def test_a_changed_policy_needs_a_new_version(tmp_path):
     policy.write_text('policy "gate" version "1.1.0" { rule auc { require metrics.val_auc >= 0.70 } }')
     assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
     # Comments and layout do not make another text: same digest, no new version needed.
-    policy.write_text('# tuned\npolicy "gate" version "1.1.0" {\n  rule auc {\n    require metrics.val_auc >= 0.70\n  }\n}\n')
+    policy.write_text(
+        '# tuned\npolicy "gate" version "1.1.0" {\n  rule auc {\n    require metrics.val_auc >= 0.70\n  }\n}\n'
+    )
     assert run_cli("check", "examples/credit-pass", "-p", str(policy)).exit_code == 0
 
 
@@ -129,7 +153,9 @@ def test_an_unwritable_log_is_exit_3_and_no_decision_is_reported(tmp_path):
 
 
 def test_an_unreachable_server_is_exit_3_without_the_password(tmp_path):
-    result = run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", "postgresql://auditor:s3cret-pw@127.0.0.1:9/audit")
+    result = run_cli(
+        "check", "examples/credit-pass", *CHAMPION, "--audit", "postgresql://auditor:s3cret-pw@127.0.0.1:9/audit"
+    )
     assert result.exit_code == 3
     assert "s3cret-pw" not in result.output and "auditor:***@127.0.0.1:9" in result.stderr
 
@@ -171,7 +197,10 @@ def _swap(url: str, a: int, b: int) -> None:
     """Swap everything but the position of two records, each keeping its own hash."""
     engine = create_engine(driver_url(url))
     with engine.begin() as conn:
-        rows = {r["seq"]: dict(r) for r in conn.execute(text(f"SELECT * FROM pml_decisions WHERE seq IN ({a}, {b})")).mappings()}
+        rows = {
+            r["seq"]: dict(r)
+            for r in conn.execute(text(f"SELECT * FROM pml_decisions WHERE seq IN ({a}, {b})")).mappings()
+        }
         conn.execute(text(f"UPDATE pml_decisions SET id = 'tmp', hash = 'tmp' WHERE seq = {a}"))
         for target, source in ((b, a), (a, b)):
             values = {k: v for k, v in rows[source].items() if k != "seq"}
@@ -230,6 +259,7 @@ def _writer(url: str, count: int) -> None:
         store.append([entry], f"writer-{os.getpid()}", {})
 
 
+@pytest.mark.slow
 @pytest.mark.service
 def test_eight_processes_append_500_decisions_each(store_url):
     AuditStore(store_url).close()
@@ -247,6 +277,7 @@ def test_eight_processes_append_500_decisions_each(store_url):
     assert len({r["actor"] for r in store.records(limit=None)}) == 8
 
 
+@pytest.mark.slow
 def test_a_writer_killed_mid_transaction_leaves_a_valid_chain(store_url, tmp_path):
     AuditStore(store_url).close()
     script = (
@@ -257,7 +288,8 @@ def test_a_writer_killed_mid_transaction_leaves_a_valid_chain(store_url, tmp_pat
         "store = AuditStore(sys.argv[1]); entry = _decision('credit-fail')\n"
         "print('ready', flush=True)\n"
         "while True:\n"
-        "    batch = [Entry(entry.decision.model_copy(update={'id': uuid.uuid4().hex}), entry.subject) for _ in range(3)]\n"
+        "    batch = [Entry(entry.decision.model_copy(update={'id': uuid.uuid4().hex}), entry.subject) for _ in "
+        "range(3)]\n"
         "    store.append(batch, 'doomed', {})\n"
     )
     for delay in (0.3, 0.7, 1.1):
@@ -271,7 +303,9 @@ def test_a_writer_killed_mid_transaction_leaves_a_valid_chain(store_url, tmp_pat
     assert verdict.ok and verdict.records > 0 and verdict.records % 3 == 0  # whole transactions only
     engine = create_engine(driver_url(store_url))
     with engine.connect() as conn:
-        orphans = conn.execute(text("SELECT count(*) FROM pml_rule_results WHERE decision_seq NOT IN (SELECT seq FROM pml_decisions)")).scalar_one()
+        orphans = conn.execute(
+            text("SELECT count(*) FROM pml_rule_results WHERE decision_seq NOT IN (SELECT seq FROM pml_decisions)")
+        ).scalar_one()
         per_decision = set(conn.execute(text("SELECT count(*) FROM pml_rule_results GROUP BY decision_seq")).scalars())
     assert orphans == 0 and per_decision == {10}
 
@@ -337,10 +371,14 @@ def test_list_show_and_export(private_audit_log, tmp_path):
     listed = run_cli("audit", "list", "--outcome", "fail", "--format", "json")
     (failed,) = json.loads(listed.stdout)
     assert failed["seq"] == 3 and failed["model"] == "credit-scorer" and failed["version"] == "10"
-    assert [r["seq"] for r in json.loads(run_cli("audit", "list", "--policy", "promotion-gate", "--format", "json").stdout)] == [3, 2, 1]
+    assert [
+        r["seq"] for r in json.loads(run_cli("audit", "list", "--policy", "promotion-gate", "--format", "json").stdout)
+    ] == [3, 2, 1]
     assert json.loads(run_cli("audit", "list", "--since", "2999-01-01", "--format", "json").stdout) == []
     table = run_cli("audit", "list")
-    assert table.stdout.splitlines()[0].split()[:3] == ["SEQ", "TIME", "OUTCOME"] and len(table.stdout.splitlines()) == 4
+    assert (
+        table.stdout.splitlines()[0].split()[:3] == ["SEQ", "TIME", "OUTCOME"] and len(table.stdout.splitlines()) == 4
+    )
     csv_out = run_cli("audit", "list", "--format", "csv").stdout.splitlines()
     assert csv_out[0].startswith("seq,time,outcome") and len(csv_out) == 4
 
@@ -356,19 +394,31 @@ def test_list_show_and_export(private_audit_log, tmp_path):
     from pml_policy.audit.chain import record_hash
 
     for line in lines:  # what an external auditor does with the export: recompute every hash
-        row = {**line, "body": json.dumps(line["decision"], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-               "ci": json.dumps(line["ci"], sort_keys=True, separators=(",", ":")),
-               "evidence": json.dumps(line["evidence"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)}
+        row = {
+            **line,
+            "body": json.dumps(line["decision"], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+            "ci": json.dumps(line["ci"], sort_keys=True, separators=(",", ":")),
+            "evidence": json.dumps(line["evidence"], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        }
         assert record_hash(row) == line["hash"]
     csv_export = run_cli("audit", "export", "--format", "csv").stdout.splitlines()
-    assert csv_export[0] == "seq,id,time,actor,model,version,outcome,engine,subject_ref,subject_digest,prev_hash,hash" and len(csv_export) == 4
+    assert (
+        csv_export[0] == "seq,id,time,actor,model,version,outcome,engine,subject_ref,subject_digest,prev_hash,hash"
+        and len(csv_export) == 4
+    )
 
 
 def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
     policy = tmp_path / "gate.pml"
-    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } rule ece { require metrics.val_ece <= 0.05 } }')
+    policy.write_text(
+        'policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } rule ece { require '
+        "metrics.val_ece <= 0.05 } }"
+    )
     run_cli("check", "examples/credit-fail", "-p", str(policy))
-    policy.write_text('policy "gate" version "2.0.0" { rule auc { require metrics.val_auc >= 0.75 } rule ece { require metrics.val_ece <= 0.05 } rule card { require artifact "model_card.md" exists } }')
+    policy.write_text(
+        'policy "gate" version "2.0.0" { rule auc { require metrics.val_auc >= 0.75 } rule ece { require '
+        'metrics.val_ece <= 0.05 } rule card { require artifact "model_card.md" exists } }'
+    )
     result = run_cli("explain", "#1", "--replay", "-p", str(policy))
     assert result.exit_code == 0
     assert "replay under the current policies (gate 2.0.0): fail -> pass" in result.stdout
@@ -377,16 +427,28 @@ def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
     assert "gate/ece" not in result.stdout.split("replay under")[1]  # unchanged rules are not listed
 
 
-_json_text = st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)).map(
-    lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+_json_text = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+).map(lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({
-    **{key: st.text() for key in ("actor", "engine", "id", "outcome", "prev_hash", "subject_digest", "subject_ref", "time")},
-    "model": st.none() | st.text(), "version": st.none() | st.text(), "seq": st.integers(min_value=1),
-    "body": _json_text, "ci": _json_text, "evidence": _json_text,
-}))
+@given(
+    st.fixed_dictionaries(
+        {
+            **{
+                key: st.text()
+                for key in ("actor", "engine", "id", "outcome", "prev_hash", "subject_digest", "subject_ref", "time")
+            },
+            "model": st.none() | st.text(),
+            "version": st.none() | st.text(),
+            "seq": st.integers(min_value=1),
+            "body": _json_text,
+            "ci": _json_text,
+            "evidence": _json_text,
+        }
+    )
+)
 def test_the_record_hash_is_the_sha256_of_the_records_canonical_json(row):
     import hashlib
 
@@ -394,7 +456,9 @@ def test_the_record_hash_is_the_sha256_of_the_records_canonical_json(row):
 
     # The definition an external auditor works from (docs): parse the JSON columns, then canonical JSON.
     document = {**row, **{key: json.loads(row[key]) for key in ("body", "ci", "evidence")}}
-    expected = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    expected = hashlib.sha256(
+        json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
     assert record_hash(row) == expected
 
 
@@ -431,8 +495,10 @@ def test_waivers_used_keep_their_whole_id(tmp_path, private_audit_log):
     policy = tmp_path / "p.pml"
     policy.write_text(
         'policy "p" version "1.0.0" { rule r { enforce soft require metrics.val_auc >= 0.9 } }\n'
-        'waiver "RISK 1432 (old)" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" expires 2020-01-01 }\n'
-        'waiver "RISK 2001" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" expires 2099-01-01 }\n'
+        'waiver "RISK 1432 (old)" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" '
+        "expires 2020-01-01 }\n"
+        'waiver "RISK 2001" { policy "p" rule r model "credit-scorer" version 8 reason "r" approved by "a" expires '
+        "2099-01-01 }\n"
     )
     run_cli("check", "examples/credit-pass", "-p", str(policy))
     with create_engine(private_audit_log).connect() as conn:

@@ -1,4 +1,5 @@
 """`pml-policy check` as a CI gate: exit codes, formats read back the way CI servers read them."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def test_text_explains_each_rule_with_observed_against_required():
 
 
 def test_no_policy_applies_is_exit_2_never_a_pass(tmp_path):
-    (tmp_path / "only-fraud.pml").write_text('policy "f" version "1.0.0" { applies to model "fraud-*" rule r { require true } }')
+    (tmp_path / "only-fraud.pml").write_text(
+        'policy "f" version "1.0.0" { applies to model "fraud-*" rule r { require true } }'
+    )
     result = run_cli("check", "examples/credit-pass", "-p", str(tmp_path))
     assert result.exit_code == 2
     assert "no policy applies to examples/credit-pass" in result.stderr
@@ -55,7 +58,9 @@ def test_an_invalid_policy_is_exit_2_before_any_evidence_is_read():
 
 def test_json_output_follows_the_versioned_schema(tmp_path):
     out = tmp_path / "d.json"
-    result = run_cli("check", "examples/credit-pass", "examples/credit-fail", *CHAMPION, "--format", "json", "--output", str(out))
+    result = run_cli(
+        "check", "examples/credit-pass", "examples/credit-fail", *CHAMPION, "--format", "json", "--output", str(out)
+    )
     assert result.exit_code == 1
     assert f"json written to {out}" in result.stdout
     doc = json.loads(out.read_text())
@@ -80,7 +85,11 @@ def test_junit_reads_back_with_a_failure_per_blocking_rule(tmp_path):
     out = tmp_path / "junit.xml"
     run_cli("check", "examples/credit-fail", "examples/churn-dvc", *CHAMPION, "-f", "junit", "-o", str(out))
     xml = JUnitXml.fromfile(str(out))
-    cases = {(suite.name.split(" :: ")[0], case.classname, case.name.split(" - ")[0]): case for suite in xml for case in suite}
+    cases = {
+        (suite.name.split(" :: ")[0], case.classname, case.name.split(" - ")[0]): case
+        for suite in xml
+        for case in suite
+    }
     failed = cases[("examples/credit-fail", "promotion-gate", "auc_floor")]
     assert isinstance(failed.result[0], Failure) and "required >= 0.80" in failed.result[0].message
     skipped = cases[("examples/churn-dvc", "fairness-high-risk", "parity_gap")]
@@ -126,9 +135,13 @@ def test_github_annotations_and_markdown():
 
 
 def test_data_file_feeds_data_paths(tmp_path):
-    (tmp_path / "p.pml").write_text('policy "d" version "1.0.0" { rule floor { require metrics.val_auc >= data.floors.credit } }')
+    (tmp_path / "p.pml").write_text(
+        'policy "d" version "1.0.0" { rule floor { require metrics.val_auc >= data.floors.credit } }'
+    )
     (tmp_path / "ctx.yaml").write_text("floors: {credit: 0.9}\n")
-    result = run_cli("check", "examples/credit-pass", "-p", str(tmp_path / "p.pml"), "--data", str(tmp_path / "ctx.yaml"))
+    result = run_cli(
+        "check", "examples/credit-pass", "-p", str(tmp_path / "p.pml"), "--data", str(tmp_path / "ctx.yaml")
+    )
     assert result.exit_code == 1 and "required >= data.floors.credit = 0.9" in result.stdout
     (tmp_path / "bad.yaml").write_text("- a list\n")
     bad = run_cli("check", "examples/credit-pass", "-p", str(tmp_path / "p.pml"), "--data", str(tmp_path / "bad.yaml"))
@@ -178,7 +191,9 @@ def test_nan_evidence_is_recorded_as_nan_and_absent_as_null(tmp_path):
 def test_policies_and_format_come_from_the_environment(monkeypatch):
     import os
 
-    monkeypatch.setenv("PML_POLICIES", os.pathsep.join(["policies/starter/promotion.pml", "policies/starter/documentation.pml"]))
+    monkeypatch.setenv(
+        "PML_POLICIES", os.pathsep.join(["policies/starter/promotion.pml", "policies/starter/documentation.pml"])
+    )
     monkeypatch.setenv("PML_FORMAT", "json")
     result = run_cli("check", "examples/credit-pass")
     doc = json.loads(result.stdout)

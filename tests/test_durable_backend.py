@@ -1,4 +1,5 @@
 """The durable_rules backend agrees with the compiled evaluator on every verdict, and stays safe."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from pml_policy.adapters import fetch
 from pml_policy.engine import evaluate, load
 from pml_policy.engine.durable_backend import DurableBackend
-from pml_policy.engine.python_backend import PythonBackend
 from pml_policy.engine.formatter import fmt
+from pml_policy.engine.python_backend import PythonBackend
 
 from . import strategies
 from .helpers import NOW, ROOT, rule_policy, subject
@@ -35,8 +36,19 @@ def _corpus_subjects():
     # The same evidence under other model names, versions and aliases, so that every policy applies.
     variants = []
     for s in subjects:
-        for name, version, aliases in (("credit-scorer", "7", ["challenger"]), ("credit-scorer", "1", []), ("churn-model", "99", ["x"])):
-            variants.append(s.model_copy(update={"model": s.model.model_copy(update={"name": name, "version": version, "aliases": aliases}), "digest": ""}))
+        for name, version, aliases in (
+            ("credit-scorer", "7", ["challenger"]),
+            ("credit-scorer", "1", []),
+            ("churn-model", "99", ["x"]),
+        ):
+            variants.append(
+                s.model_copy(
+                    update={
+                        "model": s.model.model_copy(update={"name": name, "version": version, "aliases": aliases}),
+                        "digest": "",
+                    }
+                )
+            )
     return subjects + variants
 
 
@@ -57,17 +69,34 @@ def test_both_backends_agree_on_the_corpus(durable, policy_path):
     assert compared >= 10
 
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("PML_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-METRICS = st.dictionaries(st.sampled_from(["a", "b", "auc_slice_x", "auc_y"]), st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=32), st.integers(-5, 5), st.text(max_size=2)))
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+METRICS = st.dictionaries(
+    st.sampled_from(["a", "b", "auc_slice_x", "auc_y"]),
+    st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=32), st.integers(-5, 5), st.text(max_size=2)),
+)
 
 
 @SETTINGS
-@given(strategies.valid_policies(), METRICS, st.one_of(st.none(), METRICS), st.sampled_from(["0.05", "x", "3"]), st.datetimes(min_value=dt.datetime(1999, 1, 1), max_value=dt.datetime(2101, 1, 1)))
+@given(
+    strategies.valid_policies(),
+    METRICS,
+    st.one_of(st.none(), METRICS),
+    st.sampled_from(["0.05", "x", "3"]),
+    st.datetimes(min_value=dt.datetime(1999, 1, 1), max_value=dt.datetime(2101, 1, 1)),
+)
+@pytest.mark.slow
 def test_both_backends_agree_on_generated_policies(durable, tmp_path_factory, tree, metrics, champion, param, start):
     folder = tmp_path_factory.mktemp("gen")
     (folder / "g.pml").write_text(fmt(tree))
     policies = load([folder])
-    s = subject(metrics=metrics, params={"p": param}, tags={"t": "1"}, artifacts=("model_card.md",), run={"id": "r", "start_time": start}, aliases=["a"])
+    s = subject(
+        metrics=metrics,
+        params={"p": param},
+        tags={"t": "1"},
+        artifacts=("model_card.md",),
+        run={"id": "r", "start_time": start},
+        aliases=["a"],
+    )
     c = None if champion is None else subject(metrics=champion)
     expected = evaluate(policies, s, c, {"k": [1]}, now=NOW)
     actual = durable.evaluate(policies, s, c, {"k": [1]}, now=NOW)
@@ -84,7 +113,9 @@ def test_a_mistyped_value_is_an_error_not_a_match(durable, tmp_path):
 
 def test_thousands_of_evaluations_do_not_exhaust_sessions(durable, tmp_path):
     ps = rule_policy(tmp_path, "require metrics.auc >= 0.8")
-    outcomes = {durable.evaluate(ps, subject(metrics={"auc": 0.7 + (i % 3) * 0.1}), now=NOW).outcome for i in range(3000)}
+    outcomes = {
+        durable.evaluate(ps, subject(metrics={"auc": 0.7 + (i % 3) * 0.1}), now=NOW).outcome for i in range(3000)
+    }
     assert outcomes == {"pass", "fail"}
 
 
@@ -110,5 +141,14 @@ def test_no_background_threads_and_safe_under_threads(tmp_path):
 def test_check_runs_on_the_durable_engine():
     from .helpers import run_cli
 
-    result = run_cli("check", "examples/credit-fail", "--champion", "examples/credit-champion", "-p", "policies/starter", "--engine", "durable")
+    result = run_cli(
+        "check",
+        "examples/credit-fail",
+        "--champion",
+        "examples/credit-champion",
+        "-p",
+        "policies/starter",
+        "--engine",
+        "durable",
+    )
     assert result.exit_code == 1 and "metrics.val_auc = 0.781, required >= 0.80" in result.stdout

@@ -1,4 +1,5 @@
 """The semantics of DSL.md, rule by rule: what a user relies on the engine to decide."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,7 @@ def test_absent_null_and_nan_fail_closed(tmp_path, value, state):
         ("metrics.a / metrics.b > 0", {"a": 1, "b": 0}, "division by zero"),
         ("metrics.a and true", {"a": 1}, "'and' needs true or false"),
         ("metrics.a", {"a": 1}, "'require' needs true or false"),
-        ("lower(metrics.a) == \"x\"", {"a": 1}, "lower() needs a string"),
+        ('lower(metrics.a) == "x"', {"a": 1}, "lower() needs a string"),
     ],
 )
 def test_type_errors_are_errors_never_passes(tmp_path, require, metrics, fragment):
@@ -86,7 +87,9 @@ def test_tags_are_not_coerced(tmp_path):
 
 
 def test_exists_and_missing_look_at_absence_safely(tmp_path):
-    ps = rule_policy(tmp_path, 'require artifact "model_card.md" exists and metrics.debug missing and tags.owner exists')
+    ps = rule_policy(
+        tmp_path, 'require artifact "model_card.md" exists and metrics.debug missing and tags.owner exists'
+    )
     assert outcome_of(ps, subject(artifacts=("model_card.md",), tags={"owner": "x"}))[0] == "pass"
     outcome, message = outcome_of(ps, subject(tags={"owner": "x"}))
     assert outcome == "fail"
@@ -128,7 +131,7 @@ def test_champion_path_without_a_champion_is_an_error(tmp_path):
 
 
 def test_data_paths_and_membership(tmp_path):
-    ps = rule_policy(tmp_path, 'require metrics.auc >= data.floors.credit and tags.region not in data.blocked_regions')
+    ps = rule_policy(tmp_path, "require metrics.auc >= data.floors.credit and tags.region not in data.blocked_regions")
     s = subject(metrics={"auc": 0.82}, tags={"region": "eu"})
     assert outcome_of(ps, s, data={"floors": {"credit": 0.8}, "blocked_regions": ["xx"]})[0] == "pass"
     assert outcome_of(ps, s, data={"floors": {"credit": 0.85}, "blocked_regions": ["xx"]})[0] == "fail"
@@ -136,8 +139,16 @@ def test_data_paths_and_membership(tmp_path):
 
 
 def test_model_and_run_paths(tmp_path):
-    ps = rule_policy(tmp_path, 'require model.version >= 2 and "challenger" in model.aliases and run.start_time >= 2026-01-01 and len(run.git_commit) == 7')
-    s = subject(version="3", aliases=["challenger"], run={"start_time": dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), "git_commit": "abc1234"})
+    ps = rule_policy(
+        tmp_path,
+        'require model.version >= 2 and "challenger" in model.aliases and run.start_time >= 2026-01-01 and '
+        "len(run.git_commit) == 7",
+    )
+    s = subject(
+        version="3",
+        aliases=["challenger"],
+        run={"start_time": dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "git_commit": "abc1234"},
+    )
     assert outcome_of(ps, s)[0] == "pass"
 
 
@@ -149,7 +160,9 @@ def test_matches_and_string_functions(tmp_path):
 
 def test_quantifiers_over_metric_families(tmp_path):
     all_ps = rule_policy(tmp_path, 'require all metrics matching "auc_slice_*" >= 0.75')
-    any_ps = policies(tmp_path, 'policy "p" version "1.0.0" { rule r { require any metrics matching "auc_slice_*" >= 0.8 } }', "q.pml")
+    any_ps = policies(
+        tmp_path, 'policy "p" version "1.0.0" { rule r { require any metrics matching "auc_slice_*" >= 0.8 } }', "q.pml"
+    )
     good = subject(metrics={"auc_slice_a": 0.8, "auc_slice_b": 0.76, "other": 0.1})
     bad = subject(metrics={"auc_slice_a": 0.8, "auc_slice_b": 0.7})
     assert outcome_of(all_ps, good)[0] == "pass"
@@ -173,7 +186,9 @@ def test_facts_in_dependency_order_and_their_evidence(tmp_path):
 
 
 def test_a_fact_that_errors_makes_its_rules_error(tmp_path):
-    ps = rule_policy(tmp_path, "when high_risk require metrics.gap < 0.05", 'fact high_risk = tags.use_case in ["credit"]')
+    ps = rule_policy(
+        tmp_path, "when high_risk require metrics.gap < 0.05", 'fact high_risk = tags.use_case in ["credit"]'
+    )
     outcome, message = outcome_of(ps, subject(metrics={"gap": 0.01}))
     assert outcome == "error" and "tags.use_case is absent" in message
 
@@ -191,7 +206,14 @@ policy "p" version "1.0.0" {
 
 @pytest.mark.parametrize(
     "h, s, a, expected",
-    [(1, 1, 1, "pass"), (1, 1, 0, "warn"), (1, 0, 1, "fail"), (0, 1, 1, "fail"), (1, 1, None, "warn"), (1, None, 1, "fail")],
+    [
+        (1, 1, 1, "pass"),
+        (1, 1, 0, "warn"),
+        (1, 0, 1, "fail"),
+        (0, 1, 1, "fail"),
+        (1, 1, None, "warn"),
+        (1, None, 1, "fail"),
+    ],
 )
 def test_enforcement_levels_decide_the_outcome(tmp_path, h, s, a, expected):
     ps = policies(tmp_path, ENFORCED)
@@ -202,12 +224,17 @@ def test_enforcement_levels_decide_the_outcome(tmp_path, h, s, a, expected):
 def test_actions_are_planned_by_outcome_never_applied(tmp_path):
     ps = policies(tmp_path, ENFORCED)
     passed = evaluate(ps, subject(metrics={"h": 1, "s": 1, "a": 0}), now=NOW)
-    assert [(a.kind, a.name, a.value) for a in passed.actions] == [("set_alias", "champion", None), ("set_tag", "status", "approved")]
+    assert [(a.kind, a.name, a.value) for a in passed.actions] == [
+        ("set_alias", "champion", None),
+        ("set_tag", "status", "approved"),
+    ]
     failed = evaluate(ps, subject(metrics={"h": 0, "s": 1, "a": 1}), now=NOW)
     assert [(a.kind, a.name, a.value) for a in failed.actions] == [("set_tag", "status", "rejected")]
 
 
-WAIVED = ENFORCED + """
+WAIVED = (
+    ENFORCED
+    + """
 waiver "RISK-1" {
   policy "p" rule s
   model "m" version 7
@@ -223,6 +250,7 @@ waiver "RISK-2" {
   expires 2030-01-01
 }
 """
+)
 
 
 def test_a_valid_waiver_lifts_a_soft_failure_to_a_warning(tmp_path):
@@ -240,9 +268,9 @@ def test_a_waiver_covers_only_its_model_version(tmp_path):
 
 def test_an_expired_waiver_is_reported_not_applied(tmp_path):
     ps = policies(tmp_path, WAIVED)
-    last_day = dt.datetime(2026, 11, 27, 23, 59, tzinfo=dt.timezone.utc)
+    last_day = dt.datetime(2026, 11, 27, 23, 59, tzinfo=dt.UTC)
     assert evaluate(ps, subject(version="7", metrics={"h": 1, "s": 0, "a": 1}), now=last_day).outcome == "warn"
-    day_after = dt.datetime(2026, 11, 28, 0, 0, 1, tzinfo=dt.timezone.utc)
+    day_after = dt.datetime(2026, 11, 28, 0, 0, 1, tzinfo=dt.UTC)
     d = evaluate(ps, subject(version="7", metrics={"h": 1, "s": 0, "a": 1}), now=day_after)
     assert d.outcome == "fail"
     assert d.expired_waivers == ["RISK-1 (expired 2026-11-27)"]
@@ -258,7 +286,10 @@ def test_no_waiver_lifts_a_hard_rule(tmp_path):
 
 
 def test_applies_to_selects_policies_and_none_applying_is_an_error(tmp_path):
-    ps = policies(tmp_path, 'policy "p" version "1.0.0" { applies to model "credit-*" applies to model "fraud" rule r { require true } }')
+    ps = policies(
+        tmp_path,
+        'policy "p" version "1.0.0" { applies to model "credit-*" applies to model "fraud" rule r { require true } }',
+    )
     assert evaluate(ps, subject(model="credit-x"), now=NOW).outcome == "pass"
     assert evaluate(ps, subject(model="fraud"), now=NOW).outcome == "pass"
     with pytest.raises(NoPolicyApplies):
@@ -268,7 +299,7 @@ def test_applies_to_selects_policies_and_none_applying_is_an_error(tmp_path):
 
 
 def test_evidence_records_every_path_read(tmp_path):
-    ps = rule_policy(tmp_path, "require metrics.a >= 1 and params.b == \"x\" and tags.c missing")
+    ps = rule_policy(tmp_path, 'require metrics.a >= 1 and params.b == "x" and tags.c missing')
     d = evaluate(ps, subject(metrics={"a": 2}, params={"b": "x"}), now=NOW)
     assert d.rules[0].observed == {"metrics.a": 2, "params.b": "x", "tags.c": None}
     assert d.rules[0].required == 'metrics.a >= 1 and params.b == "x" and tags.c missing'
@@ -290,9 +321,16 @@ def test_round_of_infinity_is_a_type_error(tmp_path):
 def test_rank_orders_best_first_ties_to_the_newer_version_and_unrankable_last(tmp_path):
     from pml_policy.engine.rank import order, ranker
 
-    ps = policies(tmp_path, 'policy "p" version "1.0.0" { rule r { require metrics.auc >= 0 } rank by metrics.auc desc }')
-    candidates = [subject(version="1", metrics={"auc": 0.9}), subject(version="2", metrics={"auc": 0.9}),
-                  subject(version="3", metrics={"auc": 0.95}), subject(version="4", metrics={}), subject(version="5", metrics={"auc": float("nan")})]
+    ps = policies(
+        tmp_path, 'policy "p" version "1.0.0" { rule r { require metrics.auc >= 0 } rank by metrics.auc desc }'
+    )
+    candidates = [
+        subject(version="1", metrics={"auc": 0.9}),
+        subject(version="2", metrics={"auc": 0.9}),
+        subject(version="3", metrics={"auc": 0.95}),
+        subject(version="4", metrics={}),
+        subject(version="5", metrics={"auc": float("nan")}),
+    ]
     value = ranker(ps.policies[0])
     ranked = order([(s, value(s)) for s in candidates], descending=True)
     assert [s.model.version for s in ranked] == ["3", "2", "1", "5", "4"]

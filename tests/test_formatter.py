@@ -1,6 +1,8 @@
 """fmt: canonical, idempotent, keeps comments, and never changes what a policy means."""
+
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,9 +12,10 @@ from pml_policy.engine.parser import parse
 from . import strategies
 from .helpers import ROOT, run_cli
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(strategies.files)
 def test_parse_of_fmt_means_the_same_as_the_tree(tree):
@@ -22,6 +25,7 @@ def test_parse_of_fmt_means_the_same_as_the_tree(tree):
     assert fmt(reparsed) == text
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(strategies.files, st.data())
 def test_comments_survive_fmt_and_fmt_is_idempotent(tree, data):
@@ -39,7 +43,7 @@ def test_comments_survive_fmt_and_fmt_is_idempotent(tree, data):
     assert fmt(parse(once, "c.pml")) == once
     for marker in [c.split("#", 1)[1] for c in commented if "#" in c and c.lstrip().startswith("#")]:
         assert marker in once
-    for i, line in enumerate(lines):
+    for i in range(len(lines)):
         if f"# note {i}" in source:
             assert f"# note {i}" in once
 
@@ -71,7 +75,9 @@ policy "p" version "1.0.0" {   # after the brace
 }  # trailing the policy
 """
     out = fmt(parse(source))
-    assert out == """\
+    assert (
+        out
+        == """\
 # header
 policy "p" version "1.0.0" {
   # after the brace
@@ -81,6 +87,7 @@ policy "p" version "1.0.0" {
   }
 }  # trailing the policy
 """
+    )
 
 
 def test_starter_library_is_in_canonical_form():

@@ -1,4 +1,5 @@
 """Parsing and checking: every error located, explained, and collected; nothing else ever raised."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,11 +40,20 @@ def test_the_dsl_example_parses_into_the_documented_shape():
     assert isinstance(policy.rules[3].require.expr, ast.Quantifier)
     assert policy.rank.order == "desc"
     assert [a.alias for a in policy.on_pass.actions if isinstance(a, ast.SetAlias)] == ["champion"]
-    assert (waiver.model.model, waiver.model.version, waiver.expires.date) == ("credit-scorer", "7", dt.date(2027, 1, 31))
+    assert (waiver.model.model, waiver.model.version, waiver.expires.date) == (
+        "credit-scorer",
+        "7",
+        dt.date(2027, 1, 31),
+    )
 
 
 def test_percent_dates_and_precedence():
-    e = parse('policy "p" version "1.0.0" { rule r { require not a.b + 2 * 3 > 5% or x.y and z.w } }').policies[0].rules[0].require.expr
+    e = (
+        parse('policy "p" version "1.0.0" { rule r { require not a.b + 2 * 3 > 5% or x.y and z.w } }')
+        .policies[0]
+        .rules[0]
+        .require.expr
+    )
     assert isinstance(e, ast.Binary) and e.op == "or"
     left = e.left
     assert isinstance(left, ast.Unary) and left.op == "not"
@@ -66,8 +76,12 @@ def test_a_syntax_error_is_located_with_the_line_a_caret_and_what_was_expected(t
     [
         ("rule r { require metric.a > 1 }", 'unknown name "metric"', 'did you mean "metrics"?'),
         ("rule r { require lenn(model.aliases) > 1 }", 'unknown function "lenn"', 'did you mean "len"?'),
-        ("rule r { require model.nme == \"x\" }", 'unknown field "model.nme"', 'did you mean "name"?'),
-        ("rule r { require champion.metric.a > 1 }", 'unknown champion path "champion.metric"', 'did you mean "metrics"?'),
+        ('rule r { require model.nme == "x" }', 'unknown field "model.nme"', 'did you mean "name"?'),
+        (
+            "rule r { require champion.metric.a > 1 }",
+            'unknown champion path "champion.metric"',
+            'did you mean "metrics"?',
+        ),
         ("rule r { enforce sof require true }", 'unknown enforcement level "sof"', 'did you mean "soft"?'),
         ("rule r { require round(1, 2, 3) > 1 }", "round() takes 1 to 2 arguments, got 3", None),
         ('rule r { require tags.a matches "(" }', 'invalid regular expression "("', None),
@@ -85,7 +99,10 @@ def test_check_errors_explain_and_suggest(tmp_path, body, message, hint):
 
 
 def test_malformed_versions_and_dates(tmp_path):
-    assert "is not a semantic version" in only_error(tmp_path, 'policy "p" version "2.1" { rule r { require true } }').message
+    assert (
+        "is not a semantic version"
+        in only_error(tmp_path, 'policy "p" version "2.1" { rule r { require true } }').message
+    )
     e = only_error(tmp_path, 'policy "p" version "1.0.0" { rule r { require run.start_time > 2026-02-30 } }')
     assert e.message == "2026-02-30 is not a valid date"
 
@@ -105,7 +122,10 @@ waiver "W3" { policy "gate" rule auc_floor model "m" version 1 reason "r" }
     errors = errors_of(tmp_path, text)
     by_message = {e.message: e for e in errors}
     assert by_message['waiver "W1" names policy "gaet", which does not exist'].hint == 'did you mean "gate"?'
-    assert by_message['waiver "W2" names rule "auc_flor", which policy "gate" does not have'].hint == 'did you mean "auc_floor"?'
+    assert (
+        by_message['waiver "W2" names rule "auc_flor", which policy "gate" does not have'].hint
+        == 'did you mean "auc_floor"?'
+    )
     assert 'waiver "W3" is missing: approved by "…"' in by_message
     assert 'waiver "W3" is missing: expires YYYY-MM-DD' in by_message
 
@@ -137,12 +157,61 @@ def test_validate_accepts_the_starter_library():
 # ---- robustness: whatever the input, only our own error type comes out --------------------
 
 TOKENS = [
-    "policy", "rule", "waiver", "fact", "when", "require", "enforce", "on", "pass", "set", "alias", "tag",
-    "{", "}", "(", ")", "[", "]", ",", ".", "=", "==", ">=", "<", "and", "or", "not", "in", "matches",
-    "exists", "missing", "all", "metrics", "matching", "artifact", '"s"', "1", "2.5", "5%", "2027-01-31",
-    "x", "metrics.a", "#c\n", "\n", "-", "+", "*", "/", "version", '"1.0.0"', "rank", "by", "desc",
+    "policy",
+    "rule",
+    "waiver",
+    "fact",
+    "when",
+    "require",
+    "enforce",
+    "on",
+    "pass",
+    "set",
+    "alias",
+    "tag",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ".",
+    "=",
+    "==",
+    ">=",
+    "<",
+    "and",
+    "or",
+    "not",
+    "in",
+    "matches",
+    "exists",
+    "missing",
+    "all",
+    "metrics",
+    "matching",
+    "artifact",
+    '"s"',
+    "1",
+    "2.5",
+    "5%",
+    "2027-01-31",
+    "x",
+    "metrics.a",
+    "#c\n",
+    "\n",
+    "-",
+    "+",
+    "*",
+    "/",
+    "version",
+    '"1.0.0"',
+    "rank",
+    "by",
+    "desc",
 ]
-FUZZ = settings(max_examples=int(__import__("os").environ.get("PML_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(suppress_health_check=[HealthCheck.too_slow])  # examples: the Hypothesis profile (conftest.py)
 
 
 @FUZZ
@@ -166,7 +235,9 @@ def test_every_valid_policy_checks_clean_and_evaluates_to_a_verdict(tmp_path_fac
     folder = tmp_path_factory.mktemp("gen")
     (folder / "g.pml").write_text(fmt(tree))
     policies = load([folder])  # a valid policy must not be rejected
-    s = subject(metrics=metrics, params={} if param is None else {"p": param}, tags={"t": "1"}, artifacts=("model_card.md",))
+    s = subject(
+        metrics=metrics, params={} if param is None else {"p": param}, tags={"t": "1"}, artifacts=("model_card.md",)
+    )
     decision = evaluate(policies, s, None if champion is None else subject(metrics=champion), data={"k": [1]}, now=NOW)
     assert decision.outcome in ("pass", "warn", "fail")
     for r in decision.rules:

@@ -1,4 +1,5 @@
 """The local adapter: a folder of evidence becomes a subject; anything unreadable fails closed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -76,7 +77,9 @@ def test_unreadable_evidence_is_an_evidence_error(tmp_path, files, fragment):
 def test_missing_folder_and_unknown_scheme(tmp_path):
     with pytest.raises(EvidenceError, match="does not exist"):
         fetch(str(tmp_path / "nope"))
-    with pytest.raises(UsageError, match="no installed adapter reads this kind of reference \\(installed: local, mlflow, wandb\\)"):
+    with pytest.raises(
+        UsageError, match="no installed adapter reads this kind of reference \\(installed: local, mlflow, wandb\\)"
+    ):
         adapter_for("s3://bucket/run")
 
 

@@ -1,4 +1,5 @@
 """The MLflow adapter and `govern`, against a real MLflow tracking server started on loopback."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,7 @@ import uuid
 import pytest
 
 from .helpers import ROOT, run_cli
-from .mlflow_data import MlflowServer, log_version
+from .mlflow_data import log_version
 
 GATE = str(ROOT / "policies" / "mlflow")
 GOOD = {"val_auc": 0.86, "val_ece": 0.03}
@@ -42,13 +43,16 @@ def _three_versions(uri, model):
 # ---- references and the subject --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ref", "expected"), [
-    ("models:/credit/3", {"kind": "version", "name": "credit", "version": "3"}),
-    ("models:/team/credit/12", {"kind": "version", "name": "team/credit", "version": "12"}),
-    ("models:/credit@challenger", {"kind": "alias", "name": "credit", "alias": "challenger"}),
-    ("runs:/0a1b2c/model", {"kind": "run", "run_id": "0a1b2c"}),
-    ("models:/m-4f9e0c2d1a", {"kind": "logged_model", "model_id": "m-4f9e0c2d1a"}),
-])
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("models:/credit/3", {"kind": "version", "name": "credit", "version": "3"}),
+        ("models:/team/credit/12", {"kind": "version", "name": "team/credit", "version": "12"}),
+        ("models:/credit@challenger", {"kind": "alias", "name": "credit", "alias": "challenger"}),
+        ("runs:/0a1b2c/model", {"kind": "run", "run_id": "0a1b2c"}),
+        ("models:/m-4f9e0c2d1a", {"kind": "logged_model", "model_id": "m-4f9e0c2d1a"}),
+    ],
+)
 def test_references_are_parsed(ref, expected):
     from pml_policy.adapters.mlflow import Ref
 
@@ -69,8 +73,14 @@ def test_a_model_version_becomes_a_subject_with_its_run_and_artifacts(uri, model
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
 
-    version = log_version(uri, model, {"val_auc": 0.86}, {"lr": "0.01", "depth": "6"}, {"use_case": "credit"},
-                          {"model_card.md": "# card", "data/schema.json": "{}"})
+    version = log_version(
+        uri,
+        model,
+        {"val_auc": 0.86},
+        {"lr": "0.01", "depth": "6"},
+        {"use_case": "credit"},
+        {"model_card.md": "# card", "data/schema.json": "{}"},
+    )
     client = _client(uri)
     client.set_model_version_tag(model, version, "use_case", "credit-cards")  # the version's own tag wins
     client.set_registered_model_alias(model, "challenger", version)
@@ -142,7 +152,9 @@ def test_govern_plans_without_changing_anything(uri, model):
     result = run_cli("govern", model, "-p", GATE)
     assert result.exit_code == 0, result.output
     assert 'PLAN  planned    alias "champion" -> version 3  (from version 1)' in result.stdout
-    assert 'outranked  alias "champion" -> version 2' not in result.stdout  # v2 is judged against v3, the champion to be
+    assert (
+        'outranked  alias "champion" -> version 2' not in result.stdout
+    )  # v2 is judged against v3, the champion to be
     client = _client(uri)
     assert client.get_registered_model(model).aliases == {"champion": "1"}
     assert all("governance.status" not in client.get_model_version(model, v).tags for v in ("1", "2", "3"))
@@ -163,10 +175,16 @@ def test_govern_apply_promotes_the_best_passing_version_tags_all_and_is_idempote
 
     with sqlite3.connect(private_audit_log.removeprefix("sqlite:///")) as db:
         applied = db.execute(
-            "SELECT d.version, a.kind, a.name, a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-            "WHERE a.state = 'applied' ORDER BY a.id").fetchall()
-    assert applied == [("1", "set_tag", "governance.status", "rejected"), ("2", "set_tag", "governance.status", "rejected"),
-                       ("3", "set_tag", "governance.status", "approved"), ("3", "set_alias", "champion", None)]
+            "SELECT d.version, a.kind, a.name, a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = "
+            "a.decision_seq "
+            "WHERE a.state = 'applied' ORDER BY a.id"
+        ).fetchall()
+    assert applied == [
+        ("1", "set_tag", "governance.status", "rejected"),
+        ("2", "set_tag", "governance.status", "rejected"),
+        ("3", "set_tag", "governance.status", "approved"),
+        ("3", "set_alias", "champion", None),
+    ]
     assert run_cli("audit", "verify").exit_code == 0
     assert 'registry: applied set alias "champion" at ' in run_cli("audit", "show", "#3").stdout
 
@@ -197,8 +215,10 @@ def test_check_apply_acts_on_one_subject(uri, model):
     assert unrecorded.exit_code == 2 and "--apply and --no-audit cannot go together" in unrecorded.stderr
 
 
-def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path, monkeypatch, private_audit_log):
-    """The server dies after the first change; what the log says applied is what the registry has."""
+@pytest.mark.slow
+def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_server, monkeypatch, private_audit_log):
+    """The server dies after the first change; what the log says applied is what the registry has.
+    (The session's server, killed and started again on its own store: one start fewer.)"""
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
     from pml_policy.audit import AuditStore, Entry
@@ -206,7 +226,7 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path
     from pml_policy.governing import govern
     from pml_policy.plan import apply
 
-    server = MlflowServer(tmp_path / "doomed").start()
+    server = mlflow_server
     try:
         model = "doomed-model"
         _three_versions(server.uri, model)
@@ -214,10 +234,14 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path
         adapter = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
         governed = govern(model, load([GATE]), adapter)
         store = AuditStore(private_audit_log)
-        store.append([Entry(d, s, c) for d, s, c in zip(governed.decisions, governed.subjects, governed.champions)], "tester", {})
+        store.append(
+            [Entry(d, s, c) for d, s, c in zip(governed.decisions, governed.subjects, governed.champions)], "tester", {}
+        )
 
         def record_then_kill(change):
-            store.record_change(change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail)
+            store.record_change(
+                change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail
+            )
             server.stop()  # the server is gone after the first change
 
         started = time.monotonic()
@@ -237,7 +261,8 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(tmp_path
         assert client.get_registered_model(model).aliases == {"champion": "3"}
         assert 'SAME  unchanged  tag governance.status = "rejected" on version 1' in rerun.stdout
     finally:
-        server.stop()
+        if server.process is None:  # the other tests of the session go on with it
+            server.start()
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -249,15 +274,18 @@ def test_an_unreachable_server_is_one_line_and_exit_3_within_seconds(monkeypatch
     result = run_cli("check", "models:/credit/1", "-p", GATE)
     assert time.monotonic() - started < 60
     assert result.exit_code == 3
-    assert result.stderr.startswith("error: MLflow at http://127.0.0.1:9: model \"credit\" version 1:")
+    assert result.stderr.startswith('error: MLflow at http://127.0.0.1:9: model "credit" version 1:')
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("ref", "words"), [
-    ("models:/no-such-model/1", 'model "no-such-model" version 1'),
-    ("models:/{model}/9", 'model "{model}" version 9'),
-    ("models:/{model}@nope", 'alias "nope" of model "{model}"'),
-])
+@pytest.mark.parametrize(
+    ("ref", "words"),
+    [
+        ("models:/no-such-model/1", 'model "no-such-model" version 1'),
+        ("models:/{model}/9", 'model "{model}" version 9'),
+        ("models:/{model}@nope", 'alias "nope" of model "{model}"'),
+    ],
+)
 def test_what_is_not_there_is_named(uri, model, ref, words):
     log_version(uri, model, GOOD)
     result = run_cli("check", ref.format(model=model), "-p", GATE)

@@ -1,5 +1,6 @@
 """Compliance reports: the numbers in HTML (read from the DOM by headless Chromium), Markdown and
 JSON equal counts made directly in SQL on the audit log; periods; the scheduler."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,7 @@ from conftest import missing_service
 
 from .helpers import ROOT, run_cli
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def _policies(tmp_path: Path) -> Path:
@@ -63,7 +64,12 @@ def _sql(url: str, query: str) -> list:
 
 def _counts(url: str) -> dict[str, int]:
     by_outcome = dict(_sql(url, "SELECT outcome, COUNT(*) FROM pml_decisions GROUP BY outcome"))
-    return {"decisions": sum(by_outcome.values()), "passed": by_outcome.get("pass", 0), "warned": by_outcome.get("warn", 0), "failed": by_outcome.get("fail", 0)}
+    return {
+        "decisions": sum(by_outcome.values()),
+        "passed": by_outcome.get("pass", 0),
+        "warned": by_outcome.get("warn", 0),
+        "failed": by_outcome.get("fail", 0),
+    }
 
 
 def test_json_numbers_equal_sql_counts(decided):
@@ -71,16 +77,30 @@ def test_json_numbers_equal_sql_counts(decided):
     report = json.loads(run_cli("report", "--period", "last-7d", "--format", "json", "-p", str(policies)).stdout)
     counts = _counts(url)
     assert {k: report["totals"][k] for k in counts} == counts and counts["decisions"] == 12
-    rule_failures = dict(((p, r), n) for p, r, n in _sql(url, "SELECT policy, rule, COUNT(*) FROM pml_rule_results WHERE outcome IN ('fail', 'error') GROUP BY policy, rule"))
+    rule_failures = {
+        (p, r): n
+        for p, r, n in _sql(
+            url,
+            "SELECT policy, rule, COUNT(*) FROM pml_rule_results WHERE outcome IN ('fail', 'error') GROUP BY policy, "
+            "rule",
+        )
+    }
     assert {(f["policy"], f["rule"]): f["failures"] for f in report["failing_rules"]} == rule_failures
     assert report["failing_rules"][0]["last_message"] and report["failing_rules"][0]["last_observed"]
     (model,) = report["models"]
-    assert model["model"] == "credit-scorer" and model["decisions"] == 12 and model["last_outcome"] == "fail" and model["why"]
+    assert (
+        model["model"] == "credit-scorer"
+        and model["decisions"] == 12
+        and model["last_outcome"] == "fail"
+        and model["why"]
+    )
     assert [w["waiver"] for w in report["waivers_expiring"]] == ["RISK-1"]
     assert [w["waiver"] for w in report["waivers_expired_in_use"]] == ["RISK-0"]
     used = dict(_sql(url, "SELECT waiver, COUNT(*) FROM pml_waivers_used GROUP BY waiver"))
     assert {w["waiver"]: w["uses"] for w in report["waivers_used"]} == used
-    assert {(p["name"], p["decisions"]) for p in report["policies"]} == {(n, 12) for n in ("documentation", "fairness-high-risk", "promotion-gate", "reproducibility")}
+    assert {(p["name"], p["decisions"]) for p in report["policies"]} == {
+        (n, 12) for n in ("documentation", "fairness-high-risk", "promotion-gate", "reproducibility")
+    }
     head = _sql(url, "SELECT hash FROM pml_head")[0][0]
     assert report["chain"] == {"verified": True, "ok": True, "records": 12, "head": head, "problem": None}
 
@@ -124,16 +144,30 @@ def test_the_html_report_renders_in_chromium_with_the_right_numbers(decided, tmp
     assert "<script" not in page.read_text()  # no JavaScript: works offline and in print
     browser = _chromium()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     parser = _Counts()
     parser.feed(dom)
     counts = _counts(url)
     assert {k: int(parser.found[k]) for k in counts} == counts
-    failures = dict((f"{p}/{r}", n) for p, r, n in _sql(url, "SELECT policy, rule, COUNT(*) FROM pml_rule_results WHERE outcome IN ('fail', 'error') GROUP BY policy, rule"))
+    failures = {
+        f"{p}/{r}": n
+        for p, r, n in _sql(
+            url,
+            "SELECT policy, rule, COUNT(*) FROM pml_rule_results WHERE outcome IN ('fail', 'error') GROUP BY policy, "
+            "rule",
+        )
+    }
     assert {k: int(v) for k, v in parser.found.items() if "/" in k} == failures
     assert "Intact: 12 records verified" in dom and "<svg" in dom
     shot = tmp_path / "shot.png"
-    subprocess.run([browser, *flags, "--window-size=1000,1600", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [browser, *flags, "--window-size=1000,1600", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000  # a page, not a blank
 
 
@@ -162,15 +196,20 @@ def _sql_exec(url: str, statement: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("name", "since", "until"), [
-    ("2026-Q4", "2026-10-01", "2027-01-01"), ("2026-11", "2026-11-01", "2026-12-01"),
-    ("last-month", "2026-10-01", "2026-11-01"), ("last-7d", "2026-11-20T12:00:00", "2026-11-27T12:00:00"),
-])
+@pytest.mark.parametrize(
+    ("name", "since", "until"),
+    [
+        ("2026-Q4", "2026-10-01", "2027-01-01"),
+        ("2026-11", "2026-11-01", "2026-12-01"),
+        ("last-month", "2026-10-01", "2026-11-01"),
+        ("last-7d", "2026-11-20T12:00:00", "2026-11-27T12:00:00"),
+    ],
+)
 def test_periods(name, since, until):
     from pml_policy.reports.period import named
 
-    p = named(name, dt.datetime(2026, 11, 27, 12, tzinfo=dt.timezone.utc))
-    assert (p.since.isoformat()[:len(since)], p.until.isoformat()[:len(until)]) == (since, until)
+    p = named(name, dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
+    assert (p.since.isoformat()[: len(since)], p.until.isoformat()[: len(until)]) == (since, until)
 
 
 def test_a_bad_period_says_what_is_accepted():
@@ -178,10 +217,24 @@ def test_a_bad_period_says_what_is_accepted():
     assert result.exit_code == 2 and "use last-7d (any number of days), last-month, 2026-Q4 or 2026-11" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_scheduler_writes_one_report_per_period_and_a_restart_writes_no_duplicate(decided, tmp_path):
     url, policies = decided
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "pml_policy.cli", "report", "--schedule", "* * * * * */2", "--out-dir", str(out), "--format", "md", "-p", str(policies)]
+    command = [
+        sys.executable,
+        "-m",
+        "pml_policy.cli",
+        "report",
+        "--schedule",
+        "* * * * * */2",
+        "--out-dir",
+        str(out),
+        "--format",
+        "md",
+        "-p",
+        str(policies),
+    ]
 
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -190,8 +243,10 @@ def test_the_scheduler_writes_one_report_per_period_and_a_restart_writes_no_dupl
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.md")}
-    assert len(first) >= 2 and all(re.fullmatch(r"report-\d{4}-\d\d-\d\dT\d{6}_\d{4}-\d\d-\d\dT\d{6}\.md", n) for n in first)
-    spans = sorted(n[len("report-"):-len(".md")].split("_") for n in first)
+    assert len(first) >= 2 and all(
+        re.fullmatch(r"report-\d{4}-\d\d-\d\dT\d{6}_\d{4}-\d\d-\d\dT\d{6}\.md", n) for n in first
+    )
+    spans = sorted(n[len("report-") : -len(".md")].split("_") for n in first)
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # one file per period, none skipped
     # Restart: the period that was last written is caught up again, and skipped, not rewritten.
     subprocess.run([*command, "--once"], cwd=ROOT, capture_output=True, check=True)
@@ -204,9 +259,15 @@ def test_the_scheduler_names_weekly_files_by_their_period(decided, tmp_path):
     from pml_policy.reporting import run_schedule
 
     written = []
-    clock = iter([dt.datetime(2026, 11, 30, 7, tzinfo=dt.timezone.utc)] * 3)
-    run_schedule("0 6 * * MON", tmp_path, "md", lambda period, path: written.append((period.slug, path.name)) or path.write_text("x"),
-                 once=True, now=lambda: next(clock))
+    clock = iter([dt.datetime(2026, 11, 30, 7, tzinfo=dt.UTC)] * 3)
+    run_schedule(
+        "0 6 * * MON",
+        tmp_path,
+        "md",
+        lambda period, path: written.append((period.slug, path.name)) or path.write_text("x"),
+        once=True,
+        now=lambda: next(clock),
+    )
     assert written == [("2026-11-23_2026-11-30", "report-2026-11-23_2026-11-30.md")]
 
 
@@ -214,10 +275,19 @@ def test_an_organisations_own_template_is_used_and_its_mistakes_are_located(deci
     url, policies = decided
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "report.md.j2").write_text("# {{ r.totals.decisions }} decisions, {{ r.totals.failed }} failed ({{ r.period }})\n")
-    own = run_cli("report", "--period", "last-7d", "--format", "md", "--template-dir", str(templates), "-p", str(policies))
+    (templates / "report.md.j2").write_text(
+        "# {{ r.totals.decisions }} decisions, {{ r.totals.failed }} failed ({{ r.period }})\n"
+    )
+    own = run_cli(
+        "report", "--period", "last-7d", "--format", "md", "--template-dir", str(templates), "-p", str(policies)
+    )
     assert own.stdout == f"# 12 decisions, {_counts(url)['failed']} failed (last-7d)\n"
-    assert "<h1>Model governance report</h1>" in run_cli("report", "--period", "last-7d", "--format", "html", "--template-dir", str(templates)).stdout  # ours fill in
+    assert (
+        "<h1>Model governance report</h1>"
+        in run_cli("report", "--period", "last-7d", "--format", "html", "--template-dir", str(templates)).stdout
+    )  # ours fill in
     (templates / "report.md.j2").write_text("{{ r.no_such_field }}\n")
     broken = run_cli("report", "--period", "last-7d", "--format", "md", "--template-dir", str(templates))
-    assert broken.exit_code == 2 and "report template report.md.j2" in broken.stderr and "no_such_field" in broken.stderr
+    assert (
+        broken.exit_code == 2 and "report template report.md.j2" in broken.stderr and "no_such_field" in broken.stderr
+    )

@@ -1,5 +1,6 @@
 """`pml-policy test` and the step library, run as a user runs them: the real command in a subprocess,
 on feature files in a folder of their own (and the project's features/ against the starter policies)."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,13 @@ GUIDE = ROOT / "docs" / "writing-scenarios.md"
 
 
 def pml_test(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pml_policy.cli", "test", "--no-color", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "test", "--no-color", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -40,14 +47,14 @@ def feature(repo: Path, text: str, name: str = "f.feature") -> Path:
     return path
 
 
-CANDIDATE = '''Feature: Gate
+CANDIDATE = """Feature: Gate
   Background:
     Given a candidate "credit-scorer" version 8 with
       | evidence                    | value |
       | metrics.val_auc             | 0.86  |
       | metrics.val_auc_slice_young | 0.82  |
       | metrics.val_ece             | 3%    |
-'''
+"""
 
 
 def test_the_guide_first_scenario_passes_then_catches_a_raised_threshold_then_shows_coverage(repo):
@@ -76,25 +83,36 @@ def test_the_guide_first_scenario_passes_then_catches_a_raised_threshold_then_sh
 
 
 def test_a_failed_rule_expectation_names_the_rule_and_the_values(repo):
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   Scenario: The floor
     Given the candidate has metrics
       | metric  | value |
       | val_auc | 0.79  |
     When the policy "promotion-gate" is evaluated
     Then the rule "auc_floor" passes
-''')
+""",
+    )
     out = pml_test(cwd=repo)
     assert out.returncode == 1
-    assert "the rule promotion-gate/auc_floor fails; the scenario says it passes: metrics.val_auc = 0.79, required >= 0.80" in out.stdout
+    assert (
+        "the rule promotion-gate/auc_floor fails; the scenario says it passes: metrics.val_auc = 0.79, required >= 0.80"
+        in out.stdout
+    )
 
 
 def test_an_undefined_step_is_quoted_with_the_closest_defined_ones(repo):
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   Scenario: A typo
     When the policy "promotion-gate" is evaluated
     Then the rule "auc_floor" pases
-''')
+""",
+    )
     out = pml_test(cwd=repo)
     assert out.returncode == 2
     assert 'Then the rule "auc_floor" pases    (features/f.feature:11)' in out.stdout
@@ -107,13 +125,30 @@ def test_an_undefined_step_with_a_brace_in_its_quoted_text_still_gets_suggestion
     assert closest("then", 'the message says "{a"')[0] == 'Then the message mentions "{a"'
 
 
-@pytest.mark.parametrize("steps, words", [
-    ('When the policy "promotion" is evaluated', 'no policy "promotion" among the policies loaded from policies; did you mean "promotion-gate"?'),
-    ('When all policies are evaluated\n    Then the rule "promotion-gate/auc_flor" passes', 'no rule "promotion-gate/auc_flor" in the policies loaded from policies; did you mean "promotion-gate/auc_floor"?'),
-    ('Given a waiver "W-1" for the rule "promotion-gate/calibraton"\n      | field | value |\n      | reason | r |', 'no rule "promotion-gate/calibraton"'),
-    ("Then the decision is pass", "nothing has been evaluated yet"),
-    ('When the policy "promotion-gate" is evaluated\n    Then the decision is maybe', 'a decision is pass, warn or fail, not "maybe"'),
-])
+@pytest.mark.parametrize(
+    "steps, words",
+    [
+        (
+            'When the policy "promotion" is evaluated',
+            'no policy "promotion" among the policies loaded from policies; did you mean "promotion-gate"?',
+        ),
+        (
+            'When all policies are evaluated\n    Then the rule "promotion-gate/auc_flor" passes',
+            'no rule "promotion-gate/auc_flor" in the policies loaded from policies; did you mean '
+            '"promotion-gate/auc_floor"?',
+        ),
+        (
+            'Given a waiver "W-1" for the rule "promotion-gate/calibraton"\n      | field | value |\n      | reason '
+            "| r |",
+            'no rule "promotion-gate/calibraton"',
+        ),
+        ("Then the decision is pass", "nothing has been evaluated yet"),
+        (
+            'When the policy "promotion-gate" is evaluated\n    Then the decision is maybe',
+            'a decision is pass, warn or fail, not "maybe"',
+        ),
+    ],
+)
 def test_a_scenario_that_cannot_run_as_written_says_what_and_where(repo, steps, words):
     path = feature(repo, CANDIDATE + "\n  Scenario: A mistake\n    " + steps + "\n")
     out = pml_test(cwd=repo)
@@ -126,22 +161,29 @@ def test_a_scenario_that_cannot_run_as_written_says_what_and_where(repo, steps, 
 
 def test_a_rule_two_loaded_policies_share_must_be_named_with_its_policy(repo):
     shutil.copy(ROOT / "policies" / "mlflow" / "champion-gate.pml", repo / "policies")
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   Scenario: Ambiguous
     When all policies are evaluated
     Then the rule "no_regression" is skipped
-''')
+""",
+    )
     out = pml_test(cwd=repo)
     assert out.returncode == 2
     assert 'the rule "no_regression" is in several policies: mlflow-champion-gate, promotion-gate' in out.stdout
 
 
 def test_evidence_that_cannot_be_read_is_exit_3(repo):
-    feature(repo, '''Feature: Real evidence
+    feature(
+        repo,
+        """Feature: Real evidence
   Scenario: A folder that is not there
     Given the local subject "runs/nope"
     When all policies are evaluated
-''')
+""",
+    )
     out = pml_test(cwd=repo)
     assert out.returncode == 3
     assert "runs/nope: evidence folder does not exist" in out.stdout
@@ -149,12 +191,22 @@ def test_evidence_that_cannot_be_read_is_exit_3(repo):
 
 def test_a_malformed_feature_file_is_located_before_anything_runs(repo):
     feature(repo, CANDIDATE)
-    feature(repo, 'Feature: Broken\n  Scenario: One\n    Given a candidate "m" with\n      | a | b |\n      | c |\n', "broken.feature")
-    feature(repo, "Feature: Twice\n  Scenario: Same\n    Given a candidate \"m\"\n  Scenario: Same\n    Given a candidate \"n\"\n", "twice.feature")
+    feature(
+        repo,
+        'Feature: Broken\n  Scenario: One\n    Given a candidate "m" with\n      | a | b |\n      | c |\n',
+        "broken.feature",
+    )
+    feature(
+        repo,
+        'Feature: Twice\n  Scenario: Same\n    Given a candidate "m"\n  Scenario: Same\n    Given a candidate "n"\n',
+        "twice.feature",
+    )
     out = pml_test(cwd=repo)
     assert out.returncode == 2
     assert "features/broken.feature:5: " in out.stderr and "inconsistent cell count" in out.stderr, out.stderr
-    assert 'features/twice.feature:4: a second scenario named "Same" (the first is at line 2)' in out.stderr  # it would never run
+    assert (
+        'features/twice.feature:4: a second scenario named "Same" (the first is at line 2)' in out.stderr
+    )  # it would never run
     assert "2 problems in the feature files; no scenario was run" in out.stderr
     assert "Feature:" not in out.stdout
     assert "Traceback" not in out.stderr
@@ -171,7 +223,10 @@ def test_an_invalid_policy_stops_the_run_with_its_located_errors(repo):
 def test_junit_xml_has_a_case_per_scenario_with_the_failure_message(repo):
     from junitparser import Error, Failure, JUnitXml
 
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   Scenario: Passes
     When the policy "promotion-gate" is evaluated
     Then the decision is pass
@@ -182,7 +237,8 @@ def test_junit_xml_has_a_case_per_scenario_with_the_failure_message(repo):
 
   Scenario: In error
     Then the decision is pass
-''')
+""",
+    )
     out = pml_test("--junit-xml", "results.xml", cwd=repo)
     assert out.returncode == 2  # a mistake outranks a failure
     suite = next(iter(JUnitXml.fromfile(str(repo / "results.xml"))))
@@ -190,17 +246,24 @@ def test_junit_xml_has_a_case_per_scenario_with_the_failure_message(repo):
     assert set(cases) == {"Passes", "Fails", "In error"}
     assert cases["Passes"].is_passed
     (failure,) = cases["Fails"].result
-    assert isinstance(failure, Failure) and failure.message == "the decision is pass; the scenario expects fail: every rule passed or was skipped"
+    assert (
+        isinstance(failure, Failure)
+        and failure.message == "the decision is pass; the scenario expects fail: every rule passed or was skipped"
+    )
     (error,) = cases["In error"].result
     assert isinstance(error, Error) and "nothing has been evaluated yet" in error.message
 
 
 def test_min_coverage_fails_under_the_bar_and_coverage_json_says_what_was_seen(repo):
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   Scenario: Passes
     When the policy "promotion-gate" is evaluated
     Then the decision is pass
-''')
+""",
+    )
     out = pml_test("--min-coverage", "50", "--coverage-json", "coverage.json", cwd=repo)
     assert out.returncode == 1
     assert "rule coverage 37.5% is below --min-coverage 50%" in out.stderr
@@ -212,7 +275,10 @@ def test_min_coverage_fails_under_the_bar_and_coverage_json_says_what_was_seen(r
 
 
 def test_tags_select_scenarios_and_selecting_none_is_not_a_pass(repo):
-    feature(repo, CANDIDATE + '''
+    feature(
+        repo,
+        CANDIDATE
+        + """
   @quick
   Scenario: Tagged
     When the policy "promotion-gate" is evaluated
@@ -221,7 +287,8 @@ def test_tags_select_scenarios_and_selecting_none_is_not_a_pass(repo):
   Scenario: Untagged and wrong
     When the policy "promotion-gate" is evaluated
     Then the decision is fail
-''')
+""",
+    )
     tagged = pml_test("--tags", "quick", cwd=repo)
     assert tagged.returncode == 0 and "1 scenario: 1 passed" in tagged.stdout and "Untagged" not in tagged.stdout
     none = pml_test("--tags", "nothing_has_this", cwd=repo)
@@ -248,7 +315,9 @@ def test_every_example_of_the_glossary_and_every_step_of_the_guide_is_a_defined_
     examples = [line for s in STEPS.values() for line in s.example.splitlines()]
     scenarios = [line for block in re.findall(r"```gherkin\n(.*?)```", guide, re.S) for line in block.splitlines()]
     quoted = re.findall(r"`((?:Given|When|Then|And) [^`|]+)`", guide)  # inline sentences, not glossary patterns with |
-    sentences = [line.strip() for line in examples + scenarios + quoted if re.match(r"(Given|When|Then|And) ", line.strip())]
+    sentences = [
+        line.strip() for line in examples + scenarios + quoted if re.match(r"(Given|When|Then|And) ", line.strip())
+    ]
     assert len(sentences) > 2 * len(STEPS)
     for sentence in sentences:
         text = sentence.split(" ", 1)[1]
@@ -272,7 +341,9 @@ def test_scenarios_read_real_evidence_from_an_mlflow_server(repo, uri):
     log_version(uri, model, {"val_auc": 0.84})
     log_version(uri, model, {"val_auc": 0.86}, artifacts={"model_card.md": "# credit-bdd"})
     shutil.copy(ROOT / "policies" / "mlflow" / "champion-gate.pml", repo / "policies" / "promotion.pml")
-    feature(repo, f'''Feature: MLflow
+    feature(
+        repo,
+        f'''Feature: MLflow
   Scenario: The new version beats the one in production
     Given the MLflow model "{model}" version 2
     And the champion is the MLflow model "{model}" version 1
@@ -289,7 +360,8 @@ def test_scenarios_read_real_evidence_from_an_mlflow_server(repo, uri):
     And the champion is the MLflow model "{model}" version 1
     When the policy "mlflow-champion-gate" is evaluated
     Then the rule "no_regression" fails
-''')
+''',
+    )
     out = pml_test("--tracking-uri", uri, cwd=repo)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2 scenarios: 2 passed" in out.stdout
@@ -298,14 +370,16 @@ def test_scenarios_read_real_evidence_from_an_mlflow_server(repo, uri):
 
 
 def test_context_data_champion_evidence_and_no_action_steps(repo):
-    (repo / "policies" / "ctx.pml").write_text('''policy "ctx" version "1.0.0" {
+    (repo / "policies" / "ctx.pml").write_text("""policy "ctx" version "1.0.0" {
   applies to model "fraud-*"
   rule floor { enforce hard require metrics.recall >= data.floors.fraud }
   rule listed { enforce hard require tags.segment in data.segments }
   rule beats { enforce soft when champion exists require metrics.recall >= champion.metrics.recall }
 }
-''')
-    feature(repo, '''Feature: Context data and champions
+""")
+    feature(
+        repo,
+        '''Feature: Context data and champions
   Background:
     Given a candidate "fraud-detector" version 3 with
       | evidence       | value  |
@@ -348,16 +422,33 @@ def test_context_data_champion_evidence_and_no_action_steps(repo):
     Then the decision is fail
     And the rule "beats" fails
     And the message mentions "champion.metrics.recall = 0.84"
-''')
+''',
+    )
     out = pml_test("--coverage", cwd=repo)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 scenarios: 3 passed" in out.stdout
     assert re.search(r"ctx/beats +NO +yes \(1\) +skip \(2\)", out.stdout), out.stdout
 
 
+@pytest.mark.slow
 def test_the_same_features_run_under_plain_pytest_with_the_plugin_options():
-    out = subprocess.run([sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider", "--pml-policies=policies/starter", "--pml-coverage"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "features",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--pml-policies=policies/starter",
+            "--pml-coverage",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"\d+ passed", out.stdout)
     assert "Rule coverage: 20 of 20 outcomes seen (100%)" in out.stdout

@@ -1,4 +1,5 @@
 """The W&B adapter, on runs written by the real wandb library in offline mode."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import needs
 from pml_policy.adapters import fetch
 
 from .helpers import ROOT, run_cli
 
-pytest.importorskip("wandb", reason="needs pml-policy[wandb]")
+needs("wandb", "wandb")
 
 PROMOTION = str(ROOT / "policies" / "starter" / "promotion.pml")
 
@@ -26,14 +28,18 @@ def offline_run(where: Path, body: str, project: str = "credit-scorer", check: b
     where.mkdir(parents=True, exist_ok=True)
     script = f"import wandb\nrun = wandb.init(project={project!r}, mode='offline')\n" + textwrap.dedent(body)
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": str(where)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=where, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=where, env=env, capture_output=True, text=True, timeout=120
+    )
     if check:
         assert done.returncode == 0, done.stderr
     return where / "wandb" / "latest-run"
 
 
 def test_an_offline_run_becomes_a_subject(tmp_path):
-    run = offline_run(tmp_path, """
+    run = offline_run(
+        tmp_path,
+        """
         run.config.update({"lr": 0.01, "model": {"depth": 6, "kind": "gbm"}})
         run.tags = ("candidate",)
         run.notes = "nightly build"
@@ -46,7 +52,8 @@ def test_an_offline_run_becomes_a_subject(tmp_path):
             f.write("# card")
         run.save("model_card.md", policy="now")
         run.finish()
-    """)
+    """,
+    )
     s = fetch(str(run))
     assert s.source == "wandb" and s.model.name == "credit-scorer"
     assert s.metrics["val_auc"] == 0.91 and s.metrics["best.auc"] == 0.93
@@ -61,7 +68,9 @@ def test_an_offline_run_becomes_a_subject(tmp_path):
 
 
 def test_summary_removals_and_logged_artifacts_are_replayed(tmp_path):
-    run = offline_run(tmp_path, """
+    run = offline_run(
+        tmp_path,
+        """
         run.log({"val_auc": 0.85, "scratch": 1.0})
         del run.summary["scratch"]
         art = wandb.Artifact("training-data", type="dataset")
@@ -70,25 +79,35 @@ def test_summary_removals_and_logged_artifacts_are_replayed(tmp_path):
         art.add_file("rows.csv")
         run.log_artifact(art)
         run.finish()
-    """)
+    """,
+    )
     s = fetch(str(run))
     assert "scratch" not in s.metrics and s.metrics["val_auc"] == 0.85
     assert any(a.path == "wandb-artifacts/dataset/training-data" and a.size == 8 for a in s.artifacts)
 
 
+@pytest.mark.slow
 def test_a_run_that_failed_or_crashed_says_so(tmp_path):
-    failed = offline_run(tmp_path / "failed", """
+    failed = offline_run(
+        tmp_path / "failed",
+        """
         run.log({"val_auc": 0.9})
         raise RuntimeError("training diverged")
-    """, check=False)
+    """,
+        check=False,
+    )
     assert fetch(str(failed)).tags["wandb.state"] == "failed"
-    crashed = offline_run(tmp_path / "crashed", """
+    crashed = offline_run(
+        tmp_path / "crashed",
+        """
         import os, signal, time
         for step in range(3000):   # enough for wandb to have written whole blocks of its log
             run.log({"val_auc": 0.5 + step / 10000, "loss": 1 / (step + 1)})
         time.sleep(2)
         os.kill(os.getpid(), signal.SIGKILL)
-    """, check=False)
+    """,
+        check=False,
+    )
     s = fetch(str(crashed))
     assert s.tags["wandb.state"] == "crashed"
     assert 0.5 < s.metrics["val_auc"] < 0.8  # what the log holds up to the crash
@@ -112,7 +131,12 @@ def test_a_truncated_or_corrupt_log_is_a_clear_error(tmp_path):
     truncated = run_cli("check", str(damaged("truncated", data[:-5])), "-p", PROMOTION)
     assert truncated.exit_code == 3 and "truncated W&B log: it ends inside the record at byte" in truncated.stderr
     middle = len(data) // 2
-    corrupt = run_cli("check", str(damaged("corrupt", data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])), "-p", PROMOTION)
+    corrupt = run_cli(
+        "check",
+        str(damaged("corrupt", data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :])),
+        "-p",
+        PROMOTION,
+    )
     assert corrupt.exit_code == 3 and "corrupt W&B log: bad checksum in the record at byte" in corrupt.stderr
     not_a_log = run_cli("check", str(damaged("garbage", b"hello world")), "-p", PROMOTION)
     assert not_a_log.exit_code == 3 and "not a W&B run log" in not_a_log.stderr
@@ -130,8 +154,9 @@ def test_the_same_metrics_decide_the_same_in_wandb_and_in_a_folder(tmp_path):
     from_folder = json.loads(run_cli("check", str(folder), "-p", PROMOTION, "--format", "json").stdout)["decisions"][0]
     assert from_wandb["subject"]["source"] == "wandb"
     assert from_wandb["outcome"] == from_folder["outcome"]
-    assert [(r["rule"], r["outcome"], r["message"]) for p in from_wandb["policies"] for r in p["rules"]] == \
-           [(r["rule"], r["outcome"], r["message"]) for p in from_folder["policies"] for r in p["rules"]]
+    assert [(r["rule"], r["outcome"], r["message"]) for p in from_wandb["policies"] for r in p["rules"]] == [
+        (r["rule"], r["outcome"], r["message"]) for p in from_folder["policies"] for r in p["rules"]
+    ]
 
 
 def test_an_online_run_maps_like_an_offline_one():
@@ -146,7 +171,13 @@ def test_an_online_run_maps_like_an_offline_one():
     s = subject_from_api_run("wandb:acme/credit-scorer/" + payload["name"], run)
     assert s.metrics == {"val_auc": 0.861, "best.auc": 0.87}
     assert s.params == {"lr": 0.01, "model.depth": 6}
-    assert s.tags == {"candidate": "true", "wandb.notes": "nightly", "wandb.group": "nightly", "wandb.job_type": "train", "wandb.state": "finished"}
+    assert s.tags == {
+        "candidate": "true",
+        "wandb.notes": "nightly",
+        "wandb.group": "nightly",
+        "wandb.job_type": "train",
+        "wandb.state": "finished",
+    }
     assert (s.run.id, s.run.user, s.run.git_commit) == ("k3x9q2", "ana", "c9f77ab3e1d0")
     assert s.run.start_time.isoformat() == "2026-11-20T10:00:00+00:00"
 

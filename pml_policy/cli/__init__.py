@@ -4,6 +4,7 @@ Commands live in one module per group and are imported when dispatched (COMMANDS
 commands_dict): `pml-policy check` imports the check command, not the report templates. User
 errors become a message and their documented exit code in one place, `_Cli.invoke`.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """`pml-policy audit list|show|verify|export` and `pml-policy explain`: reading the audit log."""
+
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,9 @@ from typing import Any
 
 import click
 
+from pml_policy import config
 from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Change, Record
-from pml_policy import config
 from pml_policy.dates import parse_when
 from pml_policy.errors import EXIT_POLICY_FAILED
 from pml_policy.export import export as export_records
@@ -53,12 +54,28 @@ def audit() -> None:
 @click.option("--until", help="Before this date or time.")
 @click.option("--limit", type=int, default=50, show_default=True, help="At most this many, newest first (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def list_(audit_url: str, model: str | None, policy: str | None, outcome: str | None, since: str | None, until: str | None, limit: int, fmt: str) -> None:
+def list_(
+    audit_url: str,
+    model: str | None,
+    policy: str | None,
+    outcome: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
     """List recorded decisions, newest first."""
     store = AuditStore(audit_url)
-    rows: Sequence[Mapping[str, Any]] = store.records(model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None)
+    rows: Sequence[Mapping[str, Any]] = store.records(
+        model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None
+    )
     if fmt == "json":
-        click.echo(json.dumps([{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows], indent=2))
+        click.echo(
+            json.dumps(
+                [{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows],
+                indent=2,
+            )
+        )
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow((*LIST_COLUMNS, "hash"))
@@ -77,13 +94,34 @@ def _show(row: Record, fmt: str, changes: list[Change]) -> str:
     made = [c for c in changes if c["state"] != "planned"]  # the planned ones are in the decision itself
     if fmt == "json":
         record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
-        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "decision": json.loads(row["body"]), "registry_changes": made}, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "record": record,
+                    "ci": json.loads(row["ci"]),
+                    "decision": json.loads(row["body"]),
+                    "registry_changes": made,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     ci = json.loads(row["ci"])
     where = f" in {ci.get('system')} run {ci.get('run_id')}" if ci else ""
     header = f"decision {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']}{where})\n"
-    lines = [f"registry: {c['state']} {c['kind'].replace('_', ' ')} \"{c['name']}\"" + (f" = \"{c['value']}\"" if c["value"] is not None else "")
-             + f" at {c['time']}" + (f" ({c['detail']})" if c["detail"] else "") for c in made]
-    return header + get("text")([decision], Options()) + "".join(f"{line}\n" for line in lines) + f"record hash {row['hash']}\n"
+    lines = [
+        f'registry: {c["state"]} {c["kind"].replace("_", " ")} "{c["name"]}"'
+        + (f' = "{c["value"]}"' if c["value"] is not None else "")
+        + f" at {c['time']}"
+        + (f" ({c['detail']})" if c["detail"] else "")
+        for c in made
+    ]
+    return (
+        header
+        + get("text")([decision], Options())
+        + "".join(f"{line}\n" for line in lines)
+        + f"record hash {row['hash']}\n"
+    )
 
 
 @audit.command()
@@ -99,7 +137,11 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
 
 @audit.command()
 @audit_option
-@click.option("--expect-head", metavar="HASH", help="A head hash published earlier (a CI log, a ticket): it must still be in the log.")
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="A head hash published earlier (a CI log, a ticket): it must still be in the log.",
+)
 def verify(audit_url: str, expect_head: str | None) -> None:
     """Recompute the hash chain and name the first record that breaks it.
 
@@ -113,7 +155,9 @@ def verify(audit_url: str, expect_head: str | None) -> None:
         click.echo(f"OK: {verdict.records} records, chain intact in {store.shown}\nhead {verdict.head}")
         return
     who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
-    click.echo(f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {store.shown}", err=True)
+    click.echo(
+        f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {store.shown}", err=True
+    )
     sys.exit(EXIT_POLICY_FAILED)
 
 
@@ -128,19 +172,26 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
     csv: one record a line, the columns an auditor filters on.
     """
     store = AuditStore(audit_url)
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
+    if not output:
+        export_records(store, fmt, sys.stdout)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as out:
         export_records(store, fmt, out)
-    finally:
-        if output:
-            out.close()
 
 
 @click.command()
 @click.argument("ref", metavar="ID")
 @audit_option
 @click.option("--replay", is_flag=True, help="Re-evaluate the recorded evidence under the policies as they are now.")
-@click.option("-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES", help="Policies for --replay (default: ./policies).")
+@click.option(
+    "-p",
+    "--policies",
+    "policy_paths",
+    multiple=True,
+    type=click.Path(),
+    envvar="PML_POLICIES",
+    help="Policies for --replay (default: ./policies).",
+)
 def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...]) -> None:
     """Explain a recorded decision, rule by rule; with --replay, what today's policies would decide.
 
@@ -159,7 +210,10 @@ def _replay(result: Replay) -> str:
     if result.now is None:
         return "\nreplay: no current policy applies to this subject\n"
     now = result.now
-    lines = [f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): {result.recorded.outcome} -> {now.outcome}"]
+    lines = [
+        f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): "
+        f"{result.recorded.outcome} -> {now.outcome}"
+    ]
     for change in result.changes:
         old, new = change.before, change.after
         if old is None and new is not None:

@@ -1,4 +1,5 @@
 """`pml-policy check`: the CI gate."""
+
 from __future__ import annotations
 
 import sys
@@ -6,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from pml_policy import checking
+from pml_policy import checking, config
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy import config
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
 from pml_policy.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
@@ -29,25 +29,74 @@ Exit codes:
 @click.command(epilog=EXIT_CODES)
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @policies_option
-@click.option("--champion", metavar="REF", help="The current champion's evidence, for rules that compare against it (`champion.…`).")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), envvar="PML_DATA",
-              help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.")
-@click.option("--format", "-f", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, envvar="PML_FORMAT",
-              help="Output format (text for people; json, junit, sarif, github, markdown for CI). Env: PML_FORMAT.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write the output to FILE (atomically); a text summary still goes to stdout.")
-@click.option("--fail-on", type=click.Choice(["fail", "warn"]), default="fail", show_default=True, help="Lowest outcome that exits 1.")
-@click.option("--engine", type=click.Choice(["python", "durable"]), default="python", show_default=True, envvar="PML_ENGINE",
-              help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.")
+@click.option(
+    "--champion",
+    metavar="REF",
+    help="The current champion's evidence, for rules that compare against it (`champion.…`).",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    envvar="PML_DATA",
+    help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="text",
+    show_default=True,
+    envvar="PML_FORMAT",
+    help="Output format (text for people; json, junit, sarif, github, markdown for CI). Env: PML_FORMAT.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the output to FILE (atomically); a text summary still goes to stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["fail", "warn"]),
+    default="fail",
+    show_default=True,
+    help="Lowest outcome that exits 1.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["python", "durable"]),
+    default="python",
+    show_default=True,
+    envvar="PML_ENGINE",
+    help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
 @audit_option
 @click.option("--no-audit", is_flag=True, help="Do not record the decisions (the output then says so).")
-@click.option("--apply", "do_apply", is_flag=True,
-              help="Make each subject's planned registry changes (models:/… references); recorded in the audit log.")
+@click.option(
+    "--apply",
+    "do_apply",
+    is_flag=True,
+    help="Make each subject's planned registry changes (models:/… references); recorded in the audit log.",
+)
 @registry_options
-def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | None, data_file: str | None, fmt: str,
-          output: str | None, fail_on: str, engine: str, color: bool | None, audit_url: str, no_audit: bool, do_apply: bool,
-          adapters: AdapterConfig) -> None:
+def check(
+    refs: tuple[str, ...],
+    policy_paths: tuple[str, ...],
+    champion: str | None,
+    data_file: str | None,
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+    engine: str,
+    color: bool | None,
+    audit_url: str,
+    no_audit: bool,
+    do_apply: bool,
+    adapters: AdapterConfig,
+) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
 
     REF is the evidence of one training run: a folder with metrics.json (or DVC's
@@ -67,7 +116,9 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
     """
     if do_apply:
         if no_audit:
-            raise UsageError("--apply and --no-audit cannot go together: every registry change is recorded in the audit log")
+            raise UsageError(
+                "--apply and --no-audit cannot go together: every registry change is recorded in the audit log"
+            )
         checking.registries(list(refs), adapters)
     run = checking.check(list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters)
     decisions = run.decisions
@@ -84,10 +135,14 @@ def check(refs: tuple[str, ...], policy_paths: tuple[str, ...], champion: str | 
         click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
     if do_apply:
         applied = checking.apply_run(run, audit_url)
-        report = "".join(f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in applied.changes)
+        report = "".join(
+            f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in applied.changes
+        )
         click.echo(report, nl=False, err=fmt != "text" and not output)  # machine formats keep stdout to themselves
         if not applied.ok:
-            click.echo("error: a registry change failed; the audit log records what was made. Run again to finish.", err=True)
+            click.echo(
+                "error: a registry change failed; the audit log records what was made. Run again to finish.", err=True
+            )
             sys.exit(EXIT_EVIDENCE)
     outcomes = {d.outcome for d in decisions}
     if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):

@@ -1,17 +1,19 @@
 """`pml-policy govern MODEL`: decide every candidate version of a registered model in one pass,
 and with --apply make the registry say so."""
+
 from __future__ import annotations
 
 import sys
 
 import click
 
+from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.checking import apply_recorded, load_data, record
-from pml_policy import config
 from pml_policy.engine import load
 from pml_policy.errors import EXIT_EVIDENCE
-from pml_policy.governing import Governed, govern as decide
+from pml_policy.governing import Governed
+from pml_policy.governing import govern as decide
 from pml_policy.plan import Change, summary
 
 from .options import audit_option, policies_option, registry_options
@@ -22,7 +24,14 @@ Exit codes:
   2  bad usage, an invalid policy, no policy applies, a policy version recorded with other text
   3  the registry or the audit log could not be read or written; a change failed"""
 
-_MARK = {"planned": "PLAN", "unchanged": "SAME", "withheld": "HOLD", "outranked": "----", "applied": "DONE", "failed": "FAIL"}
+_MARK = {
+    "planned": "PLAN",
+    "unchanged": "SAME",
+    "withheld": "HOLD",
+    "outranked": "----",
+    "applied": "DONE",
+    "failed": "FAIL",
+}
 
 
 def render_changes(changes: list[Change], applying: bool) -> str:
@@ -39,14 +48,38 @@ def render_changes(changes: list[Change], applying: bool) -> str:
 @click.command(epilog=GOVERN_EXIT_CODES)
 @click.argument("model")
 @policies_option
-@click.option("--candidates", default="all", show_default=True, metavar="WHICH",
-              help="Which versions to decide: all; new (none of the tags the policies set yet); an ALIAS (its version); or tag:KEY=VALUE.")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), envvar="PML_DATA", help="YAML or JSON context data, read as `data.…`. Env: PML_DATA.")
-@click.option("--apply", "do_apply", is_flag=True, help="Make the planned changes in the registry (default: print the plan and change nothing).")
+@click.option(
+    "--candidates",
+    default="all",
+    show_default=True,
+    metavar="WHICH",
+    help="Which versions to decide: all; new (none of the tags the policies set yet); an ALIAS (its version); or "
+    "tag:KEY=VALUE.",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    envvar="PML_DATA",
+    help="YAML or JSON context data, read as `data.…`. Env: PML_DATA.",
+)
+@click.option(
+    "--apply",
+    "do_apply",
+    is_flag=True,
+    help="Make the planned changes in the registry (default: print the plan and change nothing).",
+)
 @registry_options
 @audit_option
-def govern(model: str, policy_paths: tuple[str, ...], candidates: str, data_file: str | None, do_apply: bool, audit_url: str,
-           adapters: AdapterConfig) -> None:
+def govern(
+    model: str,
+    policy_paths: tuple[str, ...],
+    candidates: str,
+    data_file: str | None,
+    do_apply: bool,
+    audit_url: str,
+    adapters: AdapterConfig,
+) -> None:
     """Decide every candidate version of registered MODEL in one pass; plan, and with --apply make,
     the registry changes the policies' `on pass` / `on fail` name.
 
@@ -76,7 +109,10 @@ def govern(model: str, policy_paths: tuple[str, ...], candidates: str, data_file
         apply_recorded(result.changes, adapter, audit_url)
     click.echo(render_changes(result.changes, do_apply), nl=False)
     if any(c.state == "failed" for c in result.changes):
-        click.echo("error: a registry change failed; the audit log records what was made. Run govern --apply again to finish.", err=True)
+        click.echo(
+            "error: a registry change failed; the audit log records what was made. Run govern --apply again to finish.",
+            err=True,
+        )
         sys.exit(EXIT_EVIDENCE)
 
 
@@ -89,7 +125,10 @@ def _report(model: str, result: Governed, seqs: list[int]) -> str:
         blocking = [r.ref for r in d.rules if r.blocking][:3]
         why = f"  blocked by {', '.join(blocking)}" if blocking else ""
         against = f" vs v{c.model.version}" if c is not None and c is not champion else ""
-        lines.append(f"  version {s.model.version:<5} {d.outcome.upper():<5} {d.counts.passed} passed, {d.counts.failed} failed, "
-                     f"{d.counts.errored} errors{against}   #{seq}{why}")
+        lines.append(
+            f"  version {s.model.version:<5} {d.outcome.upper():<5} {d.counts.passed} passed, {d.counts.failed} "
+            "failed, "
+            f"{d.counts.errored} errors{against}   #{seq}{why}"
+        )
     lines.append(f"recorded in the audit log as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Options shared by several commands, each with its env var."""
+
 from __future__ import annotations
 
 import functools
@@ -11,23 +12,47 @@ from pml_policy.adapters.base import DEFAULT_CHAMPION_ALIAS, AdapterConfig
 from pml_policy.config import DEFAULT_AUDIT_URL
 
 audit_option = click.option(
-    "--audit", "audit_url", envvar="PML_AUDIT_URL", default=DEFAULT_AUDIT_URL, show_default=True, metavar="URL",
+    "--audit",
+    "audit_url",
+    envvar="PML_AUDIT_URL",
+    default=DEFAULT_AUDIT_URL,
+    show_default=True,
+    metavar="URL",
     help="The audit log: a SQLAlchemy URL (sqlite:///path, postgresql://user@host/db). Env: PML_AUDIT_URL.",
 )
 
 
 policies_option = click.option(
-    "-p", "--policies", "policy_paths", multiple=True, type=click.Path(), envvar="PML_POLICIES",
-    help="Policy file or folder (searched recursively); repeatable. Default: ./policies. Env: PML_POLICIES (os.pathsep-separated).",
+    "-p",
+    "--policies",
+    "policy_paths",
+    multiple=True,
+    type=click.Path(),
+    envvar="PML_POLICIES",
+    help="Policy file or folder (searched recursively); repeatable. Default: ./policies. Env: PML_POLICIES "
+    "(os.pathsep-separated).",
 )
 
 _REGISTRY_OPTIONS = (
-    click.option("--tracking-uri", metavar="URI", envvar="MLFLOW_TRACKING_URI",
-                 help="The MLflow tracking server, for models:/… and runs:/… references. Env: MLFLOW_TRACKING_URI."),
-    click.option("--champion-alias", metavar="ALIAS", envvar="PML_CHAMPION_ALIAS",
-                 help='The registry alias of the production model, read as `champion.…` [default: champion]. Env: PML_CHAMPION_ALIAS.'),
-    click.option("--hash-artifacts", is_flag=True, envvar="PML_HASH_ARTIFACTS",
-                 help="Download a run's artifacts to take their sha256 (otherwise: path and size). Env: PML_HASH_ARTIFACTS=1."),
+    click.option(
+        "--tracking-uri",
+        metavar="URI",
+        envvar="MLFLOW_TRACKING_URI",
+        help="The MLflow tracking server, for models:/… and runs:/… references. Env: MLFLOW_TRACKING_URI.",
+    ),
+    click.option(
+        "--champion-alias",
+        metavar="ALIAS",
+        envvar="PML_CHAMPION_ALIAS",
+        help="The registry alias of the production model, read as `champion.…` [default: champion]. Env: "
+        "PML_CHAMPION_ALIAS.",
+    ),
+    click.option(
+        "--hash-artifacts",
+        is_flag=True,
+        envvar="PML_HASH_ARTIFACTS",
+        help="Download a run's artifacts to take their sha256 (otherwise: path and size). Env: PML_HASH_ARTIFACTS=1.",
+    ),
 )
 
 
@@ -36,8 +61,14 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     `adapters: AdapterConfig` argument."""
 
     @functools.wraps(command)
-    def with_config(*args: Any, tracking_uri: str | None, champion_alias: str | None, hash_artifacts: bool, **kwargs: Any) -> Any:
-        config = AdapterConfig(tracking_uri=tracking_uri, champion_alias=champion_alias or DEFAULT_CHAMPION_ALIAS, hash_artifacts=hash_artifacts)
+    def with_config(
+        *args: Any, tracking_uri: str | None, champion_alias: str | None, hash_artifacts: bool, **kwargs: Any
+    ) -> Any:
+        config = AdapterConfig(
+            tracking_uri=tracking_uri,
+            champion_alias=champion_alias or DEFAULT_CHAMPION_ALIAS,
+            hash_artifacts=hash_artifacts,
+        )
         return command(*args, adapters=config, **kwargs)
 
     for option in reversed(_REGISTRY_OPTIONS):

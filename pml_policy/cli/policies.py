@@ -1,4 +1,5 @@
 """`pml-policy validate`, `fmt` and `schema`: tools for policy authors."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,8 @@ import sys
 
 import click
 
-from pml_policy.authoring import format_files, validate as validate_files
+from pml_policy.authoring import format_files
+from pml_policy.authoring import validate as validate_files
 from pml_policy.errors import EXIT_POLICY_FAILED, EXIT_USAGE
 from pml_policy.schema import check_schema
 

@@ -1,4 +1,5 @@
 """`pml-policy report`: compliance reports from the audit log, once or on a schedule."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,18 +28,49 @@ Exit codes:
 @click.option("--since", metavar="DATE", help="Start of the period (inclusive), e.g. 2026-11-01.")
 @click.option("--until", metavar="DATE", help="End of the period (exclusive); default: now.")
 @click.option("--model", metavar="NAME", help="Only this model's decisions.")
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "json"]), help="Default: from the -o file's extension, else md.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "md", "json"]), help="Default: from the -o file's extension, else md."
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
-@click.option("--template-dir", type=click.Path(exists=True, file_okay=False), help="Your own report.html.j2 / report.md.j2 (ours fill in what is missing).")
+@click.option(
+    "--template-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Your own report.html.j2 / report.md.j2 (ours fill in what is missing).",
+)
 @click.option("--no-verify", is_flag=True, help="Leave out the audit chain's verification (it reads every record).")
-@click.option("--schedule", metavar="CRON", help='Run as a scheduler: at each cron time, write the report of the period since the previous one to --out-dir (e.g. "0 6 * * MON").')
-@click.option("--out-dir", type=click.Path(file_okay=False), help="With --schedule: where the reports go, one file per period, named by it.")
-@click.option("--once", is_flag=True, help="With --schedule: write the last completed period's report if missing, then exit (for cron or a CI schedule).")
+@click.option(
+    "--schedule",
+    metavar="CRON",
+    help="Run as a scheduler: at each cron time, write the report of the period since the previous one to --out-dir "
+    '(e.g. "0 6 * * MON").',
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="With --schedule: where the reports go, one file per period, named by it.",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="With --schedule: write the last completed period's report if missing, then exit (for cron or a CI schedule).",
+)
 @policies_option
 @audit_option
-def report(period: str | None, since: str | None, until: str | None, model: str | None, fmt: str | None, output: str | None,
-           template_dir: str | None, no_verify: bool, schedule: str | None, out_dir: str | None, once: bool,
-           policy_paths: tuple[str, ...], audit_url: str) -> None:
+def report(
+    period: str | None,
+    since: str | None,
+    until: str | None,
+    model: str | None,
+    fmt: str | None,
+    output: str | None,
+    template_dir: str | None,
+    no_verify: bool,
+    schedule: str | None,
+    out_dir: str | None,
+    once: bool,
+    policy_paths: tuple[str, ...],
+    audit_url: str,
+) -> None:
     """Render a compliance report from the audit log: a summary, outcomes over time, failures by
     rule, each model's history, waivers used, expiring and expired, the policy versions in
     effect, and the audit chain's verification with its head hash.
@@ -59,24 +91,44 @@ def report(period: str | None, since: str | None, until: str | None, model: str 
         if period or since or until or output:
             raise UsageError("--schedule decides the periods itself: leave out --period, --since, --until and -o")
         chosen_fmt = fmt or "html"
-        run_schedule(schedule, Path(out_dir), chosen_fmt,
-                     lambda p, path: _write_report(p, model, chosen_fmt, str(path), template_dir, no_verify, policy_paths, audit_url),
-                     once=once, skipped=lambda path: click.echo(f"{path} exists: skipped", err=True))
+        run_schedule(
+            schedule,
+            Path(out_dir),
+            chosen_fmt,
+            lambda p, path: _write_report(
+                p, model, chosen_fmt, str(path), template_dir, no_verify, policy_paths, audit_url
+            ),
+            once=once,
+            skipped=lambda path: click.echo(f"{path} exists: skipped", err=True),
+        )
         return
     if once or out_dir:
         raise UsageError("--out-dir and --once go with --schedule")
-    chosen = parse(period, since, until, dt.datetime.now(dt.timezone.utc))
-    if not _write_report(chosen, model, fmt or format_of(output), output, template_dir, no_verify, policy_paths, audit_url):
+    chosen = parse(period, since, until, dt.datetime.now(dt.UTC))
+    if not _write_report(
+        chosen, model, fmt or format_of(output), output, template_dir, no_verify, policy_paths, audit_url
+    ):
         sys.exit(EXIT_POLICY_FAILED)
 
 
-def _write_report(period: Period, model: str | None, fmt: str, output: str | None, template_dir: str | None, no_verify: bool,
-                  policy_paths: tuple[str, ...], audit_url: str) -> bool:
+def _write_report(
+    period: Period,
+    model: str | None,
+    fmt: str,
+    output: str | None,
+    template_dir: str | None,
+    no_verify: bool,
+    policy_paths: tuple[str, ...],
+    audit_url: str,
+) -> bool:
     """Render and write one report; returns whether the chain is intact (or unverified)."""
     rendered = make_report(period, model, fmt, audit_url, list(policy_paths), template_dir, verify=not no_verify)
     if output:
         write_atomic(Path(output), rendered.text)
-        click.echo(f"{fmt} report for {period.label} written to {output}: {rendered.report.totals.decisions} decisions", err=True)
+        click.echo(
+            f"{fmt} report for {period.label} written to {output}: {rendered.report.totals.decisions} decisions",
+            err=True,
+        )
     else:
         click.echo(rendered.text, nl=False)
     return rendered.chain_ok

@@ -1,4 +1,5 @@
 """`pml-policy test`: run business users' Gherkin scenarios against the policies."""
+
 from __future__ import annotations
 
 import sys
@@ -29,15 +30,46 @@ Exit codes:
 @click.argument("features", nargs=-1, type=click.Path(), metavar="[FEATURES]...")
 @policies_option
 @click.option("--list-steps", is_flag=True, help="Print every step a scenario may use, with an example, and exit.")
-@click.option("--coverage", "show_coverage", is_flag=True, help="Show, per policy and rule, whether some scenario saw it pass and saw it fail.")
-@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="PERCENT", help="Exit 1 when fewer than PERCENT of the rules' pass and fail outcomes were seen (implies --coverage).")
-@click.option("--coverage-json", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage as JSON to FILE.")
-@click.option("--junit-xml", type=click.Path(dir_okay=False), metavar="FILE", help="Write the results as JUnit XML to FILE (a test case per scenario), for CI.")
-@click.option("--tags", metavar="EXPR", help='Run only the scenarios whose tags match, e.g. "credit and not slow" (Gherkin tags, without @).')
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="Show, per policy and rule, whether some scenario saw it pass and saw it fail.",
+)
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Exit 1 when fewer than PERCENT of the rules' pass and fail outcomes were seen (implies --coverage).",
+)
+@click.option(
+    "--coverage-json", type=click.Path(dir_okay=False), metavar="FILE", help="Write the coverage as JSON to FILE."
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the results as JUnit XML to FILE (a test case per scenario), for CI.",
+)
+@click.option(
+    "--tags",
+    metavar="EXPR",
+    help='Run only the scenarios whose tags match, e.g. "credit and not slow" (Gherkin tags, without @).',
+)
 @click.option("--color/--no-color", default=None, help="Colour the output (default: when stdout is a terminal).")
 @registry_options
-def test(features: tuple[str, ...], policy_paths: tuple[str, ...], list_steps: bool, show_coverage: bool, min_coverage: float | None,
-         coverage_json: str | None, junit_xml: str | None, tags: str | None, color: bool | None, adapters: AdapterConfig) -> None:
+def test(
+    features: tuple[str, ...],
+    policy_paths: tuple[str, ...],
+    list_steps: bool,
+    show_coverage: bool,
+    min_coverage: float | None,
+    coverage_json: str | None,
+    junit_xml: str | None,
+    tags: str | None,
+    color: bool | None,
+    adapters: AdapterConfig,
+) -> None:
     """Run Gherkin scenarios that say what the policies must decide.
 
     FEATURES are .feature files or folders of them (default: ./features). Each scenario describes
@@ -83,4 +115,7 @@ def test(features: tuple[str, ...], policy_paths: tuple[str, ...], list_steps: b
 def _default_features() -> list[str]:
     if Path("features").is_dir():
         return ["features"]
-    raise UsageError("no feature files given and no ./features folder here", "pass .feature files or folders, e.g. pml-policy test scenarios/")
+    raise UsageError(
+        "no feature files given and no ./features folder here",
+        "pass .feature files or folders, e.g. pml-policy test scenarios/",
+    )

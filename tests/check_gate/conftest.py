@@ -1,6 +1,7 @@
 """Step definitions for the scenarios about `pml-policy check` itself (exit codes, output formats).
 
 These drive the CLI, so they are project test code, not part of the step library users get."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Runs features/check.feature with pytest-bdd."""
+
 from pytest_bdd import scenarios
 
 scenarios("check.feature")
