@@ -169,6 +169,86 @@ def test_the_check_path_imports_no_heavy_modules(audit):
     assert out.strip().endswith("HEAVY [] EXIT 0"), out
 
 
+# What `check` on a folder may import, beyond the standard library: the cold start is these and no
+# more (a new dependency on this path must be added here, on purpose).
+CHECK_IMPORTS = {
+    "annotated_types",
+    "click",
+    "lark",
+    "pydantic",
+    "pydantic_core",
+    "typing_extensions",
+    "typing_inspection",
+    "yaml",
+}
+CHECK_MODULES = {  # ours: the check command, its use case, the engine, the local adapter, the audit write path
+    "cli",
+    "cli.changes",
+    "cli.check",
+    "cli.options",
+    "checking",
+    "config",
+    "errors",
+    "files",
+    "mappings",
+    "plan",
+    "adapters",
+    "adapters.base",
+    "adapters.local",
+    "adapters.mlflow",
+    "adapters.wandb",
+    "adapters.wandb_log",
+    "audit",
+    "audit.aggregates",
+    "audit.chain",
+    "audit.context",
+    "audit.database",
+    "audit.queries",
+    "audit.rows",
+    "audit.schema",
+    "audit.store",
+    "outputs",
+    "outputs.text",
+    "engine",
+    "engine.ast",
+    "engine.backends",
+    "engine.checker",
+    "engine.comments",
+    "engine.compiler",
+    "engine.decision",
+    "engine.diagnostics",
+    "engine.formatter",
+    "engine.functions",
+    "engine.loader",
+    "engine.names",
+    "engine.parser",
+    "engine.python_backend",
+    "engine.rules",
+    "engine.subject",
+    "engine.values",
+    "engine.waivers",
+}
+
+
+def test_check_on_a_folder_imports_exactly_its_list():
+    """The import graph of the CI gate, listed: a heavy module creeping in fails here, not in a stopwatch."""
+    assert run_cli("check", "examples/credit-pass", "-p", "policies/starter").exit_code == 0  # the log now exists
+    code = (
+        "import sys; sys.argv = ['pml-policy', 'check', 'examples/credit-pass', '-p', 'policies/starter'];"
+        "from pml_policy.cli import main\n"
+        "try: main()\nexcept SystemExit as e: code = e.code\n"
+        "tops = {m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)\n"
+        "skip = ('cython_runtime', 'pml_policy')\n"
+        "import json; print(json.dumps(sorted(m for m in tops if not m.startswith('_') and m not in skip)))\n"
+        "print(json.dumps(sorted(m[len('pml_policy.'):] for m in sys.modules if m.startswith('pml_policy.'))))"
+    )
+    third, ours = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()[-2:]
+    assert set(json.loads(third)) == CHECK_IMPORTS
+    assert set(json.loads(ours)) == CHECK_MODULES
+
+
 def test_text_is_plain_when_piped_and_coloured_on_request():
     plain = run_cli("check", "examples/credit-warn", *CHAMPION).stdout
     assert "\x1b[" not in plain

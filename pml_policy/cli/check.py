@@ -13,7 +13,7 @@ from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
 from pml_policy.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
 
-from .govern import render_changes
+from .changes import render_changes
 from .options import audit_option, policies_option, registry_options
 
 EXIT_CODES = """\b

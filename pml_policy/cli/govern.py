@@ -14,8 +14,8 @@ from pml_policy.engine import load
 from pml_policy.errors import EXIT_EVIDENCE
 from pml_policy.governing import Governed
 from pml_policy.governing import govern as decide
-from pml_policy.plan import Change, summary
 
+from .changes import render_changes
 from .options import audit_option, policies_option, registry_options
 
 GOVERN_EXIT_CODES = """\b
@@ -23,26 +23,6 @@ Exit codes:
   0  decided (and with --apply, every planned change made), whatever the candidates' outcomes
   2  bad usage, an invalid policy, no policy applies, a policy version recorded with other text
   3  the registry or the audit log could not be read or written; a change failed"""
-
-_MARK = {
-    "planned": "PLAN",
-    "unchanged": "SAME",
-    "withheld": "HOLD",
-    "outranked": "----",
-    "applied": "DONE",
-    "failed": "FAIL",
-}
-
-
-def render_changes(changes: list[Change], applying: bool) -> str:
-    if not changes:
-        return "registry: no changes\n"
-    lines = [f"registry changes{'' if applying else ' (plan only: pass --apply to make them)'}:"]
-    for c in changes:
-        detail = f"  ({c.detail})" if c.detail else ""
-        lines.append(f"  {_MARK[c.state]}  {c.state:<9}  {c.describe()}{detail}")
-    lines.append(f"  => {summary(changes)}")
-    return "\n".join(lines) + "\n"
 
 
 @click.command(epilog=GOVERN_EXIT_CODES)
