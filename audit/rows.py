@@ -119,8 +119,6 @@ def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
     for r in policy["rules"]:
         if r["waiver"]:
             rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
-        for w in r["expired_waivers"]:  # "ID (expired YYYY-MM-DD)", as the evaluator writes it; ids may hold spaces
-            rows.append(
-                {"waiver": w.rsplit(" (expired ", 1)[0], "policy": policy["name"], "rule": r["rule"], "expired": True}
-            )
+        for w in r["expired_waivers"]:  # {"id", "expires"} (decision schema 2)
+            rows.append({"waiver": w["id"], "policy": policy["name"], "rule": r["rule"], "expired": True})
     return rows

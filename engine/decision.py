@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-DECISION_SCHEMA_VERSION = 1
+# 2: expired waivers are {id, expires} objects, no longer "ID (expired DATE)" strings.
+DECISION_SCHEMA_VERSION = 2
 
 RuleOutcome = Literal["pass", "fail", "skip", "error", "waived"]
 Outcome = Literal["pass", "warn", "fail"]
@@ -24,6 +25,33 @@ UNMET = frozenset({"fail", "error"})  # rule outcomes whose requirement was not 
 def is_blocking(outcome: str, enforce: str) -> bool:
     """The one rule of what fails a decision: a hard or soft rule that failed or errored (unwaived)."""
     return outcome in UNMET and enforce != "advisory"
+
+
+@dataclass(slots=True, frozen=True, order=True)
+class ExpiredWaiver:
+    """A waiver that would have covered a rule, had it not expired: reported, never applied."""
+
+    id: str
+    expires: Annotated[dt.date, Field(description="The last day it was valid (UTC).")]
+
+    def __str__(self) -> str:
+        return f"{self.id} (expired {self.expires.isoformat()})"
+
+
+def _legacy_expired(values: Any) -> Any:
+    """Decisions of schema version 1 (recorded before 2) wrote "ID (expired YYYY-MM-DD)"."""
+    if not isinstance(values, list):
+        return values
+    out = []
+    for v in values:
+        if isinstance(v, str) and v.endswith(")") and " (expired " in v:  # ids may hold spaces: split at the last
+            waiver, _, day = v[:-1].rpartition(" (expired ")
+            v = {"id": waiver, "expires": day}
+        out.append(v)
+    return out
+
+
+ExpiredWaivers = Annotated[list[ExpiredWaiver], BeforeValidator(_legacy_expired)]
 
 
 # The per-rule and per-policy results are plain dataclasses: an evaluation makes dozens of them,
@@ -44,9 +72,9 @@ class RuleResult:
         dict[str, Any], Field(description="Every path the rule read, with its value (null when absent).")
     ]
     waiver: Annotated[str | None, Field(description="The waiver that covered a failure or an error.")] = None
-    expired_waivers: Annotated[list[str], Field(description="Waivers that would have covered it but have expired.")] = (
-        field(default_factory=list)
-    )
+    expired_waivers: Annotated[
+        ExpiredWaivers, Field(description="Waivers that would have covered it but have expired.")
+    ] = field(default_factory=list)
     line: Annotated[int | None, Field(description="Line of the rule in its policy file.")] = None
 
     @property
@@ -112,7 +140,7 @@ class Decision(BaseModel):
     outcome: Outcome
     policies: list[PolicyResult]
     waivers_used: list[str] = Field(default_factory=list)
-    expired_waivers: list[str] = Field(default_factory=list)
+    expired_waivers: ExpiredWaivers = Field(default_factory=list)
     counts: Counts
 
     # Built on first validation or JSON dump: text output never needs it. Observed values are kept

@@ -15,6 +15,7 @@ from .decision import (
     DECISION_SCHEMA_VERSION,
     Counts,
     Decision,
+    ExpiredWaiver,
     Outcome,
     PlannedAction,
     PolicyResult,
@@ -98,7 +99,7 @@ def _with_waivers(
 ) -> RuleResult:
     outcome, message, used = raw[0], raw[1], None
     valid, stale = waivers.lookup(policy.name, rule.id, subject.model.name, subject.model.version, now)
-    expired = [f"{w.id} (expired {w.expires.isoformat()})" for w in stale]
+    expired = [ExpiredWaiver(w.id, w.expires) for w in stale]
     if valid is not None and rule.level == "hard":
         message += f"; waiver {valid.id} cannot lift a hard rule"
     elif valid is not None:

@@ -1,4 +1,4 @@
-"""JSON: {"schema": "pml-policy/check", "schema_version": 1, "outcome", "decisions": [Decision…]}."""
+"""JSON: {"schema": "pml-policy/check", "schema_version": 2, "outcome", "decisions": [Decision…]}."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pml_policy.engine.decision import Decision, Outcome, combine
 
 from . import Options
 
-CHECK_SCHEMA_VERSION: Final = 1
+# 2: decisions of schema 2 (expired waivers as {id, expires}).
+CHECK_SCHEMA_VERSION: Final = 2
 
 
 class AuditRef(BaseModel):
@@ -30,7 +31,7 @@ class CheckDocument(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, ser_json_inf_nan="strings")
     schema_: Literal["pml-policy/check"] = Field(default="pml-policy/check", alias="schema")
-    schema_version: Literal[1] = CHECK_SCHEMA_VERSION
+    schema_version: Literal[2] = CHECK_SCHEMA_VERSION
     outcome: Outcome = Field(description="The worst outcome of all decisions.")
     decisions: list[Decision]
     audit: AuditInfo | None = Field(default=None, description="Where the decisions were recorded.")

@@ -49,7 +49,7 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
                 [
                     ("     ", None),
                     ("expired waivers, not applied:", "yellow"),
-                    (" " + ", ".join(d.expired_waivers), None),
+                    (" " + ", ".join(map(str, d.expired_waivers)), None),
                 ]
             )
         out.append([])

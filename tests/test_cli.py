@@ -64,7 +64,7 @@ def test_json_output_follows_the_versioned_schema(tmp_path):
     assert result.exit_code == 1
     assert f"json written to {out}" in result.stdout
     doc = json.loads(out.read_text())
-    assert (doc["schema"], doc["schema_version"], doc["outcome"]) == ("pml-policy/check", 1, "fail")
+    assert (doc["schema"], doc["schema_version"], doc["outcome"]) == ("pml-policy/check", 2, "fail")
     decisions = [Decision.model_validate(d) for d in doc["decisions"]]
     assert [d.outcome for d in decisions] == ["pass", "fail"]
     first = doc["decisions"][0]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import pytest
 
-from pml_policy.engine import evaluate
+from pml_policy.engine import Decision, evaluate
+from pml_policy.engine.decision import ExpiredWaiver
 from pml_policy.errors import NoPolicyApplies
 
 from .helpers import NOW, outcome_of, policies, rule_policy, subject
@@ -273,7 +275,19 @@ def test_an_expired_waiver_is_reported_not_applied(tmp_path):
     day_after = dt.datetime(2026, 11, 28, 0, 0, 1, tzinfo=dt.UTC)
     d = evaluate(ps, subject(version="7", metrics={"h": 1, "s": 0, "a": 1}), now=day_after)
     assert d.outcome == "fail"
-    assert d.expired_waivers == ["RISK-1 (expired 2026-11-27)"]
+    assert d.expired_waivers == [ExpiredWaiver("RISK-1", dt.date(2026, 11, 27))]
+    body = json.loads(d.model_dump_json(by_alias=True))
+    assert body["schema_version"] == 2 and body["expired_waivers"] == [{"id": "RISK-1", "expires": "2026-11-27"}]
+    # A decision recorded under schema 1 wrote the same fact as a string, and still reads.
+    body["schema_version"] = 1
+    body["expired_waivers"] = ["RISK-1 (expired 2026-11-27)"]
+    for p in body["policies"]:
+        for r in p["rules"]:
+            r["expired_waivers"] = [f"{w['id']} (expired {w['expires']})" for w in r["expired_waivers"]]
+    legacy = Decision.model_validate_json(json.dumps(body))
+    assert legacy.expired_waivers == d.expired_waivers and [r.expired_waivers for r in legacy.rules] == [
+        r.expired_waivers for r in d.rules
+    ]
     assert "expired waiver RISK-1 not applied" in [r for r in d.rules if r.rule == "s"][0].message
 
 
