@@ -68,7 +68,7 @@ def test_json_output_follows_the_versioned_schema(tmp_path):
     decisions = [Decision.model_validate(d) for d in doc["decisions"]]
     assert [d.outcome for d in decisions] == ["pass", "fail"]
     first = doc["decisions"][0]
-    assert first["schema"] == "pml-policy/decision" and first["schema_version"] == 1
+    assert first["schema"] == "pml-policy/decision" and first["schema_version"] == 2
     rule = next(r for p in first["policies"] for r in p["rules"] if r["rule"] == "auc_floor")
     assert rule["observed"] == {"metrics.val_auc": 0.861} and rule["required"] == "metrics.val_auc >= 0.80"
     assert len(first["policies"][0]["digest"]) == 64
