@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
 from pml_policy.files import sha256_file
@@ -292,6 +294,4 @@ def _older_file(path: Path, parse: Any) -> dict | None:
 
 
 def _yaml(text: str) -> Any:
-    import yaml
-
     return yaml.safe_load(text)

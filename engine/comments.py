@@ -6,11 +6,26 @@ its own leads the next statement of its block, or stays at the block's end when 
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections import defaultdict
 
 from . import ast
 
 Comment = tuple[int, int, str]  # line, column, text
+
+_COMMENT_OR_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*')
+
+
+def find_comments(text: str) -> list[Comment]:
+    """(line, column, text) of every comment, skipping '#' inside strings."""
+    found = []
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for m in _COMMENT_OR_STRING.finditer(text):
+        if m.group().startswith("#"):
+            line = bisect.bisect_right(line_starts, m.start())
+            found.append((line, m.start() - line_starts[line - 1] + 1, m.group().rstrip()))
+    return found
 
 
 def children(node: ast.Stmt) -> list[ast.Stmt]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 from pml_policy.errors import PolicyError
 
 from . import ast
-from .comments import attach_comments
+from .comments import attach_comments, find_comments
 from .diagnostics import Diagnostic, line_of
 
 # What the user reads instead of lark's terminal names.
@@ -41,7 +40,6 @@ _TOKEN_NAMES = {
     "OUTCOME": '"pass" or "fail"',
     "$END": "the end of the file",
 }
-_COMMENT_OR_STRING = re.compile(r'"(?:\\.|[^"\\\n])*"|#[^\n]*')
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +68,7 @@ def parse_with_errors(text: str, path: str = "<text>") -> tuple[ast.PolicyFile, 
         result = builder.transform(_lark().parse(text))
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_diagnostic(exc, text, path)]) from None
-    attach_comments(result, _comments(text))
+    attach_comments(result, find_comments(text))
     return result, builder.errors
 
 
@@ -81,23 +79,6 @@ def parse_file(path: str | FsPath) -> ast.PolicyFile:
     except UnicodeDecodeError as exc:
         raise PolicyError([Diagnostic(str(p), 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
     return parse(text, str(p))
-
-
-def _comments(text: str) -> list[tuple[int, int, str]]:
-    """(line, column, text) of every comment, skipping '#' inside strings."""
-    found = []
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    for m in _COMMENT_OR_STRING.finditer(text):
-        if m.group().startswith("#"):
-            line = _line_at(line_starts, m.start())
-            found.append((line, m.start() - line_starts[line - 1] + 1, m.group().rstrip()))
-    return found
-
-
-def _line_at(line_starts: list[int], offset: int) -> int:
-    import bisect
-
-    return bisect.bisect_right(line_starts, offset)
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pml_policy import __version__
 from pml_policy.engine.decision import Decision
 
 from . import Options, severity
@@ -21,8 +22,6 @@ def _uri(source: str) -> str:
 
 
 def render(decisions: list[Decision], options: Options) -> str:
-    from pml_policy import __version__
-
     rules: dict[str, dict] = {}
     results = []
     for d in decisions:

@@ -6,6 +6,8 @@ log they are plain text, and rich is not even imported (it is a tenth of the col
 
 from __future__ import annotations
 
+import io
+
 from pml_policy.engine.decision import Decision
 
 from . import Options, shown_outcome
@@ -71,8 +73,6 @@ def styled(rendered: list[Line], color: bool) -> str:
     """The lines as plain text, or coloured by rich."""
     if not color:
         return "".join("".join(text for text, _ in line) + "\n" for line in rendered)
-    import io
-
     from rich.console import Console
     from rich.text import Text
 

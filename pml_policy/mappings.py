@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .errors import PmlError
 
 
@@ -22,8 +24,6 @@ def read_document(path: Path, error: type[PmlError], hint: str | None = None) ->
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise error(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
-    import yaml
-
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from pml_policy.errors import UsageError
+
 from .charts import failures_by_rule, outcomes_over_time
 from .data import Report
 
@@ -16,10 +20,6 @@ _OURS = Path(__file__).parent / "templates"
 def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
     if fmt == "json":
         return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2) + "\n"
-    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
-
-    from pml_policy.errors import UsageError
-
     loaders = [FileSystemLoader(template_dir)] if template_dir else []
     env = Environment(
         loader=ChoiceLoader([*loaders, FileSystemLoader(str(_OURS))]),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pml_policy.adapters.base import AdapterConfig
+from pml_policy.errors import PmlError
 
 STEPS_MODULE = "pml_policy.scenarios.steps"
 
@@ -92,8 +93,6 @@ def pytest_bdd_before_step(
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if not config.getoption("pml_coverage"):
         return
-    from pml_policy.errors import PmlError
-
     from .coverage import render
 
     session = session_of(config)

@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+from pytest_bdd.exceptions import GherkinParseError
+from pytest_bdd.gherkin_parser import get_gherkin_document
+from pytest_bdd.scenario import scenario_wrapper_template_registry
+from pytest_bdd.utils import registry_get_safe
+
 from pml_policy.adapters.base import AdapterConfig
+from pml_policy.engine import load
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
 from pml_policy.files import files_under
 
 from .coverage import CoverageReport
 from .plugin import relative, session_of, use_adapters, where
+from .vocabulary import closest
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -64,9 +72,6 @@ def feature_files(paths: list[str]) -> list[Path]:
 
 def check_features(files: list[Path]) -> None:
     """Every Gherkin syntax error of every file, located, before anything runs."""
-    from pytest_bdd.exceptions import GherkinParseError
-    from pytest_bdd.gherkin_parser import get_gherkin_document
-
     errors = []
     for f in files:
         try:
@@ -108,10 +113,6 @@ def run(
 ) -> RunResult:
     """Run the scenarios of the feature files under `paths` against the policies; never raises for
     a failing scenario (see RunResult), only for what stops the whole run (UsageError, PolicyError)."""
-    import pytest
-
-    from pml_policy.engine import load
-
     files = feature_files(paths)
     check_features(files)
     policies = load(policy_paths)  # an invalid policy stops the run here, with every error located
@@ -189,9 +190,6 @@ class Collector:
 
     def pytest_collection_finish(self, session: Any) -> None:
         """A result for each scenario selected to run (after --tags), known before any runs."""
-        from pytest_bdd.scenario import scenario_wrapper_template_registry
-        from pytest_bdd.utils import registry_get_safe
-
         for item in session.items:
             template = registry_get_safe(scenario_wrapper_template_registry, getattr(item, "obj", None))
             if template is None:
@@ -231,8 +229,6 @@ class Collector:
     def pytest_bdd_step_func_lookup_error(
         self, request: Any, feature: Any, scenario: Any, step: Any, exception: BaseException
     ) -> None:
-        from .vocabulary import closest
-
         result = self._at_step(request, feature, step)
         if result is None:
             return

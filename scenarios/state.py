@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import yaml
+
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.engine import PolicySet, Subject, evaluate
 from pml_policy.engine.decision import Decision, RuleResult
@@ -169,8 +171,6 @@ class ScenarioState:
 
     def context(self, table: list[list[str]] | None, docstring: str | None) -> None:
         if docstring is not None:
-            import yaml
-
             try:
                 data = yaml.safe_load(docstring)
             except yaml.YAMLError as exc:

@@ -14,6 +14,8 @@ from pytest_bdd import parsers, step
 
 from pml_policy.adapters.base import fetch
 
+from .plugin import session_of
+from .state import ScenarioState
 from .vocabulary import STEPS
 
 StepKind = Literal["given", "when", "then"]
@@ -28,9 +30,6 @@ def define(key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # n
 @pytest.fixture
 def pml_scenario(request: pytest.FixtureRequest) -> Any:
     """The state of the running scenario (pml_policy.scenarios.state.ScenarioState)."""
-    from .plugin import session_of
-    from .state import ScenarioState
-
     session = session_of(request.config)
     return ScenarioState(session.load, list(session.policy_paths), session.coverage.record, session.adapters)
 

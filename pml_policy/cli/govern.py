@@ -9,6 +9,7 @@ import click
 
 from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig
+from pml_policy.adapters.mlflow import MlflowAdapter
 from pml_policy.checking import apply_recorded, load_data, record
 from pml_policy.engine import load
 from pml_policy.errors import EXIT_EVIDENCE
@@ -75,8 +76,6 @@ def govern(
       pml-policy govern credit-scorer --candidates challenger --apply
       pml-policy govern credit-scorer --candidates new --apply     # versions not governed yet
     """
-    from pml_policy.adapters.mlflow import MlflowAdapter  # the registry's client library loads with it
-
     policies = load(config.policy_paths(policy_paths))
     adapter = MlflowAdapter(adapters)
     result = decide(model, policies, adapter, candidates, load_data(data_file))
