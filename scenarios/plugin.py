@@ -8,12 +8,15 @@ Under plain pytest the policies come from `--pml-policies PATH` or the ini optio
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pml_policy.adapters.base import AdapterConfig
 from pml_policy.errors import PmlError
+
+if TYPE_CHECKING:  # the plugin loads in every pytest run of the environment: the engine only when used
+    from pml_policy.adapters.base import AdapterConfig
+    from pml_policy.engine import PolicySet
 
 STEPS_MODULE = "pml_policy.scenarios.steps"
 
@@ -39,14 +42,14 @@ class Session:
         self.policy_paths = policy_paths
         self.adapters = adapters  # how `the MLflow model …` steps reach the registry
         self.coverage = Coverage()
-        self._loaded: dict[tuple[str, ...], Any] = {}
+        self._loaded: dict[tuple[str, ...], PolicySet] = {}
 
-    def add(self, paths: list[str], policies: Any) -> None:
+    def add(self, paths: list[str], policies: PolicySet) -> None:
         """Policies loaded from these paths (`pml-policy test` loads them first, to check them)."""
         self._loaded[tuple(paths)] = policies
         self.coverage.know(policies)
 
-    def load(self, paths: list[str]) -> Any:
+    def load(self, paths: list[str]) -> PolicySet:
         if tuple(paths) not in self._loaded:
             from pml_policy.engine import load
 
@@ -65,6 +68,8 @@ def use_adapters(config: pytest.Config, adapters: AdapterConfig) -> None:
 def session_of(config: pytest.Config) -> Session:
     if _SESSION not in config.stash:
         paths = config.getoption("pml_policies") or [str(p) for p in config.getini("pml_policies")] or ["policies"]
+        from pml_policy.adapters.base import AdapterConfig
+
         config.stash[_SESSION] = Session(paths, AdapterConfig.from_env())
     return config.stash[_SESSION]
 

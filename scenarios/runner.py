@@ -24,7 +24,7 @@ from pytest_bdd.scenario import scenario_wrapper_template_registry
 from pytest_bdd.utils import registry_get_safe
 
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.engine import load
+from pml_policy.engine import PolicySet, load
 from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
 from pml_policy.files import files_under
 
@@ -171,7 +171,7 @@ def _isolated() -> Iterator[io.StringIO]:
 class Collector:
     """A pytest plugin that keeps, for each scenario, what went wrong in the user's terms."""
 
-    def __init__(self, policy_paths: list[str], policies: Any, adapters: AdapterConfig) -> None:
+    def __init__(self, policy_paths: list[str], policies: PolicySet, adapters: AdapterConfig) -> None:
         self._policies = (policy_paths, policies)
         self._adapters = adapters
         self.config: Any = None

@@ -452,3 +452,15 @@ def test_the_same_features_run_under_plain_pytest_with_the_plugin_options():
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"\d+ passed", out.stdout)
     assert "Rule coverage: 20 of 20 outcomes seen (100%)" in out.stdout
+
+
+def test_the_pytest_plugin_is_inert_until_a_scenario_needs_it():
+    """pytest loads the plugin (entry point pytest11) in every run of the environment: it must not
+    pull in the engine, the adapters or pytest-bdd's steps on its own."""
+    code = (
+        "import sys, pml_policy.scenarios.plugin; print(sorted(m for m in sys.modules if m.startswith('pml_policy')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert (
+        loaded.strip() == "['pml_policy', 'pml_policy.errors', 'pml_policy.scenarios', 'pml_policy.scenarios.plugin']"
+    )
