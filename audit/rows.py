@@ -77,7 +77,13 @@ class Prepared:
         for p in body["policies"]:
             children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
             children["pml_actions"].extend(
-                {"policy": p["name"], "kind": a["kind"], "name": a["name"], "value": a["value"], "state": "planned"}
+                {
+                    "policy": p["name"],
+                    "kind": a["kind"],
+                    "name": a["name"],
+                    "value": a["value"],
+                    "state": a.get("state", "planned"),
+                }
                 for a in p["actions"]
             )
             children["pml_waivers_used"].extend(_waiver_rows(p))

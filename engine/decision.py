@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-# 2: expired waivers are {id, expires} objects, no longer "ID (expired DATE)" strings.
+# 2: expired waivers are {id, expires} objects, no longer "ID (expired DATE)" strings; actions carry
+#    a state (planned, or withheld when the whole decision failed) and the rule that blocked them.
 DECISION_SCHEMA_VERSION = 2
 
 RuleOutcome = Literal["pass", "fail", "skip", "error", "waived"]
@@ -93,6 +94,11 @@ class PlannedAction:
     name: Annotated[str, Field(description="The alias, or the tag key.")]
     policy: str
     value: str | None = None
+    state: Annotated[
+        Literal["planned", "withheld"],
+        Field(description="withheld: an `on pass` action of a policy that passed, in a decision that did not."),
+    ] = "planned"
+    blocked_by: Annotated[str | None, Field(description="The policy/rule that withheld it.")] = None
 
     @property
     def text(self) -> str:
@@ -153,7 +159,13 @@ class Decision(BaseModel):
 
     @property
     def actions(self) -> list[PlannedAction]:
-        return [a for p in self.policies for a in p.actions]
+        """The actions planned: what `--apply` would make."""
+        return [a for p in self.policies for a in p.actions if a.state == "planned"]
+
+    @property
+    def withheld(self) -> list[PlannedAction]:
+        """`on pass` actions of policies that passed, held back because the whole decision did not."""
+        return [a for p in self.policies for a in p.actions if a.state == "withheld"]
 
 
 def combine(outcomes: list[Outcome]) -> Outcome:

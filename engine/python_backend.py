@@ -142,6 +142,9 @@ def _decision(
         if tally["fail"] or tally["error"] or tally["waived"]
         else []
     )
+    outcome = combine([p.outcome for p in results])
+    if outcome == "fail":
+        _withhold(results, rules)
     return Decision.model_construct(
         schema_="pml-policy/decision",
         schema_version=DECISION_SCHEMA_VERSION,
@@ -150,7 +153,7 @@ def _decision(
         engine=engine,
         subject=_summary(subject),
         champion=_summary(champion) if champion else None,
-        outcome=combine([p.outcome for p in results]),
+        outcome=outcome,
         policies=results,
         waivers_used=sorted({r.waiver for r in touched if r.waiver}),
         expired_waivers=sorted({w for r in touched for w in r.expired_waivers}),
@@ -159,3 +162,13 @@ def _decision(
 
 
 _OUTCOME = operator.attrgetter("outcome")
+
+
+def _withhold(results: list[PolicyResult], rules: list[RuleResult]) -> None:
+    """Actions follow the whole decision (DSL 1.1): when it fails, the `on pass` actions of the
+    policies that passed are withheld, naming the rule that blocked them; `on fail` ones stand."""
+    blocker = next((r.ref for r in rules if r.blocking), None)
+    for p in results:
+        if p.outcome != "fail":
+            for a in p.actions:
+                a.state, a.blocked_by = "withheld", blocker

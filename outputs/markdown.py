@@ -34,5 +34,10 @@ def render(decisions: list[Decision], options: Options) -> str:
                 "\nPlanned actions (not applied): "
                 + "; ".join(f"{a.kind} `{a.name}`" + (f" = `{a.value}`" if a.value else "") for a in d.actions)
             )
+        if d.withheld:
+            out.append(
+                "\nWithheld (the decision failed): "
+                + "; ".join(f"{a.kind} `{a.name}` (blocked by `{a.blocked_by}`)" for a in d.withheld)
+            )
         out.append("")
     return "\n".join(out) + "\n"

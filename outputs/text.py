@@ -46,6 +46,8 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
         )
         for a in d.actions:
             out.append([(f"     planned: {a.text} ", None), ("(not applied)", "dim")])
+        for a in d.withheld:
+            out.append([("     withheld: ", "yellow"), (f"{a.text} (blocked by {a.blocked_by})", None)])
         if d.expired_waivers:
             out.append(
                 [

@@ -58,14 +58,20 @@ def plan(candidates: list[tuple[Subject, Decision]], registry: RegistryState, ra
     withheld: list[Change] = []
     for subject, decision in candidates:
         model, version = subject.model.name or "", subject.model.version or ""
-        for action in decision.actions:
+        for action in [*decision.actions, *decision.withheld]:
             change = Change(model, version, action.kind, action.name, action.value, action.policy, decision.id)
-            if action.kind == "set_tag":
+            if action.state == "withheld":  # the engine held it back: the whole decision failed
+                change.state = "withheld"
+                change.detail = (
+                    f'policy "{action.policy}" passed, but the decision failed (blocked by {action.blocked_by})'
+                )
+                withheld.append(change)
+            elif action.kind == "set_tag":
                 current = registry.tags.get(version, {}).get(action.name)
                 change.state = "unchanged" if current == action.value else "planned"
                 tags.append(change)
-            elif decision.outcome == "fail":
-                change.state, change.detail = "withheld", f'policy "{action.policy}" passed, but the decision failed'
+            elif decision.outcome == "fail":  # an alias from `on fail`: a failed version never holds one
+                change.state, change.detail = "withheld", "the decision failed"
                 withheld.append(change)
             else:
                 contests.setdefault(action.name, (action.policy, []))[1].append((subject, decision))
