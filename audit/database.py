@@ -28,6 +28,9 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.shown = self.url if self.is_sqlite else without_password(self.url)
         self.sqlite_path = sqlite_file(self.url)
+        self.is_memory = self.is_sqlite and (
+            self.url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.url
+        )
         self._sqlite: sqlite3.Connection | None = None
 
     @cached_property

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pml_policy.errors import AuditError
+from pml_policy.errors import AuditError, UsageError
 
 from . import chain
 from .database import Database
@@ -63,8 +63,23 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
 }
 
 
-def prepare(db: Database) -> None:
-    """Create the tables on first use, upgrade an older log, refuse a newer one."""
+def prepare(db: Database, create: bool = True) -> None:
+    """Create the tables on first use (when `create`: writers), upgrade an older log, refuse a newer
+    one. Readers never create anything: a log that is not there is an AuditError."""
+    if db.is_memory:
+        if create:
+            raise UsageError(
+                f"{db.shown} is a memory database: decisions recorded there are gone when the command ends",
+                "record into a file (sqlite:///.pml/audit.db) or a server (postgresql://…)",
+            )
+        raise _missing(db)
+    if db.is_sqlite and db.sqlite_path is None:
+        raise UsageError(
+            f"{db.shown}: give the audit log as sqlite:///PATH (a file) or postgresql://…",
+            "SQLite URL options are not supported for the audit log",
+        )
+    if db.sqlite_path and not Path(db.sqlite_path).exists() and not create:
+        raise _missing(db)
     if db.sqlite_path and Path(db.sqlite_path).exists():
         with db.driver() as raw:
             row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
@@ -76,6 +91,8 @@ def prepare(db: Database) -> None:
         if not db.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         if not conn.dialect.has_table(conn, "pml_meta"):
+            if not create:
+                raise _missing(db)
             from sqlmodel import SQLModel
 
             from . import models  # noqa: F401  (registers the tables)
@@ -107,3 +124,10 @@ def _version(conn: Connection) -> int:
     from sqlalchemy import text
 
     return int(conn.execute(text("SELECT value FROM pml_meta WHERE key = 'schema_version'")).scalar_one())
+
+
+def _missing(db: Database) -> AuditError:
+    return AuditError(
+        f"no audit log at {db.shown}",
+        "decisions are recorded by pml-policy check and govern; check --audit / PML_AUDIT_URL",
+    )

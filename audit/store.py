@@ -24,11 +24,12 @@ from .rows import CHILD_TABLES, Entry, Prepared, insert_sql, utc_text
 class AuditStore:
     """An audit log, opened (created or upgraded on first use)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
+        """`create=False` for commands that only read: they never create a log (or its folder)."""
         self.db = Database(url)
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
         try:
-            schema.prepare(self.db)
+            schema.prepare(self.db, create)
         except self.db.errors() as exc:
             raise AuditError(f"cannot open the audit log at {self.shown}: {reason(exc)}", self.db.hint()) from None
 

@@ -48,7 +48,7 @@ def make_report(
     verify: bool = True,
 ) -> Rendered:
     """Gather the period's numbers from the audit log and render them."""
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     try:
         data = gather(store, period, model, waivers(policy_paths), dt.datetime.now(dt.UTC), verify=verify)
     finally:

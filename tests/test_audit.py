@@ -504,3 +504,37 @@ def test_waivers_used_keep_their_whole_id(tmp_path, private_audit_log):
     with create_engine(private_audit_log).connect() as conn:
         rows = sorted(tuple(r) for r in conn.execute(text("SELECT waiver, expired FROM pml_waivers_used")))
     assert rows == [("RISK 1432 (old)", 1), ("RISK 2001", 0)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify"],
+        ["audit", "list"],
+        ["audit", "show", "#1"],
+        ["audit", "export"],
+        ["explain", "#1"],
+        ["report", "--period", "last-7d"],
+    ],
+)
+def test_read_commands_never_invent_a_log(tmp_path, command):
+    typo = tmp_path / "typo" / "audit.db"
+    result = run_cli(*command, "--audit", f"sqlite:///{typo}")
+    assert result.exit_code == 3
+    assert result.stderr.startswith(f"error: no audit log at sqlite:///{typo}\n")
+    assert not typo.exists() and not typo.parent.exists()
+
+
+def test_a_memory_database_is_refused_for_recording():
+    result = run_cli("check", "examples/credit-pass", "-p", "policies/starter", "--audit", "sqlite:///:memory:")
+    assert result.exit_code == 2 and "is a memory database" in result.stderr and "=>" not in result.stdout
+
+
+def test_a_read_command_on_a_database_without_a_log_creates_no_table(postgres_url):
+    assert run_cli("audit", "list", "--audit", postgres_url).exit_code == 3
+    engine = create_engine(driver_url(postgres_url))
+    try:
+        with engine.connect() as conn:
+            assert not conn.dialect.has_table(conn, "pml_meta")
+    finally:
+        engine.dispose()

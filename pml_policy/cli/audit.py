@@ -65,7 +65,7 @@ def list_(
     fmt: str,
 ) -> None:
     """List recorded decisions, newest first."""
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     rows: Sequence[Mapping[str, Any]] = store.records(
         model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None
     )
@@ -130,7 +130,7 @@ def _show(row: Record, fmt: str, changes: list[Change]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(ref: str, audit_url: str, fmt: str) -> None:
     """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     row = store.get(ref)
     click.echo(_show(row, fmt, store.changes(row["id"])), nl=False)
 
@@ -149,7 +149,7 @@ def verify(audit_url: str, expect_head: str | None) -> None:
     from the end (with --expect-head, or when the head row no longer matches). Exits 1 when the
     log has been tampered with.
     """
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     verdict = store.verify(expect_head)
     if verdict.ok:
         click.echo(f"OK: {verdict.records} records, chain intact in {store.shown}\nhead {verdict.head}")
@@ -171,7 +171,7 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
     jsonl: one record a line, with the decision, its evidence and the chain hashes, as stored.
     csv: one record a line, the columns an auditor filters on.
     """
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     if not output:
         export_records(store, fmt, sys.stdout)
         return
@@ -199,7 +199,7 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
       pml-policy explain 2cee3ef7
       pml-policy explain 2cee3ef7 --replay -p policies/     # which rules would now decide otherwise
     """
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, create=False)
     row = store.get(ref)
     click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:
