@@ -20,6 +20,7 @@ from .functions import FUNCTIONS
 from .values import (
     ABSENT,
     EQUAL,
+    INF,
     ORDER,
     EvalError,
     EvalTypeError,
@@ -184,7 +185,7 @@ def _path(node: ast.Path, facts: frozenset[str]) -> Fn:
 
         def get(env: Env) -> Any:
             v = env.subject[root].get(key, ABSENT)
-            if v is ABSENT or v is None or (type(v) is float and v != v):
+            if v is ABSENT or v is None or (type(v) is float and not -INF < v < INF):  # is_missing, inlined: hot
                 raise env.missing(text, v)
             env.observed[text] = v
             return v

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
@@ -282,11 +283,20 @@ class _Builder(Transformer):
         return _new(ast.String, value=value, loc=_loc(meta))
 
     def number(self, meta, children):
-        return _new(ast.Number, value=float(children[0]), text=str(children[0]), loc=_loc(meta))
+        return _new(
+            ast.Number, value=self._finite(children[0], float(children[0])), text=str(children[0]), loc=_loc(meta)
+        )
 
     def percent(self, meta, children):
         text = str(children[0])
-        return _new(ast.Number, value=float(text[:-1]) / 100, text=text, loc=_loc(meta))
+        return _new(ast.Number, value=self._finite(children[0], float(text[:-1]) / 100), text=text, loc=_loc(meta))
+
+    def _finite(self, tok: Token, value: float) -> float:
+        """A literal past the largest float (1e400) would be infinity, which the language has no literal for."""
+        if not math.isfinite(value):
+            self._error(_tok_loc(tok), f"the number {tok} is too large", "numbers go up to about 1.8e308")
+            return 0.0
+        return value
 
     def date(self, meta, children):
         return _new(ast.Date, value=self._date(children[0]), loc=_loc(meta))

@@ -16,7 +16,7 @@ from .checker import roots
 from .compiler import Env, FactFailed, FactValue, Fn, compile_comparison, compile_expr, compile_quantifier, is_param
 from .decision import Level, RuleOutcome
 from .formatter import expr_text
-from .values import ABSENT, EQUAL, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
+from .values import ABSENT, EQUAL, INF, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
 
 # A rule's verdict before waivers: (outcome, message, observed). A plain tuple, not a NamedTuple:
 # one is made per rule per evaluation, and that difference is a tenth of an evaluation's time.
@@ -73,7 +73,7 @@ def _threshold_runner(rule: CompiledRule) -> Callable[[Env], Raw] | None:
 
     def run(env: Env) -> Raw:
         v = env.subject[root].get(key, ABSENT)
-        if v is ABSENT or v is None or (type(v) is float and v != v):
+        if v is ABSENT or v is None or (type(v) is float and not -INF < v < INF):  # is_missing, inlined: hot
             env.observed = {}
             return ("error", _error_message(env.missing(text, v), required), env.observed)
         env.observed = observed = {text: v}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -60,7 +61,7 @@ class Subject(BaseModel):
         if isinstance(version, str) and version.isdigit():
             version = int(version)
         return {
-            "metrics": self.metrics,
+            "metrics": _numeric(self.metrics),
             "params": self.params,
             "tags": self.tags,
             "model": {
@@ -78,3 +79,14 @@ class Subject(BaseModel):
             },
             "artifacts": {a.path: {"size": a.size, "sha256": a.sha256} for a in self.artifacts},
         }
+
+
+# How JSON writes the floats it has no literal for (pydantic's ser_json_inf_nan="strings", and the
+# recorded evidence): read back as the floats, so a replay decides as the evaluation did.
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _numeric(metrics: dict[str, Any]) -> dict[str, Any]:
+    if not any(type(v) is str and v in _NON_FINITE for v in metrics.values()):
+        return metrics  # the common case: no copy
+    return {k: _NON_FINITE[v] if type(v) is str and v in _NON_FINITE else v for k, v in metrics.items()}

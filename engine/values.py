@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import operator
+import re
 from typing import Any
 
 
@@ -29,7 +31,7 @@ class Missing(EvalError):
     def __init__(self, path: str, value: Any = ABSENT) -> None:
         self.path = path
         self.value = value
-        state = "absent" if value is ABSENT else "null" if value is None else "NaN"
+        state = "absent" if value is ABSENT else "null" if value is None else "NaN" if value != value else "infinite"
         super().__init__(f"{path} is {state}")
 
 
@@ -42,7 +44,14 @@ def is_number(v: Any) -> bool:
 
 
 def is_missing(v: Any) -> bool:
-    return v is ABSENT or v is None or (type(v) is float and v != v)
+    """Absent, null, NaN or ±infinity: evidence a rule cannot decide on (fail closed)."""
+    return v is ABSENT or v is None or (type(v) is float and not -INF < v < INF)  # NaN compares false too
+
+
+INF = math.inf
+# A param (a string) read as a number: plain decimal notation in ASCII digits, nothing Python's
+# float() also takes ("nan", "inf", "1_000", "١٢").
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def describe(v: Any) -> str:
@@ -98,10 +107,10 @@ EQUAL = {"==": operator.eq, "!=": operator.ne}
 def param_number(v: Any, text: str) -> Any:
     """A param is a string; beside a number it is read as one if it parses, else a type error."""
     if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            raise EvalTypeError(f"{text} = {show(v)} is not a number") from None
+        number = float(v) if _DECIMAL.fullmatch(v.strip()) else math.nan
+        if not math.isfinite(number):  # "nan", "inf", "1_000", or past the largest float ("1e400")
+            raise EvalTypeError(f"{text} = {show(v)} is not a number")
+        return number
     return v
 
 
