@@ -30,6 +30,7 @@ class DecisionRecord(SQLModel, table=True):
     evidence: str = Field(description="The subject and champion evidence as canonical JSON, for replay.")
     prev_hash: str
     hash: str  # not indexed: `audit verify` checks the chain, and every index costs each append
+    signature: str | None = Field(default=None, description="Ed25519 signature of `hash` (base64), with a signing key.")
 
 
 class _BesideDecision(SQLModel):

@@ -14,7 +14,7 @@ from .database import Database
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -53,6 +53,11 @@ def _report_tables(conn: Connection) -> None:
     )
 
 
+def _signatures(conn: Connection) -> None:
+    """v5 -> v6: a record's Ed25519 signature of its hash (PML_AUDIT_SIGNING_KEY), outside the hash."""
+    conn.exec_driver_sql("ALTER TABLE pml_decisions ADD COLUMN signature VARCHAR")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -60,6 +65,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_action_outcomes,
     3: _period_index,
     4: _report_tables,
+    5: _signatures,
 }
 
 

@@ -19,14 +19,18 @@ from . import chain, queries, schema
 from .aggregates import Aggregates
 from .database import Database, reason
 from .rows import CHILD_TABLES, Entry, Prepared, insert_sql, utc_text
+from .signing import PublicKey, SignatureCheck, Signer
+from .signing import checkpoint as make_checkpoint
 
 
 class AuditStore:
     """An audit log, opened (created or upgraded on first use)."""
 
-    def __init__(self, url: str, create: bool = True) -> None:
-        """`create=False` for commands that only read: they never create a log (or its folder)."""
+    def __init__(self, url: str, create: bool = True, signer: Signer | None = None) -> None:
+        """`create=False` for commands that only read: they never create a log (or its folder).
+        With a signer, every record appended is signed (its hash, with an Ed25519 key)."""
         self.db = Database(url)
+        self.signer = signer
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
         try:
             schema.prepare(self.db, create)
@@ -65,6 +69,7 @@ class AuditStore:
                     seq += 1
                     row = dict(p.row, seq=seq, prev_hash=prev)
                     row["hash"] = prev = chain.record_hash(row)
+                    row["signature"] = self.signer.sign(prev) if self.signer else None
                     tables["pml_decisions"].append(row)
                     for name in CHILD_TABLES:
                         tables[name].extend(dict(child, decision_seq=seq) for child in p.children[name])
@@ -170,12 +175,19 @@ class AuditStore:
         with self.db.driver() as raw:
             return _read_head(raw.cursor())
 
-    def verify(self, expect_head: str | None = None) -> chain.Verdict:
+    def verify(
+        self,
+        expect_head: str | None = None,
+        public_key: PublicKey | None = None,
+        checkpoint: tuple[int, str] | None = None,
+    ) -> chain.Verdict:
         """Recompute every record's hash and link, streaming in seq order through the driver's own
-        cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time."""
-        query = self.db.sql(
-            f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq"
-        )
+        cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time. With
+        a public key, every record from the first signed one on must carry a valid signature; with
+        a checkpoint (seq, hash), the log must still hold that record."""
+        columns = ", ".join((*chain.HASHED, "hash", "signature"))
+        query = self.db.sql(f"SELECT {columns} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq")
+        signatures = SignatureCheck(public_key) if public_key else None
         try:
             with self.db.driver() as raw:
                 head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
@@ -185,11 +197,39 @@ class AuditStore:
                     cursor = raw.driver_connection.cursor(name="pml_verify")
                     cursor.itersize = 2000  # rows per round trip
                 cursor.execute(query, {"head": head[0]})
-                verdict = chain.verify_rows(cursor, head, expect_head)
+                verdict = chain.verify_rows(_checking(cursor, signatures), head, expect_head)
                 raw.rollback()
-                return verdict
+                if verdict.ok and checkpoint is not None:
+                    verdict = self._against_checkpoint(verdict, checkpoint)
         except self.db.errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
+        if verdict.ok and signatures is not None:
+            signatures.finish(verdict.records)
+            if signatures.problem:
+                return chain.Verdict(False, (signatures.at or 1) - 1, verdict.head, signatures.problem, signatures.at)
+        return verdict
+
+    def _against_checkpoint(self, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
+        seq, expected = checkpoint
+        with self.db.driver() as raw:
+            cursor = raw.cursor()
+            cursor.execute(self.db.sql("SELECT hash FROM pml_decisions WHERE seq = {seq}"), {"seq": seq})
+            found = cursor.fetchone()
+        if found is None or found[0] != expected:
+            what = "is no longer in the log" if found is None else "has another hash now"
+            return chain.Verdict(
+                False,
+                verdict.records,
+                verdict.head,
+                f"the checkpoint's record #{seq} {what}: the log was cut or rewritten after it",
+                seq,
+            )
+        return verdict
+
+    def checkpoint(self, signer: Signer) -> dict[str, Any]:
+        """The head, signed: seq, hash and time."""
+        seq, head = self.head()
+        return make_checkpoint(signer, seq, head, utc_text(dt.datetime.now(dt.UTC)))
 
     # ---- reading (queries.py, aggregates.py) ---------------------------------------------------
 
@@ -227,3 +267,15 @@ def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
     cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + (" FOR UPDATE" if lock else ""))
     seq, hash_ = cursor.fetchone()
     return seq, hash_
+
+
+_SEQ, _HASH = chain.HASHED.index("seq"), len(chain.HASHED)
+
+
+def _checking(rows: Iterator[Any], signatures: SignatureCheck | None) -> Iterator[Any]:
+    """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
+    signature checked on the way."""
+    for row in rows:
+        if signatures is not None:
+            signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
+        yield row[: _HASH + 1]

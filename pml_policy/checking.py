@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
 from .audit import AuditStore, Entry
 from .audit.context import actor, ci_context
+from .audit.signing import Signer
 from .engine import Decision, Subject, backend, load
 from .errors import UsageError
 from .mappings import read_mapping
@@ -106,9 +107,10 @@ class Decided(Protocol):
     champions: list[Subject | None]
 
 
-def record(decided: Decided, url: str) -> Recorded:
-    """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict)."""
-    store = AuditStore(url)
+def record(decided: Decided, url: str, signing_key: str | None = None) -> Recorded:
+    """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict);
+    with a signing key (an Ed25519 private key file), each record is signed."""
+    store = AuditStore(url, signer=Signer(signing_key) if signing_key else None)
     try:
         entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
         appended = store.append(entries, actor(), ci_context())

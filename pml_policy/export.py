@@ -22,6 +22,7 @@ EXPORT_COLUMNS = (
     "subject_digest",
     "prev_hash",
     "hash",
+    "signature",
 )
 
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from pml_policy.adapters import fetch
-from pml_policy.audit import AuditStore, Entry, rows, schema
+from pml_policy.audit import AuditStore, Entry, chain, rows, schema
 from pml_policy.audit.database import driver_url
+from pml_policy.audit.signing import PublicKey, Signer, keygen
 from pml_policy.engine import evaluate, load
 from pml_policy.errors import AuditError, PolicyConflict
 
@@ -333,8 +334,9 @@ def test_an_older_log_is_upgraded_in_place_and_still_verifies(store_url, monkeyp
 def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records(store_url):
     _fill(store_url, 2).close()
     # What a log written by the first release looks like: schema version 1, with the rule index
-    # and without the columns of applied changes.
+    # and without the columns of applied changes and of signatures.
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
+    _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN signature")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN time")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN detail")
     _sql(store_url, "DROP TABLE pml_decision_policies")
@@ -343,12 +345,13 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 5
+    assert store.schema_version() == schema.SCHEMA_VERSION == 6
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
         assert "ix_pml_decisions_period" in decision_indexes and "ix_pml_decisions_time" not in decision_indexes
         assert {"time", "detail"} <= {c["name"] for c in inspect(conn).get_columns("pml_actions")}
+        assert "signature" in {c["name"] for c in inspect(conn).get_columns("pml_decisions")}
         backfilled = conn.execute(text("SELECT COUNT(*) FROM pml_decision_policies")).scalar_one()
     assert backfilled == 2 * 4  # the two earlier decisions, four starter policies each
     store.append([_decision()], "tester", {})
@@ -403,7 +406,8 @@ def test_list_show_and_export(private_audit_log, tmp_path):
         assert record_hash(row) == line["hash"]
     csv_export = run_cli("audit", "export", "--format", "csv").stdout.splitlines()
     assert (
-        csv_export[0] == "seq,id,time,actor,model,version,outcome,engine,subject_ref,subject_digest,prev_hash,hash"
+        csv_export[0]
+        == "seq,id,time,actor,model,version,outcome,engine,subject_ref,subject_digest,prev_hash,hash,signature"
         and len(csv_export) == 4
     )
 
@@ -538,3 +542,93 @@ def test_a_read_command_on_a_database_without_a_log_creates_no_table(postgres_ur
             assert not conn.dialect.has_table(conn, "pml_meta")
     finally:
         engine.dispose()
+
+
+# ---- signed records ----------------------------------------------------------------------------
+
+
+def _forge_tail(url: str, signature: str | None) -> None:
+    """What someone with write access but without the key can do: append a well-formed record,
+    its hash recomputed from the chain (a copy of the last one under a new id)."""
+    engine = create_engine(driver_url(url))
+    try:
+        with engine.begin() as conn:
+            last = dict(conn.execute(text("SELECT * FROM pml_decisions ORDER BY seq DESC LIMIT 1")).mappings().one())
+            forged = {
+                **last,
+                "seq": last["seq"] + 1,
+                "id": "f0f0f0f0-forged",
+                "prev_hash": last["hash"],
+                "outcome": "pass",
+            }
+            forged["hash"] = chain.record_hash(forged)
+            forged["signature"] = signature
+            conn.execute(
+                text(f"INSERT INTO pml_decisions ({', '.join(forged)}) VALUES ({', '.join(':' + k for k in forged)})"),
+                forged,
+            )
+            conn.execute(
+                text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": forged["seq"], "h": forged["hash"]}
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_forged_tail_record_is_caught_with_the_public_key(store_url, tmp_path):
+    key, public = keygen(tmp_path / "keys" / "audit")
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    store = AuditStore(store_url, signer=Signer(key))
+    for example in ("credit-pass", "credit-fail"):
+        store.append([_decision(example)], "tester", {})
+    assert store.verify(public_key=PublicKey(public)).ok
+    _forge_tail(store_url, None)
+    assert store.verify().ok  # an unkeyed chain cannot tell: the forger recomputed the hash
+    verdict = store.verify(public_key=PublicKey(public))
+    assert not verdict.ok and verdict.seq == 3 and "record #3 is not signed" in verdict.problem
+    cli = run_cli("audit", "verify", "--audit", store_url, "--public-key", str(public))
+    assert cli.exit_code == 1 and cli.stderr.startswith("TAMPERED: record #3 is not signed")
+    store.close()
+
+
+def test_a_record_signed_by_another_key_is_caught(tmp_path):
+    url = f"sqlite:///{tmp_path}/a.db"
+    key, public = keygen(tmp_path / "ours")
+    other, _ = keygen(tmp_path / "theirs")
+    store = AuditStore(url, signer=Signer(key))
+    store.append([_decision()], "tester", {})
+    _forge_tail(url, Signer(other).sign("anything"))
+    verdict = store.verify(public_key=PublicKey(public))
+    assert not verdict.ok and "record #2 has a signature this public key does not verify" in verdict.problem
+    # and a log nobody signed fails against a key
+    plain = AuditStore(f"sqlite:///{tmp_path}/b.db")
+    plain.append([_decision()], "tester", {})
+    assert plain.verify(public_key=PublicKey(public)).problem == "no record is signed by this public key"
+
+
+def test_a_checkpoint_is_signed_and_a_cut_log_fails_it(tmp_path):
+    url = f"sqlite:///{tmp_path}/a.db"
+    key, public = keygen(tmp_path / "k")
+    assert run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", url, "--signing-key", str(key)).exit_code == 0
+    published = tmp_path / "checkpoint.json"
+    made = run_cli("audit", "checkpoint", "--audit", url, "--signing-key", str(key), "-o", str(published))
+    assert made.exit_code == 0 and json.loads(published.read_text())["seq"] == 1
+    ok = run_cli("audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(published))
+    assert ok.exit_code == 0 and "every record from the first signed one on signed by the key" in ok.stdout
+    _delete_record(url, 1)
+    _sql(url, f"UPDATE pml_head SET seq = 0, hash = '{chain.GENESIS}' WHERE id = 1")
+    cut = run_cli("audit", "verify", "--audit", url, "--checkpoint", str(published))
+    assert cut.exit_code == 1 and "the checkpoint's record #1 is no longer in the log" in cut.stderr
+    tampered = json.loads(published.read_text()) | {"seq": 2}
+    published.write_text(json.dumps(tampered))
+    forged = run_cli("audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(published))
+    assert forged.exit_code == 3 and "its signature does not verify" in forged.stderr
+
+
+def test_keys_are_never_overwritten_and_a_bad_key_is_one_line(tmp_path):
+    assert run_cli("audit", "keygen", str(tmp_path / "k")).exit_code == 0
+    again = run_cli("audit", "keygen", str(tmp_path / "k"))
+    assert again.exit_code == 2 and "exists: a key is never overwritten" in again.stderr
+    (tmp_path / "junk.key").write_text("not a key")
+    bad = run_cli("check", "examples/credit-pass", *CHAMPION, "--signing-key", str(tmp_path / "junk.key"))
+    assert bad.exit_code == 2 and bad.stderr.startswith(f"error: signing key {tmp_path / 'junk.key'}: cannot read")
+    assert "Traceback" not in bad.stderr

@@ -206,6 +206,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "audit.queries",
     "audit.rows",
     "audit.schema",
+    "audit.signing",
     "audit.store",
     "outputs",
     "outputs.text",

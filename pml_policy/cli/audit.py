@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,14 +15,17 @@ import click
 from pml_policy import config
 from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Change, Record
+from pml_policy.audit.signing import PublicKey, Signer, read_checkpoint
+from pml_policy.audit.signing import keygen as keygen_files
 from pml_policy.dates import parse_when
-from pml_policy.errors import EXIT_POLICY_FAILED
+from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
 from pml_policy.export import export as export_records
+from pml_policy.files import write_atomic
 from pml_policy.outputs import Options, get
 from pml_policy.replaying import Replay, recorded_decision
 from pml_policy.replaying import replay as replay_record
 
-from .options import audit_option
+from .options import audit_option, signing_option
 
 LIST_COLUMNS = ("seq", "time", "outcome", "model", "version", "subject_ref", "actor", "id")
 
@@ -142,23 +146,78 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     metavar="HASH",
     help="A head hash published earlier (a CI log, a ticket): it must still be in the log.",
 )
-def verify(audit_url: str, expect_head: str | None) -> None:
+@click.option(
+    "--public-key",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Every record from the first signed one on must be signed by this key (audit keygen's .pub).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A checkpoint `audit checkpoint` wrote: the log must still hold its record (signature checked "
+    "with --public-key).",
+)
+def verify(audit_url: str, expect_head: str | None, public_key: str | None, checkpoint_file: str | None) -> None:
     """Recompute the hash chain and name the first record that breaks it.
 
     Finds an edited field, a deleted or inserted record, records swapped, and records removed
-    from the end (with --expect-head, or when the head row no longer matches). Exits 1 when the
-    log has been tampered with.
+    from the end (with --expect-head or --checkpoint, or when the head row no longer matches).
+    With --public-key, a record appended by someone without the signing key is found too. Exits
+    1 when the log has been tampered with.
+
+    \b
+      pml-policy audit verify --public-key keys/audit.pub --checkpoint published.json
     """
+    key = PublicKey(public_key) if public_key else None
+    published = read_checkpoint(checkpoint_file, key) if checkpoint_file else None
     store = AuditStore(audit_url, create=False)
-    verdict = store.verify(expect_head)
+    verdict = store.verify(expect_head, key, published)
     if verdict.ok:
-        click.echo(f"OK: {verdict.records} records, chain intact in {store.shown}\nhead {verdict.head}")
+        signed = ", every record from the first signed one on signed by the key" if key else ""
+        click.echo(f"OK: {verdict.records} records, chain intact{signed} in {store.shown}\nhead {verdict.head}")
         return
     who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
     click.echo(
         f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {store.shown}", err=True
     )
     sys.exit(EXIT_POLICY_FAILED)
+
+
+@audit.command()
+@click.argument("prefix", metavar="PREFIX", type=click.Path(dir_okay=False))
+def keygen(prefix: str) -> None:
+    """Write an Ed25519 key pair: PREFIX.key (private, mode 0600) and PREFIX.pub.
+
+    Keep the .key where only the writers of the log read it (a CI secret, a vault) and point
+    PML_AUDIT_SIGNING_KEY at it; publish the .pub to whoever verifies. Never overwrites a key.
+
+    \b
+      pml-policy audit keygen keys/audit
+    """
+    private, public = keygen_files(Path(prefix))
+    click.echo(f"private key {private} (keep it secret; PML_AUDIT_SIGNING_KEY={private})\npublic key {public}")
+
+
+@audit.command(name="checkpoint")
+@audit_option
+@signing_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
+def checkpoint_command(audit_url: str, signing_key: str | None, output: str | None) -> None:
+    """Print the log's head (seq, hash, time), signed: publish it elsewhere (a ticket, a release),
+    and `audit verify --checkpoint FILE` later shows the log still holds it."""
+    if not signing_key:
+        raise UsageError("a checkpoint is signed: give --signing-key FILE or set PML_AUDIT_SIGNING_KEY")
+    signer = Signer(signing_key)
+    store = AuditStore(audit_url, create=False)
+    text = json.dumps(store.checkpoint(signer), indent=2) + "\n"
+    if output:
+        write_atomic(Path(output), text)
+        click.echo(f"checkpoint written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @audit.command()

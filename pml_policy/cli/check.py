@@ -14,7 +14,7 @@ from pml_policy.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
 
 from .changes import render_changes
-from .options import audit_option, policies_option, registry_options
+from .options import audit_option, policies_option, registry_options, signing_option
 
 EXIT_CODES = """\b
 Exit codes:
@@ -74,6 +74,7 @@ Exit codes:
 )
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
 @audit_option
+@signing_option
 @click.option("--no-audit", is_flag=True, help="Do not record the decisions (the output then says so).")
 @click.option(
     "--apply",
@@ -93,6 +94,7 @@ def check(
     engine: str,
     color: bool | None,
     audit_url: str,
+    signing_key: str | None,
     no_audit: bool,
     do_apply: bool,
     adapters: AdapterConfig,
@@ -123,7 +125,7 @@ def check(
     run = checking.check(list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters)
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
-    recorded = checking.record(run, audit_url) if not no_audit else None
+    recorded = checking.record(run, audit_url, signing_key) if not no_audit else None
     note, audit = checking.Recorded.report(recorded)
     is_tty = sys.stdout.isatty() if color is None else color
     if output:

@@ -17,7 +17,7 @@ from pml_policy.governing import Governed
 from pml_policy.governing import govern as decide
 
 from .changes import render_changes
-from .options import audit_option, policies_option, registry_options
+from .options import audit_option, policies_option, registry_options, signing_option
 
 GOVERN_EXIT_CODES = """\b
 Exit codes:
@@ -52,6 +52,7 @@ Exit codes:
 )
 @registry_options
 @audit_option
+@signing_option
 def govern(
     model: str,
     policy_paths: tuple[str, ...],
@@ -59,6 +60,7 @@ def govern(
     data_file: str | None,
     do_apply: bool,
     audit_url: str,
+    signing_key: str | None,
     adapters: AdapterConfig,
 ) -> None:
     """Decide every candidate version of registered MODEL in one pass; plan, and with --apply make,
@@ -82,7 +84,7 @@ def govern(
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
         return
-    recorded = record(result, audit_url)  # before anything is reported or applied
+    recorded = record(result, audit_url, signing_key)  # before anything is reported or applied
     click.echo(_report(model, result, [seq for _, seq, _ in recorded.records]))
     if do_apply:
         apply_recorded(result.changes, adapter, audit_url)

@@ -22,6 +22,16 @@ audit_option = click.option(
 )
 
 
+signing_option = click.option(
+    "--signing-key",
+    metavar="FILE",
+    envvar="PML_AUDIT_SIGNING_KEY",
+    type=click.Path(dir_okay=False),
+    help="Sign every record appended with this Ed25519 private key (`pml-policy audit keygen`). "
+    "Env: PML_AUDIT_SIGNING_KEY.",
+)
+
+
 policies_option = click.option(
     "-p",
     "--policies",
