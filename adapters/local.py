@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError
 from pml_policy.files import sha256_file
-from pml_policy.mappings import flatten, read_document
+from pml_policy.mappings import flatten, read_document, read_mapping
 
 from .base import AdapterConfig
 
@@ -120,12 +120,7 @@ def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, 
     for name in candidates:
         path = folder / name
         if path.is_file():
-            data = read_document(path, EvidenceError, _FIX)
-            if data is None:
-                return {}
-            if not isinstance(data, dict):
-                raise EvidenceError(f"{path}: {what} must be a mapping of names to values, found {type(data).__name__}")
-            return data
+            return read_mapping(path, EvidenceError, what, _FIX)
         if isinstance(declared, str):
             raise EvidenceError(f"{path}: the {what} file named in {MANIFEST} does not exist")
     return {}

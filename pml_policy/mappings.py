@@ -38,7 +38,7 @@ def read_mapping(path: Path, error: type[PmlError], what: str, hint: str | None 
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise error(f"{path}: {what} must be a mapping, found {type(data).__name__}")
+        raise error(f"{path}: {what} must be a mapping of names to values, found {type(data).__name__}")
     return data
 
 

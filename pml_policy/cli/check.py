@@ -14,7 +14,7 @@ from pml_policy.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
 
 from .changes import render_changes
-from .options import audit_option, policies_option, registry_options, signing_option
+from .options import audit_option, data_option, policies_option, registry_options, signing_option
 
 EXIT_CODES = """\b
 Exit codes:
@@ -34,13 +34,7 @@ Exit codes:
     metavar="REF",
     help="The current champion's evidence, for rules that compare against it (`champion.…`).",
 )
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(dir_okay=False),
-    envvar="PML_DATA",
-    help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.",
-)
+@data_option
 @click.option(
     "--format",
     "-f",

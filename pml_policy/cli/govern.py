@@ -17,7 +17,7 @@ from pml_policy.governing import Governed
 from pml_policy.governing import govern as decide
 
 from .changes import render_changes
-from .options import audit_option, policies_option, registry_options, signing_option
+from .options import audit_option, data_option, policies_option, registry_options, signing_option
 
 GOVERN_EXIT_CODES = """\b
 Exit codes:
@@ -37,13 +37,7 @@ Exit codes:
     help="Which versions to decide: all; new (none of the tags the policies set yet); an ALIAS (its version); or "
     "tag:KEY=VALUE.",
 )
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(dir_okay=False),
-    envvar="PML_DATA",
-    help="YAML or JSON context data, read as `data.…`. Env: PML_DATA.",
-)
+@data_option
 @click.option(
     "--apply",
     "do_apply",

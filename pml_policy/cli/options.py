@@ -32,6 +32,15 @@ signing_option = click.option(
 )
 
 
+data_option = click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    envvar="PML_DATA",
+    help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.",
+)
+
+
 policies_option = click.option(
     "-p",
     "--policies",
