@@ -67,7 +67,10 @@ class Aggregates:
     def __init__(self, db: Database, since: dt.datetime, until: dt.datetime, model: str | None) -> None:
         self.db = db
         self.model = model
-        self.where = "d.time >= :since AND d.time < :until" + (" AND d.model = :model" if model else "")
+        # Plans (govern without --apply) are recorded but never gate: no count below includes them
+        # but plans(), which counts them apart.
+        self.period = "d.time >= :since AND d.time < :until" + (" AND d.model = :model" if model else "")
+        self.where = self.period + " AND d.kind = 'decision'"
         self.args: dict[str, Any] = {"since": utc_text(since), "until": utc_text(until), "model": model}
         self.results = "FALSE"
         self.conn: Any = None
@@ -102,6 +105,24 @@ class Aggregates:
         return [
             OutcomeCount(*r)
             for r in self._rows("SELECT d.outcome, COUNT(*) FROM pml_decisions d WHERE {where} GROUP BY d.outcome")
+        ]
+
+    def plans(self) -> int:
+        """govern runs without --apply in the period: evaluations recorded as plans."""
+        return int(
+            self._rows("SELECT COUNT(*) FROM pml_decisions d WHERE " + self.period + " AND d.kind = 'plan'")[0][0]
+        )
+
+    def versions(self) -> list[OutcomeCount]:
+        """Distinct model versions decided in the period, by the outcome of each one's latest
+        decision (a version checked ten times is one version)."""
+        return [
+            OutcomeCount(*r)
+            for r in self._rows(
+                "SELECT d.outcome, COUNT(*) FROM pml_decisions d JOIN (SELECT MAX(d.seq) AS last "
+                "FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP BY d.model, d.version) v "
+                "ON d.seq = v.last GROUP BY d.outcome"
+            )
         ]
 
     def promotions(self) -> int:

@@ -25,6 +25,7 @@ class DecisionRecord(SQLModel, table=True):
     model: str | None = Field(default=None, index=True)
     version: str | None = None
     outcome: str
+    kind: str = Field(default="decision", description="decision, or plan (govern without --apply); from the body.")
     engine: str
     body: str = Field(description="The decision as canonical JSON (schema pml-policy/decision).")
     evidence: str = Field(description="The subject and champion evidence as canonical JSON, for replay.")

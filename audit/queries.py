@@ -20,6 +20,7 @@ RECORD_COLUMNS = (
     "model",
     "version",
     "outcome",
+    "kind",
     "subject_ref",
     "subject_digest",
     "hash",
@@ -38,6 +39,7 @@ class RecordSummary(TypedDict):
     model: str | None
     version: str | None
     outcome: str
+    kind: str  # decision, or plan (govern without --apply)
     subject_ref: str
     subject_digest: str
     hash: str
@@ -47,6 +49,7 @@ class RecordSummary(TypedDict):
 class Record(RecordSummary):
     """A whole record: the summary with the decision body, its evidence and the chain link."""
 
+    signature: str | None
     engine: str
     body: str  # the decision, canonical JSON
     evidence: str  # {"champion": …, "subject": …}, canonical JSON
@@ -74,6 +77,7 @@ def records(
     until: dt.datetime | None = None,
     limit: int | None = None,
     newest_first: bool = True,
+    kind: str | None = None,
 ) -> list[RecordSummary]:
     from sqlalchemy import select
 
@@ -85,6 +89,8 @@ def records(
         query = query.where(t.model == model)
     if outcome:
         query = query.where(t.outcome == outcome)
+    if kind:
+        query = query.where(t.kind == kind)
     if since:
         query = query.where(t.time >= utc_text(since))
     if until:

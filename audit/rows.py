@@ -69,6 +69,7 @@ class Prepared:
             "model": d.subject.model,
             "version": d.subject.version,
             "outcome": d.outcome,
+            "kind": d.kind,
             "engine": d.engine,
             "body": body_text,
             "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order

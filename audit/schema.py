@@ -14,7 +14,7 @@ from .database import Database
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -58,6 +58,11 @@ def _signatures(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE pml_decisions ADD COLUMN signature VARCHAR")
 
 
+def _record_kinds(conn: Connection) -> None:
+    """v6 -> v7: what a record is (decision, or plan: govern without --apply), as its body says."""
+    conn.exec_driver_sql("ALTER TABLE pml_decisions ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'decision'")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -66,6 +71,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     3: _period_index,
     4: _report_tables,
     5: _signatures,
+    6: _record_kinds,
 }
 
 

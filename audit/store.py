@@ -10,6 +10,7 @@ is one transaction, so a writer killed mid-way leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -185,9 +186,10 @@ class AuditStore:
         cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time. With
         a public key, every record from the first signed one on must carry a valid signature; with
         a checkpoint (seq, hash), the log must still hold that record."""
-        columns = ", ".join((*chain.HASHED, "hash", "signature"))
+        columns = ", ".join((*chain.HASHED, "hash", "signature", "kind"))
         query = self.db.sql(f"SELECT {columns} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq")
         signatures = SignatureCheck(public_key) if public_key else None
+        kinds = _KindCheck()
         try:
             with self.db.driver() as raw:
                 head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
@@ -197,12 +199,14 @@ class AuditStore:
                     cursor = raw.driver_connection.cursor(name="pml_verify")
                     cursor.itersize = 2000  # rows per round trip
                 cursor.execute(query, {"head": head[0]})
-                verdict = chain.verify_rows(_checking(cursor, signatures), head, expect_head)
+                verdict = chain.verify_rows(_checking(cursor, signatures, kinds), head, expect_head)
                 raw.rollback()
                 if verdict.ok and checkpoint is not None:
                     verdict = self._against_checkpoint(verdict, checkpoint)
         except self.db.errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
+        if verdict.ok and kinds.problem:
+            return chain.Verdict(False, (kinds.at or 1) - 1, verdict.head, kinds.problem, kinds.at)
         if verdict.ok and signatures is not None:
             signatures.finish(verdict.records)
             if signatures.problem:
@@ -242,8 +246,9 @@ class AuditStore:
         until: dt.datetime | None = None,
         limit: int | None = None,
         newest_first: bool = True,
+        kind: str | None = None,
     ) -> list[queries.RecordSummary]:
-        return queries.records(self.db, model, policy, outcome, since, until, limit, newest_first)
+        return queries.records(self.db, model, policy, outcome, since, until, limit, newest_first, kind)
 
     def get(self, ref: str) -> queries.Record:
         """A record by decision id, a unique id prefix (6+ characters), or #SEQ."""
@@ -269,13 +274,28 @@ def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
     return seq, hash_
 
 
-_SEQ, _HASH = chain.HASHED.index("seq"), len(chain.HASHED)
+_SEQ, _ID, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "body")), len(chain.HASHED))
 
 
-def _checking(rows: Iterator[Any], signatures: SignatureCheck | None) -> Iterator[Any]:
+class _KindCheck:
+    """A record's kind column must say what its (hashed) body says: a plan turned into a gating
+    decision by hand is found. In canonical JSON the body's top-level "kind" follows its "id"."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+        self.at: int | None = None
+
+    def feed(self, seq: int, record_id: str, body: str, kind: str) -> None:
+        said = "plan" if f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body else "decision"
+        if kind != said and self.problem is None:
+            self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
+
+
+def _checking(rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck) -> Iterator[Any]:
     """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
-    signature checked on the way."""
+    signature and kind checked on the way."""
     for row in rows:
         if signatures is not None:
             signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
+        kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
         yield row[: _HASH + 1]

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # 2: expired waivers are {id, expires} objects, no longer "ID (expired DATE)" strings; actions carry
-#    a state (planned, or withheld when the whole decision failed) and the rule that blocked them.
+#    a state (planned, or withheld when the whole decision failed) and the rule that blocked them;
+#    `kind` says whether it gated (decision) or was only planned (plan: govern without --apply).
 DECISION_SCHEMA_VERSION = 2
 
 RuleOutcome = Literal["pass", "fail", "skip", "error", "waived"]
@@ -139,6 +140,9 @@ class Decision(BaseModel):
     schema_: Literal["pml-policy/decision"] = Field(default="pml-policy/decision", alias="schema")
     schema_version: int = DECISION_SCHEMA_VERSION
     id: str
+    kind: Literal["decision", "plan"] = Field(
+        default="decision", description="plan: a govern run without --apply, recorded but never a gating decision."
+    )
     time: dt.datetime
     engine: str
     subject: SubjectSummary

@@ -29,6 +29,11 @@ class Governed:
     changes: list[Change]
     champion: Subject | None  # the alias holder before this pass
 
+    def as_plan(self) -> None:
+        """Recorded without --apply: a plan, never a gating decision (reports leave it out)."""
+        for d in self.decisions:
+            d.kind = "plan"
+
 
 def govern(
     model: str, policies: PolicySet, adapter: Registry, candidates: str = "all", data: dict[str, Any] | None = None

@@ -16,20 +16,28 @@ from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2  # 2: totals count model versions (latest outcome) and plans apart
 _FIELD = {"pass": "passed", "warn": "warned", "fail": "failed"}
 EXPIRY_WINDOW_DAYS = 30
 
 
 class Totals(BaseModel):
-    decisions: int = 0
+    decisions: int = Field(default=0, description="Gating evaluations in the period (check, govern --apply).")
     passed: int = 0
     warned: int = 0
     failed: int = 0
+    versions: int = Field(default=0, description="Distinct model versions decided in the period.")
+    versions_passed: int = Field(default=0, description="Versions whose latest decision passed.")
+    versions_warned: int = 0
+    versions_failed: int = 0
+    plans: int = Field(default=0, description="govern runs without --apply: recorded, never counted as decisions.")
     promotions: int = Field(default=0, description="Aliases moved by --apply in the period.")
 
     def rate(self, outcome: str) -> float:
         return getattr(self, outcome) / self.decisions if self.decisions else 0.0
+
+    def version_rate(self, outcome: str) -> float:
+        return getattr(self, f"versions_{outcome}") / self.versions if self.versions else 0.0
 
 
 class Day(BaseModel):
@@ -169,7 +177,10 @@ def _totals(q: Aggregates) -> Totals:
     for outcome, count in q.outcomes():
         setattr(totals, _FIELD[outcome], count)
         totals.decisions += count
-    totals.promotions = q.promotions()
+    for outcome, count in q.versions():
+        setattr(totals, f"versions_{_FIELD[outcome]}", count)
+        totals.versions += count
+    totals.plans, totals.promotions = q.plans(), q.promotions()
     return totals
 
 

@@ -337,6 +337,7 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     # and without the columns of applied changes and of signatures.
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
     _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN signature")
+    _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN kind")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN time")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN detail")
     _sql(store_url, "DROP TABLE pml_decision_policies")
@@ -345,13 +346,13 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 6
+    assert store.schema_version() == schema.SCHEMA_VERSION == 7
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
         assert "ix_pml_decisions_period" in decision_indexes and "ix_pml_decisions_time" not in decision_indexes
         assert {"time", "detail"} <= {c["name"] for c in inspect(conn).get_columns("pml_actions")}
-        assert "signature" in {c["name"] for c in inspect(conn).get_columns("pml_decisions")}
+        assert {"signature", "kind"} <= {c["name"] for c in inspect(conn).get_columns("pml_decisions")}
         backfilled = conn.execute(text("SELECT COUNT(*) FROM pml_decision_policies")).scalar_one()
     assert backfilled == 2 * 4  # the two earlier decisions, four starter policies each
     store.append([_decision()], "tester", {})
@@ -380,10 +381,11 @@ def test_list_show_and_export(private_audit_log, tmp_path):
     assert json.loads(run_cli("audit", "list", "--since", "2999-01-01", "--format", "json").stdout) == []
     table = run_cli("audit", "list")
     assert (
-        table.stdout.splitlines()[0].split()[:3] == ["SEQ", "TIME", "OUTCOME"] and len(table.stdout.splitlines()) == 4
+        table.stdout.splitlines()[0].split()[:4] == ["SEQ", "TIME", "KIND", "OUTCOME"]
+        and len(table.stdout.splitlines()) == 4
     )
     csv_out = run_cli("audit", "list", "--format", "csv").stdout.splitlines()
-    assert csv_out[0].startswith("seq,time,outcome") and len(csv_out) == 4
+    assert csv_out[0].startswith("seq,time,kind,outcome") and len(csv_out) == 4
 
     shown = run_cli("audit", "show", failed["id"][:8]).stdout
     assert f"decision {failed['id']} (record #3" in shown and "metrics.val_auc = 0.781, required >= 0.80" in shown

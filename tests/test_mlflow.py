@@ -147,10 +147,16 @@ def test_check_compares_with_the_alias_holder_and_records_it(uri, model):
 # ---- govern ----------------------------------------------------------------------------------
 
 
-def test_govern_plans_without_changing_anything(uri, model):
+def test_govern_plans_without_changing_anything(uri, model, private_audit_log):
     _three_versions(uri, model)
     result = run_cli("govern", model, "-p", GATE)
     assert result.exit_code == 0, result.output
+    assert "recorded in the audit log as a plan (not gating decisions" in result.stdout
+    plans = json.loads(run_cli("audit", "list", "--kind", "plan", "--format", "json").stdout)
+    assert len(plans) == 3 and {p["kind"] for p in plans} == {"plan"}
+    assert json.loads(run_cli("audit", "list", "--kind", "decision", "--format", "json").stdout) == []
+    report = json.loads(run_cli("report", "--period", "last-7d", "--format", "json", "-p", GATE).stdout)
+    assert (report["totals"]["decisions"], report["totals"]["plans"], report["totals"]["versions"]) == (0, 3, 0)
     assert 'PLAN  planned    alias "champion" -> version 3  (from version 1)' in result.stdout
     assert (
         'outranked  alias "champion" -> version 2' not in result.stdout

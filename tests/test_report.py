@@ -18,6 +18,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import missing_service
+from pml_policy.adapters import fetch
+from pml_policy.audit import AuditStore, Entry
+from pml_policy.engine import evaluate, load
 
 from .helpers import ROOT, run_cli
 
@@ -291,3 +294,37 @@ def test_an_organisations_own_template_is_used_and_its_mistakes_are_located(deci
     assert (
         broken.exit_code == 2 and "report template report.md.j2" in broken.stderr and "no_such_field" in broken.stderr
     )
+
+
+def test_a_version_checked_many_times_is_one_version_and_plans_are_left_out(tmp_path):
+    """The headline counts model versions by their latest decision; every evaluation is counted
+    beside it; plans (govern without --apply) are recorded but never counted as decisions."""
+    url = f"sqlite:///{tmp_path}/audit.db"
+    for example in ("credit-fail", "credit-fail", "credit-pass"):  # v10 fails twice, v8 passes
+        assert run_cli("check", f"examples/{example}", "-p", "policies/starter", "--audit", url).exit_code in (0, 1)
+    policies = load([ROOT / "policies" / "starter"])
+    planned = evaluate(policies, fetch(str(ROOT / "examples" / "credit-warn")))
+    planned.kind = "plan"
+    store = AuditStore(url)
+    store.append([Entry(planned, fetch(str(ROOT / "examples" / "credit-warn")))], "tester", {})
+    store.close()
+    report = json.loads(run_cli("report", "--period", "last-7d", "--format", "json", "--audit", url).stdout)
+    t = report["totals"]
+    assert (t["decisions"], t["passed"], t["failed"], t["warned"], t["plans"]) == (3, 1, 2, 0, 1)
+    assert (t["versions"], t["versions_passed"], t["versions_failed"]) == (2, 1, 1)
+    md = run_cli("report", "--period", "last-7d", "--format", "md", "--audit", url).stdout
+    assert "| 2 | 1 (50%) | 0 (0%) | 1 (50%) |" in md and "1 plan (govern without `--apply`) left out" in md
+    # a plan made to look like a gating decision by hand is found
+    _tamper(url, "UPDATE pml_decisions SET kind = 'decision' WHERE kind = 'plan'")
+    verify = run_cli("audit", "verify", "--audit", url)
+    assert (
+        verify.exit_code == 1
+        and "record #4 was altered: its kind is 'decision' but its body says 'plan'" in verify.stderr
+    )
+
+
+def _tamper(url: str, statement: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute(statement)

@@ -27,7 +27,7 @@ from pml_policy.replaying import replay as replay_record
 
 from .options import audit_option, signing_option
 
-LIST_COLUMNS = ("seq", "time", "outcome", "model", "version", "subject_ref", "actor", "id")
+LIST_COLUMNS = ("seq", "time", "kind", "outcome", "model", "version", "subject_ref", "actor", "id")
 
 
 def _when(value: str | None, option: str) -> dt.datetime | None:
@@ -54,24 +54,36 @@ def audit() -> None:
 @click.option("--model", help="Only this model name.")
 @click.option("--policy", help="Only decisions that evaluated this policy.")
 @click.option("--outcome", type=click.Choice(["pass", "warn", "fail"]), help="Only this outcome.")
+@click.option(
+    "--kind",
+    type=click.Choice(["decision", "plan"]),
+    help="Only gating decisions, or only plans (govern without --apply). Default: both.",
+)
 @click.option("--since", help="From this date or time (UTC unless it says).")
 @click.option("--until", help="Before this date or time.")
-@click.option("--limit", type=int, default=50, show_default=True, help="At most this many, newest first (0: all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most this many, newest first (0: all).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def list_(
     audit_url: str,
     model: str | None,
     policy: str | None,
     outcome: str | None,
+    kind: str | None,
     since: str | None,
     until: str | None,
     limit: int,
     fmt: str,
 ) -> None:
-    """List recorded decisions, newest first."""
+    """List recorded decisions and plans, newest first."""
     store = AuditStore(audit_url, create=False)
     rows: Sequence[Mapping[str, Any]] = store.records(
-        model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None
+        model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None, kind=kind
     )
     if fmt == "json":
         click.echo(

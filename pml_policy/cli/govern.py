@@ -78,6 +78,8 @@ def govern(
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
         return
+    if not do_apply:
+        result.as_plan()
     recorded = record(result, audit_url, signing_key)  # before anything is reported or applied
     click.echo(_report(model, result, [seq for _, seq, _ in recorded.records]))
     if do_apply:
@@ -105,5 +107,8 @@ def _report(model: str, result: Governed, seqs: list[int]) -> str:
             "failed, "
             f"{d.counts.errored} errors{against}   #{seq}{why}"
         )
-    lines.append(f"recorded in the audit log as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one")
+    what = "as a plan (not gating decisions: pass --apply to decide) " if result.decisions[0].kind == "plan" else ""
+    lines.append(
+        f"recorded in the audit log {what}as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one"
+    )
     return "\n".join(lines)
