@@ -74,24 +74,28 @@ class Prepared:
             "body": body_text,
             "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
         }
-        children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILD_TABLES}
-        for p in body["policies"]:
-            children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
-            children["pml_actions"].extend(
-                {
-                    "policy": p["name"],
-                    "kind": a["kind"],
-                    "name": a["name"],
-                    "value": a["value"],
-                    "state": a.get("state", "planned"),
-                }
-                for a in p["actions"]
-            )
-            children["pml_waivers_used"].extend(_waiver_rows(p))
-            children["pml_decision_policies"].append(
-                {"policy": p["name"], "version": p["version"], "digest": p["digest"]}
-            )
-        return cls(row, children)
+        return cls(row, children_of(body))
+
+
+def children_of(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The rows beside a decision record, derived from its body alone: what append writes and what
+    `audit verify` expects to find (bodies of every schema version)."""
+    children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILD_TABLES}
+    for p in body["policies"]:
+        children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
+        children["pml_actions"].extend(
+            {
+                "policy": p["name"],
+                "kind": a["kind"],
+                "name": a["name"],
+                "value": a["value"],
+                "state": a.get("state", "planned"),
+            }  # schema 1 had no state: every action was planned
+            for a in p["actions"]
+        )
+        children["pml_waivers_used"].extend(_waiver_rows(p))
+        children["pml_decision_policies"].append({"policy": p["name"], "version": p["version"], "digest": p["digest"]})
+    return children
 
 
 def _evidence_json(subject: Subject, cache: dict[int, str]) -> str:
@@ -126,6 +130,7 @@ def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
     for r in policy["rules"]:
         if r["waiver"]:
             rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
-        for w in r["expired_waivers"]:  # {"id", "expires"} (decision schema 2)
-            rows.append({"waiver": w["id"], "policy": policy["name"], "rule": r["rule"], "expired": True})
+        for w in r["expired_waivers"]:  # {"id", "expires"}; schema 1 wrote "ID (expired DATE)"
+            waiver = w["id"] if isinstance(w, dict) else w.rsplit(" (expired ", 1)[0]
+            rows.append({"waiver": waiver, "policy": policy["name"], "rule": r["rule"], "expired": True})
     return rows

@@ -19,6 +19,7 @@ from pml_policy.errors import AuditError, PolicyConflict
 from . import chain, queries, schema
 from .aggregates import Aggregates
 from .database import Database, reason
+from .derived import DerivedCheck
 from .rows import CHILD_TABLES, Entry, Prepared, insert_sql, utc_text
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
@@ -193,25 +194,35 @@ class AuditStore:
         try:
             with self.db.driver() as raw:
                 head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
-                if self.db.is_sqlite:
-                    cursor = raw.cursor()
-                else:
-                    cursor = raw.driver_connection.cursor(name="pml_verify")
-                    cursor.itersize = 2000  # rows per round trip
+                cursor = self._reader(raw, "pml_verify")
                 cursor.execute(query, {"head": head[0]})
-                verdict = chain.verify_rows(_checking(cursor, signatures, kinds), head, expect_head)
+                derived = DerivedCheck(lambda table: self._reader(raw, f"pml_verify_{table}"), head[0], self.db.sql)
+                verdict = chain.verify_rows(_checking(cursor, signatures, kinds, derived), head, expect_head)
+                if verdict.ok:
+                    derived.finish()
                 raw.rollback()
                 if verdict.ok and checkpoint is not None:
                     verdict = self._against_checkpoint(verdict, checkpoint)
         except self.db.errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
-        if verdict.ok and kinds.problem:
-            return chain.Verdict(False, (kinds.at or 1) - 1, verdict.head, kinds.problem, kinds.at)
-        if verdict.ok and signatures is not None:
+        if not verdict.ok:
+            return verdict
+        if signatures is not None:
             signatures.finish(verdict.records)
-            if signatures.problem:
-                return chain.Verdict(False, (signatures.at or 1) - 1, verdict.head, signatures.problem, signatures.at)
+        # The first record found wrong, whichever check found it; at one record, a bad signature first.
+        found = [(c.at or 0, rank, c.problem) for rank, c in enumerate((signatures, kinds, derived)) if c and c.problem]
+        if found:
+            at, _, problem = min(found)
+            return chain.Verdict(False, max(at - 1, 0), verdict.head, problem, at or None)
         return verdict
+
+    def _reader(self, raw: Any, name: str) -> Any:
+        """A cursor that streams: SQLite's own, a named server-side one on PostgreSQL."""
+        if self.db.is_sqlite:
+            return raw.cursor()
+        cursor = raw.driver_connection.cursor(name=name)
+        cursor.itersize = 2000  # rows per round trip
+        return cursor
 
     def _against_checkpoint(self, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
         seq, expected = checkpoint
@@ -291,11 +302,14 @@ class _KindCheck:
             self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
 
 
-def _checking(rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck) -> Iterator[Any]:
+def _checking(
+    rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck, derived: DerivedCheck
+) -> Iterator[Any]:
     """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
-    signature and kind checked on the way."""
+    signature, kind and derived rows checked on the way."""
     for row in rows:
         if signatures is not None:
             signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
         kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
+        derived.feed(row[_SEQ], row[_BODY])
         yield row[: _HASH + 1]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -551,7 +553,8 @@ def test_a_read_command_on_a_database_without_a_log_creates_no_table(postgres_ur
 
 def _forge_tail(url: str, signature: str | None) -> None:
     """What someone with write access but without the key can do: append a well-formed record,
-    its hash recomputed from the chain (a copy of the last one under a new id)."""
+    its hash recomputed from the chain (a copy of the last one under a new id), with the rows its
+    body derives beside it."""
     engine = create_engine(driver_url(url))
     try:
         with engine.begin() as conn:
@@ -569,6 +572,13 @@ def _forge_tail(url: str, signature: str | None) -> None:
                 text(f"INSERT INTO pml_decisions ({', '.join(forged)}) VALUES ({', '.join(':' + k for k in forged)})"),
                 forged,
             )
+            for table, children in rows.children_of(json.loads(forged["body"])).items():
+                for child in children:
+                    child = {**child, "decision_seq": forged["seq"]}
+                    names = ", ".join(child)
+                    conn.execute(
+                        text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in child)})"), child
+                    )
             conn.execute(
                 text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": forged["seq"], "h": forged["hash"]}
             )
@@ -634,3 +644,66 @@ def test_keys_are_never_overwritten_and_a_bad_key_is_one_line(tmp_path):
     bad = run_cli("check", "examples/credit-pass", *CHAMPION, "--signing-key", str(tmp_path / "junk.key"))
     assert bad.exit_code == 2 and bad.stderr.startswith(f"error: signing key {tmp_path / 'junk.key'}: cannot read")
     assert "Traceback" not in bad.stderr
+
+
+# ---- every table the log says something in -----------------------------------------------------
+
+EDITS = {
+    # table -> (update, insert, delete), each raw SQL on record #2's rows
+    "pml_rule_results": (
+        "UPDATE pml_rule_results SET outcome = 'pass' WHERE decision_seq = 2 AND outcome = 'fail'",
+        "INSERT INTO pml_rule_results (decision_seq, policy, policy_version, policy_digest, rule, enforce, outcome, "
+        "message, required, observed, waiver) SELECT decision_seq, policy, policy_version, policy_digest, 'forged', "
+        "enforce, 'pass', message, required, observed, waiver FROM pml_rule_results WHERE decision_seq = 2 LIMIT 1",
+        "DELETE FROM pml_rule_results WHERE id = (SELECT MIN(id) FROM pml_rule_results WHERE decision_seq = 2)",
+    ),
+    "pml_actions": (
+        "UPDATE pml_actions SET value = 'approved' WHERE decision_seq = 2",
+        "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state) "
+        "VALUES (2, 'promotion-gate', 'set_alias', 'champion', NULL, 'planned')",
+        "DELETE FROM pml_actions WHERE decision_seq = 2",
+    ),
+    "pml_waivers_used": (
+        "UPDATE pml_waivers_used SET expired = NOT expired WHERE decision_seq = 2",
+        "INSERT INTO pml_waivers_used (decision_seq, waiver, policy, rule, expired) "
+        "VALUES (2, 'FORGED-1', 'fairness-high-risk', 'parity_gap', FALSE)",
+        "DELETE FROM pml_waivers_used WHERE decision_seq = 2",
+    ),
+    "pml_decision_policies": (
+        "UPDATE pml_decision_policies SET version = '9.9.9' WHERE decision_seq = 2 AND policy = 'promotion-gate'",
+        "INSERT INTO pml_decision_policies (decision_seq, policy, version, digest) VALUES (2, 'forged', '1.0.0', 'x')",
+        "DELETE FROM pml_decision_policies WHERE decision_seq = 2 AND policy = 'promotion-gate'",
+    ),
+}
+
+
+def _log_with_a_waiver(url: str, tmp_path: Path) -> AuditStore:
+    """Three decisions; #2 fails with an action planned, a waiver used and one expired."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies" / "starter", policies)
+    (policies / "waivers.pml").write_text(
+        'waiver "W-1" { policy "fairness-high-risk" rule parity_gap model "credit-scorer" version "*" '
+        'reason "known" approved by "cro" expires 2099-01-01 }\n'
+        'waiver "W-0" { policy "fairness-high-risk" rule opportunity_gap model "credit-scorer" version "*" '
+        'reason "old" approved by "cro" expires 2020-01-01 }\n'
+    )
+    loaded = load([policies])
+    store = AuditStore(url)
+    for example in ("credit-pass", "credit-fail", "credit-warn"):
+        subject = fetch(str(ROOT / "examples" / example))
+        store.append([Entry(evaluate(loaded, subject), subject)], "tester", {})
+    return store
+
+
+@pytest.mark.parametrize("table", list(EDITS))
+@pytest.mark.parametrize("edit", ["update", "insert", "delete"])
+def test_every_hand_edit_of_every_table_is_named_by_verify(store_url, tmp_path, table, edit):
+    store = _log_with_a_waiver(store_url, tmp_path)
+    assert store.verify().ok
+    _sql(store_url, EDITS[table][("update", "insert", "delete").index(edit)])
+    verdict = store.verify()
+    assert not verdict.ok and verdict.seq == 2, verdict
+    assert verdict.problem.startswith(f"{table}: a row was ") and "record #2" in verdict.problem
+    cli = run_cli("audit", "verify", "--audit", store_url)
+    assert cli.exit_code == 1 and cli.stderr.startswith(f"TAMPERED: {table}: a row was ")
+    store.close()

@@ -203,6 +203,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "audit.chain",
     "audit.context",
     "audit.database",
+    "audit.derived",
     "audit.queries",
     "audit.rows",
     "audit.schema",

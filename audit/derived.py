@@ -1,0 +1,117 @@
+"""The rows beside each decision record, checked against its hashed body by `audit verify`.
+
+Rule results, planned and withheld actions, waivers used and the policy versions of a decision are
+derived from the decision's body, which the chain hashes: an edited, inserted or deleted row in any
+of those tables is found, and named by table and record. (Applied and failed registry changes and
+policy registrations are rows of their own, not derived from a body; see the README's trust model.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from .rows import children_of
+
+# table -> (its columns as append writes them, a filter for the rows a decision body derives)
+TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "pml_rule_results": (
+        (
+            "policy",
+            "policy_version",
+            "policy_digest",
+            "rule",
+            "enforce",
+            "outcome",
+            "message",
+            "required",
+            "observed",
+            "waiver",
+        ),
+        "",
+    ),
+    "pml_actions": (("policy", "kind", "name", "value", "state"), "state IN ('planned', 'withheld')"),
+    "pml_waivers_used": (("waiver", "policy", "rule", "expired"), ""),
+    "pml_decision_policies": (("policy", "version", "digest"), ""),
+}
+_ORDER = {"pml_decision_policies": "decision_seq, policy"}  # no id column: the body's order is by policy name
+
+
+class _Table:
+    """One table's rows in (decision_seq, insertion) order, read alongside the chain."""
+
+    def __init__(self, name: str, cursor: Any, head: int, sql: Any) -> None:
+        self.name = name
+        self.columns, condition = TABLES[name]
+        where = f"decision_seq <= {{head}}{' AND ' + condition if condition else ''}"
+        order = _ORDER.get(name, "decision_seq, id")
+        cursor.execute(
+            sql(f"SELECT decision_seq, {', '.join(self.columns)} FROM {name} WHERE {where} ORDER BY {order}"),
+            {"head": head},
+        )
+        self.rows: Iterator[Any] = iter(cursor)
+        self.next: Any = next(self.rows, None)
+
+    def take(self, seq: int) -> tuple[list[tuple[Any, ...]], int | None]:
+        """The rows of record `seq`, and the seq of a row found before it (one no record has)."""
+        stray = None
+        while self.next is not None and self.next[0] < seq:
+            stray = stray or self.next[0]
+            self.next = next(self.rows, None)
+        found = []
+        while self.next is not None and self.next[0] == seq:
+            found.append(_plain(self.next[1:]))
+            self.next = next(self.rows, None)
+        return found, stray
+
+
+class DerivedCheck:
+    """Fed every decision record in chain order; names the first row that its body does not derive."""
+
+    def __init__(self, open_cursor: Any, head: int, sql: Any) -> None:
+        self.tables = [_Table(name, open_cursor(name), head, sql) for name in TABLES]
+        self.problem: str | None = None
+        self.at: int | None = None
+
+    def feed(self, seq: int, body: str) -> None:
+        if self.problem is not None:
+            return
+        expected = children_of(json.loads(body))
+        for table in self.tables:
+            found, stray = table.take(seq)
+            if stray is not None:
+                return self._found(
+                    stray, f"{table.name}: a row was inserted for record #{stray}, which has no such rows"
+                )
+            want = [_plain(tuple(row[c] for c in table.columns)) for row in expected[table.name]]
+            if table.name == "pml_decision_policies":
+                want.sort()
+            if found != want:
+                what = (
+                    "inserted beside"
+                    if len(found) > len(want)
+                    else "deleted from"
+                    if len(found) < len(want)
+                    else "changed in"
+                )
+                return self._found(
+                    seq, f"{table.name}: a row was {what} record #{seq} (it no longer matches the record's hashed body)"
+                )
+        return None
+
+    def finish(self) -> None:
+        for table in self.tables:
+            if self.problem is None and table.next is not None:
+                self._found(
+                    table.next[0],
+                    f"{table.name}: a row was inserted for record #{table.next[0]}, which is not in the chain",
+                )
+
+    def _found(self, seq: int, problem: str) -> None:
+        self.problem, self.at = problem, seq
+
+
+def _plain(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Values as the drivers return them, made comparable: SQLite's 0/1 and PostgreSQL's booleans alike."""
+    return tuple(int(v) if isinstance(v, bool) else v for v in values)
