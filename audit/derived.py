@@ -2,8 +2,8 @@
 
 Rule results, planned and withheld actions, waivers used and the policy versions of a decision are
 derived from the decision's body, which the chain hashes: an edited, inserted or deleted row in any
-of those tables is found, and named by table and record. (Applied and failed registry changes and
-policy registrations are rows of their own, not derived from a body; see the README's trust model.)
+of those tables is found, and named by table and record. Applied and failed registry
+changes are records of their own (kind `change`), each deriving its one action row.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .rows import children_of
+from .rows import ACTION_COLUMNS, CHANGE_PREFIX, children_of
 
 # table -> (its columns as append writes them, a filter for the rows a decision body derives)
 TABLES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -66,16 +66,38 @@ class _Table:
         return found, stray
 
 
+class _Changes:
+    """The applied and failed action rows, in the order their change records were appended."""
+
+    def __init__(self, cursor: Any) -> None:
+        cursor.execute(
+            f"SELECT {', '.join(ACTION_COLUMNS)} FROM pml_actions WHERE state IN ('applied', 'failed') ORDER BY id"
+        )
+        self.rows: Iterator[Any] = iter(cursor)
+
+    def take(self) -> tuple[Any, ...] | None:
+        row = next(self.rows, None)
+        return None if row is None else _plain(tuple(row))
+
+
 class DerivedCheck:
-    """Fed every decision record in chain order; names the first row that its body does not derive."""
+    """Fed every record in chain order; names the first row that its body does not derive."""
 
     def __init__(self, open_cursor: Any, head: int, sql: Any) -> None:
         self.tables = [_Table(name, open_cursor(name), head, sql) for name in TABLES]
+        self.changes = _Changes(open_cursor("changes"))
         self.problem: str | None = None
         self.at: int | None = None
 
     def feed(self, seq: int, body: str) -> None:
         if self.problem is not None:
+            return
+        if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row
+            action = json.loads(body)["action"]
+            row = self.changes.take()
+            if row != _plain(tuple(action[c] for c in ACTION_COLUMNS)):
+                what = "deleted" if row is None else "changed"
+                self._found(seq, f"pml_actions: the row of registry change record #{seq} was {what}")
             return
         expected = children_of(json.loads(body))
         for table in self.tables:
@@ -101,6 +123,13 @@ class DerivedCheck:
         return None
 
     def finish(self) -> None:
+        extra = self.changes.take()
+        if self.problem is None and extra is not None:
+            self._found(
+                extra[0],
+                f"pml_actions: an applied or failed row for record #{extra[0]} was inserted without "
+                "a registry change record",
+            )
         for table in self.tables:
             if self.problem is None and table.next is not None:
                 self._found(

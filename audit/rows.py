@@ -134,3 +134,30 @@ def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
             waiver = w["id"] if isinstance(w, dict) else w.rsplit(" (expired ", 1)[0]
             rows.append({"waiver": waiver, "policy": policy["name"], "rule": r["rule"], "expired": True})
     return rows
+
+
+ACTION_COLUMNS = ("decision_seq", "policy", "kind", "name", "value", "state", "time", "detail")
+CHANGE_PREFIX = '{"action":'  # a change record's canonical body starts so; a decision's with {"champion":
+
+
+def change_record(
+    action: dict[str, Any], decision: dict[str, Any], actor: str, ci_json: str, record_id: str, time: str
+) -> dict[str, Any]:
+    """A registry change (applied or failed) as a record of its own in the chain: its body is the
+    action row it stands for, so that row is derived from a hashed body like every other."""
+    body = chain.canonical({"action": action, "schema": "pml-policy/change"})
+    return {
+        "id": record_id,
+        "time": time,
+        "actor": actor,
+        "ci": ci_json,
+        "subject_ref": decision["subject_ref"],
+        "subject_digest": decision["subject_digest"],
+        "model": decision["model"],
+        "version": decision["version"],
+        "outcome": action["state"],
+        "kind": "change",
+        "engine": "registry",
+        "body": body,
+        "evidence": "null",
+    }

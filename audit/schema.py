@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,11 +12,12 @@ from pml_policy.errors import AuditError, UsageError
 
 from . import chain
 from .database import Database
+from .rows import ACTION_COLUMNS, change_record, insert_sql, utc_text
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -63,6 +66,38 @@ def _record_kinds(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE pml_decisions ADD COLUMN kind VARCHAR NOT NULL DEFAULT 'decision'")
 
 
+def _change_records(conn: Connection) -> None:
+    """v7 -> v8: applied and failed registry changes become chained records of their own (kind
+    `change`), so that `audit verify` derives their action rows from a hashed body. The rows a log
+    already holds get their records appended at its end, in the order they were made."""
+    from sqlalchemy import text
+
+    made = conn.exec_driver_sql(
+        "SELECT a.decision_seq, a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail, d.id, d.subject_ref, "
+        "d.subject_digest, d.model, d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+        "WHERE a.state IN ('applied', 'failed') ORDER BY a.id"
+    ).fetchall()
+    if not made:
+        return
+    seq, prev = conn.exec_driver_sql("SELECT seq, hash FROM pml_head WHERE id = 1").one()
+    for r in made:
+        action = dict(zip(ACTION_COLUMNS, r[:8]))
+        decision = dict(zip(("subject_ref", "subject_digest", "model", "version"), r[9:]))
+        record = change_record(
+            {**action, "decision": r[8]},
+            decision,
+            "pml-policy (schema 8 migration)",
+            "{}",
+            str(uuid.uuid4()),
+            action["time"] or utc_text(dt.datetime.now(dt.UTC)),
+        )
+        seq += 1
+        record.update(seq=seq, prev_hash=prev, signature=None)
+        record["hash"] = prev = chain.record_hash(record)
+        conn.execute(text(insert_sql("pml_decisions", tuple(record), ":{}")), record)
+    conn.execute(text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq, "h": prev})
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -72,6 +107,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     4: _report_tables,
     5: _signatures,
     6: _record_kinds,
+    7: _change_records,
 }
 
 

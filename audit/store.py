@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +19,10 @@ from pml_policy.errors import AuditError, PolicyConflict
 
 from . import chain, queries, schema
 from .aggregates import Aggregates
+from .context import actor, ci_context
 from .database import Database, reason
 from .derived import DerivedCheck
-from .rows import CHILD_TABLES, Entry, Prepared, insert_sql, utc_text
+from .rows import ACTION_COLUMNS, CHANGE_PREFIX, CHILD_TABLES, Entry, Prepared, change_record, insert_sql, utc_text
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
 
@@ -91,30 +93,52 @@ class AuditStore:
     def record_change(
         self, decision_id: str, policy: str, kind: str, name: str, value: str | None, state: str, detail: str = ""
     ) -> None:
-        """A registry change as it happened (applied or failed), beside the decision that planned it."""
-        row = {
-            "id": decision_id,
-            "policy": policy,
-            "kind": kind,
-            "name": name,
-            "value": value,
-            "state": state,
-            "time": utc_text(dt.datetime.now(dt.UTC)),
-            "detail": detail or None,
-        }
-        sql = self.db.sql(
-            "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time, detail) "
-            "SELECT seq, {policy}, {kind}, {name}, {value}, {state}, {time}, {detail} FROM pml_decisions WHERE id = "
-            "{id}"
-        )
+        """A registry change as it happened (applied or failed): a chained record of kind `change`
+        (signed with a key), and the action row beside the decision that planned it, derived from it."""
         try:
             with self.db.writing() as cursor:
-                cursor.execute(sql, row)
-                if cursor.rowcount != 1:
+                cursor.execute(
+                    self.db.sql(
+                        "SELECT seq, subject_ref, subject_digest, model, version FROM pml_decisions WHERE id = {id}"
+                    ),
+                    {"id": decision_id},
+                )
+                found = cursor.fetchone()
+                if found is None:
                     raise AuditError(
                         f"decision {decision_id} is not in the audit log at {self.db.shown}: the change was {state} "
                         "but cannot be recorded"
                     )
+                decision = dict(zip(("seq", "subject_ref", "subject_digest", "model", "version"), found))
+                now = utc_text(dt.datetime.now(dt.UTC))
+                action = {
+                    "decision_seq": decision["seq"],
+                    "policy": policy,
+                    "kind": kind,
+                    "name": name,
+                    "value": value,
+                    "state": state,
+                    "time": now,
+                    "detail": detail or None,
+                }
+                seq, prev = _read_head(cursor, lock=not self.db.is_sqlite)
+                row = change_record(
+                    {**action, "decision": decision_id},
+                    decision,
+                    actor(),
+                    chain.canonical(ci_context()),
+                    str(uuid.uuid4()),
+                    now,
+                )
+                row.update(seq=seq + 1, prev_hash=prev)
+                row["hash"] = chain.record_hash(row)
+                row["signature"] = self.signer.sign(row["hash"]) if self.signer else None
+                cursor.execute(insert_sql("pml_decisions", tuple(row), self.db.mark), row)
+                cursor.execute(insert_sql("pml_actions", ACTION_COLUMNS, self.db.mark), action)
+                cursor.execute(
+                    self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"),
+                    {"seq": row["seq"], "hash": row["hash"]},
+                )
         except self.db.errors() as exc:
             raise AuditError(
                 f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write '
@@ -297,7 +321,12 @@ class _KindCheck:
         self.at: int | None = None
 
     def feed(self, seq: int, record_id: str, body: str, kind: str) -> None:
-        said = "plan" if f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body else "decision"
+        if body.startswith(CHANGE_PREFIX):
+            said = "change"
+        elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body:
+            said = "plan"
+        else:
+            said = "decision"
         if kind != said and self.problem is None:
             self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
 

@@ -348,7 +348,7 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 7
+    assert store.schema_version() == schema.SCHEMA_VERSION == 8
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
@@ -707,3 +707,57 @@ def test_every_hand_edit_of_every_table_is_named_by_verify(store_url, tmp_path, 
     cli = run_cli("audit", "verify", "--audit", store_url)
     assert cli.exit_code == 1 and cli.stderr.startswith(f"TAMPERED: {table}: a row was ")
     store.close()
+
+
+def _log_with_a_change(url: str, tmp_path: Path) -> AuditStore:
+    """The waiver log, and a registry change applied for record #2's action: record #4 of kind change."""
+    store = _log_with_a_waiver(url, tmp_path)
+    decision_id = store.get("#2")["id"]
+    store.record_change(decision_id, "promotion-gate", "set_tag", "governance.status", "rejected", "applied")
+    return store
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            "UPDATE pml_actions SET state = 'failed' WHERE state = 'applied'",
+            "the row of registry change record #4 was changed",
+        ),
+        ("DELETE FROM pml_actions WHERE state = 'applied'", "the row of registry change record #4 was deleted"),
+        (
+            "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time) VALUES "
+            "(1, 'promotion-gate', 'set_alias', 'champion', NULL, 'applied', '2026-12-01T00:00:00.000000Z')",
+            "an applied or failed row for record #1 was inserted without a registry change record",
+        ),
+    ],
+)
+def test_a_forged_or_edited_registry_change_is_named_by_verify(store_url, tmp_path, edit, problem):
+    store = _log_with_a_change(store_url, tmp_path)
+    assert store.verify().ok and store.verify().records == 4
+    assert [r["kind"] for r in store.records()] == ["change", "decision", "decision", "decision"]
+    shown = run_cli("audit", "show", "#4", "--audit", store_url)
+    assert shown.exit_code == 0 and 'applied set tag "governance.status" = "rejected" on credit-scorer' in shown.stdout
+    _sql(store_url, edit)
+    verdict = store.verify()
+    assert not verdict.ok and verdict.problem == f"pml_actions: {problem}", verdict
+    store.close()
+
+
+def test_registry_changes_of_an_older_log_become_records_of_their_own(store_url, tmp_path):
+    """A v7 log kept applied changes as bare rows; the upgrade appends a change record for each."""
+    store = _log_with_a_waiver(store_url, tmp_path)
+    store.close()
+    _sql(
+        store_url,
+        "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time, detail) VALUES (2, "
+        "'promotion-gate', 'set_tag', 'governance.status', 'rejected', 'applied', '2026-11-30T10:00:00.000000Z', NULL)",
+    )
+    _sql(store_url, "UPDATE pml_meta SET value = '7' WHERE key = 'schema_version'")
+    upgraded = AuditStore(store_url)
+    assert upgraded.schema_version() == 8
+    verdict = upgraded.verify()
+    assert verdict.ok and verdict.records == 4, verdict
+    (change,) = upgraded.records(kind="change")
+    assert change["outcome"] == "applied" and change["time"] == "2026-11-30T10:00:00.000000Z"
+    upgraded.close()

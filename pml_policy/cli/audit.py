@@ -56,8 +56,8 @@ def audit() -> None:
 @click.option("--outcome", type=click.Choice(["pass", "warn", "fail"]), help="Only this outcome.")
 @click.option(
     "--kind",
-    type=click.Choice(["decision", "plan"]),
-    help="Only gating decisions, or only plans (govern without --apply). Default: both.",
+    type=click.Choice(["decision", "plan", "change"]),
+    help="Only gating decisions, plans (govern without --apply) or registry changes. Default: all.",
 )
 @click.option("--since", help="From this date or time (UTC unless it says).")
 @click.option("--until", help="Before this date or time.")
@@ -106,8 +106,10 @@ def list_(
 
 
 def _show(row: Record, fmt: str, changes: list[Change]) -> str:
+    if row["kind"] == "change":
+        return _show_change(row, fmt)
     decision = recorded_decision(row)
-    made = [c for c in changes if c["state"] != "planned"]  # the planned ones are in the decision itself
+    made = [c for c in changes if c["state"] in ("applied", "failed")]  # planned and withheld: in the decision
     if fmt == "json":
         record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
         return (
@@ -137,6 +139,22 @@ def _show(row: Record, fmt: str, changes: list[Change]) -> str:
         + get("text")([decision], Options())
         + "".join(f"{line}\n" for line in lines)
         + f"record hash {row['hash']}\n"
+    )
+
+
+def _show_change(row: Record, fmt: str) -> str:
+    """A registry change record: what was made to the registry, for which decision."""
+    action = json.loads(row["body"])["action"]
+    if fmt == "json":
+        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
+        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "registry_change": action}, indent=2) + "\n"
+    value = f' = "{action["value"]}"' if action["value"] is not None else ""
+    detail = f" ({action['detail']})" if action["detail"] else ""
+    return (
+        f"registry change {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']})\n"
+        f'  {action["state"]} {action["kind"].replace("_", " ")} "{action["name"]}"{value} on {row["model"]} '
+        f"version {row['version']}{detail}\n  for decision {action['decision']} (record #{action['decision_seq']})\n"
+        f"record hash {row['hash']}\n"
     )
 
 
@@ -272,6 +290,10 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
     """
     store = AuditStore(audit_url, create=False)
     row = store.get(ref)
+    if row["kind"] == "change":
+        raise UsageError(
+            f"{ref} is a registry change record, not a decision", "explain the decision it names (audit show)"
+        )
     click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:
         click.echo(_replay(replay_record(row, config.policy_paths(policy_paths))), nl=False)
