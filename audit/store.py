@@ -217,7 +217,12 @@ class AuditStore:
         kinds = _KindCheck()
         try:
             with self.db.driver() as raw:
-                head = _read_head(raw.cursor())  # appends may go on while we read: verify up to the head seen first
+                # One snapshot for every read below: appends may go on meanwhile, and the chain and
+                # the rows beside it must be read as of the same moment.
+                raw.cursor().execute(
+                    "BEGIN" if self.db.is_sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+                )
+                head = _read_head(raw.cursor())  # verify up to the head seen first
                 cursor = self._reader(raw, "pml_verify")
                 cursor.execute(query, {"head": head[0]})
                 derived = DerivedCheck(lambda table: self._reader(raw, f"pml_verify_{table}"), head[0], self.db.sql)
