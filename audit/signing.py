@@ -10,6 +10,7 @@ a signed checkpoint is the head to publish elsewhere.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -42,11 +43,18 @@ def keygen(prefix: Path) -> tuple[Path, Path]:
     key = ed25519.Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    public.write_bytes(pub)
+    try:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        public.write_bytes(pub)
+    except OSError as exc:  # nothing half-written: a private key without its public key is removed
+        with contextlib.suppress(OSError):
+            private.unlink()
+        raise UsageError(
+            f"cannot write the key pair {private} / {public}: {exc.strerror or exc}", "choose a folder you can write to"
+        ) from None
     return private, public
 
 

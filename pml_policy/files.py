@@ -17,7 +17,16 @@ _BLOCK = 1 << 20
 def write_atomic(path: Path, text: str) -> None:
     """Write text to a temporary file beside path, then rename it over path. A path that is not a
     regular file (/dev/null, /dev/stdout, a pipe) is written in place: renaming over it would
-    replace the device itself."""
+    replace the device itself. A path that cannot be written is a UsageError; nothing is left."""
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc}", "choose a file in a folder you can write to"
+        ) from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
     if path.exists() and not path.is_file():
         with path.open("w", encoding="utf-8") as fh:
             fh.write(text)

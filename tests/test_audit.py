@@ -636,6 +636,13 @@ def test_a_checkpoint_is_signed_and_a_cut_log_fails_it(tmp_path):
     assert forged.exit_code == 3 and "its signature does not verify" in forged.stderr
 
 
+def test_a_key_pair_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = run_cli("audit", "keygen", str(tmp_path / "file" / "k"))  # a file where a folder should be
+    assert result.exit_code == 2 and result.stderr.startswith("error: cannot write the key pair ")
+    assert "Traceback" not in result.stderr and not list(tmp_path.glob("**/k.*"))
+
+
 def test_keys_are_never_overwritten_and_a_bad_key_is_one_line(tmp_path):
     assert run_cli("audit", "keygen", str(tmp_path / "k")).exit_code == 0
     again = run_cli("audit", "keygen", str(tmp_path / "k"))

@@ -298,3 +298,14 @@ def test_output_to_a_device_or_pipe_writes_into_it_and_never_replaces_it(tmp_pat
     assert result.exit_code == 0
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert json.loads(received[0])["decisions"][0]["outcome"] == "pass"
+
+
+def test_an_output_file_that_cannot_be_written_says_the_decisions_were_recorded(tmp_path):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "d.json"  # a file where a folder should be
+    result = run_cli("check", "examples/credit-pass", "-p", "policies/starter", "-f", "json", "-o", str(out))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: cannot write {out}: ")
+    assert "the decisions were recorded in the audit log" in result.stderr and " as #1; head " in result.stderr
+    quiet = run_cli("check", "examples/credit-pass", "-p", "policies/starter", "-o", str(out), "--no-audit")
+    assert quiet.exit_code == 2 and "the decisions were not recorded (--no-audit)" in quiet.stderr

@@ -123,7 +123,11 @@ def check(
     note, audit = checking.Recorded.report(recorded)
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
-        write_atomic(Path(output), get(fmt)(decisions, Options(audit=audit)))
+        try:
+            write_atomic(Path(output), get(fmt)(decisions, Options(audit=audit)))
+        except UsageError as exc:  # the decisions are in the log already: say so
+            where = recorded.note() if recorded else "not recorded (--no-audit)"
+            raise UsageError(f"{exc.message}; the decisions were {where}", exc.hint) from None
         click.echo(get("text")(decisions, Options(color=is_tty, audit_note=note)), nl=False, color=is_tty)
         click.echo(f"{fmt} written to {output}")
     else:
