@@ -113,8 +113,9 @@ def adapters() -> tuple[type[Adapter], ...]:
 
 
 def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
-    """The adapter that reads ref, configured; UsageError when none does."""
-    config = config or AdapterConfig()
+    """The adapter that reads ref, configured (by default from the environment, as library callers
+    had it before options existed); UsageError when none does."""
+    config = config or AdapterConfig.from_env()
     for cls in adapters():
         if cls.handles(ref):
             return cls(config)

@@ -79,7 +79,7 @@ class MlflowAdapter:
     name = "mlflow"
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
-        self.config = config or AdapterConfig()
+        self.config = config or AdapterConfig.from_env()
         self.tracking_uri = self.config.tracking_uri
         self.champion_alias = self.config.champion_alias
         self.hash_artifacts = self.config.hash_artifacts

@@ -53,7 +53,7 @@ class WandbAdapter:
     name = "wandb"
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
-        self.config = config or AdapterConfig()
+        self.config = config or AdapterConfig.from_env()
 
     @classmethod
     def handles(cls, ref: str) -> bool:

@@ -51,7 +51,6 @@ def check(
     config: AdapterConfig | None = None,
 ) -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    config = config or AdapterConfig()
     policies = load(policy_paths)
     data = load_data(data_file)
     evaluator = backend(engine)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from croniter import croniter
 
+from . import config
 from .audit import AuditStore
 from .engine import load
 from .engine.waivers import WaiverSpec
@@ -58,7 +59,7 @@ def make_report(
 
 def waivers(policy_paths: list[str]) -> list[WaiverSpec]:
     """The waivers in the policies, for their expiry dates; none when there are no policies here."""
-    paths = list(policy_paths) or (["policies"] if Path("policies").is_dir() else [])
+    paths = config.policy_paths(policy_paths, required=False)
     return list(load(paths).waivers.all) if paths else []
 
 

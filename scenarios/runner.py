@@ -116,7 +116,7 @@ def run(
     files = feature_files(paths)
     check_features(files)
     policies = load(policy_paths)  # an invalid policy stops the run here, with every error located
-    collector = Collector(policy_paths, policies, adapters or AdapterConfig())
+    collector = Collector(policy_paths, policies, adapters or AdapterConfig.from_env())
     with tempfile.TemporaryDirectory(prefix="pml-test-") as tmp:
         module = Path(tmp) / "test_pml_scenarios.py"
         module.write_text(f"from pytest_bdd import scenarios\n\nscenarios(*{[str(f.resolve()) for f in files]!r})\n")

@@ -114,3 +114,15 @@ def test_an_installed_adapter_can_claim_a_folder(tmp_path):
     )
     assert result.returncode == 1, result.stderr
     assert "metrics.val_auc = 0.5, required >= 0.80" in result.stdout
+
+
+def test_library_calls_read_the_registry_settings_from_the_environment(monkeypatch):
+    """Without an AdapterConfig, a library caller's MLFLOW_TRACKING_URI and alias count, as before options existed."""
+    from pml_policy.adapters import adapter_for
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    monkeypatch.setenv("PML_CHAMPION_ALIAS", "production")
+    adapter = adapter_for("models:/credit-scorer/1")
+    assert (adapter.tracking_uri, adapter.champion_alias) == ("http://127.0.0.1:5999", "production")
+    explicit = adapter_for("models:/credit-scorer/1", pml_policy.AdapterConfig(tracking_uri="http://other:1"))
+    assert (explicit.tracking_uri, explicit.champion_alias) == ("http://other:1", "champion")
