@@ -3,7 +3,10 @@
 Rule results, planned and withheld actions, waivers used and the policy versions of a decision are
 derived from the decision's body, which the chain hashes: an edited, inserted or deleted row in any
 of those tables is found, and named by table and record. Applied and failed registry
-changes are records of their own (kind `change`), each deriving its one action row.
+changes are records of their own (kind `change`), each deriving its one action row. A policy
+version's registration (pml_policies) derives from the body of the first record that used it, and
+every later record must name that version with the same digest: a deleted registration cannot let
+a changed policy reuse its version unseen.
 """
 
 from __future__ import annotations
@@ -80,16 +83,62 @@ class _Changes:
         return None if row is None else _plain(tuple(row))
 
 
+REGISTRATION_COLUMNS = ("name", "version", "digest", "source", "first_decision", "first_time")
+
+
+class _Registrations:
+    """Each policy version as the first record that used it registered it (pml_policies' columns),
+    and the seq of that record; a later record naming the version with another digest is a problem."""
+
+    def __init__(self) -> None:
+        self.first: dict[tuple[str, str], tuple[tuple[Any, ...], int]] = {}
+
+    def feed(self, seq: int, record_id: str, time: str, body: dict[str, Any]) -> str | None:
+        for p in body["policies"]:
+            key = (p["name"], p["version"])
+            known = self.first.get(key)
+            if known is None:
+                self.first[key] = ((*key, p["digest"], p["source"], record_id, time), seq)
+            elif known[0][2] != p["digest"]:
+                return (
+                    f'record #{seq} used policy "{key[0]}" version {key[1]} with another text (digest) than record '
+                    f"#{known[1]} did: the policy changed without a new version, its registration removed"
+                )
+        return None
+
+    def compare(self, cursor: Any) -> tuple[str, int | None] | None:
+        """The pml_policies table against the registrations the chain derives: the first difference."""
+        cursor.execute(f"SELECT {', '.join(REGISTRATION_COLUMNS)} FROM pml_policies")
+        stored = {(row[0], row[1]): tuple(row) for row in cursor}
+        for key, (row, seq) in sorted(self.first.items(), key=lambda item: item[1][1]):
+            what = f'pml_policies: the registration of policy "{key[0]}" version {key[1]} (first used by record #{seq})'
+            found = stored.pop(key, None)
+            if found is None:
+                return f"{what} was deleted", seq
+            if found != row:
+                return f"{what} was changed: it no longer matches that record's hashed body", seq
+        if stored:
+            name, version = min(stored)
+            return (
+                f'pml_policies: a registration of policy "{name}" version {version} was inserted, but no record '
+                "uses that version",
+                None,
+            )
+        return None
+
+
 class DerivedCheck:
     """Fed every record in chain order; names the first row that its body does not derive."""
 
     def __init__(self, open_cursor: Any, head: int, sql: Any) -> None:
         self.tables = [_Table(name, open_cursor(name), head, sql) for name in TABLES]
         self.changes = _Changes(open_cursor("changes"))
+        self.registrations = _Registrations()
+        self.open_cursor = open_cursor
         self.problem: str | None = None
         self.at: int | None = None
 
-    def feed(self, seq: int, body: str) -> None:
+    def feed(self, seq: int, record_id: str, time: str, body: str) -> None:
         if self.problem is not None:
             return
         if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row
@@ -99,7 +148,11 @@ class DerivedCheck:
                 what = "deleted" if row is None else "changed"
                 self._found(seq, f"pml_actions: the row of registry change record #{seq} was {what}")
             return
-        expected = children_of(json.loads(body))
+        decision = json.loads(body)
+        reused = self.registrations.feed(seq, record_id, time, decision)
+        if reused is not None:
+            return self._found(seq, reused)
+        expected = children_of(decision)
         for table in self.tables:
             found, stray = table.take(seq)
             if stray is not None:
@@ -123,6 +176,10 @@ class DerivedCheck:
         return None
 
     def finish(self) -> None:
+        if self.problem is None:
+            registered = self.registrations.compare(self.open_cursor("policies"))
+            if registered is not None:
+                self._found(registered[1] or 0, registered[0])
         extra = self.changes.take()
         if self.problem is None and extra is not None:
             self._found(

@@ -314,7 +314,7 @@ def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
     return seq, hash_
 
 
-_SEQ, _ID, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "body")), len(chain.HASHED))
+_SEQ, _ID, _TIME, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "time", "body")), len(chain.HASHED))
 
 
 class _KindCheck:
@@ -345,5 +345,5 @@ def _checking(
         if signatures is not None:
             signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
         kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
-        derived.feed(row[_SEQ], row[_BODY])
+        derived.feed(row[_SEQ], row[_ID], row[_TIME], row[_BODY])
         yield row[: _HASH + 1]

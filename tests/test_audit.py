@@ -716,6 +716,56 @@ def test_every_hand_edit_of_every_table_is_named_by_verify(store_url, tmp_path, 
     store.close()
 
 
+REGISTRATION = 'pml_policies: the registration of policy "promotion-gate" version 1.0.0 (first used by record #1)'
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            "UPDATE pml_policies SET digest = 'f' || substr(digest, 2) WHERE name = 'promotion-gate'",
+            f"{REGISTRATION} was changed: it no longer matches that record's hashed body",
+        ),
+        (
+            "UPDATE pml_policies SET first_decision = 'someone-else' WHERE name = 'promotion-gate'",
+            f"{REGISTRATION} was changed: it no longer matches that record's hashed body",
+        ),
+        ("DELETE FROM pml_policies WHERE name = 'promotion-gate'", f"{REGISTRATION} was deleted"),
+        (
+            "INSERT INTO pml_policies (name, version, digest, source, first_decision, first_time) "
+            "VALUES ('forged', '1.0.0', 'x', 'x.pml', 'x', '2026-12-01T00:00:00.000000Z')",
+            'pml_policies: a registration of policy "forged" version 1.0.0 was inserted, but no record uses that '
+            "version",
+        ),
+    ],
+)
+def test_every_hand_edit_of_a_policy_registration_is_named_by_verify(store_url, tmp_path, edit, problem):
+    store = _log_with_a_waiver(store_url, tmp_path)
+    assert store.verify().ok
+    _sql(store_url, edit)
+    verdict = store.verify()
+    assert not verdict.ok and verdict.problem == problem, verdict
+    cli = run_cli("audit", "verify", "--audit", store_url)
+    assert cli.exit_code == 1 and cli.stderr.startswith(f"TAMPERED: {problem}")
+    store.close()
+
+
+def test_a_deleted_registration_cannot_let_a_changed_policy_reuse_its_version_unseen(store_url, tmp_path):
+    policy = tmp_path / "gate.pml"
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } }')
+    check = ("check", "examples/credit-pass", "-p", str(policy), "--audit", store_url)
+    assert run_cli(*check).exit_code == 0
+    _sql(store_url, "DELETE FROM pml_policies WHERE name = 'gate'")  # the registration gone...
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.10 } }')
+    assert run_cli(*check).exit_code == 0  # ...the write path cannot tell, but the chain can
+    verdict = AuditStore(store_url, create=False).verify()
+    assert not verdict.ok and verdict.seq == 2
+    assert verdict.problem == (
+        'record #2 used policy "gate" version 1.0.0 with another text (digest) than record #1 did: the policy '
+        "changed without a new version, its registration removed"
+    )
+
+
 def _log_with_a_change(url: str, tmp_path: Path) -> AuditStore:
     """The waiver log, and a registry change applied for record #2's action: record #4 of kind change."""
     store = _log_with_a_waiver(url, tmp_path)
