@@ -11,20 +11,22 @@ The folder may hold a `pml.yaml` manifest::
 Without one (or for what it leaves out) the conventions apply: `metrics.json`, else DVC's
 `dvclive/metrics.json`; `params.json` or `params.yaml`; `tags.json`. Nested metrics and params are
 flattened with dots (`train.loss`). Every file in the folder is an artifact with size and sha256.
+
+Nothing outside the folder is read: a name or a symbolic link that leads out of it, to a special
+file (a FIFO, a device) or nowhere is an evidence error (exit 3) naming the path (files.EvidenceFolder).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError
-from pml_policy.files import sha256_file
+from pml_policy.files import EvidenceFolder, sha256_file
 from pml_policy.mappings import flatten, read_document, read_mapping
 
 from .base import AdapterConfig
@@ -75,30 +77,25 @@ class LocalAdapter:
         return ":/" not in ref and not ref.startswith("wandb:")
 
     def fetch(self, ref: str) -> Subject:
-        folder = Path(ref)
-        if not folder.is_dir():
-            what = "is a file, not a folder" if folder.exists() else "does not exist"
-            raise EvidenceError(
-                f"{ref}: evidence folder {what}", "pass the folder that holds metrics.json, params and artifacts"
-            )
+        folder = EvidenceFolder(ref)
         manifest = _manifest(folder)
+        metrics = _section(folder, manifest.metrics, METRICS_FILES, "metrics")
+        params = _section(folder, manifest.params, PARAMS_FILES, "params")
         return Subject(
             source="local",
             reference=ref,
             model=ModelInfo(**manifest.model.model_dump()),
             run=RunInfo(**manifest.run.model_dump()),
-            metrics=flatten(_section(folder, manifest.metrics, METRICS_FILES, "metrics")),
-            params={
-                k: _as_param(v) for k, v in flatten(_section(folder, manifest.params, PARAMS_FILES, "params")).items()
-            },
+            metrics=flatten(metrics, where=f"{ref}: metrics"),
+            params={k: _as_param(v) for k, v in flatten(params, where=f"{ref}: params").items()},
             tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
             artifacts=_artifacts(folder),
         )
 
 
-def _manifest(folder: Path) -> Manifest:
-    path = folder / MANIFEST
-    if not path.is_file():
+def _manifest(folder: EvidenceFolder) -> Manifest:
+    path = folder.file(MANIFEST)
+    if path is None:
         return Manifest()
     raw = read_document(path, EvidenceError, _FIX)
     if raw is None:
@@ -113,16 +110,18 @@ def _manifest(folder: Path) -> Manifest:
         ) from None
 
 
-def _section(folder: Path, declared: dict | str | None, conventions: tuple[str, ...], what: str) -> dict[str, Any]:
+def _section(
+    folder: EvidenceFolder, declared: dict | str | None, conventions: tuple[str, ...], what: str
+) -> dict[str, Any]:
     if isinstance(declared, dict):
         return declared
     candidates = [declared] if isinstance(declared, str) else list(conventions)
     for name in candidates:
-        path = folder / name
-        if path.is_file():
+        path = folder.file(name)
+        if path is not None:
             return read_mapping(path, EvidenceError, what, _FIX)
         if isinstance(declared, str):
-            raise EvidenceError(f"{path}: the {what} file named in {MANIFEST} does not exist")
+            raise EvidenceError(f"{folder.shown(name)}: the {what} file named in {MANIFEST} does not exist")
     return {}
 
 
@@ -137,8 +136,9 @@ def _as_param(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
-def _artifacts(folder: Path) -> list[ArtifactInfo]:
+def _artifacts(folder: EvidenceFolder) -> list[ArtifactInfo]:
     return [
-        ArtifactInfo(path=path.relative_to(folder).as_posix(), size=path.stat().st_size, sha256=sha256_file(path))
-        for path in sorted(p for p in folder.rglob("*") if p.is_file())
+        ArtifactInfo(path=relative, size=path.stat().st_size, sha256=sha256_file(path))
+        for relative, path in folder.files()
+        if path is not None  # (links out of the folder are refused, never listed)
     ]

@@ -21,17 +21,15 @@ history, artifact and exit records; where an older wandb wrote `files/wandb-summ
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
-from pml_policy.files import sha256_file
+from pml_policy.files import EvidenceFolder, sha256_file
 from pml_policy.mappings import flatten as flatten_mapping
+from pml_policy.mappings import loads_bounded, read_document
 
 from .base import AdapterConfig
 from .wandb_log import read_records
@@ -93,26 +91,45 @@ class WandbAdapter:
 
 
 def subject_from_folder(ref: str) -> Subject:
+    """A run folder (or its run-ID.wandb log), read without leaving the folder (files.EvidenceFolder)."""
     path = Path(ref)
-    if path.suffix == ".wandb":
-        log, folder = path, path.parent
-    else:
-        folder = path.resolve()  # wandb/latest-run is a symlink
-        logs = sorted(folder.glob("run-*.wandb"))
-        if not logs:
-            raise EvidenceError(
-                f"{ref}: no run-ID.wandb log in this W&B run folder", "point at a folder under wandb/ that a run wrote"
-            )
-        log = logs[0]
-    if not log.exists():
+    folder = EvidenceFolder(str(path.parent) if path.suffix == ".wandb" else ref)  # wandb/latest-run is a link
+    name = (
+        path.name
+        if path.suffix == ".wandb"
+        else next(iter(sorted(p.name for p in folder.root.glob("run-*.wandb"))), None)
+    )
+    if name is None:
+        raise EvidenceError(
+            f"{ref}: no run-ID.wandb log in this W&B run folder", "point at a folder under wandb/ that a run wrote"
+        )
+    log = folder.file(name)
+    if log is None:
         raise EvidenceError(f"{ref}: does not exist")
     replay = Replay()
-    for record in read_records(log):
-        replay.apply(record)
-    files = folder / "files"
-    summary = _older_file(files / "wandb-summary.json", json.loads)
-    config = _older_file(files / "config.yaml", _yaml)
-    return replay.subject(ref, folder_artifacts(files), summary, config)
+    for n, record in enumerate(read_records(log), 1):
+        try:
+            replay.apply(record)
+        except ValueError as exc:
+            raise EvidenceError(f"{log}: corrupt W&B log: record {n}: {exc}") from None
+    summary = _older_file(folder.file("files/wandb-summary.json"))
+    config = _older_file(folder.file("files/config.yaml"))
+    return replay.subject(ref, _artifacts(folder), summary, config)
+
+
+def _artifacts(run: EvidenceFolder) -> list[ArtifactInfo]:
+    """The files a run saved (files/; wandb links its own debug logs elsewhere, and they are no
+    evidence). `run.save()` links a file kept outside the run folder: it is listed by name and size,
+    never read or hashed."""
+    files = run.root / "files"
+    if files.is_symlink() or not files.is_dir():
+        return []
+    return [
+        ArtifactInfo(
+            path=relative, size=(p or (files / relative).resolve()).stat().st_size, sha256=p and sha256_file(p)
+        )
+        for relative, p in EvidenceFolder(run.shown("files")).files(links_out=True)
+    ]
 
 
 class Replay:
@@ -159,7 +176,10 @@ class Replay:
                 if not isinstance(node.get(k), dict):
                     node[k] = {}
                 node = node[k]
-            node[last] = json.loads(item.value_json) if item.value_json else None
+            try:
+                node[last] = loads_bounded(item.value_json) if item.value_json else None
+            except ValueError as exc:
+                raise ValueError(f'the value of "{".".join([*parents, last])}" does not decode: {exc}') from None
         for item in removes:
             *parents, last = list(item.nested_key) or [item.key]
             found: dict[str, Any] = target
@@ -273,25 +293,9 @@ def numeric(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def folder_artifacts(files: Path) -> list[ArtifactInfo]:
-    found = []
-    if files.is_dir():
-        for f in sorted(p for p in files.rglob("*") if p.is_file()):
-            found.append(
-                ArtifactInfo(path=f.relative_to(files).as_posix(), size=f.stat().st_size, sha256=sha256_file(f))
-            )
-    return found
-
-
-def _older_file(path: Path, parse: Any) -> dict | None:
-    if not path.exists():
+def _older_file(path: Path | None) -> dict | None:
+    """wandb-summary.json or config.yaml, read as other evidence is (bounded); None when absent."""
+    if path is None:
         return None
-    try:
-        value = parse(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # json and yaml errors both say where
-        raise EvidenceError(f"{path}: malformed: {exc}") from None
+    value = read_document(path, EvidenceError)
     return value if isinstance(value, dict) else None
-
-
-def _yaml(text: str) -> Any:
-    return yaml.safe_load(text)

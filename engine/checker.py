@@ -13,6 +13,7 @@ from . import ast
 from .diagnostics import Diagnostic, did_you_mean, line_of
 from .functions import FUNCTIONS
 from .names import FIELDS, LEVELS, ROOTS, SUBJECT_ROOTS
+from .patterns import PatternError, compile_pattern
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
@@ -111,8 +112,8 @@ class _Checker:
                 self.call(n)
             elif isinstance(n, ast.Matches):
                 try:
-                    re.compile(n.pattern)
-                except re.error as exc:
+                    compile_pattern(n.pattern)
+                except PatternError as exc:
                     self.error(n.loc, f'invalid regular expression "{n.pattern}": {exc}')
             elif isinstance(n, ast.Quantifier) and not n.glob:
                 self.error(

@@ -17,6 +17,7 @@ from typing import Any
 from . import ast
 from .formatter import expr_text
 from .functions import FUNCTIONS
+from .patterns import compile_pattern
 from .values import (
     ABSENT,
     EQUAL,
@@ -143,7 +144,7 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
             pair = compile_comparison(node, facts)
             return lambda env: pair(env)[0]
         case ast.Matches():
-            operand, pattern = compile_expr(node.operand, facts), re.compile(node.pattern)
+            operand, pattern = compile_expr(node.operand, facts), compile_pattern(node.pattern)
             text = expr_text(node.operand)
 
             def matches(env: Env) -> bool:

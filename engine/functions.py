@@ -35,6 +35,9 @@ def _one(kind: type | tuple, label: str) -> Callable[[str, list], Any]:
     return check
 
 
+_ROUND_DIGITS = 400
+
+
 def _round(name: str, args: list) -> Any:
     v = _one((int, float), "a number")(name, args)
     digits = args[1] if len(args) > 1 else 0
@@ -42,7 +45,9 @@ def _round(name: str, args: list) -> Any:
         raise EvalTypeError(f"round() needs a whole number of digits, got {describe(digits)}")
     if not math.isfinite(v):
         raise EvalTypeError(f"round() of {show(v)}")
-    return round(v, int(digits))
+    # Beyond 400 digits either way the result no longer changes (floats hold about 17), but an
+    # integer's rounding to -10**9 digits would compute 10**(10**9): bounded, the same result.
+    return round(v, int(max(-_ROUND_DIGITS, min(_ROUND_DIGITS, digits))))
 
 
 # name -> arity and implementation: the checker reads the arity, the compiler the implementation.

@@ -14,7 +14,7 @@ from . import ast
 from .checker import check_file, check_set
 from .diagnostics import Diagnostic
 from .formatter import policy_text
-from .parser import parse_with_errors
+from .parser import parse_with_errors, read_policy
 from .rules import CompiledPolicy, compile_policy
 from .waivers import WaiverIndex, WaiverSpec, from_ast
 
@@ -56,11 +56,7 @@ def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]]
     parsed, errors = [], []
     for f in files:
         try:
-            text = f.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(Diagnostic(str(f), 1, 1, f"cannot read policy file: {exc}"))
-            continue
-        try:
+            text = read_policy(f)
             tree, build_errors = parse_with_errors(text, str(f))
         except PolicyError as exc:
             errors.extend(exc.errors)

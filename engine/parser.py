@@ -15,11 +15,12 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any, TypeVar
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pydantic import BaseModel
 
-from pml_policy.errors import PolicyError
+from pml_policy.errors import PolicyError, Unreadable
+from pml_policy.files import read_limited
 
 from . import ast
 from .comments import attach_comments, find_comments
@@ -62,24 +63,73 @@ def parse(text: str, path: str = "<text>") -> ast.PolicyFile:
 def parse_with_errors(text: str, path: str = "<text>") -> tuple[ast.PolicyFile, list[Diagnostic]]:
     """The tree and the errors found while building it (a bad date, a clause written twice).
 
-    A syntax error stops the file: it raises PolicyError, as there is no tree to return.
+    A syntax error, or an expression nested deeper than MAX_DEPTH, stops the file: it raises
+    PolicyError, as there is no tree to return.
     """
     try:
-        builder = _Builder(path, text)
-        result = builder.transform(_lark().parse(text))
+        tree = _lark().parse(text)  # LALR: linear time, and no recursion however deep the nesting
     except UnexpectedInput as exc:
         raise PolicyError([_syntax_diagnostic(exc, text, path)]) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        line, column = deep.meta.line, deep.meta.column
+        raise PolicyError(
+            [
+                Diagnostic(
+                    path,
+                    line,
+                    column,
+                    f"expression nested more than {MAX_DEPTH} levels deep",
+                    line_of(text, line),
+                    "name parts of it as facts (fact x = …), or use `in [...]` for a long list of alternatives",
+                )
+            ]
+        )
+    builder = _Builder(path, text)
+    result = builder.transform(tree)
     attach_comments(result, find_comments(text))
     return result, builder.errors
 
 
+# Everything after the parser (building the tree, checking, compiling, formatting, messages)
+# walks expressions recursively: a limit far above what people write keeps that within Python's
+# stack, and makes a hostile file a located error instead of a RecursionError.
+MAX_DEPTH = 100
+MAX_POLICY_BYTES = 128 << 10  # one policy file (the starter ones are 1-3 KB): at ~40 us a token, parsed in seconds
+_CHAINS = {"or_": 1, "and_": 1, "arith": 2}  # children per level the tree builder nests to the left
+
+
+def _too_deep(tree: Tree) -> Tree | None:
+    """The innermost node at which the expression tree (as built: chains nest to the left) grows
+    deeper than MAX_DEPTH; computed without recursion."""
+    depth: dict[int, int] = {}
+    stack: list[tuple[Tree, bool]] = [(tree, False)]
+    while stack:
+        node, done = stack.pop()
+        children = [c for c in node.children if isinstance(c, Tree)]
+        if not done:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children)
+            continue
+        chain = (len(node.children) - 1) // _CHAINS[node.data] if node.data in _CHAINS else 0
+        depth[id(node)] = 1 + chain + max((depth[id(c)] for c in children), default=0)
+        if depth[id(node)] > MAX_DEPTH and node.meta and not node.meta.empty:
+            return node
+    return None
+
+
+def read_policy(path: FsPath) -> str:
+    """A policy file's text; PolicyError, located at the file, when it cannot be read, is too
+    large, or is not UTF-8."""
+    try:
+        return read_limited(path, MAX_POLICY_BYTES, "policy file")
+    except Unreadable as exc:
+        raise PolicyError([Diagnostic(str(path), exc.line or 1, 1, exc.reason, "", exc.hint)]) from None
+
+
 def parse_file(path: str | FsPath) -> ast.PolicyFile:
     p = FsPath(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError([Diagnostic(str(p), 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
-    return parse(text, str(p))
+    return parse(read_policy(p), str(p))
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:

@@ -8,7 +8,7 @@ from pathlib import Path
 from .engine.diagnostics import Diagnostic
 from .engine.formatter import fmt
 from .engine.loader import parse_and_check, policy_files
-from .engine.parser import parse
+from .engine.parser import parse, read_policy
 from .errors import PolicyError
 from .files import write_atomic
 
@@ -33,8 +33,8 @@ def format_files(paths: list[str], check_only: bool = False) -> list[Path]:
     error of every file, when one does not parse (and then changes nothing in that file)."""
     errors, changed = [], []
     for f in policy_files(list(paths)):
-        text = f.read_text(encoding="utf-8")
         try:
+            text = read_policy(f)
             formatted = fmt(parse(text, str(f)))
         except PolicyError as exc:
             errors.extend(exc.errors)

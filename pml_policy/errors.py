@@ -48,6 +48,18 @@ class EvidenceError(PmlError):
     exit_code = EXIT_EVIDENCE
 
 
+class Unreadable(PmlError):
+    """A file that cannot be read as text: missing, unreadable, not a regular file, too large, or
+    not UTF-8. `reason` is the message without the path; callers re-raise it as their own class
+    (evidence: exit 3; a policy file: a located error)."""
+
+    exit_code = EXIT_EVIDENCE
+
+    def __init__(self, path: str, reason: str, hint: str | None = None, line: int | None = None) -> None:
+        super().__init__(f"{path}{f':{line}' if line else ''}: {reason}", hint)
+        self.path, self.reason, self.line = path, reason, line
+
+
 class PolicyConflict(PmlError):
     """A policy name and version already recorded with other text: a changed policy needs a new version."""
 

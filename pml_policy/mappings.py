@@ -1,35 +1,60 @@
-"""Mappings read from JSON and YAML files with located errors, and nested mappings flattened."""
+"""Mappings read from JSON and YAML files with located errors, and nested mappings flattened.
+
+Evidence files come from many hands, so reading them is bounded (LIMITS, documented in the
+README's Security section): a size limit, a nesting depth, a number of digits for integers, no YAML
+anchors or aliases (a few lines of them expand to gigabytes), and no key given twice, in the file
+or after flattening (`{"a": {"x": 1}, "a.x": 2}`): which one would a rule read?
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
-from .errors import PmlError
+from .errors import EvidenceError, PmlError, Unreadable
+from .files import read_limited
+
+
+class Limits(NamedTuple):
+    document_bytes: int = 16 << 20  # one JSON or YAML document
+    depth: int = 64  # mappings and lists inside one another
+    integer_digits: int = 100  # an integer is at most this long (Python's own ceiling is 4,300)
+
+
+LIMITS = Limits()
+
+
+class _Refused(ValueError):
+    """A document that breaks a limit; `where` is ':line:column' when known."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.message, self.where = message, where
 
 
 def read_document(path: Path, error: type[PmlError], hint: str | None = None) -> Any:
     """A JSON (by the .json extension) or YAML file's content; `error` with file:line:col for a
-    syntax error, or for a file that cannot be read."""
+    syntax error, a broken limit, or a file that cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise error(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
+        text = read_limited(path, LIMITS.document_bytes, "the file")
+    except Unreadable as exc:
+        raise error(exc.message, exc.hint) from None
     try:
-        return yaml.safe_load(text)
+        value = _json(text) if path.suffix == ".json" else _yaml(text)
+        _check_depth(value)
+    except _Refused as exc:
+        raise error(f"{path}{exc.where}: {exc.message}", hint) from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise error(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', exc)}", hint) from None
+        raise error(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', None) or exc}", hint) from None
+    return value
 
 
 def read_mapping(path: Path, error: type[PmlError], what: str, hint: str | None = None) -> dict[str, Any]:
@@ -43,15 +68,137 @@ def read_mapping(path: Path, error: type[PmlError], what: str, hint: str | None 
 
 
 def flatten(
-    values: dict[str, Any], prefix: str = "", keep: Callable[[dict[str, Any]], bool] = lambda _: False
+    values: dict[str, Any],
+    prefix: str = "",
+    keep: Callable[[dict[str, Any]], bool] = lambda _: False,
+    where: str = "evidence",
 ) -> dict[str, Any]:
     """Nested mappings as one level with dotted keys (`{"train": {"loss": 1}}` -> `train.loss`);
-    a nested mapping for which `keep` is true stays a value (W&B media objects)."""
+    a nested mapping for which `keep` is true stays a value (W&B media objects). A name reached
+    twice (`{"a": {"x": 1}, "a.x": 2}`) is an EvidenceError naming `where`."""
     out: dict[str, Any] = {}
+    _flatten_into(out, values, prefix, keep, where)
+    return out
+
+
+def _flatten_into(
+    out: dict[str, Any], values: dict[str, Any], prefix: str, keep: Callable[[dict[str, Any]], bool], where: str
+) -> None:
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and not keep(value):
-            out.update(flatten(value, name + ".", keep))
+            _flatten_into(out, value, name + ".", keep, where)
+        elif name in out:
+            raise EvidenceError(
+                f'{where}: "{name}" is given twice (a dotted key and a nested one name the same value)',
+                "keep one of them",
+            )
         else:
             out[name] = value
+
+
+# ---- JSON ------------------------------------------------------------------------------------
+
+
+def loads_bounded(text: str) -> Any:
+    """JSON text within the limits (a ValueError saying which one it breaks, or where it is malformed)."""
+    value = _json(text)
+    _check_depth(value)
+    return value
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_int=_bounded_int)
+    except RecursionError:
+        raise _Refused(f"nested deeper than the limit of {LIMITS.depth}") from None
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f'the key "{key}" is given twice in one mapping')
+            seen.add(key)
     return out
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > LIMITS.integer_digits:
+        raise _Refused(f"an integer of {len(digits):,} digits; the limit is {LIMITS.integer_digits}")
+    return int(digits)
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse a value nested deeper than the limit (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > LIMITS.depth:
+                    raise _Refused(f"nested deeper than the limit of {LIMITS.depth}")
+                stack.append((child, depth + 1))
+
+
+# ---- YAML ------------------------------------------------------------------------------------
+
+
+class _EvidenceLoader(yaml.SafeLoader):
+    """yaml.safe_load, bounded: no aliases, a depth limit while composing (before the recursion
+    could overflow), no key twice, integers of a bounded length."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(
+                "anchors and aliases (&name, *name) are not allowed in evidence files", _where(self.peek_event())
+            )
+        self.depth += 1
+        if self.depth > LIMITS.depth:
+            raise _Refused(f"nested deeper than the limit of {LIMITS.depth}", _where(self.peek_event()))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(node.value):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise _Refused(f'the key "{key}" is given twice in one mapping', _where(key_node))
+                seen.add(key)
+        return mapping
+
+
+def _construct_int(loader: _EvidenceLoader, node: Any) -> int:
+    digits = sum(c.isalnum() for c in node.value)
+    if digits > LIMITS.integer_digits:
+        raise _Refused(f"an integer of {digits:,} digits; the limit is {LIMITS.integer_digits}", _where(node))
+    value: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    return value
+
+
+_EvidenceLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _where(event_or_node: Any) -> str:
+    mark = event_or_node.start_mark
+    return f":{mark.line + 1}:{mark.column + 1}"
+
+
+def _yaml(text: str) -> Any:
+    loader = _EvidenceLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -62,7 +61,8 @@ def test_an_offline_run_becomes_a_subject(tmp_path):
     assert s.params == {"lr": 0.01, "model.depth": 6, "model.kind": "gbm"}
     assert s.tags == {"candidate": "true", "wandb.notes": "nightly build", "wandb.state": "finished"}
     card = next(a for a in s.artifacts if a.path == "model_card.md")
-    assert card.size == 6 and card.sha256 == hashlib.sha256(b"# card").hexdigest()
+    # run.save() links the file from outside the run folder: listed, never read (hostile input issue)
+    assert card.size == 6 and card.sha256 is None
     assert s.run.id and s.run.start_time is not None
     assert fetch(str(next(run.resolve().glob("run-*.wandb")))).digest == s.digest  # the log file alone reads the same
 
