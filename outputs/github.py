@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pml_policy.engine.decision import Decision
+from pml_policy.escaping import one_line
 
 from . import Options, severity
 
@@ -10,7 +11,9 @@ _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}  # GitHub'
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: one line (control characters escaped), so nothing in it can start a
+    command of its own."""
+    return one_line(text.replace("%", "%25"))
 
 
 def _prop(text: str) -> str:

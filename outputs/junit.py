@@ -9,8 +9,19 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from pml_policy.engine.decision import Decision
+from pml_policy.escaping import one_line
 
 from . import Options
+
+
+def _safe(element: ET.Element) -> ET.Element:
+    """Attributes and text on one line without control characters: XML 1.0 has no escape for
+    most of them (a CI server refuses the whole report), and evidence may hold any."""
+    for key, value in element.attrib.items():
+        element.set(key, one_line(value))
+    if element.text:
+        element.text = one_line(element.text)
+    return element
 
 
 def render(decisions: list[Decision], options: Options) -> str:
@@ -59,5 +70,7 @@ def document(root: ET.Element) -> str:
             totals[key] += count
     for key, total in totals.items():
         root.set(key, str(total))
+    for element in root.iter():
+        _safe(element)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from pml_policy.engine.decision import Decision
+from pml_policy.escaping import one_line
 
 from . import Options, shown_outcome
 
@@ -72,7 +73,10 @@ def render(decisions: list[Decision], options: Options) -> str:
 
 
 def styled(rendered: list[Line], color: bool) -> str:
-    """The lines as plain text, or coloured by rich."""
+    """The lines as plain text, or coloured by rich. Every segment is one line with no control
+    characters whatever the evidence said, and no line starts with `::` (a GitHub Actions command)."""
+    rendered = [[(one_line(text), style) for text, style in line] for line in rendered]
+    rendered = [[(" ", None), *line] if line and line[0][0].startswith("::") else line for line in rendered]
     if not color:
         return "".join("".join(text for text, _ in line) + "\n" for line in rendered)
     from rich.console import Console

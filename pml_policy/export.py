@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from .audit import AuditStore
+from .escaping import csv_cell
 
 EXPORT_COLUMNS = (
     "seq",
@@ -33,7 +34,7 @@ def export(store: AuditStore, fmt: str, out: TextIO) -> None:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for row in store.stream():
-            writer.writerow(_columns(row))
+            writer.writerow([csv_cell(v) for v in _columns(row)])
         return
     for row in store.stream():
         fields = ",".join(f'"{c}":{json.dumps(v, ensure_ascii=False)}' for c, v in zip(EXPORT_COLUMNS, _columns(row)))

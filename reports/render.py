@@ -1,14 +1,21 @@
 """Render a Report with Jinja2: templates/report.html.j2 and report.md.j2, or an organisation's own
-(`--template-dir`: a folder with either file; what it lacks comes from ours)."""
+(`--template-dir`: a folder with either file; what it lacks comes from ours).
+
+Templates render in Jinja2's sandbox: a template can read the report, not the process (no
+attributes such as `__class__`, no calls that change state). What the log holds (model names, rule
+messages) is escaped for the format: HTML by autoescaping, Markdown by `finalize`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
 
 from pml_policy.errors import UsageError
+from pml_policy.outputs.markdown import text as markdown_text
 
 from .charts import failures_by_rule, outcomes_over_time
 from .data import Report
@@ -20,12 +27,18 @@ _OURS = Path(__file__).parent / "templates"
 def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
     if fmt == "json":
         return json.dumps(report.model_dump(mode="json", by_alias=True), indent=2) + "\n"
+    if template_dir and not Path(template_dir).is_dir():
+        raise UsageError(
+            f"--template-dir {template_dir}: no such folder",
+            "give a folder holding report.html.j2 and/or report.md.j2, or leave it out to use ours",
+        )
     loaders = [FileSystemLoader(template_dir)] if template_dir else []
-    env = Environment(
+    env = SandboxedEnvironment(
         loader=ChoiceLoader([*loaders, FileSystemLoader(str(_OURS))]),
         autoescape=select_autoescape(["html", "html.j2"]),
         undefined=StrictUndefined,  # a typo in a template is an error, not an empty cell
         keep_trailing_newline=True,
+        finalize=_markdown if fmt == "md" else None,
     )
     name = f"report.{fmt}.j2"
     try:
@@ -41,3 +54,8 @@ def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
         raise UsageError(
             f"report template {where}: {exc.message or exc}", "fix the template (Jinja2), or leave it out to use ours"
         ) from None
+
+
+def _markdown(value: Any) -> Any:
+    """Every value a Markdown template prints, as Markdown text (one line, HTML and pipes escaped)."""
+    return markdown_text(value) if isinstance(value, str) else value

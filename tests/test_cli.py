@@ -190,6 +190,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "checking",
     "config",
     "errors",
+    "escaping",
     "files",
     "mappings",
     "plan",

@@ -16,6 +16,7 @@ import click
 
 from pml_policy import __version__
 from pml_policy.errors import PmlError
+from pml_policy.escaping import lines_of
 
 # name -> (module, attribute): the one place where laziness lives.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,7 +50,7 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except PmlError as exc:
-            click.echo(f"error: {exc.render()}", err=True)
+            click.echo(f"error: {lines_of(exc.render())}", err=True)  # no line forged by what a file said
             ctx.exit(exc.exit_code)
 
 

@@ -19,6 +19,7 @@ from pml_policy.audit.signing import PublicKey, Signer, read_checkpoint
 from pml_policy.audit.signing import keygen as keygen_files
 from pml_policy.dates import parse_when
 from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.escaping import csv_cell, one_line
 from pml_policy.export import export as export_records
 from pml_policy.files import write_atomic
 from pml_policy.outputs import Options, get
@@ -95,9 +96,9 @@ def list_(
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow((*LIST_COLUMNS, "hash"))
-        writer.writerows([(*(r[k] for k in LIST_COLUMNS), r["hash"]) for r in rows])
+        writer.writerows([[csv_cell(v) for v in (*(r[k] for k in LIST_COLUMNS), r["hash"])] for r in rows])
     else:
-        table = [[str(r[k] if r[k] is not None else "") for k in LIST_COLUMNS] for r in rows]
+        table = [[one_line(str(r[k] if r[k] is not None else "")) for k in LIST_COLUMNS] for r in rows]
         widths = [max([len(c)] + [len(row[i]) for row in table]) for i, c in enumerate(LIST_COLUMNS)]
         click.echo("  ".join(c.upper().ljust(w) for c, w in zip(LIST_COLUMNS, widths)).rstrip())
         for row in table:

@@ -10,6 +10,7 @@ import click
 from pml_policy.authoring import format_files
 from pml_policy.authoring import validate as validate_files
 from pml_policy.errors import EXIT_POLICY_FAILED, EXIT_USAGE
+from pml_policy.escaping import lines_of
 from pml_policy.schema import check_schema
 
 
@@ -26,7 +27,7 @@ def validate(paths: tuple[str, ...]) -> None:
     """
     result = validate_files(list(paths))
     for e in result.errors:
-        click.echo(e.render() + "\n", err=True)
+        click.echo(lines_of(e.render()) + "\n", err=True)
     if result.errors:
         count, files = len(result.errors), len({e.path for e in result.errors})
         click.echo(f"{count} error{'s' if count != 1 else ''} in {files} of {len(result.files)} files", err=True)
