@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from pml_policy.engine.subject import Subject
 from pml_policy.errors import UsageError
+from pml_policy.waiting import DEFAULT_SECONDS, Deadline
 
 ENTRY_POINT_GROUP = "pml_policy.adapters"
 BUILTIN = frozenset({"local", "mlflow", "wandb"})
@@ -31,17 +32,41 @@ class AdapterConfig:
     tracking_uri: str | None = None
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     hash_artifacts: bool = False  # download a registry's artifacts to take their sha256
-    timeout: float = 30.0  # seconds per request to a registry
+    timeout: float = DEFAULT_SECONDS  # seconds a command waits for registries, in total
+    # One budget for everything read with this configuration (one per command), from its first use.
+    deadline: Deadline = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.deadline is None:
+            object.__setattr__(self, "deadline", Deadline(self.timeout))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:
         """The settings a user put in the environment (MLFLOW_TRACKING_URI, PML_CHAMPION_ALIAS,
-        PML_HASH_ARTIFACTS=1), for library calls and plain pytest runs that have no options."""
+        PML_HASH_ARTIFACTS=1, PML_REGISTRY_TIMEOUT), for library calls and plain pytest runs that
+        have no options."""
         return cls(
             tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
             champion_alias=env.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=env.get("PML_HASH_ARTIFACTS", "") == "1",
+            timeout=registry_timeout(env.get("PML_REGISTRY_TIMEOUT")),
         )
+
+
+def registry_timeout(value: str | float | None) -> float:
+    """Seconds from an option or PML_REGISTRY_TIMEOUT: a positive number up to a day."""
+    if value is None or value == "":
+        return DEFAULT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 86400:
+        raise UsageError(
+            f"registry timeout {value!r}: give seconds, more than 0 and at most 86400",
+            "--registry-timeout / PML_REGISTRY_TIMEOUT",
+        )
+    return seconds
 
 
 @dataclass

@@ -18,6 +18,7 @@ versions. mlflow is imported only here, and only when an MLflow reference is use
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
 from pml_policy.files import sha256_file
+from pml_policy.secrets import redact
 
 from .base import AdapterConfig, RegistryState
 
@@ -99,7 +101,8 @@ class MlflowAdapter:
                     "no MLflow tracking server given", "pass --tracking-uri URI or set MLFLOW_TRACKING_URI"
                 )
             # MLflow reads its HTTP settings from the environment only; a user's own settings win.
-            for key, value in {**_HTTP_DEFAULTS, "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(self.config.timeout))}.items():
+            per_request = str(math.ceil(self.config.timeout))  # the whole budget bounds them too (call)
+            for key, value in {**_HTTP_DEFAULTS, "MLFLOW_HTTP_REQUEST_TIMEOUT": per_request}.items():
                 os.environ.setdefault(key, value)
             try:
                 import mlflow
@@ -116,7 +119,8 @@ class MlflowAdapter:
         from mlflow.exceptions import MlflowException
 
         try:
-            return fn(*args, **kwargs)
+            with self.config.deadline.bounded(f"MLflow at {self.shown_uri}: {what}"):
+                return fn(*args, **kwargs)
         except MlflowException as exc:
             raise EvidenceError(
                 f"MLflow at {self.shown_uri}: {what}: {_first_line(exc.message)}", _hint_for(exc)
@@ -129,7 +133,7 @@ class MlflowAdapter:
 
     @property
     def shown_uri(self) -> str:
-        return re.sub(r"//[^/@]*@", "//***@", self.tracking_uri or "")  # never print credentials
+        return redact(self.tracking_uri or "")  # never print credentials
 
     # ---- one subject --------------------------------------------------------------------------
 

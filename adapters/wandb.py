@@ -21,6 +21,7 @@ history, artifact and exit records; where an older wandb wrote `files/wandb-summ
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,10 @@ class WandbAdapter:
                 "set WANDB_API_KEY (the key is never logged or recorded)",
             )
         try:
-            run = wandb.Api(timeout=int(self.config.timeout)).run(path)
+            with self.config.deadline.bounded(f"W&B: run {path}"):
+                run = wandb.Api(timeout=math.ceil(self.config.timeout)).run(path)
+        except EvidenceError:
+            raise
         except Exception as exc:  # wandb raises its own CommError and requests' errors alike
             raise EvidenceError(
                 f"W&B: run {path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",

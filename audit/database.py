@@ -8,12 +8,16 @@ creating and upgrading the schema, for other databases, and for the commands tha
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pml_policy.errors import UsageError
+from pml_policy.secrets import redact
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -24,9 +28,10 @@ class Database:
     """One audit database: its URL (as shown to people, without a password) and its connections."""
 
     def __init__(self, url: str) -> None:
+        supported(url)
         self.url = driver_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.shown = self.url if self.is_sqlite else without_password(self.url)
+        self.shown = redact(self.url if self.is_sqlite else without_password(self.url))
         self.sqlite_path = sqlite_file(self.url)
         self.is_memory = self.is_sqlite and (
             self.url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.url
@@ -147,6 +152,36 @@ def without_password(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def supported(url: str) -> None:
+    """Refuse, in one line, a URL the audit log cannot live at: not a URL, another database, or
+    PostgreSQL without its driver installed."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else None
+    if scheme is None:
+        raise UsageError(f"audit log {redact(url)!r} is not a database URL", "give sqlite:///PATH or postgresql://…")
+    if scheme not in _SCHEMES:
+        raise UsageError(
+            f"audit log {redact(url)}: {scheme}:// is not supported",
+            "the audit log lives in SQLite (sqlite:///PATH, the default) or PostgreSQL (postgresql://USER@HOST/DB)",
+        )
+    if scheme.startswith("postgres") and importlib.util.find_spec("psycopg") is None:
+        raise UsageError(
+            f"audit log {redact(url)}: PostgreSQL needs the psycopg driver, which is not installed",
+            "pip install 'pml-policy[postgres]'",
+        )
+    if scheme != "sqlite":
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(driver_url(url)).port  # noqa: B018  (parsing the port is the check)
+        except ValueError as exc:  # SQLAlchemy's ArgumentError is one too
+            raise UsageError(
+                f"audit log {redact(url)}: {redact(str(exc))}", "check the URL's host, port and database"
+            ) from None
+
+
 def driver_url(url: str) -> str:
     """postgresql:// means psycopg 3, the driver pml-policy[postgres] installs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -158,4 +193,5 @@ def driver_url(url: str) -> str:
 def reason(exc: BaseException) -> str:
     """The database's own words, without SQLAlchemy's statement dump or a password."""
     orig = getattr(exc, "orig", None)
-    return str(orig or exc).strip().splitlines()[0]
+    lines = str(orig or exc).strip().splitlines()
+    return redact(lines[0] if lines else type(exc).__name__)

@@ -191,6 +191,8 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "config",
     "errors",
     "escaping",
+    "secrets",
+    "waiting",
     "files",
     "mappings",
     "plan",

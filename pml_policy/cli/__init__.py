@@ -17,6 +17,7 @@ import click
 from pml_policy import __version__
 from pml_policy.errors import PmlError
 from pml_policy.escaping import lines_of
+from pml_policy.secrets import redact
 
 # name -> (module, attribute): the one place where laziness lives.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -50,7 +51,8 @@ class _Cli(click.Group):
         try:
             return super().invoke(ctx)
         except PmlError as exc:
-            click.echo(f"error: {lines_of(exc.render())}", err=True)  # no line forged by what a file said
+            # No secret a library repeated, no line forged by what a file said.
+            click.echo(f"error: {lines_of(redact(exc.render()))}", err=True)
             ctx.exit(exc.exit_code)
 
 

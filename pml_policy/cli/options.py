@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from pml_policy.adapters.base import DEFAULT_CHAMPION_ALIAS, AdapterConfig
+from pml_policy.adapters.base import registry_timeout as seconds
 from pml_policy.config import DEFAULT_AUDIT_URL
 
 audit_option = click.option(
@@ -67,6 +68,13 @@ _REGISTRY_OPTIONS = (
         "PML_CHAMPION_ALIAS.",
     ),
     click.option(
+        "--registry-timeout",
+        metavar="SECONDS",
+        envvar="PML_REGISTRY_TIMEOUT",
+        help="How long the command waits for registries in total before it fails with exit 3 [default: 15]. "
+        "Env: PML_REGISTRY_TIMEOUT.",
+    ),
+    click.option(
         "--hash-artifacts",
         is_flag=True,
         envvar="PML_HASH_ARTIFACTS",
@@ -81,12 +89,18 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def with_config(
-        *args: Any, tracking_uri: str | None, champion_alias: str | None, hash_artifacts: bool, **kwargs: Any
+        *args: Any,
+        tracking_uri: str | None,
+        champion_alias: str | None,
+        registry_timeout: str | None,
+        hash_artifacts: bool,
+        **kwargs: Any,
     ) -> Any:
         config = AdapterConfig(
             tracking_uri=tracking_uri,
             champion_alias=champion_alias or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=hash_artifacts,
+            timeout=seconds(registry_timeout),
         )
         return command(*args, adapters=config, **kwargs)
 
