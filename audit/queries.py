@@ -112,7 +112,7 @@ def get(db: Database, ref: str) -> Record:
     from .models import DecisionRecord
 
     table = DecisionRecord.__table__  # type: ignore[attr-defined]
-    if ref.startswith("#") and ref[1:].isdigit():
+    if ref.startswith("#") and ref[1:].isdigit() and len(ref) <= 19:  # a seq fits in 64 bits
         query = select(table).where(table.c.seq == int(ref[1:]))
     elif len(ref) >= 6:
         query = select(table).where(table.c.id.startswith(ref, autoescape=True)).limit(2)

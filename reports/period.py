@@ -43,6 +43,15 @@ def parse(period: str | None, since: str | None, until: str | None, now: dt.date
 
 
 def named(name: str, now: dt.datetime) -> Period:
+    try:
+        return _named(name, now)
+    except (ValueError, OverflowError):  # year 0, 99999999 days: outside the calendar Python keeps
+        raise UsageError(
+            f"--period {name!r}: outside the calendar (years 1 to 9999)", "e.g. last-90d, 2026-Q4 or 2026-11"
+        ) from None
+
+
+def _named(name: str, now: dt.datetime) -> Period:
     today = dt.datetime(now.year, now.month, now.day, tzinfo=UTC)
     if m := re.fullmatch(r"last-(\d+)d", name):
         days = int(m.group(1))

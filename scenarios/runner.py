@@ -25,8 +25,8 @@ from pytest_bdd.utils import registry_get_safe
 
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.engine import PolicySet, load
-from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, UsageError
-from pml_policy.files import files_under
+from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, Unreadable, UsageError
+from pml_policy.files import files_under, read_limited
 
 from .coverage import CoverageReport
 from .plugin import relative, session_of, use_adapters, where
@@ -70,18 +70,25 @@ def feature_files(paths: list[str]) -> list[Path]:
     return found
 
 
+MAX_FEATURE_BYTES = 1 << 20  # one feature file
+
+
 def check_features(files: list[Path]) -> None:
-    """Every Gherkin syntax error of every file, located, before anything runs."""
+    """Every Gherkin syntax error of every file, located, before anything runs; and every file
+    that would pass without checking anything (no feature, no scenario, a scenario without steps)."""
     errors = []
     for f in files:
         try:
+            read_limited(f, MAX_FEATURE_BYTES, "feature file")  # size, kind and encoding, in one line
             document = get_gherkin_document(str(f.resolve()))
+        except Unreadable as exc:
+            errors.append(exc.message)
         except GherkinParseError as exc:
             errors.append(f"{f}:{exc.line}: {exc.message}\n    {exc.line_content.strip()}")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(f"{f}: cannot read: {exc}")
+        except KeyError:  # pytest-bdd's parser, on a document without a Feature
+            errors.append(f"{f}: no Feature: in this file (it is empty, or only comments)")
         else:
-            errors.extend(_same_names(f, document.feature))
+            errors.extend(_empty(f, document.feature) or _same_names(f, document.feature))
     if errors:
         raise UsageError(
             "\n".join(errors)
@@ -90,15 +97,29 @@ def check_features(files: list[Path]) -> None:
         )
 
 
+def _scenarios(feature: Any) -> list[Any]:
+    children = [c for top in feature.children for c in ([top] + (top.rule.children if top.rule else []))]
+    return [c.scenario for c in children if c.scenario is not None]
+
+
+def _empty(f: Path, feature: Any) -> list[str]:
+    """A feature or a scenario that would pass without checking anything."""
+    scenarios = _scenarios(feature)
+    if not scenarios:
+        return [f"{f}:{feature.location.line}: the feature has no scenario: nothing would be checked"]
+    return [
+        f'{f}:{s.location.line}: scenario "{s.name}" has no steps: it would pass without checking anything'
+        for s in scenarios
+        if not s.steps
+    ]
+
+
 def _same_names(f: Path, feature: Any) -> list[str]:
     """pytest-bdd keeps one scenario per name in a file: a second of the same name would never run."""
-    children = [c for top in feature.children for c in ([top] + (top.rule.children if top.rule else []))]
     first: dict[str, int] = {}
     errors = []
-    for c in children:
-        if c.scenario is None:
-            continue
-        name, line = c.scenario.name, c.scenario.location.line
+    for scenario in _scenarios(feature):
+        name, line = scenario.name, scenario.location.line
         if name in first:
             errors.append(
                 f'{f}:{line}: a second scenario named "{name}" (the first is at line {first[name]}); give each '

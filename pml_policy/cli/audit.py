@@ -64,7 +64,7 @@ def audit() -> None:
 @click.option("--until", help="Before this date or time.")
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=10**9),
     default=50,
     show_default=True,
     help="At most this many, newest first (0: all).",
