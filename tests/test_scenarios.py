@@ -207,13 +207,15 @@ def test_a_malformed_feature_file_is_located_before_anything_runs(repo):
     assert (
         'features/twice.feature:4: a second scenario named "Same" (the first is at line 2)' in out.stderr
     )  # it would never run
-    assert "2 problems in the feature files; no scenario was run" in out.stderr
+    # the file with a Background and no scenario would pass without checking anything
+    assert "features/f.feature:1: the feature has no scenario: nothing would be checked" in out.stderr
+    assert "3 problems in the feature files; no scenario was run" in out.stderr
     assert "Feature:" not in out.stdout
     assert "Traceback" not in out.stderr
 
 
 def test_an_invalid_policy_stops_the_run_with_its_located_errors(repo):
-    feature(repo, CANDIDATE)
+    feature(repo, CANDIDATE + "  Scenario: Passes\n    When all policies are evaluated\n    Then the decision is pass\n")
     (repo / "policies" / "bad.pml").write_text('policy "bad" version "1.0.0" { rule r { require metrics.x >= } }')
     out = pml_test(cwd=repo)
     assert out.returncode == 2
