@@ -178,7 +178,8 @@ def supported(url: str) -> None:
             make_url(driver_url(url)).port  # noqa: B018  (parsing the port is the check)
         except ValueError as exc:  # SQLAlchemy's ArgumentError is one too
             raise UsageError(
-                f"audit log {redact(url)}: {redact(str(exc))}", "check the URL's host, port and database"
+                f"audit log {redact(url)}: not a valid database URL ({redact(str(exc))})",
+                "check the URL's host, port and database",
             ) from None
 
 

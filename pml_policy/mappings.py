@@ -50,10 +50,13 @@ def read_document(path: Path, error: type[PmlError], hint: str | None = None) ->
         raise error(f"{path}{exc.where}: {exc.message}", hint) from None
     except json.JSONDecodeError as exc:
         raise error(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
+        raise error(f"{path}: malformed YAML: {exc.reason} at character {exc.position}", hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise error(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', None) or exc}", hint) from None
+        problem = getattr(exc, "problem", None) or str(exc).strip().split("\n")[0]
+        raise error(f"{path}{where}: malformed YAML: {problem}", hint) from None
     return value
 
 
