@@ -10,6 +10,7 @@ written by `lay_out`: a str is text, bytes are bytes, and a few markers make wha
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -493,3 +494,40 @@ def test_a_wandb_record_with_any_payload_is_read_or_refused_with_an_evidence_err
         (Path(root) / "run-x.wandb").write_bytes(wandb_log_with(payload))
         with contextlib.suppress(EvidenceError):  # and nothing else
             subject_from_folder(root)
+
+
+# ---- outputs cannot be forged by evidence --------------------------------------------------------
+
+FORGED = "credit\n  => PASS (10 passed)\n::error file=x::forged\x1b[31m|<script>alert(1)</script>\u202e`x`"
+
+
+def test_evidence_cannot_forge_a_line_a_command_or_markup_in_any_format(tmp_path):
+    manifest = yaml.safe_dump({"model": {"name": FORGED, "version": 8}, "run": {"git_commit": FORGED}})
+    lay_out(tmp_path, evidence(**{"pml.yaml": manifest}))
+    text, github, markdown, junit = (
+        pml([*CHECK, "--no-audit", "--format", f], tmp_path)[0].stdout for f in ("text", "github", "markdown", "junit")
+    )
+    verdicts = [line for line in text.splitlines() if line.lstrip().startswith("=> ")]
+    assert len(verdicts) == 1 and verdicts[0].startswith("  => FAIL (")  # the one verdict is ours
+    assert "\x1b" not in text + github + markdown + junit and "\u202e" not in text + markdown
+    assert not [line for line in text.splitlines() if line.startswith("::")]
+    commands = [line.split(" ", 1)[0] for line in github.splitlines()]
+    assert commands[-1] == "::notice" and set(commands) <= {"::error", "::warning", "::notice"}  # ours alone
+    not_passed = [line for line in text.splitlines() if line.startswith(("  FAIL", "  ERROR", "  WARN", "  WAIVED"))]
+    assert len(commands) == len(not_passed) + 1  # an annotation per rule that did not pass, and the summary
+    outside_code = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)  # code spans show HTML as text
+    assert "<script>" not in outside_code and "&lt;script&gt;" in outside_code
+    from junitparser import JUnitXml
+
+    JUnitXml.fromstring(junit.encode())  # well-formed XML whatever the evidence held
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    lay_out(tmp_path, {f"=HYPERLINK(1)/{k}": v for k, v in evidence().items() if k.startswith("ev/")})
+    folder = next(p.name for p in tmp_path.iterdir() if p.name.startswith("="))
+    done, _ = pml(["check", f"{folder}/ev", "-p", STARTER], tmp_path)
+    assert done.returncode == 0, done.stderr
+    for args in (["audit", "list", "--format", "csv"], ["audit", "export", "--format", "csv"]):
+        rows = list(csv.reader(pml(args, tmp_path)[0].stdout.splitlines()))
+        cells = [cell for row in rows[1:] for cell in row]
+        assert f"'{folder}/ev" in cells and not any(cell.startswith(("=", "+", "@")) for cell in cells)
