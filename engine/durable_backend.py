@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -63,6 +64,36 @@ def _plain_for_durable(v: Any) -> Any:
     if isinstance(v, list):
         return json.dumps([_plain_for_durable(i) for i in v])
     return v
+
+
+class _DurableJson:
+    """json as durable_rules' C parser reads it. It refuses a number written with an exponent but
+    no decimal point (`1e-05`, `1e+308`: error 204, a crash on ordinary evidence), so such floats
+    are written `1.0e-05`: the same value, in the form it parses. Installed as durable.engine's json."""
+
+    loads = staticmethod(json.loads)
+
+    @staticmethod
+    def dumps(value: Any, **options: Any) -> str:
+        nonce, numbers = secrets.token_hex(8), dict[str, str]()
+
+        def swap(v: Any) -> Any:
+            if type(v) is float and "e" in (text := repr(v)) and "." not in text.split("e")[0]:
+                mark = json.dumps(f"\x00{nonce}:{len(numbers)}")
+                numbers[mark] = text.replace("e", ".0e", 1)
+                return json.loads(mark)
+            if isinstance(v, dict):
+                return {k: swap(x) for k, x in v.items()}
+            return [swap(x) for x in v] if isinstance(v, list) else v
+
+        text = json.dumps(swap(value), **options)
+        for mark, number in numbers.items():
+            text = text.replace(mark, number)
+        return text
+
+
+if _durable is not None:
+    _durable.json = _DurableJson
 
 
 class _Lowering:
@@ -186,7 +217,7 @@ class DurableBackend(PythonBackend):
             try:
                 for i, raw in enumerate(checked):
                     if raw[0] != "error":
-                        self._assert(ruleset, i, sid, env)
+                        checked[i] = self._assert(ruleset, i, sid, env) or raw
                 hits = set(ruleset.hits)
             finally:
                 self._host.host.delete_state(ruleset.name, sid)
@@ -195,15 +226,20 @@ class DurableBackend(PythonBackend):
             for i, (rule, raw) in enumerate(zip(policy.rules, checked))
         ]
 
-    def _assert(self, ruleset: _Ruleset, index: int, sid: str, env: Env) -> None:
+    def _assert(self, ruleset: _Ruleset, index: int, sid: str, env: Env) -> Raw | None:
+        """Assert the rule's fact; an error result when durable_rules refuses it (never a crash)."""
         fact: dict[str, Any] = {"sid": sid, "rule": index}
         for atom in ruleset.atoms[index]:
             # An atom that errs is only in a branch that and/or never needed; Python has already checked the rest.
             with contextlib.suppress(EvalError):
                 fact.update(atom(env))
-        # MessageNotHandled: no condition matched, the rule does not apply or does not hold.
-        with contextlib.suppress(_durable.MessageNotHandledException):
+        try:
             self._host.host.assert_fact(ruleset.name, fact)
+        except _durable.MessageNotHandledException:
+            pass  # no condition matched: the rule does not apply or does not hold
+        except Exception as exc:  # its C engine's own errors (durable_rules_engine.error) and the like
+            return ("error", f"durable_rules could not evaluate this rule ({exc}); the Python engine can", {})
+        return None
 
     @staticmethod
     def _verdict(has_when: bool, index: int, raw: Raw, hits: set[tuple[int, str]]) -> Raw:

@@ -111,6 +111,15 @@ def test_a_mistyped_value_is_an_error_not_a_match(durable, tmp_path):
     assert d.rules[0].outcome == "error"
 
 
+@pytest.mark.parametrize("value", [1e-05, 2e-07, 1e300, 1e16, -3e-09, 0.861])
+@pytest.mark.parametrize("threshold", ["1e-5", "1E+3", "5e-2", "2e-7", "1e300"])
+def test_numbers_written_with_an_exponent_agree(durable, tmp_path, value, threshold):
+    """durable_rules' parser refuses 1e-05 (no decimal point); the backend writes it as 1.0e-05."""
+    ps = rule_policy(tmp_path, f"require metrics.a >= {threshold} or metrics.a == {threshold}")
+    s = subject(metrics={"a": value})
+    assert verdicts(durable.evaluate(ps, s, now=NOW)) == verdicts(evaluate(ps, s, now=NOW))
+
+
 def test_thousands_of_evaluations_do_not_exhaust_sessions(durable, tmp_path):
     ps = rule_policy(tmp_path, "require metrics.auc >= 0.8")
     outcomes = {
