@@ -531,3 +531,31 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
         rows = list(csv.reader(pml(args, tmp_path)[0].stdout.splitlines()))
         cells = [cell for row in rows[1:] for cell in row]
         assert f"'{folder}/ev" in cells and not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+# ---- files kept as users had them ----------------------------------------------------------------
+
+
+def test_fmt_keeps_the_mode_and_writes_through_a_link(tmp_path):
+    target = tmp_path / "shared" / "gate.pml"
+    target.parent.mkdir()
+    target.write_text('policy "g" version "1.0.0" { rule r { require metrics.a >= 1 } }\n')
+    target.chmod(0o640)
+    (tmp_path / "gate.pml").symlink_to(target)
+    done, _ = pml(["fmt", "gate.pml"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "gate.pml").is_symlink() and "rule r {\n" in target.read_text()  # the target rewritten
+    assert oct(target.stat().st_mode & 0o777) == "0o640"
+
+
+def test_an_output_file_gets_the_usual_mode_or_keeps_its_own(tmp_path):
+    lay_out(tmp_path, evidence())
+    umask = os.umask(0o022)
+    try:
+        done, _ = pml([*CHECK, "--no-audit", "--format", "json", "-o", "out.json"], tmp_path)
+        assert done.returncode == 0 and oct((tmp_path / "out.json").stat().st_mode & 0o777) == "0o644"
+        (tmp_path / "out.json").chmod(0o600)
+        pml([*CHECK, "--no-audit", "--format", "json", "-o", "out.json"], tmp_path)
+        assert oct((tmp_path / "out.json").stat().st_mode & 0o777) == "0o600"
+    finally:
+        os.umask(umask)

@@ -215,7 +215,9 @@ def test_a_malformed_feature_file_is_located_before_anything_runs(repo):
 
 
 def test_an_invalid_policy_stops_the_run_with_its_located_errors(repo):
-    feature(repo, CANDIDATE + "  Scenario: Passes\n    When all policies are evaluated\n    Then the decision is pass\n")
+    feature(
+        repo, CANDIDATE + "  Scenario: Passes\n    When all policies are evaluated\n    Then the decision is pass\n"
+    )
     (repo / "policies" / "bad.pml").write_text('policy "bad" version "1.0.0" { rule r { require metrics.x >= } }')
     out = pml_test(cwd=repo)
     assert out.returncode == 2
