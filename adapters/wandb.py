@@ -98,16 +98,12 @@ def subject_from_folder(ref: str) -> Subject:
     """A run folder (or its run-ID.wandb log), read without leaving the folder (files.EvidenceFolder)."""
     path = Path(ref)
     folder = EvidenceFolder(str(path.parent) if path.suffix == ".wandb" else ref)  # wandb/latest-run is a link
-    name = (
-        path.name
-        if path.suffix == ".wandb"
-        else next(iter(sorted(p.name for p in folder.root.glob("run-*.wandb"))), None)
-    )
-    if name is None:
+    logs = [path.name] if path.suffix == ".wandb" else sorted(p.name for p in folder.root.glob("run-*.wandb"))
+    if not logs:
         raise EvidenceError(
             f"{ref}: no run-ID.wandb log in this W&B run folder", "point at a folder under wandb/ that a run wrote"
         )
-    log = folder.file(name)
+    log = folder.file(logs[0])
     if log is None:
         raise EvidenceError(f"{ref}: does not exist")
     replay = Replay()
@@ -129,9 +125,7 @@ def _artifacts(run: EvidenceFolder) -> list[ArtifactInfo]:
     if files.is_symlink() or not files.is_dir():
         return []
     return [
-        ArtifactInfo(
-            path=relative, size=(p or (files / relative).resolve()).stat().st_size, sha256=p and sha256_file(p)
-        )
+        ArtifactInfo(path=relative, size=(files / relative).stat().st_size, sha256=p and sha256_file(p))
         for relative, p in EvidenceFolder(run.shown("files")).files(links_out=True)
     ]
 

@@ -54,9 +54,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _new_file_mode() -> int:
-    """0666 under the process's umask, as open() would create a file."""
-    umask = os.umask(0)
-    os.umask(umask)
+    """0666 under the process's umask, as open() would create a file. Linux tells the umask in
+    /proc; elsewhere it is read by setting it (briefly process-wide)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0)
+        os.umask(umask)
     return 0o666 & ~umask
 
 
