@@ -75,7 +75,8 @@ class Database:
         """A DBAPI connection, rolled back if the block fails."""
         if self.sqlite_path:
             if self._sqlite is None:
-                self._sqlite = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60))
+                # One connection per Database; a caller sharing it across threads holds its own lock.
+                self._sqlite = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60, check_same_thread=False))
             raw: Any = self._sqlite
         else:
             raw = self.engine.raw_connection()

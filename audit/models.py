@@ -117,6 +117,28 @@ class Head(SQLModel, table=True):
     hash: str = GENESIS
 
 
+class InboxJob(SQLModel, table=True):
+    """A registry event the service received, kept until a worker has handled it (the durable inbox).
+    Operational state, not a record: what the worker decided and changed is in the chain."""
+
+    __tablename__ = "pml_inbox"
+    __table_args__ = (Index("ix_pml_inbox_state", "state", "not_before"),)
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(unique=True, description="The sender's delivery id: a delivery seen twice is one job.")
+    source: str = Field(description="mlflow, or sweep (the reconciliation sweep's own jobs).")
+    event: str = Field(description="model_version.created, model_version_alias.created, …")
+    model: str | None = None
+    body: str = Field(description="The event as delivered (JSON).")
+    received: str
+    state: str = Field(description="pending, running, done or dead (no retries left).")
+    attempts: int = 0
+    not_before: str = Field(description="When it may run (UTC): now, or later after a failure (backoff).")
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+    last_error: str | None = None
+    result: str | None = None
+
+
 class Meta(SQLModel, table=True):
     __tablename__ = "pml_meta"
     key: str = Field(primary_key=True)

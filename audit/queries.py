@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from pml_policy.errors import AuditError
 
@@ -78,6 +78,7 @@ def records(
     limit: int | None = None,
     newest_first: bool = True,
     kind: str | None = None,
+    before: int | None = None,
 ) -> list[RecordSummary]:
     from sqlalchemy import select
 
@@ -91,6 +92,8 @@ def records(
         query = query.where(t.outcome == outcome)
     if kind:
         query = query.where(t.kind == kind)
+    if before:
+        query = query.where(t.seq < before)
     if since:
         query = query.where(t.time >= utc_text(since))
     if until:
@@ -156,3 +159,58 @@ def changes(db: Database, decision_id: str) -> list[Change]:
             {"id": decision_id},
         )
         return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in cursor.fetchall()]  # type: ignore[typeddict-item]
+
+
+def alias_holders(db: Database, model: str, alias: str) -> list[str]:
+    """The versions `--apply` moved an alias of a model to, most recent first (from its change records)."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            db.sql(
+                "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+                "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' "
+                "ORDER BY a.id DESC"
+            ),
+            {"m": model, "a": alias},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def latest_tag(db: Database, model: str, version: str, key: str) -> str | None:
+    """The value `--apply` last set a version's tag to; None when it never set that tag."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            db.sql(
+                "SELECT a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+                "WHERE d.model = {m} AND d.version = {v} AND a.kind = 'set_tag' AND a.name = {k} "
+                "AND a.state = 'applied' ORDER BY a.id DESC LIMIT 1"
+            ),
+            {"m": model, "v": version, "k": key},
+        )
+        found = cursor.fetchone()
+        return None if found is None else found[0]
+
+
+class Latest(NamedTuple):
+    decision: str  # its id
+    outcome: str
+    digests: list[str]  # the policy digests it was made under
+
+
+def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
+    """The latest gating decision on a model version; None when the log has none."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            db.sql(
+                "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind = 'decision' "
+                "ORDER BY seq DESC LIMIT 1"
+            ),
+            {"m": model, "v": version},
+        )
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        cursor.execute(db.sql("SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}"), {"s": found[0]})
+        return Latest(found[2], found[1], sorted(row[0] for row in cursor.fetchall()))

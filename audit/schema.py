@@ -17,7 +17,7 @@ from .rows import ACTION_COLUMNS, change_record, insert_sql, utc_text
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -98,6 +98,15 @@ def _change_records(conn: Connection) -> None:
     conn.execute(text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq, "h": prev})
 
 
+def _inbox(conn: Connection) -> None:
+    """v8 -> v9: the service's durable inbox of registry events."""
+    from sqlmodel import SQLModel
+
+    from .models import InboxJob
+
+    SQLModel.metadata.create_all(conn, tables=[InboxJob.__table__])  # type: ignore[attr-defined]
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -108,6 +117,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _signatures,
     6: _record_kinds,
     7: _change_records,
+    8: _inbox,
 }
 
 

@@ -91,7 +91,15 @@ class AuditStore:
         return appended
 
     def record_change(
-        self, decision_id: str, policy: str, kind: str, name: str, value: str | None, state: str, detail: str = ""
+        self,
+        decision_id: str,
+        policy: str,
+        kind: str,
+        name: str,
+        value: str | None,
+        state: str,
+        detail: str = "",
+        by: str | None = None,
     ) -> None:
         """A registry change as it happened (applied or failed): a chained record of kind `change`
         (signed with a key), and the action row beside the decision that planned it, derived from it."""
@@ -125,7 +133,7 @@ class AuditStore:
                 row = change_record(
                     {**action, "decision": decision_id},
                     decision,
-                    actor(),
+                    by or actor(),
                     chain.canonical(ci_context()),
                     str(uuid.uuid4()),
                     now,
@@ -287,8 +295,9 @@ class AuditStore:
         limit: int | None = None,
         newest_first: bool = True,
         kind: str | None = None,
+        before: int | None = None,
     ) -> list[queries.RecordSummary]:
-        return queries.records(self.db, model, policy, outcome, since, until, limit, newest_first, kind)
+        return queries.records(self.db, model, policy, outcome, since, until, limit, newest_first, kind, before)
 
     def get(self, ref: str) -> queries.Record:
         """A record by decision id, a unique id prefix (6+ characters), or #SEQ."""
@@ -301,6 +310,18 @@ class AuditStore:
     def changes(self, decision_id: str) -> list[queries.Change]:
         """Every action row of a decision: planned with it, then applied or failed."""
         return queries.changes(self.db, decision_id)
+
+    def alias_holders(self, model: str, alias: str) -> list[str]:
+        """The versions --apply moved an alias to, most recent first."""
+        return queries.alias_holders(self.db, model, alias)
+
+    def latest_tag(self, model: str, version: str, key: str) -> str | None:
+        """The value --apply last set a version's tag to, or None."""
+        return queries.latest_tag(self.db, model, version, key)
+
+    def latest_outcome(self, model: str, version: str) -> queries.Latest | None:
+        """The latest gating decision on a version (id, outcome, policy digests), or None."""
+        return queries.latest_outcome(self.db, model, version)
 
     def aggregates(self, since: dt.datetime, until: dt.datetime, model: str | None = None) -> Aggregates:
         """A period's numbers for reports; use as a context manager."""

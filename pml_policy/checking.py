@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
+from .adapters.local import LocalAdapter
 from .audit import AuditStore, Entry
 from .audit.context import actor, ci_context
 from .audit.signing import Signer
-from .engine import Decision, Subject, backend, load
+from .engine import Decision, PolicySet, Subject, backend, load
 from .errors import UsageError
 from .mappings import read_mapping
 from .plan import Change, apply, plan
@@ -51,8 +52,21 @@ def check(
     config: AdapterConfig | None = None,
 ) -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    policies = load(policy_paths)
-    data = load_data(data_file)
+    return decide(refs, load(policy_paths), champion_ref, load_data(data_file), engine, config)
+
+
+def decide(
+    refs: list[str],
+    policies: PolicySet,
+    champion_ref: str | None = None,
+    data: dict[str, Any] | None = None,
+    engine: str = "python",
+    config: AdapterConfig | None = None,
+    inline: list[Subject] | None = None,
+) -> CheckRun:
+    """Decide each reference (read through its adapter) and each subject given inline (the
+    service's pushed evidence) under policies already loaded; nothing is recorded yet."""
+    data = data or {}
     evaluator = backend(engine)
     given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
     held: dict[
@@ -73,6 +87,11 @@ def check(
         result.subjects.append(subject)
         result.champions.append(champion)
         result.adapters.append(adapter)
+    for subject in inline or []:
+        result.decisions.append(evaluator.evaluate(policies, subject, given, data))
+        result.subjects.append(subject)
+        result.champions.append(given)
+        result.adapters.append(LocalAdapter())  # never a registry: nothing to apply to
     return result
 
 
@@ -106,13 +125,14 @@ class Decided(Protocol):
     champions: list[Subject | None]
 
 
-def record(decided: Decided, url: str, signing_key: str | None = None) -> Recorded:
+def record(decided: Decided, url: str, signing_key: str | None = None, by: str | None = None) -> Recorded:
     """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict);
-    with a signing key (an Ed25519 private key file), each record is signed."""
+    with a signing key (an Ed25519 private key file), each record is signed. `by`: the actor (the
+    service's token name); default: as audit.context.actor reads it."""
     store = AuditStore(url, signer=Signer(signing_key) if signing_key else None)
     try:
         entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
-        appended = store.append(entries, actor(), ci_context())
+        appended = store.append(entries, by or actor(), ci_context())
     finally:
         store.close()
     return Recorded(store.shown, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
@@ -139,7 +159,7 @@ class Applied:
         return not any(c.state == "failed" for _, changes in self.changes for c in changes)
 
 
-def apply_run(checked: CheckRun, audit_url: str) -> Applied:
+def apply_run(checked: CheckRun, audit_url: str, signing_key: str | None = None) -> Applied:
     """`check --apply`: each subject's own actions, through the adapter it was read with, each
     change recorded in the audit log as it is made."""
     done = Applied([])
@@ -147,24 +167,28 @@ def apply_run(checked: CheckRun, audit_url: str) -> Applied:
         assert isinstance(adapter, Registry)  # registries() refused anything else before the run
         state = adapter.state(subject.model.name or "", [subject.model.version or ""])
         changes = plan([(subject, decision)], state, _alone)
-        apply_recorded(changes, adapter, audit_url)
+        apply_recorded(changes, adapter, audit_url, signing_key)
         done.changes.append((subject, changes))
         if not done.ok:
             break  # stop: the registry is not answering
     return done
 
 
-def apply_recorded(changes: list[Change], adapter: Registry, audit_url: str) -> list[Change]:
+def apply_recorded(
+    changes: list[Change], adapter: Registry, audit_url: str, signing_key: str | None = None, by: str | None = None
+) -> list[Change]:
     """Apply the planned changes, recording each in the audit log as it happens."""
-    store = AuditStore(audit_url)
+    store = AuditStore(audit_url, signer=Signer(signing_key) if signing_key else None)
     try:
-        return apply(
-            changes,
-            adapter,
-            lambda c: store.record_change(c.decision_id, c.policy, c.kind, c.name, c.value, c.state, c.detail),
-        )
+        return apply(changes, adapter, lambda c: record_change(store, c, by))
     finally:
         store.close()
+
+
+def record_change(store: AuditStore, change: Change, by: str | None = None) -> None:
+    store.record_change(
+        change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail, by
+    )
 
 
 def _alone(_policy: str, contenders: list[tuple[Subject, Decision]]) -> list[Subject]:

@@ -348,7 +348,7 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 8
+    assert store.schema_version() == schema.SCHEMA_VERSION == 9
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
@@ -812,7 +812,7 @@ def test_registry_changes_of_an_older_log_become_records_of_their_own(store_url,
     )
     _sql(store_url, "UPDATE pml_meta SET value = '7' WHERE key = 'schema_version'")
     upgraded = AuditStore(store_url)
-    assert upgraded.schema_version() == 8
+    assert upgraded.schema_version() == schema.SCHEMA_VERSION
     verdict = upgraded.verify()
     assert verdict.ok and verdict.records == 4, verdict
     (change,) = upgraded.records(kind="change")

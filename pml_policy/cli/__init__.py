@@ -26,9 +26,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("pml_policy.cli.audit", "explain"),
     "fmt": ("pml_policy.cli.policies", "fmt_command"),
     "govern": ("pml_policy.cli.govern", "govern"),
+    "inbox": ("pml_policy.cli.serve", "inbox"),
     "report": ("pml_policy.cli.report", "report"),
     "schema": ("pml_policy.cli.policies", "schema"),
+    "serve": ("pml_policy.cli.serve", "serve"),
     "test": ("pml_policy.cli.test", "test"),
+    "token": ("pml_policy.cli.serve", "token"),
     "validate": ("pml_policy.cli.policies", "validate"),
 }
 

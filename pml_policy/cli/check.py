@@ -134,7 +134,7 @@ def check(
         coloured = is_tty and fmt == "text"
         click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
     if do_apply:
-        applied = checking.apply_run(run, audit_url)
+        applied = checking.apply_run(run, audit_url, signing_key)
         report = "".join(
             f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in applied.changes
         )

@@ -83,7 +83,7 @@ def govern(
     recorded = record(result, audit_url, signing_key)  # before anything is reported or applied
     click.echo(_report(model, result, [seq for _, seq, _ in recorded.records]))
     if do_apply:
-        apply_recorded(result.changes, adapter, audit_url)
+        apply_recorded(result.changes, adapter, audit_url, signing_key)
     click.echo(render_changes(result.changes, do_apply), nl=False)
     if any(c.state == "failed" for c in result.changes):
         click.echo(

@@ -1,0 +1,192 @@
+"""The service's durable inbox: registry events stored as they arrive, handed to workers one model at
+a time, retried with backoff, and kept as dead letters when retries run out.
+
+A delivery id seen twice is one job. Claims are serialised (SQLite: the write lock; PostgreSQL: a
+transaction-level advisory lock), so two workers, in one process or in several replicas, never run
+two jobs of one model at once. A job a worker took and never finished (the process was killed) goes
+back to pending once its lease expires; a single SQLite service releases them at start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from .database import Database
+from .rows import utc_text
+
+LEASE = dt.timedelta(minutes=5)  # a running job not finished by then is taken again
+BACKOFF = (5, 30, 120, 600)  # seconds before the 2nd, 3rd, 4th and 5th attempt
+ATTEMPTS = len(BACKOFF) + 1  # then the job is dead: `pml-policy inbox retry` sends it again
+_CLAIM_LOCK = 7261524402  # PostgreSQL advisory lock: one claim at a time across replicas
+COLUMNS = (
+    "id",
+    "delivery_id",
+    "source",
+    "event",
+    "model",
+    "body",
+    "received",
+    "state",
+    "attempts",
+    "not_before",
+    "claimed_by",
+    "claimed_at",
+    "last_error",
+    "result",
+)
+
+
+class Job(NamedTuple):
+    id: int
+    delivery_id: str
+    source: str
+    event: str
+    model: str | None
+    body: str
+    received: str
+    state: str
+    attempts: int
+    not_before: str
+    claimed_by: str | None
+    claimed_at: str | None
+    last_error: str | None
+    result: str | None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def _claiming(db: Database) -> Iterator[Any]:
+    with db.writing() as cursor:
+        if not db.is_sqlite:
+            cursor.execute(db.sql("SELECT pg_advisory_xact_lock({k})"), {"k": _CLAIM_LOCK})
+        yield cursor
+
+
+def enqueue(db: Database, delivery_id: str, source: str, event: str, model: str | None, body: str) -> bool:
+    """Store an event; False when this delivery id is already in the inbox (a replay)."""
+    now = utc_text(_now())
+    with db.writing() as cursor:
+        cursor.execute(
+            db.sql(
+                "INSERT INTO pml_inbox (delivery_id, source, event, model, body, received, state, attempts, "
+                "not_before) VALUES ({d}, {s}, {e}, {m}, {b}, {r}, 'pending', 0, {r}) "
+                "ON CONFLICT (delivery_id) DO NOTHING"
+            ),
+            {"d": delivery_id, "s": source, "e": event, "m": model, "b": body, "r": now},
+        )
+        return bool(cursor.rowcount)
+
+
+def claim(db: Database, worker: str) -> Job | None:
+    """The oldest job that may run now and whose model no other worker is on, marked running."""
+    now = _now()
+    with _claiming(db) as cursor:
+        cursor.execute(
+            db.sql("UPDATE pml_inbox SET state = 'pending' WHERE state = 'running' AND claimed_at < {expired}"),
+            {"expired": utc_text(now - LEASE)},
+        )
+        cursor.execute(
+            db.sql(
+                f"SELECT {', '.join(COLUMNS)} FROM pml_inbox WHERE state = 'pending' AND not_before <= {{now}} AND "
+                "(model IS NULL OR model NOT IN (SELECT model FROM pml_inbox WHERE state = 'running' AND model IS NOT "
+                "NULL)) ORDER BY id LIMIT 1"
+            ),
+            {"now": utc_text(now)},
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        job = Job(*row)
+        cursor.execute(
+            db.sql(
+                "UPDATE pml_inbox SET state = 'running', claimed_by = {w}, claimed_at = {t}, attempts = attempts + 1 "
+                "WHERE id = {id}"
+            ),
+            {"w": worker, "t": utc_text(now), "id": job.id},
+        )
+        return job._replace(state="running", claimed_by=worker, attempts=job.attempts + 1)
+
+
+def finish(db: Database, job: Job, result: str) -> None:
+    with db.writing() as cursor:
+        cursor.execute(
+            db.sql("UPDATE pml_inbox SET state = 'done', result = {r}, last_error = NULL WHERE id = {id}"),
+            {"r": result, "id": job.id},
+        )
+
+
+def fail(db: Database, job: Job, error: str) -> str:
+    """Back to pending after its backoff, or dead when its attempts are spent; returns the state."""
+    dead = job.attempts >= ATTEMPTS
+    later = _now() + dt.timedelta(seconds=BACKOFF[min(job.attempts, len(BACKOFF)) - 1])
+    state = "dead" if dead else "pending"
+    with db.writing() as cursor:
+        cursor.execute(
+            db.sql(
+                "UPDATE pml_inbox SET state = {s}, last_error = {e}, not_before = {n}, claimed_by = NULL "
+                "WHERE id = {id}"
+            ),
+            {"s": state, "e": error[:2000], "n": utc_text(later), "id": job.id},
+        )
+    return state
+
+
+def release_running(db: Database) -> int:
+    """Jobs left running by a process that is gone (one SQLite service, restarted): pending again."""
+    with db.writing() as cursor:
+        cursor.execute("UPDATE pml_inbox SET state = 'pending', claimed_by = NULL WHERE state = 'running'")
+        return int(cursor.rowcount)
+
+
+def jobs(db: Database, state: str | None = None, limit: int = 100) -> list[Job]:
+    """The newest jobs first, of one state or all."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        where = "WHERE state = {s} " if state else ""
+        cursor.execute(
+            db.sql(f"SELECT {', '.join(COLUMNS)} FROM pml_inbox {where}ORDER BY id DESC LIMIT {{n}}"),
+            {"s": state, "n": limit},
+        )
+        return [Job(*row) for row in cursor.fetchall()]
+
+
+def retry(db: Database, job_id: int | None = None) -> int:
+    """Dead jobs (one, or all) pending again with fresh attempts; returns how many."""
+    with db.writing() as cursor:
+        which = " AND id = {id}" if job_id is not None else ""
+        cursor.execute(
+            db.sql(
+                "UPDATE pml_inbox SET state = 'pending', attempts = 0, not_before = {now} WHERE state = 'dead'" + which
+            ),
+            {"now": utc_text(_now()), "id": job_id},
+        )
+        return int(cursor.rowcount)
+
+
+class Depth(NamedTuple):
+    pending: int
+    running: int
+    dead: int
+    oldest_pending: str | None  # when the oldest pending job was received
+
+
+def depth(db: Database) -> Depth:
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            "SELECT state, COUNT(*), MIN(received) FROM pml_inbox WHERE state IN ('pending', 'running', 'dead') "
+            "GROUP BY state"
+        )
+        found = {state: (count, oldest) for state, count, oldest in cursor.fetchall()}
+    return Depth(
+        found.get("pending", (0, None))[0],
+        found.get("running", (0, None))[0],
+        found.get("dead", (0, None))[0],
+        found.get("pending", (0, None))[1],
+    )

@@ -1,0 +1,233 @@
+"""`pml-policy serve`: the governance service; `pml-policy token create`; `pml-policy inbox list|retry`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import sys
+from typing import Any
+
+import click
+
+from pml_policy import config
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.errors import PmlError, UsageError
+from pml_policy.escaping import lines_of
+from pml_policy.secrets import redact
+from pml_policy.tokens import ROLES
+from pml_policy.tokens import create as create_token
+
+from .options import audit_option, policies_option, registry_options, signing_option
+
+
+def seconds_of(text: str, option: str) -> float:
+    """`10m`, `90s`, `1h` or `0` (never) as seconds."""
+    found = re.fullmatch(r"(\d{1,6})([smh]?)", text.strip())
+    if not found:
+        raise UsageError(f"{option} {text!r}: give a duration such as 90s, 10m or 1h (0: never)")
+    return int(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[found.group(2)]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PML_HOST", help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8077, show_default=True, envvar="PML_PORT")
+@policies_option
+@audit_option
+@registry_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="PML_WORKERS",
+    help="Inbox worker threads (registry events are handled one model at a time). Env: PML_WORKERS.",
+)
+@click.option(
+    "--apply",
+    "do_apply",
+    is_flag=True,
+    envvar="PML_APPLY",
+    help="Change the registry (aliases, tags) as decided; default: plan only, recorded. Env: PML_APPLY.",
+)
+@click.option(
+    "--enforce",
+    type=click.Choice(["revert", "flag", "off"]),
+    default="revert",
+    show_default=True,
+    envvar="PML_ENFORCE",
+    help="The champion alias moved by hand to a version that does not pass: move it back, tag the version "
+    "governance.violation, or only record it. Env: PML_ENFORCE.",
+)
+@click.option(
+    "--reconcile-every",
+    default="10m",
+    show_default=True,
+    envvar="PML_RECONCILE_EVERY",
+    help="How often to compare the registry with the log and govern what was missed (0: never). "
+    "Env: PML_RECONCILE_EVERY.",
+)
+@click.option(
+    "--tokens",
+    type=click.Path(dir_okay=False),
+    envvar="PML_TOKENS",
+    help="Bearer tokens and their roles (`pml-policy token create`). Without it the service listens on loopback "
+    "only and every caller is the local admin. Env: PML_TOKENS.",
+)
+@click.option(
+    "--evidence-root",
+    type=click.Path(file_okay=False, exists=True),
+    envvar="PML_EVIDENCE_ROOT",
+    help="Let POST /v1/check read folders under this one; otherwise it reads registries and pushed evidence.",
+)
+@signing_option
+def serve(
+    host: str,
+    port: int,
+    policy_paths: tuple[str, ...],
+    audit_url: str,
+    adapters: AdapterConfig,
+    workers: int,
+    do_apply: bool,
+    enforce: str,
+    reconcile_every: str,
+    tokens: str | None,
+    evidence_root: str | None,
+    signing_key: str | None,
+) -> None:
+    """Run the governance service: decide on registry events, answer deployment tools.
+
+    The MLflow webhook secret comes from PML_WEBHOOK_SECRET (never an option: options show in
+    process lists). Policies load at start; SIGHUP or POST /v1/policies/reload loads them again,
+    and a set with errors is refused while the old one stays in force.
+
+    \b
+    Examples:
+      pml-policy serve                                         # 127.0.0.1:8077, ./policies, .pml/audit.db
+      PML_WEBHOOK_SECRET=… pml-policy serve --tracking-uri http://mlflow:5000 --apply
+      pml-policy serve --host 0.0.0.0 --tokens tokens.yaml --audit postgresql://gov@db/governance
+    """
+    from pml_policy.service import ServiceSettings, create_app
+    from pml_policy.service.settings import is_loopback
+
+    if not tokens and not is_loopback(host):
+        raise UsageError(
+            f"--host {host} is reachable from other machines, and no --tokens file says who may call",
+            "create tokens with `pml-policy token create NAME --role decide --tokens tokens.yaml`, or listen on "
+            "127.0.0.1",
+        )
+    settings = ServiceSettings(
+        host=host,
+        port=port,
+        policy_paths=config.policy_paths(policy_paths),
+        audit_url=audit_url,
+        tracking_uri=adapters.tracking_uri,
+        champion_alias=adapters.champion_alias,
+        registry_timeout=adapters.timeout,
+        workers=workers,
+        apply=do_apply,
+        enforce=enforce,
+        reconcile_every=seconds_of(reconcile_every, "--reconcile-every"),
+        tokens=tokens,
+        webhook_secret=os.environ.get("PML_WEBHOOK_SECRET") or None,
+        signing_key=signing_key,
+        evidence_root=evidence_root,
+    )
+    _logging()
+    app = create_app(settings)
+    service = app.state.service
+    signal.signal(signal.SIGHUP, lambda *_: _reload(service))
+    who = f"tokens from {tokens}" if tokens else "no tokens: loopback only, every caller is the local admin"
+    click.echo(
+        f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.current.policies)} policies from "
+        f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
+        f"{redact(adapters.tracking_uri or 'none')}; {'applying' if do_apply else 'planning only'}; webhooks "
+        f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
+        err=True,
+    )
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("pml_policy.service")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _reload(service: Any) -> None:
+    log = logging.getLogger("pml_policy.service")
+    try:
+        fresh = service.policies.reload()
+    except PmlError as exc:
+        log.error(json.dumps({"event": "reload refused; the old policies stay", "errors": lines_of(exc.render())}))
+        return
+    log.info(json.dumps({"event": "policies reloaded", "policies": [f"{p.name} {p.version}" for p in fresh.policies]}))
+
+
+@click.group()
+def token() -> None:
+    """Bearer tokens for `pml-policy serve`: a YAML file of names, roles and hashes."""
+
+
+@token.command(name="create")
+@click.argument("name")
+@click.option("--role", "roles", type=click.Choice(ROLES), multiple=True, required=True, help="Repeatable.")
+@click.option("--tokens", type=click.Path(dir_okay=False), required=True, envvar="PML_TOKENS", help="The tokens file.")
+def token_create(name: str, roles: tuple[str, ...], tokens: str) -> None:
+    """Make a token for NAME (the actor the audit log records); print it once, keep only its hash.
+
+    \b
+    Roles: read (decisions, the log), decide (check, govern), approve, admin (everything).
+      pml-policy token create ci-gate --role decide --tokens tokens.yaml
+    """
+    made = create_token(tokens, name, list(roles))
+    click.echo(made)
+    click.echo(f"token {name!r} ({', '.join(roles)}) added to {tokens}; it is shown this once", err=True)
+
+
+@click.group()
+def inbox() -> None:
+    """The service's inbox of registry events: what is waiting, what failed."""
+
+
+@inbox.command(name="list")
+@audit_option
+@click.option("--state", type=click.Choice(["pending", "running", "done", "dead"]), help="Only jobs in this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def inbox_list(audit_url: str, state: str | None, limit: int) -> None:
+    """List inbox jobs, newest first."""
+    from pml_policy.audit import AuditStore
+    from pml_policy.audit.inbox import jobs
+
+    store = AuditStore(audit_url, create=False)
+    try:
+        for j in jobs(store.db, state, limit):
+            error = f"  {lines_of(j.last_error)}" if j.last_error else ""
+            click.echo(
+                f"{j.id:>6}  {j.state:<8} {j.received}  {j.event:<28} {j.model or '-'}  tries {j.attempts}{error}"
+            )
+    finally:
+        store.close()
+
+
+@inbox.command(name="retry")
+@click.argument("job_id", required=False, type=click.IntRange(min=1))
+@audit_option
+def inbox_retry(job_id: int | None, audit_url: str) -> None:
+    """Send dead jobs (JOB_ID, or all) back to the workers."""
+    from pml_policy.audit import AuditStore
+    from pml_policy.audit.inbox import retry
+
+    store = AuditStore(audit_url, create=False)
+    try:
+        count = retry(store.db, job_id)
+    finally:
+        store.close()
+    click.echo(f"{count} dead job{'s' if count != 1 else ''} sent back to the workers")

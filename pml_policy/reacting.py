@@ -1,0 +1,146 @@
+"""What governance does when a registry event arrives: the use case the service's workers (and its
+reconciliation sweep) call, over the same govern, record and apply as the CLI.
+
+- A version registered, or a version's tags changed: govern its model (every version: the best
+  passing one holds the alias, every one has the tags of its decision), plan or apply.
+- The champion alias moved: the holder needs a passing decision under the current policies. The
+  service's own moves are recognised from the log and left alone (no loops); a hand move to a
+  version that does not pass is reverted to the most recent earlier holder that passes
+  (`revert`), tagged `governance.violation` (`flag`), or only recorded (`off`).
+
+>>> ctx = Governance(policies, AdapterConfig(tracking_uri="http://mlflow:5000"), AUDIT_URL)  # doctest: +SKIP
+>>> react(ctx, "model_version.created", {"name": "credit-scorer", "version": "4"})        # doctest: +SKIP
+'governed credit-scorer: 4 decisions #12..#15; 2 applied, 6 unchanged'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .adapters.base import AdapterConfig
+from .adapters.mlflow import MlflowAdapter
+from .audit import AuditStore
+from .audit.signing import Signer
+from .checking import apply_recorded, record
+from .engine import PolicySet, backend
+from .errors import UsageError
+from .governing import govern
+from .plan import Change, summary
+
+Enforce = Literal["revert", "flag", "off"]
+VIOLATION_TAG = "governance.violation"
+TAG_EVENTS = ("model_version_tag.set", "model_version_tag.deleted")
+GOVERNED_EVENTS = ("model_version.created", *TAG_EVENTS)
+ALIAS_EVENTS = ("model_version_alias.created",)
+
+
+@dataclass
+class Governance:
+    """What the service governs with: the policies in force, where the registry and the log are,
+    and what it may do."""
+
+    policies: PolicySet
+    config: AdapterConfig
+    audit_url: str
+    apply: bool = False
+    enforce: Enforce = "revert"
+    signing_key: str | None = None
+    by: str = "pml-policy service"  # the actor recorded for what the service does on its own
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def registry(self) -> MlflowAdapter:
+        return MlflowAdapter(self.config)
+
+
+def react(ctx: Governance, event: str, data: dict[str, Any]) -> str:
+    """Handle one registry event; returns one line saying what was done (the inbox keeps it)."""
+    model = str(data.get("name") or "")
+    if not model:
+        raise UsageError(f"{event}: the event names no model")
+    if event in TAG_EVENTS and _own_tag(ctx, model, data, event):
+        return f"{model}: tag {data.get('key')} on version {data.get('version')} was governance's own change"
+    if event in GOVERNED_EVENTS:
+        return govern_model(ctx, model)
+    if event in ALIAS_EVENTS:
+        return enforce_alias(ctx, model, str(data.get("alias") or ""), str(data.get("version") or ""))
+    return f"{event}: not an event governance acts on"
+
+
+def _own_tag(ctx: Governance, model: str, data: dict[str, Any], event: str) -> bool:
+    """A tag set to the value governance last applied to it: the echo of its own change."""
+    if event != "model_version_tag.set":
+        return False
+    store = AuditStore(ctx.audit_url)
+    try:
+        return store.latest_tag(model, str(data.get("version")), str(data.get("key"))) == data.get("value")
+    finally:
+        store.close()
+
+
+def govern_model(ctx: Governance, model: str) -> str:
+    adapter = ctx.registry()
+    result = govern(model, ctx.policies, adapter, "all", ctx.data)
+    if not result.subjects:
+        return f"{model}: no version to govern"
+    if not ctx.apply:
+        result.as_plan()
+    recorded = record(result, ctx.audit_url, ctx.signing_key, ctx.by)
+    if ctx.apply:
+        apply_recorded(result.changes, adapter, ctx.audit_url, ctx.signing_key, ctx.by)
+    seqs = [seq for _, seq, _ in recorded.records]
+    what = "planned" if not ctx.apply else "governed"
+    return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"
+
+
+def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
+    """The champion alias moved to `version`: keep it if the version passes under the current
+    policies, else revert or flag as configured; every step recorded."""
+    adapter = ctx.registry()
+    if alias != adapter.champion_alias:
+        return f'{model}: alias "{alias}" is not the champion alias; nothing to enforce'
+    holder = adapter.state(model, []).aliases.get(alias)
+    if holder != version:
+        return f'{model}: alias "{alias}" has moved on to version {holder} since; nothing to enforce'
+    store = AuditStore(ctx.audit_url, signer=Signer(ctx.signing_key) if ctx.signing_key else None)
+    try:
+        moved = store.alias_holders(model, alias)
+        if moved and moved[0] == version:
+            return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
+        subject = adapter.fetch(f"models:/{model}/{version}")
+        decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
+        check = _Checked([decision], [subject], [None])
+        (_, seq, _), *_ = record(check, ctx.audit_url, ctx.signing_key, ctx.by).records
+        if decision.outcome in ("pass", "warn"):
+            return f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})'
+        if ctx.enforce == "off":
+            return f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
+        reason = f'alias "{alias}" moved by hand to version {version}, whose decision is {decision.outcome} (#{seq})'
+        change = _enforcement(ctx, store, model, alias, version, decision.id, reason)
+        if ctx.apply:
+            apply_recorded([change], adapter, ctx.audit_url, ctx.signing_key, ctx.by)
+        return f"{model}: {reason}; {change.describe()}: {change.state if ctx.apply else 'planned (no --apply)'}"
+    finally:
+        store.close()
+
+
+def _enforcement(
+    ctx: Governance, store: AuditStore, model: str, alias: str, version: str, decision_id: str, reason: str
+) -> Change:
+    """Revert to the most recent earlier holder whose latest decision passed (the change rests on
+    that decision); flag the version when so configured, or when no earlier holder passes (an alias
+    is never simply removed)."""
+    if ctx.enforce == "revert":
+        for earlier in store.alias_holders(model, alias):
+            latest = store.latest_outcome(model, earlier)
+            if earlier != version and latest is not None and latest.outcome in ("pass", "warn"):
+                return Change(model, earlier, "set_alias", alias, None, "governance", latest.decision, detail=reason)
+        reason += "; no earlier holder passes, so the version is flagged instead"
+    return Change(model, version, "set_tag", VIOLATION_TAG, reason, "governance", decision_id, detail=reason)
+
+
+@dataclass
+class _Checked:
+    decisions: list[Any]
+    subjects: list[Any]
+    champions: list[Any]

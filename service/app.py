@@ -1,0 +1,450 @@
+"""The HTTP application: routes in, one use-case call out, JSON back. No decision logic here.
+
+Requests are parsed with the evidence readers' limits (size, depth, integer length, no key twice),
+errors are problem details, each request is one JSON log line (never a header, so never a token),
+and blocking work (evaluation, the log, the registry) runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.audit import AuditStore
+from pml_policy.audit import inbox as inbox_jobs
+from pml_policy.audit.database import Database
+from pml_policy.checking import decide, record
+from pml_policy.engine import PolicySet, Subject, load
+from pml_policy.errors import PmlError, UsageError
+from pml_policy.governing import govern
+from pml_policy.mappings import loads_bounded
+from pml_policy.outputs.json_out import document
+from pml_policy.reacting import Governance
+from pml_policy.tokens import TokenFile
+
+from .auth import Denied, Gate
+from .metrics import Metrics
+from .problems import from_error, problem
+from .settings import ServiceSettings
+from .webhooks import Refused, verify
+from .worker import Workers
+
+log = logging.getLogger("pml_policy.service")
+REGISTRY_REFS = ("models:/", "runs:/", "wandb:")
+
+
+class Policies:
+    """The policy set in force; a reload with errors is refused and the old set stays."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        self.lock = threading.Lock()
+        self.current: PolicySet = load(paths)
+
+    def reload(self) -> PolicySet:
+        fresh = load(self.paths)  # PolicyError: refused, with every located error
+        with self.lock:
+            self.current = fresh
+        return fresh
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.policies = Policies(settings.policy_paths)
+        self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None)
+        store = AuditStore(settings.audit_url)  # created or upgraded now, not at the first request
+        store.close()
+        self.inbox_db = Database(settings.audit_url)
+        self.inbox_lock = threading.Lock()  # the request threads share one inbox connection
+        self.metrics = Metrics(self.depth)
+        self.workers = Workers(settings.audit_url, self.governance, self.metrics, settings.poll_seconds)
+
+    def config(self) -> AdapterConfig:
+        """A registry configuration per request or job: each has its own time budget."""
+        s = self.settings
+        return AdapterConfig(tracking_uri=s.tracking_uri, champion_alias=s.champion_alias, timeout=s.registry_timeout)
+
+    def governance(self) -> Governance:
+        s = self.settings
+        return Governance(
+            self.policies.current, self.config(), s.audit_url, s.apply, s.enforce, s.signing_key, "pml-policy service"
+        )
+
+    def depth(self) -> inbox_jobs.Depth:
+        with self.inbox_lock:
+            return inbox_jobs.depth(self.inbox_db)
+
+    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str) -> bool:
+        with self.inbox_lock:
+            return inbox_jobs.enqueue(self.inbox_db, delivery_id, "mlflow", event, model, body)
+
+
+# ---- request bodies ----------------------------------------------------------------------------
+
+
+class InlineModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=500)
+    version: str | None = Field(default=None, max_length=100)
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+
+
+class InlineSubject(BaseModel):
+    """Evidence pushed by a tool that has it at hand: what a local folder would hold."""
+
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=500)
+    model: InlineModel = Field(default_factory=InlineModel)
+    run: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    artifacts: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refs: list[str] = Field(default_factory=list, max_length=100, description="References as the CLI takes them.")
+    subjects: list[InlineSubject] = Field(default_factory=list, max_length=100)
+    champion: str | None = Field(default=None, max_length=500)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GovernRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    apply: bool = False
+
+
+async def _body(request: Request, model: type[BaseModel], limit: int) -> Any:
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise _Problem(413, f"the request body is larger than {limit:,} bytes")
+    if not raw:
+        return model()
+    try:
+        data = loads_bounded(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise _Problem(400, f"the body is not JSON within the limits: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:20]]
+        raise _Problem(422, f"the body does not fit: {errors[0]['msg']}", errors=errors) from None
+
+
+class _Problem(Exception):
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.extra = status, detail, extra
+
+
+def _inline(given: InlineSubject) -> Subject:
+    try:
+        return Subject.model_validate({**given.model_dump(), "source": "inline", "digest": ""})
+    except ValidationError as exc:
+        raise _Problem(422, f"subject {given.reference!r}: {exc.errors()[0]['msg']}") from None
+
+
+def _check_refs(refs: list[str], root: str | None) -> None:
+    """The service reads registries; a folder on its own disk only under --evidence-root."""
+    for ref in refs:
+        if ref.startswith(REGISTRY_REFS):
+            continue
+        inside = root is not None and Path(ref).resolve().is_relative_to(Path(root).resolve())
+        if not inside:
+            raise _Problem(
+                400,
+                f"{ref!r}: the service reads model registries (models:/…, runs:/…, wandb:…); push other evidence "
+                "inline as `subjects`",
+                hint="start the service with --evidence-root DIR to allow folders under DIR",
+            )
+
+
+# ---- the application ---------------------------------------------------------------------------
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    """The service; raises PmlError (a bad policy set, tokens file or audit log) before serving."""
+    service = Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service.inbox_db.is_sqlite:
+            with service.inbox_lock:
+                inbox_jobs.release_running(service.inbox_db)  # one process: whatever ran is gone
+        service.workers.start(settings.workers)
+        yield
+        service.workers.stop()
+        service.inbox_db.close()
+
+    app = FastAPI(
+        title="pml-policy",
+        summary="Governance decisions for ML models, recorded in a tamper-evident audit log.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+
+    def actor(request: Request, role: str) -> str:
+        name = service.gate.actor(request, role)
+        request.state.actor = name
+        return name
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_body:
+            response: Response = problem(413, f"the request body is larger than {settings.max_body:,} bytes")
+        else:
+            try:
+                response = await call_next(request)
+            except Exception:  # a bug: a problem, and a line in the log, never a traceback to the client
+                log.exception("unhandled error")
+                response = problem(500, "internal error; the service log has the details")
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        service.metrics.requests.labels(route, request.method, str(response.status_code)).observe(elapsed)
+        line = {
+            "method": request.method,
+            "route": route,
+            "status": response.status_code,
+            "ms": round(elapsed * 1000, 1),
+            "actor": getattr(request.state, "actor", None),
+        }
+        log.info(json.dumps(line))
+        return response
+
+    @app.exception_handler(PmlError)
+    async def _pml(request: Request, exc: PmlError) -> Response:
+        return from_error(exc)
+
+    @app.exception_handler(_Problem)
+    async def _problem(request: Request, exc: _Problem) -> Response:
+        return problem(exc.status, exc.detail, **exc.extra)
+
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied) -> Response:
+        return problem(exc.status, exc.detail)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:20]]
+        return problem(422, f"the request does not fit: {errors[0]['msg'] if errors else ''}", errors=errors)
+
+    # ---- health --------------------------------------------------------------------------------
+
+    @app.get("/healthz", summary="Alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Ready: the log answers, policies are loaded, the inbox keeps up")
+    async def readyz() -> Response:
+        try:
+            depth = await run_in_threadpool(service.depth)
+        except Exception:
+            return problem(503, "the audit database does not answer")
+        body = {
+            "status": "ready",
+            "policies": [f"{p.name} {p.version}" for p in service.policies.current.policies],
+            "inbox": depth._asdict(),
+        }
+        return Response(json.dumps(body), media_type="application/json")
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # ---- decisions -----------------------------------------------------------------------------
+
+    @app.post("/v1/check", summary="Decide references or pushed evidence; recorded before the answer")
+    async def check(request: Request) -> Response:
+        by = actor(request, "decide")
+        body: CheckRequest = await _body(request, CheckRequest, settings.max_body)
+        if not body.refs and not body.subjects:
+            raise _Problem(422, "give `refs` (registry references) or `subjects` (evidence), or both")
+        _check_refs([*body.refs, *([body.champion] if body.champion else [])], settings.evidence_root)
+        inline = [_inline(s) for s in body.subjects]
+
+        def run() -> str:
+            decided = decide(
+                body.refs, service.policies.current, body.champion, body.data, "python", service.config(), inline
+            )
+            started = time.perf_counter()
+            recorded = record(decided, settings.audit_url, settings.signing_key, by)
+            service.metrics.append.observe(time.perf_counter() - started)
+            for d in decided.decisions:
+                service.metrics.decisions.labels(d.outcome).inc()
+            records = [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records]
+            audit = {"recorded": True, "store": recorded.store, "records": records}
+            return document(decided.decisions, audit).model_dump_json(by_alias=True)
+
+        return Response(await run_in_threadpool(run), media_type="application/json")
+
+    @app.post("/v1/govern/{model}", summary="Govern a registered model: plan, or apply")
+    async def govern_model(model: str, request: Request) -> Response:
+        by = actor(request, "decide")
+        body: GovernRequest = await _body(request, GovernRequest, settings.max_body)
+        if body.apply and not settings.apply:
+            raise _Problem(403, "this service plans only; start it with --apply to let it change the registry")
+
+        def run() -> dict[str, Any]:
+            ctx = service.governance()
+            adapter = ctx.registry()
+            result = govern(model, ctx.policies, adapter, "all", ctx.data)
+            if not result.subjects:
+                raise UsageError(f"model {model!r} has no version to govern")
+            if not body.apply:
+                result.as_plan()
+            recorded = record(result, settings.audit_url, settings.signing_key, by)
+            if body.apply:
+                from pml_policy.checking import apply_recorded
+
+                apply_recorded(result.changes, adapter, settings.audit_url, settings.signing_key, by)
+            for c in result.changes:
+                service.metrics.changes.labels(c.state).inc()
+            return {
+                "model": model,
+                "applied": body.apply,
+                "records": [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records],
+                "decisions": [
+                    {"version": d.subject.version, "outcome": d.outcome, "id": d.id} for d in result.decisions
+                ],
+                "changes": [
+                    {"version": c.version, "kind": c.kind, "name": c.name, "value": c.value, "state": c.state}
+                    | ({"detail": c.detail} if c.detail else {})
+                    for c in result.changes
+                ],
+            }
+
+        return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
+
+    @app.get("/v1/decisions", summary="Recorded decisions, newest first, in pages")
+    async def decisions(
+        request: Request,
+        model: str | None = None,
+        outcome: Literal["pass", "warn", "fail"] | None = None,
+        kind: Literal["decision", "plan", "change"] | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> Response:
+        actor(request, "read")
+        if not 1 <= limit <= 500 or (before is not None and not 1 <= before <= 2**62):
+            raise _Problem(422, "limit is 1 to 500, and before a record number")
+
+        def run() -> dict[str, Any]:
+            store = AuditStore(settings.audit_url, create=False)
+            try:
+                rows = store.records(model, None, outcome, None, None, limit, True, kind, before)
+            finally:
+                store.close()
+            page = [{**dict(r), "ci": json.loads(r["ci"])} for r in rows]
+            following = rows[-1]["seq"] if len(rows) == limit else None
+            return {"decisions": page, "next": f"/v1/decisions?before={following}&limit={limit}" if following else None}
+
+        return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
+
+    @app.get("/v1/decisions/{ref}", summary="One recorded decision: its id, a 6+ character prefix, or #SEQ")
+    async def one_decision(ref: str, request: Request) -> Response:
+        actor(request, "read")
+
+        def run() -> dict[str, Any]:
+            store = AuditStore(settings.audit_url, create=False)
+            try:
+                row = store.get(ref)
+                changes = store.changes(row["id"])
+            finally:
+                store.close()
+            record_part = {k: row[k] for k in ("seq", "id", "time", "actor", "kind", "prev_hash", "hash")}
+            return {
+                "record": record_part,
+                "ci": json.loads(row["ci"]),
+                "body": json.loads(row["body"]),
+                "changes": changes,
+            }
+
+        try:
+            return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
+        except PmlError as exc:
+            if exc.message.startswith("no decision"):
+                raise _Problem(404, exc.message) from None
+            raise
+
+    @app.get("/v1/audit/verify", summary="Verify the audit chain (and every table beside it)")
+    async def verify_log(request: Request) -> Response:
+        actor(request, "read")
+
+        def run() -> dict[str, Any]:
+            store = AuditStore(settings.audit_url, create=False)
+            try:
+                verdict = store.verify()
+            finally:
+                store.close()
+            return {"ok": verdict.ok, "records": verdict.records, "head": verdict.head, "problem": verdict.problem}
+
+        return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
+
+    @app.post("/v1/policies/reload", summary="Load the policies again; a set with errors is refused")
+    async def reload(request: Request) -> Response:
+        actor(request, "admin")
+        fresh = await run_in_threadpool(service.policies.reload)
+        body = {"policies": [{"name": p.name, "version": p.version, "digest": p.digest} for p in fresh.policies]}
+        return Response(json.dumps(body), media_type="application/json")
+
+    # ---- registry events -----------------------------------------------------------------------
+
+    @app.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)")
+    async def mlflow_webhook(request: Request) -> Response:
+        if not settings.webhook_secret:
+            raise _Problem(503, "webhooks are off: start the service with PML_WEBHOOK_SECRET set")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > settings.max_body:
+                raise _Problem(413, f"the request body is larger than {settings.max_body:,} bytes")
+        try:
+            delivery_id, delivery = verify(settings.webhook_secret, request.headers, bytes(raw))
+        except Refused as exc:
+            service.metrics.deliveries.labels("refused").inc()
+            raise _Problem(exc.status, exc.reason) from None
+        request.state.actor = "mlflow-webhook"
+        model = delivery.data.get("name")
+        fresh = await run_in_threadpool(
+            service.enqueue, delivery_id, delivery.event, str(model) if model else None, raw.decode("utf-8")
+        )
+        service.metrics.deliveries.labels("accepted" if fresh else "duplicate").inc()
+        if fresh:
+            service.workers.wake()
+        return Response(json.dumps({"accepted": fresh, "duplicate": not fresh}), media_type="application/json")
+
+    @app.get("/v1/inbox", summary="Inbox jobs, newest first")
+    async def inbox(request: Request, state: Literal["pending", "running", "done", "dead"] | None = None) -> Response:
+        actor(request, "read")
+
+        def run() -> list[dict[str, Any]]:
+            with service.inbox_lock:
+                return [j._asdict() | {"body": None} for j in inbox_jobs.jobs(service.inbox_db, state)]
+
+        return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
+
+    return app

@@ -1,0 +1,47 @@
+"""Prometheus metrics (`GET /metrics`): decisions by outcome, request latency by route, webhook
+deliveries by result, registry changes by state, audit append time, and the inbox's depth and age
+(read from the database at each scrape, so every replica reports the shared inbox)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from pml_policy.audit.inbox import Depth
+
+
+class Metrics:
+    def __init__(self, depth: Callable[[], Depth]) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter("pml_decisions", "Decisions recorded, by outcome", ["outcome"], registry=self.registry)
+        self.requests = Histogram(
+            "pml_request_seconds", "Request latency by route", ["route", "method", "status"], registry=self.registry
+        )
+        self.deliveries = Counter(
+            "pml_webhook_deliveries", "Webhook deliveries, by result", ["result"], registry=self.registry
+        )
+        self.changes = Counter("pml_registry_changes", "Registry changes, by state", ["state"], registry=self.registry)
+        self.append = Histogram("pml_audit_append_seconds", "Time to record decisions", registry=self.registry)
+        self.jobs = Counter("pml_inbox_jobs", "Inbox jobs handled, by result", ["result"], registry=self.registry)
+        self.registry.register(_InboxCollector(depth))
+
+
+class _InboxCollector:
+    def __init__(self, depth: Callable[[], Depth]) -> None:
+        self.depth = depth
+
+    def collect(self) -> Iterator[Any]:
+        d = self.depth()
+        jobs = GaugeMetricFamily("pml_inbox_jobs_waiting", "Inbox jobs by state", labels=["state"])
+        for state, count in (("pending", d.pending), ("running", d.running), ("dead", d.dead)):
+            jobs.add_metric([state], count)
+        yield jobs
+        age = 0.0
+        if d.oldest_pending:
+            received = dt.datetime.strptime(d.oldest_pending, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+            age = (dt.datetime.now(dt.UTC) - received).total_seconds()
+        yield GaugeMetricFamily("pml_inbox_oldest_pending_seconds", "Age of the oldest pending job", value=age)

@@ -1,0 +1,334 @@
+"""The governance service as users run it: `pml-policy serve` in its own process, called over HTTP;
+MLflow's own webhooks delivering to it from a real tracking server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .helpers import ROOT
+from .mlflow_data import _free_port, log_version
+
+SECRET = "webhook-secret-for-tests"
+INLINE = {
+    "reference": "pushed-1",
+    "model": {"name": "credit-scorer", "version": "12"},
+    "run": {"git_commit": "3e1d0c9f77ab", "user": "ana"},
+    "metrics": {"val_auc": 0.86, "val_auc_slice_young": 0.8, "val_ece": 0.02, "dp_gap": 0.01, "eo_gap": 0.01},
+    "params": {"data_version": "v1"},
+    "tags": {"use_case": "credit", "owner": "risk"},
+    "artifacts": [{"path": "model_card.md", "size": 10}],
+}
+
+
+class Service:
+    """`pml-policy serve` on a free loopback port, in a process group of its own."""
+
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.root, self.port = root, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "serve.log"
+        command = [sys.executable, "-m", "pml_policy.cli", "serve", "--port", str(self.port), *args]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("PML_", "MLFLOW_"))}
+        environment.update({"PML_AUDIT_URL": f"sqlite:///{root}/audit.db", **(env or {})})
+        self.process = subprocess.Popen(
+            command,
+            cwd=root,
+            env=environment,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"serve did not answer: {self.log.read_text()[-3000:]}")
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {**kwargs.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "policies" / "starter", tmp_path / "policies")
+    return tmp_path
+
+
+@pytest.fixture
+def service(workspace: Path):
+    started = Service(workspace, env={"PML_WEBHOOK_SECRET": SECRET})
+    yield started
+    started.stop()
+
+
+def signed(body: bytes, delivery: str | None = None, stamp: int | None = None, secret: str = SECRET) -> dict:
+    delivery = delivery or str(uuid.uuid4())
+    stamp = int(time.time()) if stamp is None else stamp
+    mac = hmac.new(secret.encode(), f"{delivery}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "X-MLflow-Delivery-Id": delivery,
+        "X-MLflow-Timestamp": str(stamp),
+        "X-MLflow-Signature": "v1," + base64.b64encode(mac).decode(),
+        "Content-Type": "application/json",
+    }
+
+
+# ---- the decision API -------------------------------------------------------------------------
+
+
+def test_pushed_evidence_is_decided_recorded_and_listed(service):
+    answer = service.call("POST", "/v1/check", json={"subjects": [INLINE]})
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["schema"] == "pml-policy/check" and document["outcome"] == "pass"
+    (record,) = document["audit"]["records"]
+    listed = service.call("GET", "/v1/decisions").json()["decisions"]
+    assert [d["id"] for d in listed] == [record["decision"]] and listed[0]["actor"] == "local-admin"
+    one = service.call("GET", f"/v1/decisions/{record['decision'][:8]}").json()
+    assert one["record"]["hash"] == record["hash"] and one["body"]["outcome"] == "pass"
+    assert service.call("GET", "/v1/audit/verify").json() == {
+        "ok": True,
+        "records": 1,
+        "head": record["hash"],
+        "problem": None,
+    }
+    metrics = service.call("GET", "/metrics").text
+    assert 'pml_decisions_total{outcome="pass"} 1.0' in metrics
+
+
+def test_decisions_come_in_pages(service):
+    for n in range(5):
+        subject = {**INLINE, "reference": f"pushed-{n}"}
+        assert service.call("POST", "/v1/check", json={"subjects": [subject]}).status_code == 200
+    first = service.call("GET", "/v1/decisions?limit=2").json()
+    second = service.call("GET", first["next"]).json()
+    third = service.call("GET", second["next"]).json()
+    seqs = [d["seq"] for page in (first, second, third) for d in page["decisions"]]
+    assert seqs == [5, 4, 3, 2, 1] and third["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (b"[" * 100_000, 400, "nested deeper than the limit"),
+        (b'{"refs": 5}', 422, "Input should be a valid list"),
+        (b'{"refs": ["/etc"]}', 400, "the service reads model registries"),
+        (b'{"refs": ["../policies"]}', 400, "the service reads model registries"),
+        (b'{"subjects": [{"reference": "x", "metrics": {"a": 1, "a": 2}}]}', 400, 'the key "a" is given twice'),
+        (b'{"unknown": 1}', 422, "Extra inputs are not permitted"),
+        (b"{}", 422, "give `refs`"),
+        (b"\xff\xfe", 400, "not JSON"),
+        (b" " * (1 << 20) + b"{}", 413, "larger than 1,048,576 bytes"),
+    ],
+    ids=["deep", "mistyped", "a folder", "a relative folder", "a key twice", "unknown field", "empty", "bytes", "big"],
+)
+def test_hostile_requests_get_one_clear_problem(service, body, status, says):
+    answer = service.call("POST", "/v1/check", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status and answer.headers["content-type"] == "application/problem+json"
+    assert says in answer.json()["detail"], answer.text
+    assert service.call("GET", "/healthz").status_code == 200  # and the service lives on
+
+
+def test_a_policy_reload_with_errors_is_refused_and_the_old_set_stays(service, workspace):
+    (workspace / "policies" / "broken.pml").write_text('policy "b" version "1.0.0" { rule r { require } }')
+    refused = service.call("POST", "/v1/policies/reload")
+    assert refused.status_code == 422 and "broken.pml:1:" in refused.json()["errors"][0]
+    assert len(service.call("GET", "/readyz").json()["policies"]) == 4
+    (workspace / "policies" / "broken.pml").unlink()
+    shutil.copy(ROOT / "tests" / "data" / "dsl_example.pml", workspace / "policies" / "extra.pml")
+    assert service.call("POST", "/v1/policies/reload").status_code == 200
+    assert len(service.call("GET", "/readyz").json()["policies"]) == 5
+    service.process.send_signal(signal.SIGHUP)  # a reload by signal, the same way
+
+
+# ---- who may do what --------------------------------------------------------------------------
+
+
+def _token(workspace: Path, name: str, role: str) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "token", "create", name, "--role", role, "--tokens", "tokens.yaml"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip()
+
+
+def test_tokens_and_roles(workspace):
+    reader, decider, admin = (
+        _token(workspace, n, r) for n, r in (("dash", "read"), ("ci", "decide"), ("ops", "admin"))
+    )
+    stored = (workspace / "tokens.yaml").read_text()
+    assert reader not in stored and hashlib.sha256(reader.encode()).hexdigest() in stored  # only the hash
+    assert oct((workspace / "tokens.yaml").stat().st_mode & 0o777) == "0o600"
+    service = Service(workspace, "--tokens", "tokens.yaml")
+    try:
+        check = {"json": {"subjects": [INLINE]}}
+        matrix = [
+            ("POST", "/v1/check", None, 401),
+            ("POST", "/v1/check", "pml_not-a-token", 401),
+            ("POST", "/v1/check", reader, 403),
+            ("POST", "/v1/check", decider, 200),
+            ("GET", "/v1/decisions", reader, 200),
+            ("GET", "/v1/decisions", None, 401),
+            ("POST", "/v1/policies/reload", decider, 403),
+            ("POST", "/v1/policies/reload", admin, 200),
+            ("POST", "/v1/check", admin, 200),
+        ]
+        for method, path, token, status in matrix:
+            answer = service.call(method, path, token, **(check if path == "/v1/check" else {}))
+            assert answer.status_code == status, (path, token, answer.text)
+            if status in (401, 403):
+                assert answer.headers["content-type"] == "application/problem+json"
+        actors = {d["actor"] for d in service.call("GET", "/v1/decisions", reader).json()["decisions"]}
+        assert actors == {"ci", "ops"}  # the token's name is the actor recorded
+        log = service.log.read_text()
+        assert reader not in log and decider not in log and admin not in log  # no token in any log line
+    finally:
+        service.stop()
+
+
+def test_a_service_reachable_from_other_machines_needs_tokens(workspace):
+    refused = subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "serve", "--host", "0.0.0.0"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "no --tokens file says who may call" in refused.stderr
+
+
+# ---- webhooks ---------------------------------------------------------------------------------
+
+
+def test_webhook_deliveries_are_verified_and_kept_once(service):
+    body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": "m", "version": "1"}}).encode()
+    headers = signed(body)
+    first = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)
+    again = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)  # a replayed delivery id
+    assert first.json() == {"accepted": True, "duplicate": False} and again.json() == {
+        "accepted": False,
+        "duplicate": True,
+    }
+    refused = [
+        service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, secret="another")),
+        service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, stamp=int(time.time()) - 600)),
+        service.call("POST", "/v1/webhooks/mlflow", content=body + b" ", headers=headers),  # the body changed
+        service.call("POST", "/v1/webhooks/mlflow", content=body),  # no signature at all
+    ]
+    assert [r.status_code for r in refused] == [401, 401, 401, 401]
+    assert "timestamp is more than 300 s away" in refused[1].json()["detail"]
+    jobs = service.call("GET", "/v1/inbox").json()
+    assert len(jobs) == 1 and jobs[0]["event"] == "model_version.created"
+    metrics = service.call("GET", "/metrics").text
+    assert 'pml_webhook_deliveries_total{result="refused"} 4.0' in metrics
+    assert 'pml_webhook_deliveries_total{result="duplicate"} 1.0' in metrics
+
+
+# ---- on a real MLflow -------------------------------------------------------------------------
+
+
+def _wait(condition: Any, seconds: float = 60, what: str = "") -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.25)
+    raise AssertionError(f"not within {seconds} s: {what() if callable(what) else what}")
+
+
+@pytest.mark.slow
+def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back(mlflow_server, workspace):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.uri)
+    model = f"svc-{uuid.uuid4().hex[:8]}"
+    service = Service(
+        workspace,
+        "--tracking-uri",
+        mlflow_server.uri,
+        "--apply",
+        env={"PML_WEBHOOK_SECRET": SECRET},
+    )
+    webhook = client.create_webhook(
+        name=f"pml-{model}",
+        url=f"{service.url}/v1/webhooks/mlflow",
+        events=["model_version.created", "model_version_tag.set", "model_version_alias.created"],
+        secret=SECRET,
+    )
+    try:
+        time.sleep(1.5)  # the server's webhook cache (MLFLOW_WEBHOOK_CACHE_TTL=1)
+        card = {"model_card.md": "# card"}
+        tags = {"use_case": "credit", "owner": "risk", "data.version": "v1"}
+        for auc in (0.78, 0.858, 0.86):  # v1 fails the floor; v3 is the best, v2 within the regression margin
+            log_version(
+                mlflow_server.uri,
+                model,
+                {"val_auc": auc, "val_auc_slice_young": 0.8, "val_ece": 0.02, "dp_gap": 0.01, "eo_gap": 0.01},
+                {"lr": "0.1"},
+                tags,
+                card,
+            )
+
+        seen: list[Any] = []
+
+        def governed() -> bool:
+            versions = {str(v.version): v.tags for v in client.search_model_versions(f"name='{model}'")}
+            statuses = {v: t.get("governance.status") for v, t in versions.items()}
+            holder = str(client.get_registered_model(model).aliases.get("champion"))
+            seen[:] = [holder, statuses]
+            return holder == "3" and statuses == {"1": "rejected", "2": "approved", "3": "approved"}
+
+        _wait(governed, 90, lambda: f"v3 champion, v1 rejected, v2 and v3 approved (seen: {seen})")
+        client.set_registered_model_alias(model, "champion", "1")  # by hand, to the failing version
+        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "3", 60, "champion back on v3")
+        listed = service.call("GET", "/v1/decisions?kind=change&limit=500").json()["decisions"]
+        moves = [d for d in listed if d["model"] == model and d["outcome"] == "applied"]
+        assert any(d["version"] == "3" for d in moves)  # the alias moves, recorded as registry changes
+        jobs = _wait(
+            lambda: (
+                [j for j in service.call("GET", "/v1/inbox").json() if j["state"] != "done"] == []
+                and service.call("GET", "/v1/inbox").json()
+            ),
+            30,
+            "every inbox job done",
+        )
+        results = [j["result"] for j in jobs]
+        assert any("moved by hand to version 1, whose decision is fail" in r for r in results), results
+        assert any('alias "champion" -> version 3 was governance\'s own move' in r for r in results)  # no loop
+        assert service.call("GET", "/v1/audit/verify").json()["ok"]
+        metrics = service.call("GET", "/metrics").text
+        assert 'pml_inbox_jobs_total{result="done"}' in metrics
+    finally:
+        client.delete_webhook(webhook.webhook_id)
+        service.stop()
