@@ -215,6 +215,17 @@ class MlflowAdapter:
             tags[str(version)] = dict(mv.tags or {})
         return RegistryState(self.aliases(name), tags)
 
+    def inventory(self) -> dict[str, RegistryState]:
+        """Every registered model with its aliases and its versions (their own tags), in a few paged
+        searches whatever the count: what the service's reconciliation sweep compares with the log."""
+        found = {
+            m.name: RegistryState({a: str(v) for a, v in (m.aliases or {}).items()})
+            for m in self._paged("registered models", self.client.search_registered_models)
+        }
+        for v in self._paged("model versions", self.client.search_model_versions):
+            found.setdefault(v.name, RegistryState({})).tags[str(v.version)] = dict(v.tags or {})
+        return found
+
     def _search_versions(self, name: str) -> Iterator[Any]:
         token = None
         while True:

@@ -214,3 +214,19 @@ def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
             return None
         cursor.execute(db.sql("SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}"), {"s": found[0]})
         return Latest(found[2], found[1], sorted(row[0] for row in cursor.fetchall()))
+
+
+def latest_per_version(db: Database) -> dict[tuple[str, str], Latest]:
+    """The latest decision or plan on every model version the log knows, with its policy digests:
+    what the reconciliation sweep compares with the registry (one query, whatever the count)."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            "SELECT d.model, d.version, d.id, d.outcome, p.digest FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
+            "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL "
+            "GROUP BY model, version) l ON d.seq = l.last JOIN pml_decision_policies p ON p.decision_seq = d.seq"
+        )
+        found: dict[tuple[str, str], Latest] = {}
+        for model, version, decision, outcome, digest in cursor.fetchall():
+            found.setdefault((model, version), Latest(decision, outcome, [])).digests.append(digest)
+        return found

@@ -323,6 +323,10 @@ class AuditStore:
         """The latest gating decision on a version (id, outcome, policy digests), or None."""
         return queries.latest_outcome(self.db, model, version)
 
+    def latest_per_version(self) -> dict[tuple[str, str], queries.Latest]:
+        """The latest decision or plan on every model version in the log."""
+        return queries.latest_per_version(self.db)
+
     def aggregates(self, since: dt.datetime, until: dt.datetime, model: str | None = None) -> Aggregates:
         """A period's numbers for reports; use as a context manager."""
         return Aggregates(self.db, since, until, model)

@@ -15,6 +15,8 @@ reconciliation sweep) call, over the same govern, record and apply as the CLI.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,6 +67,37 @@ def react(ctx: Governance, event: str, data: dict[str, Any]) -> str:
     if event in ALIAS_EVENTS:
         return enforce_alias(ctx, model, str(data.get("alias") or ""), str(data.get("version") or ""))
     return f"{event}: not an event governance acts on"
+
+
+def sweep(ctx: Governance) -> list[tuple[str, str, dict[str, Any]]]:
+    """What registry events may have been missed: (delivery id, event, data) for each model with a
+    version no decision under the current policies covers (govern it), and each champion whose
+    latest decision under them does not pass (enforce). The ids name what was found, so a sweep that
+    finds the same again adds no second job."""
+    registry = ctx.registry().inventory()
+    store = AuditStore(ctx.audit_url)
+    try:
+        latest = store.latest_per_version()
+    finally:
+        store.close()
+    jobs: list[tuple[str, str, dict[str, Any]]] = []
+    for model, state in sorted(registry.items()):
+        digests = sorted(p.digest for p in ctx.policies.applicable(model))
+        if not digests:
+            continue
+        missed = [
+            v for v in sorted(state.tags, key=int) if sorted(getattr(latest.get((model, v)), "digests", [])) != digests
+        ]
+        key = hashlib.sha256(json.dumps([model, missed, digests]).encode()).hexdigest()[:24]
+        if missed:
+            jobs.append((f"sweep:govern:{key}", "model_version.created", {"name": model, "version": missed[-1]}))
+            continue
+        holder = state.aliases.get(ctx.config.champion_alias)
+        decided = latest.get((model, holder)) if holder else None
+        if decided is not None and decided.outcome not in ("pass", "warn"):
+            data = {"name": model, "alias": ctx.config.champion_alias, "version": holder}
+            jobs.append((f"sweep:alias:{decided.decision}", "model_version_alias.created", data))
+    return jobs
 
 
 def _own_tag(ctx: Governance, model: str, data: dict[str, Any], event: str) -> bool:

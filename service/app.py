@@ -33,7 +33,8 @@ from pml_policy.errors import PmlError, UsageError
 from pml_policy.governing import govern
 from pml_policy.mappings import loads_bounded
 from pml_policy.outputs.json_out import document
-from pml_policy.reacting import Governance
+from pml_policy.reacting import Governance, sweep
+from pml_policy.secrets import redact
 from pml_policy.tokens import TokenFile
 
 from .auth import Denied, Gate
@@ -89,9 +90,32 @@ class Service:
         with self.inbox_lock:
             return inbox_jobs.depth(self.inbox_db)
 
-    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str) -> bool:
+    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
         with self.inbox_lock:
-            return inbox_jobs.enqueue(self.inbox_db, delivery_id, "mlflow", event, model, body)
+            return inbox_jobs.enqueue(self.inbox_db, delivery_id, source, event, model, body)
+
+    def sweep(self) -> int:
+        """Compare the registry with the log; enqueue what was missed. Returns the jobs added."""
+        added = 0
+        for delivery_id, event, data in sweep(self.governance()):
+            body = json.dumps({"source": "sweep", "event": event, "data": data})
+            added += self.enqueue(delivery_id, event, data["name"], body, source="sweep")
+        if added:
+            self.workers.wake()
+        return added
+
+    def sweeping(self, stop: threading.Event) -> None:
+        """At start, then every --reconcile-every; a failed sweep is logged and tried at the next."""
+        while not stop.is_set():
+            try:
+                added = self.sweep()
+                log.info(json.dumps({"event": "sweep", "jobs": added}))
+            except PmlError as exc:
+                log.warning(json.dumps({"event": "sweep failed", "error": redact(exc.message)}))
+            except Exception:
+                log.exception(json.dumps({"event": "sweep failed"}))
+            if stop.wait(self.settings.reconcile_every):
+                return
 
 
 # ---- request bodies ----------------------------------------------------------------------------
@@ -190,7 +214,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             with service.inbox_lock:
                 inbox_jobs.release_running(service.inbox_db)  # one process: whatever ran is gone
         service.workers.start(settings.workers)
+        stop = threading.Event()
+        if settings.tracking_uri and settings.reconcile_every > 0:
+            threading.Thread(target=service.sweeping, args=(stop,), name="pml-sweep", daemon=True).start()
         yield
+        stop.set()
         service.workers.stop()
         service.inbox_db.close()
 

@@ -38,8 +38,8 @@ INLINE = {
 class Service:
     """`pml-policy serve` on a free loopback port, in a process group of its own."""
 
-    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.root, self.port = root, _free_port()
+    def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        self.root, self.port = root, port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "serve.log"
         command = [sys.executable, "-m", "pml_policy.cli", "serve", "--port", str(self.port), *args]
@@ -331,4 +331,74 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
         assert 'pml_inbox_jobs_total{result="done"}' in metrics
     finally:
         client.delete_webhook(webhook.webhook_id)
+        service.stop()
+
+
+def _versions(client: Any, model: str) -> dict[str, dict[str, str]]:
+    return {str(v.version): v.tags for v in client.search_model_versions(f"name='{model}'")}
+
+
+GOOD = {"val_auc_slice_young": 0.8, "val_ece": 0.02, "dp_gap": 0.01, "eo_gap": 0.01}
+TAGS = {"use_case": "credit", "owner": "risk", "data.version": "v1"}
+
+
+@pytest.mark.slow
+def test_what_was_missed_while_the_service_was_down_is_governed_at_start(mlflow_server, workspace):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.uri)
+    model = f"sweep-{uuid.uuid4().hex[:8]}"
+    args = ("--tracking-uri", mlflow_server.uri, "--apply")  # the default schedule: a sweep at start
+    log_version(mlflow_server.uri, model, {"val_auc": 0.84, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
+    service = Service(workspace, *args)  # sweeps at start: governs version 1 that it never heard of
+    try:
+        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "1", 60, "v1 champion")
+    finally:
+        service.stop()
+    log_version(mlflow_server.uri, model, {"val_auc": 0.86, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
+    service = Service(workspace, *args)  # registered while it was down: no event will ever come
+    try:
+        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "2", 60, "v2 champion")
+        assert _versions(client, model)["2"]["governance.status"] == "approved"
+        sweeps = [j for j in service.call("GET", "/v1/inbox").json() if j["source"] == "sweep"]
+        assert sweeps and all(j["state"] == "done" for j in sweeps)
+    finally:
+        service.stop()
+    again = Service(workspace, *args)  # nothing missed now: a sweep adds no job
+    try:
+        time.sleep(3)
+        assert len([j for j in again.call("GET", "/v1/inbox").json() if j["source"] == "sweep"]) == len(sweeps)
+    finally:
+        again.stop()
+
+
+@pytest.mark.slow
+def test_a_job_cut_short_by_kill_9_is_finished_once_after_restart(mlflow_server, workspace):
+    """The worker is inside the registry call (a server that never answers) when the service is
+    killed; restarted against the real registry, the job runs again and is done, once."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.uri)
+    model = f"kill-{uuid.uuid4().hex[:8]}"
+    log_version(mlflow_server.uri, model, {"val_auc": 0.86, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
+    silent = __import__("socket").create_server(("127.0.0.1", 0))  # accepts, never answers
+    env = {"PML_WEBHOOK_SECRET": SECRET}
+    hanging = Service(workspace, "--tracking-uri", f"http://127.0.0.1:{silent.getsockname()[1]}", "--apply", env=env)
+    body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": model, "version": "1"}})
+    try:
+        accepted = hanging.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body.encode()))
+        assert accepted.json()["accepted"]
+        _wait(lambda: hanging.call("GET", "/v1/inbox").json()[0]["state"] == "running", 30, "the job running")
+    finally:
+        hanging.stop(signal.SIGKILL)
+        silent.close()
+    service = Service(workspace, "--tracking-uri", mlflow_server.uri, "--apply", "--reconcile-every", "0", env=env)
+    try:
+        (job,) = _wait(
+            lambda: [j for j in service.call("GET", "/v1/inbox").json() if j["state"] == "done"], 60, "the job done"
+        )
+        assert job["attempts"] == 2 and job["result"].startswith(f"governed {model}")
+        assert str(client.get_registered_model(model).aliases.get("champion")) == "1"
+        assert service.call("GET", "/v1/audit/verify").json()["ok"]
+    finally:
         service.stop()
