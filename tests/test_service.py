@@ -402,3 +402,42 @@ def test_a_job_cut_short_by_kill_9_is_finished_once_after_restart(mlflow_server,
         assert service.call("GET", "/v1/audit/verify").json()["ok"]
     finally:
         service.stop()
+
+
+@pytest.mark.slow
+def test_two_replicas_on_postgresql_handle_each_delivery_exactly_once(mlflow_server, workspace, postgres_url):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.uri)
+    models = [f"rep-{n}-{uuid.uuid4().hex[:6]}" for n in range(6)]
+    for model in models:
+        log_version(mlflow_server.uri, model, {"val_auc": 0.86, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
+    env = {"PML_WEBHOOK_SECRET": SECRET, "PML_AUDIT_URL": postgres_url}
+    args = ("--tracking-uri", mlflow_server.uri, "--apply", "--reconcile-every", "0", "--workers", "2")
+    replicas = [Service(workspace, *args, env=env), Service(workspace, *args, env=env)]
+    try:
+        for n, model in enumerate(models):
+            body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": model, "version": "1"}})
+            headers = signed(body.encode())
+            replicas[n % 2].call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)
+            replicas[(n + 1) % 2].call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)  # MLflow's retry
+        jobs = _wait(
+            lambda: (
+                (found := replicas[0].call("GET", "/v1/inbox").json())
+                and all(j["state"] == "done" for j in found)
+                and found
+            ),
+            90,
+            "every job done",
+        )
+        assert sorted(j["model"] for j in jobs) == sorted(models)  # one job per delivery id
+        assert all(j["attempts"] == 1 for j in jobs)  # each taken once
+        assert len({j["claimed_by"].rsplit(":", 1)[0] for j in jobs}) == 2  # both replicas worked
+        for model in models:
+            assert str(client.get_registered_model(model).aliases.get("champion")) == "1"
+            decided = replicas[1].call("GET", f"/v1/decisions?model={model}&kind=decision").json()["decisions"]
+            assert len(decided) == 1  # governed once
+        assert replicas[1].call("GET", "/v1/audit/verify").json()["ok"]
+    finally:
+        for replica in replicas:
+            replica.stop()
