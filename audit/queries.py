@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any, NamedTuple, TypedDict
 
-from pml_policy.errors import AuditError
+from pml_policy.errors import AuditError, NotRecorded, UsageError
 
 from .database import Database
 from .rows import utc_text
@@ -120,11 +120,11 @@ def get(db: Database, ref: str) -> Record:
     elif len(ref) >= 6:
         query = select(table).where(table.c.id.startswith(ref, autoescape=True)).limit(2)
     else:
-        raise AuditError(f"{ref!r}: give a decision id, at least its first 6 characters, or #SEQ")
+        raise UsageError(f"{ref!r}: give a decision id, at least its first 6 characters, or #SEQ")
     with db.engine.connect() as conn:
         rows: list[Any] = [dict(r) for r in conn.execute(query).mappings()]
     if not rows:
-        raise AuditError(f"no decision {ref} in the audit log at {db.shown}", "see `pml-policy audit list`")
+        raise NotRecorded(f"no decision {ref} in the audit log at {db.shown}", "see `pml-policy audit list`")
     if len(rows) > 1:
         raise AuditError(f"{ref} matches more than one decision", "give more characters of the id")
     record: Record = rows[0]

@@ -68,3 +68,7 @@ class AuditError(PmlError):
     """The audit log cannot be opened, read or written: no decision is reported unrecorded."""
 
     exit_code = EXIT_EVIDENCE
+
+
+class NotRecorded(AuditError):
+    """The log has no such record (a CLI read: exit 3; the service: 404)."""

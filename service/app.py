@@ -173,6 +173,23 @@ async def _body(request: Request, model: type[BaseModel], limit: int) -> Any:
         raise _Problem(422, f"the body does not fit: {errors[0]['msg']}", errors=errors) from None
 
 
+def _documented(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that parses its body itself (with the evidence
+    readers' limits): the model's JSON Schema with its definitions written in place."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        return [inline(v) for v in node] if isinstance(node, list) else node
+
+    content = {"application/json": {"schema": inline(schema)}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 class _Problem(Exception):
     def __init__(self, status: int, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -305,7 +322,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     # ---- decisions -----------------------------------------------------------------------------
 
-    @app.post("/v1/check", summary="Decide references or pushed evidence; recorded before the answer")
+    @app.post(
+        "/v1/check",
+        summary="Decide references or pushed evidence; recorded before the answer",
+        openapi_extra=_documented(CheckRequest),
+    )
     async def check(request: Request) -> Response:
         by = actor(request, "decide")
         body: CheckRequest = await _body(request, CheckRequest, settings.max_body)
@@ -329,7 +350,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         return Response(await run_in_threadpool(run), media_type="application/json")
 
-    @app.post("/v1/govern/{model}", summary="Govern a registered model: plan, or apply")
+    @app.post(
+        "/v1/govern/{model}",
+        summary="Govern a registered model: plan, or apply",
+        openapi_extra=_documented(GovernRequest),
+    )
     async def govern_model(model: str, request: Request) -> Response:
         by = actor(request, "decide")
         body: GovernRequest = await _body(request, GovernRequest, settings.max_body)
@@ -411,12 +436,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 "changes": changes,
             }
 
-        try:
-            return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
-        except PmlError as exc:
-            if exc.message.startswith("no decision"):
-                raise _Problem(404, exc.message) from None
-            raise
+        return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
 
     @app.get("/v1/audit/verify", summary="Verify the audit chain (and every table beside it)")
     async def verify_log(request: Request) -> Response:
@@ -444,7 +464,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)")
     async def mlflow_webhook(request: Request) -> Response:
         if not settings.webhook_secret:
-            raise _Problem(503, "webhooks are off: start the service with PML_WEBHOOK_SECRET set")
+            raise _Problem(404, "webhooks are off: start the service with PML_WEBHOOK_SECRET set")
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk

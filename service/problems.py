@@ -12,6 +12,7 @@ from pml_policy.errors import (
     AuditError,
     EvidenceError,
     NoPolicyApplies,
+    NotRecorded,
     PmlError,
     PolicyConflict,
     PolicyError,
@@ -37,6 +38,8 @@ def _safe(text: str) -> str:
 
 def status_of(exc: PmlError) -> int:
     """The HTTP status of an error class: the CLI's exit codes, said the web's way."""
+    if isinstance(exc, NotRecorded):
+        return 404
     if isinstance(exc, AuditError):
         return 503  # the log cannot be written: nothing was decided
     if isinstance(exc, PolicyConflict):

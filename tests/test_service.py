@@ -441,3 +441,37 @@ def test_two_replicas_on_postgresql_handle_each_delivery_exactly_once(mlflow_ser
     finally:
         for replica in replicas:
             replica.stop()
+
+
+# ---- the whole API, fuzzed from its own OpenAPI document ---------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhooks on", "webhooks off"])
+def test_no_request_the_openapi_document_allows_or_not_gets_a_5xx(workspace, webhooks):
+    """schemathesis, as its CLI runs it: every route, with what the schema allows and what it does
+    not; a 4xx problem or a success, never a server error."""
+    pytest.importorskip("schemathesis")
+    service = Service(workspace, env={"PML_WEBHOOK_SECRET": SECRET} if webhooks else {})
+    try:
+        assert service.call("POST", "/v1/check", json={"subjects": [INLINE]}).status_code == 200  # a record to read
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "run",
+                f"{service.url}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "40",
+                "--seed",
+                "20261203",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stdout[-4000:]
+        assert "Tested: 11" in run.stdout
+    finally:
+        service.stop()
