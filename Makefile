@@ -27,8 +27,9 @@ lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of 
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/static_checks.py
 
-bench: setup         ## engine throughput and check cold start
+bench: setup         ## engine throughput and check cold start; the service's throughput and latency
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/service.py --mlflow
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info

@@ -125,16 +125,25 @@ class Decided(Protocol):
     champions: list[Subject | None]
 
 
-def record(decided: Decided, url: str, signing_key: str | None = None, by: str | None = None) -> Recorded:
+def record(
+    decided: Decided,
+    url: str,
+    signing_key: str | None = None,
+    by: str | None = None,
+    store: AuditStore | None = None,
+) -> Recorded:
     """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict);
     with a signing key (an Ed25519 private key file), each record is signed. `by`: the actor (the
-    service's token name); default: as audit.context.actor reads it."""
-    store = AuditStore(url, signer=Signer(signing_key) if signing_key else None)
+    service's token name); default: as audit.context.actor reads it. `store`: an open log to append
+    to (the service keeps one); otherwise the log at `url` is opened for this call."""
+    own = store is None
+    store = store or AuditStore(url, signer=Signer(signing_key) if signing_key else None)
     try:
         entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
         appended = store.append(entries, by or actor(), ci_context())
     finally:
-        store.close()
+        if own:
+            store.close()
     return Recorded(store.shown, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
 
 

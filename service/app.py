@@ -27,6 +27,7 @@ from pml_policy.adapters.base import AdapterConfig
 from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database
+from pml_policy.audit.signing import Signer
 from pml_policy.checking import decide, record
 from pml_policy.engine import PolicySet, Subject, load
 from pml_policy.errors import PmlError, UsageError
@@ -40,6 +41,7 @@ from pml_policy.tokens import TokenFile
 from .auth import Denied, Gate
 from .metrics import Metrics
 from .problems import from_error, problem
+from .recorder import Recorder
 from .settings import ServiceSettings
 from .webhooks import Refused, verify
 from .worker import Workers
@@ -68,8 +70,12 @@ class Service:
         self.settings = settings
         self.policies = Policies(settings.policy_paths)
         self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None)
-        store = AuditStore(settings.audit_url)  # created or upgraded now, not at the first request
-        store.close()
+        # Created or upgraded now, not at the first request; kept open: the requests that record
+        # share it (a pool of connections on PostgreSQL; one SQLite connection, taken in turn).
+        self.store = AuditStore(
+            settings.audit_url, signer=Signer(settings.signing_key) if settings.signing_key else None
+        )
+        self.recorder = Recorder(self.store)
         self.inbox_db = Database(settings.audit_url)
         self.inbox_lock = threading.Lock()  # the request threads share one inbox connection
         self.metrics = Metrics(self.depth)
@@ -237,6 +243,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         yield
         stop.set()
         service.workers.stop()
+        service.recorder.close()
+        service.store.close()
         service.inbox_db.close()
 
     app = FastAPI(
@@ -340,7 +348,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 body.refs, service.policies.current, body.champion, body.data, "python", service.config(), inline
             )
             started = time.perf_counter()
-            recorded = record(decided, settings.audit_url, settings.signing_key, by)
+            recorded = service.recorder.record(decided, by)
             service.metrics.append.observe(time.perf_counter() - started)
             for d in decided.decisions:
                 service.metrics.decisions.labels(d.outcome).inc()
