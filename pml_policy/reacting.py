@@ -50,6 +50,7 @@ class Governance:
     signing_key: str | None = None
     by: str = "pml-policy service"  # the actor recorded for what the service does on its own
     data: dict[str, Any] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)  # every registry change planned or made, for metrics
 
     def registry(self) -> MlflowAdapter:
         return MlflowAdapter(self.config)
@@ -121,6 +122,7 @@ def govern_model(ctx: Governance, model: str) -> str:
     recorded = record(result, ctx.audit_url, ctx.signing_key, ctx.by)
     if ctx.apply:
         apply_recorded(result.changes, adapter, ctx.audit_url, ctx.signing_key, ctx.by)
+    ctx.changes.extend(result.changes)
     seqs = [seq for _, seq, _ in recorded.records]
     what = "planned" if not ctx.apply else "governed"
     return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"
@@ -152,6 +154,7 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         change = _enforcement(ctx, store, model, alias, version, decision.id, reason)
         if ctx.apply:
             apply_recorded([change], adapter, ctx.audit_url, ctx.signing_key, ctx.by)
+        ctx.changes.append(change)
         return f"{model}: {reason}; {change.describe()}: {change.state if ctx.apply else 'planned (no --apply)'}"
     finally:
         store.close()

@@ -67,8 +67,9 @@ class Workers:
             return False
         if job is None:
             return False
+        ctx = self.governance()
         try:
-            result = react(self.governance(), job.event, json.loads(job.body).get("data") or {})
+            result = react(ctx, job.event, json.loads(job.body).get("data") or {})
         except PmlError as exc:
             state = fail(db, job, redact(exc.message))
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
@@ -82,5 +83,7 @@ class Workers:
             return True
         finish(db, job, result)
         self.metrics.jobs.labels("done").inc()
+        for change in ctx.changes:
+            self.metrics.changes.labels(change.state).inc()
         log.info(json.dumps({"job": job.id, "event": job.event, "model": job.model, "result": result}))
         return True

@@ -329,6 +329,7 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
         assert service.call("GET", "/v1/audit/verify").json()["ok"]
         metrics = service.call("GET", "/metrics").text
         assert 'pml_inbox_jobs_total{result="done"}' in metrics
+        assert 'pml_registry_changes_total{state="applied"}' in metrics  # tags, the alias and the revert
     finally:
         client.delete_webhook(webhook.webhook_id)
         service.stop()
@@ -474,4 +475,41 @@ def test_no_request_the_openapi_document_allows_or_not_gets_a_5xx(workspace, web
         assert run.returncode == 0, run.stdout[-4000:]
         assert "Tested: 11" in run.stdout
     finally:
+        service.stop()
+
+
+@pytest.mark.slow
+def test_with_enforce_flag_a_hand_moved_champion_stays_and_is_tagged(mlflow_server, workspace):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server.uri)
+    model = f"flag-{uuid.uuid4().hex[:8]}"
+    service = Service(
+        workspace,
+        "--tracking-uri",
+        mlflow_server.uri,
+        "--apply",
+        "--enforce",
+        "flag",
+        "--reconcile-every",
+        "0",
+        env={"PML_WEBHOOK_SECRET": SECRET},
+    )
+    webhook = client.create_webhook(
+        name=f"pml-{model}",
+        url=f"{service.url}/v1/webhooks/mlflow",
+        events=["model_version.created", "model_version_alias.created"],
+        secret=SECRET,
+    )
+    try:
+        time.sleep(1.5)
+        for auc in (0.86, 0.70):  # v1 passes and becomes champion; v2 fails the floor
+            log_version(mlflow_server.uri, model, {"val_auc": auc, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
+        _wait(lambda: _versions(client, model).get("2", {}).get("governance.status") == "rejected", 60, "v2 rejected")
+        client.set_registered_model_alias(model, "champion", "2")
+        flagged = _wait(lambda: _versions(client, model)["2"].get("governance.violation"), 60, "v2 flagged")
+        assert "moved by hand to version 2, whose decision is fail" in flagged
+        assert str(client.get_registered_model(model).aliases.get("champion")) == "2"  # flagged, not moved
+    finally:
+        client.delete_webhook(webhook.webhook_id)
         service.stop()
