@@ -7,11 +7,12 @@ and blocking work (evaluation, the log, the registry) runs in the thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -26,11 +27,11 @@ from starlette.exceptions import HTTPException
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as inbox_jobs
-from pml_policy.audit.database import Database
+from pml_policy.audit.database import Database, reason
 from pml_policy.audit.signing import Signer
 from pml_policy.checking import decide, record
 from pml_policy.engine import PolicySet, Subject, load
-from pml_policy.errors import PmlError, UsageError
+from pml_policy.errors import AuditError, PmlError, UsageError
 from pml_policy.governing import govern
 from pml_policy.mappings import loads_bounded
 from pml_policy.outputs.json_out import document
@@ -92,13 +93,24 @@ class Service:
             self.policies.current, self.config(), s.audit_url, s.apply, s.enforce, s.signing_key, "pml-policy service"
         )
 
-    def depth(self) -> inbox_jobs.Depth:
+    @contextlib.contextmanager
+    def inbox(self) -> Iterator[Database]:
+        """The inbox's connection, one caller at a time; a database that fails is an AuditError (503)."""
         with self.inbox_lock:
-            return inbox_jobs.depth(self.inbox_db)
+            try:
+                yield self.inbox_db
+            except self.inbox_db.errors() as exc:
+                raise AuditError(
+                    f"the inbox in {self.inbox_db.shown} cannot be read or written: {reason(exc)}"
+                ) from None
+
+    def depth(self) -> inbox_jobs.Depth:
+        with self.inbox() as db:
+            return inbox_jobs.depth(db)
 
     def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
-        with self.inbox_lock:
-            return inbox_jobs.enqueue(self.inbox_db, delivery_id, source, event, model, body)
+        with self.inbox() as db:
+            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
 
     def sweep(self) -> int:
         """Compare the registry with the log; enqueue what was missed. Returns the jobs added."""
@@ -234,8 +246,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if service.inbox_db.is_sqlite:
-            with service.inbox_lock:
-                inbox_jobs.release_running(service.inbox_db)  # one process: whatever ran is gone
+            with service.inbox() as db:
+                inbox_jobs.release_running(db)  # one process: whatever ran is gone
         service.workers.start(settings.workers)
         stop = threading.Event()
         if settings.tracking_uri and settings.reconcile_every > 0:
@@ -498,8 +510,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         actor(request, "read")
 
         def run() -> list[dict[str, Any]]:
-            with service.inbox_lock:
-                return [j._asdict() | {"body": None} for j in inbox_jobs.jobs(service.inbox_db, state)]
+            with service.inbox() as db:
+                return [j._asdict() | {"body": None} for j in inbox_jobs.jobs(db, state)]
 
         return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
 

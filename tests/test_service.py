@@ -513,3 +513,28 @@ def test_with_enforce_flag_a_hand_moved_champion_stays_and_is_tagged(mlflow_serv
     finally:
         client.delete_webhook(webhook.webhook_id)
         service.stop()
+
+
+@pytest.mark.slow
+def test_when_the_database_goes_away_nothing_is_answered_as_recorded(workspace, postgres_url):
+    import psycopg
+
+    from conftest import PG_ADMIN_URL
+
+    service = Service(workspace, env={"PML_WEBHOOK_SECRET": SECRET, "PML_AUDIT_URL": postgres_url})
+    try:
+        assert service.call("POST", "/v1/check", json={"subjects": [INLINE]}).status_code == 200
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{postgres_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        check = service.call("POST", "/v1/check", json={"subjects": [INLINE]})
+        body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": "m", "version": "1"}})
+        delivery = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body.encode()))
+        ready = service.call("GET", "/readyz")
+        for answer in (check, delivery, ready):
+            assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json", (
+                answer.text
+            )
+        assert "decision was not recorded" in check.json()["detail"]
+        assert service.call("GET", "/healthz").status_code == 200  # alive, and says it is not ready
+    finally:
+        service.stop()
