@@ -36,7 +36,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# This folder's mlflow.py (the MLflow bench) would shadow the mlflow package: the root instead.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent)]
 PG_ADMIN = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"rate_8": 300.0, "p99_8_ms": 100.0, "speedup": 30.0, "webhook_p99_s": 2.0}
 SUBJECT = {
@@ -205,7 +206,6 @@ def bench_store(store: str, root: Path, requests: int, runs: int) -> dict[int, t
 
 def bench_webhooks(root: Path, versions: int) -> None:
     """Webhook to applied tag on a real MLflow server."""
-    sys.path.insert(0, str(ROOT))
     from mlflow import MlflowClient
 
     from tests.mlflow_data import MlflowServer, log_version
@@ -257,14 +257,14 @@ def bench_webhooks(root: Path, versions: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=600, help="requests per concurrency level")
-    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated; empty: none")
     parser.add_argument("--runs", type=int, default=10, help="`pml-policy check` processes for the anchor")
     parser.add_argument("--mlflow", action="store_true", help="also measure webhook to tag on a real MLflow")
     parser.add_argument("--versions", type=int, default=20, help="versions registered for the webhook figure")
     options = parser.parse_args()
     print(f"pml-policy service bench: {os.cpu_count()} cores; clients and service share them")
     with tempfile.TemporaryDirectory() as tmp:
-        for store in options.stores.split(","):
+        for store in filter(None, options.stores.split(",")):
             bench_store(store, Path(tmp), options.requests, options.runs)
         if options.mlflow:
             bench_webhooks(Path(tmp), options.versions)

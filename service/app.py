@@ -248,6 +248,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if service.inbox_db.is_sqlite:
             with service.inbox() as db:
                 inbox_jobs.release_running(db)  # one process: whatever ran is gone
+        if settings.tracking_uri:  # import the MLflow client now, not at the first event (2 s)
+            await run_in_threadpool(lambda: service.governance().registry().client)
         service.workers.start(settings.workers)
         stop = threading.Event()
         if settings.tracking_uri and settings.reconcile_every > 0:

@@ -165,7 +165,9 @@ def test_a_policy_reload_with_errors_is_refused_and_the_old_set_stays(service, w
     shutil.copy(ROOT / "tests" / "data" / "dsl_example.pml", workspace / "policies" / "extra.pml")
     assert service.call("POST", "/v1/policies/reload").status_code == 200
     assert len(service.call("GET", "/readyz").json()["policies"]) == 5
-    service.process.send_signal(signal.SIGHUP)  # a reload by signal, the same way
+    (workspace / "policies" / "extra.pml").unlink()
+    os.killpg(service.process.pid, signal.SIGHUP)  # a reload by signal, the same way
+    _wait(lambda: len(service.call("GET", "/readyz").json()["policies"]) == 4, 10, "reloaded on SIGHUP")
 
 
 # ---- who may do what --------------------------------------------------------------------------
@@ -310,6 +312,12 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
             return holder == "3" and statuses == {"1": "rejected", "2": "approved", "3": "approved"}
 
         _wait(governed, 90, lambda: f"v3 champion, v1 rejected, v2 and v3 approved (seen: {seen})")
+        asked = service.call("POST", "/v1/check", json={"refs": [f"models:/{model}/2"]})  # a deployment tool asks
+        assert (
+            asked.status_code == 200 and asked.json()["decisions"][0]["champion"]["reference"] == f"models:/{model}/3"
+        )
+        planned = service.call("POST", f"/v1/govern/{model}").json()  # a plan: everything is in effect already
+        assert {c["state"] for c in planned["changes"]} <= {"unchanged", "outranked"} and not planned["applied"]
         client.set_registered_model_alias(model, "champion", "1")  # by hand, to the failing version
         _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "3", 60, "champion back on v3")
         listed = service.call("GET", "/v1/decisions?kind=change&limit=500").json()["decisions"]
