@@ -147,49 +147,46 @@ def stream(db: Database, batch: int = 2000) -> Iterator[Record]:
             yield record
 
 
-def changes(db: Database, decision_id: str) -> list[Change]:
-    """Every action row of a decision: planned with it, then applied or failed."""
+def _fetch(db: Database, template: str, args: dict[str, Any]) -> list[Any]:
+    """Every row of a query ({name} placeholders), through the driver."""
     with db.driver() as raw:
         cursor = raw.cursor()
-        cursor.execute(
-            db.sql(
-                "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
-                "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id"
-            ),
-            {"id": decision_id},
-        )
-        return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in cursor.fetchall()]  # type: ignore[typeddict-item]
+        cursor.execute(db.sql(template), args)
+        return list(cursor.fetchall())
+
+
+def changes(db: Database, decision_id: str) -> list[Change]:
+    """Every action row of a decision: planned with it, then applied or failed."""
+    rows = _fetch(
+        db,
+        "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
+        "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id",
+        {"id": decision_id},
+    )
+    return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in rows]  # type: ignore[typeddict-item]
 
 
 def alias_holders(db: Database, model: str, alias: str) -> list[str]:
     """The versions `--apply` moved an alias of a model to, most recent first (from its change records)."""
-    with db.driver() as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            db.sql(
-                "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-                "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' "
-                "ORDER BY a.id DESC"
-            ),
-            {"m": model, "a": alias},
-        )
-        return [row[0] for row in cursor.fetchall()]
+    rows = _fetch(
+        db,
+        "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+        "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' ORDER BY a.id DESC",
+        {"m": model, "a": alias},
+    )
+    return [row[0] for row in rows]
 
 
 def latest_tag(db: Database, model: str, version: str, key: str) -> str | None:
     """The value `--apply` last set a version's tag to; None when it never set that tag."""
-    with db.driver() as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            db.sql(
-                "SELECT a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-                "WHERE d.model = {m} AND d.version = {v} AND a.kind = 'set_tag' AND a.name = {k} "
-                "AND a.state = 'applied' ORDER BY a.id DESC LIMIT 1"
-            ),
-            {"m": model, "v": version, "k": key},
-        )
-        found = cursor.fetchone()
-        return None if found is None else found[0]
+    rows = _fetch(
+        db,
+        "SELECT a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
+        "WHERE d.model = {m} AND d.version = {v} AND a.kind = 'set_tag' AND a.name = {k} "
+        "AND a.state = 'applied' ORDER BY a.id DESC LIMIT 1",
+        {"m": model, "v": version, "k": key},
+    )
+    return rows[0][0] if rows else None
 
 
 class Latest(NamedTuple):
@@ -200,33 +197,30 @@ class Latest(NamedTuple):
 
 def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
     """The latest gating decision on a model version; None when the log has none."""
-    with db.driver() as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            db.sql(
-                "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind = 'decision' "
-                "ORDER BY seq DESC LIMIT 1"
-            ),
-            {"m": model, "v": version},
-        )
-        found = cursor.fetchone()
-        if found is None:
-            return None
-        cursor.execute(db.sql("SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}"), {"s": found[0]})
-        return Latest(found[2], found[1], sorted(row[0] for row in cursor.fetchall()))
+    found = _fetch(
+        db,
+        "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind = 'decision' "
+        "ORDER BY seq DESC LIMIT 1",
+        {"m": model, "v": version},
+    )
+    if not found:
+        return None
+    seq, outcome, decision = found[0]
+    digests = _fetch(db, "SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}", {"s": seq})
+    return Latest(decision, outcome, sorted(row[0] for row in digests))
 
 
 def latest_per_version(db: Database) -> dict[tuple[str, str], Latest]:
     """The latest decision or plan on every model version the log knows, with its policy digests:
     what the reconciliation sweep compares with the registry (one query, whatever the count)."""
-    with db.driver() as raw:
-        cursor = raw.cursor()
-        cursor.execute(
-            "SELECT d.model, d.version, d.id, d.outcome, p.digest FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
-            "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL "
-            "GROUP BY model, version) l ON d.seq = l.last JOIN pml_decision_policies p ON p.decision_seq = d.seq"
-        )
-        found: dict[tuple[str, str], Latest] = {}
-        for model, version, decision, outcome, digest in cursor.fetchall():
-            found.setdefault((model, version), Latest(decision, outcome, [])).digests.append(digest)
-        return found
+    rows = _fetch(
+        db,
+        "SELECT d.model, d.version, d.id, d.outcome, p.digest FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
+        "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL "
+        "GROUP BY model, version) l ON d.seq = l.last JOIN pml_decision_policies p ON p.decision_seq = d.seq",
+        {},
+    )
+    found: dict[tuple[str, str], Latest] = {}
+    for model, version, decision, outcome, digest in rows:
+        found.setdefault((model, version), Latest(decision, outcome, [])).digests.append(digest)
+    return found

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,20 +158,13 @@ def process_per_decision(root: Path, audit_url: str, runs: int) -> float:
     return runs / (time.perf_counter() - started)
 
 
-def fresh_store(store: str, root: Path) -> tuple[str, object]:
-    if store == "sqlite":
-        return f"sqlite:///{root}/audit-{uuid.uuid4().hex[:6]}.db", lambda: None
-    import psycopg
-
-    name = f"pml_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+def fresh_store(store: str, root: Path) -> tuple[str, Callable[[], None]]:
+    """A throwaway log: bench/audit.py's, loaded by path (this folder is off sys.path, see above)."""
+    spec = importlib.util.spec_from_file_location("bench_audit", Path(__file__).with_name("audit.py"))
+    assert spec is not None and spec.loader is not None
+    audit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(audit)
+    return audit.fresh_url(store, root)
 
 
 def bench_store(store: str, root: Path, requests: int, runs: int) -> dict[int, tuple[float, float, float]]:
@@ -188,7 +183,7 @@ def bench_store(store: str, root: Path, requests: int, runs: int) -> dict[int, t
         anchor = process_per_decision(root, url, runs)
     finally:
         serve.stop()
-        drop()  # type: ignore[operator]
+        drop()
     print(f"\n{store}: POST /v1/check, pushed evidence, one recorded decision per request ({requests} per level)")
     print(f"  {'clients':>8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
     for clients, (rate, p50, p99) in results.items():

@@ -79,8 +79,15 @@ def sweep(ctx: Governance) -> list[tuple[str, str, dict[str, Any]]]:
     store = AuditStore(ctx.audit_url)
     try:
         latest = store.latest_per_version()
+        jobs = _missed(ctx, store, registry, latest)
     finally:
         store.close()
+    return jobs
+
+
+def _missed(
+    ctx: Governance, store: AuditStore, registry: dict[str, Any], latest: dict[tuple[str, str], Any]
+) -> list[tuple[str, str, dict[str, Any]]]:
     jobs: list[tuple[str, str, dict[str, Any]]] = []
     for model, state in sorted(registry.items()):
         digests = sorted(p.digest for p in ctx.policies.applicable(model))
@@ -89,16 +96,27 @@ def sweep(ctx: Governance) -> list[tuple[str, str, dict[str, Any]]]:
         missed = [
             v for v in sorted(state.tags, key=int) if sorted(getattr(latest.get((model, v)), "digests", [])) != digests
         ]
-        key = hashlib.sha256(json.dumps([model, missed, digests]).encode()).hexdigest()[:24]
         if missed:
-            jobs.append((f"sweep:govern:{key}", "model_version.created", {"name": model, "version": missed[-1]}))
+            name = key(model, missed, digests)
+            jobs.append((f"sweep:govern:{name}", "model_version.created", {"name": model, "version": missed[-1]}))
             continue
-        holder = state.aliases.get(ctx.config.champion_alias)
+        alias = ctx.config.champion_alias
+        holder = state.aliases.get(alias)
         decided = latest.get((model, holder)) if holder else None
-        if decided is not None and decided.outcome not in ("pass", "warn"):
-            data = {"name": model, "alias": ctx.config.champion_alias, "version": holder}
-            jobs.append((f"sweep:alias:{decided.decision}", "model_version_alias.created", data))
+        if decided is None or decided.outcome in ("pass", "warn"):
+            continue
+        moved = store.alias_holders(model, alias)
+        if moved and moved[0] == holder:
+            continue  # governance put it there: re-checking a champion is `recheck`'s, not the sweep's
+        # Named by the state, not by a decision: enforcing records a decision, and a champion that
+        # cannot be moved (--enforce off, plan only) must not be enforced again at every sweep.
+        data = {"name": model, "alias": alias, "version": holder}
+        jobs.append((f"sweep:alias:{key(model, holder, digests)}", "model_version_alias.created", data))
     return jobs
+
+
+def key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
 
 def _own_tag(ctx: Governance, model: str, data: dict[str, Any], event: str) -> bool:

@@ -29,7 +29,7 @@ from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database, reason
 from pml_policy.audit.signing import Signer
-from pml_policy.checking import decide, record
+from pml_policy.checking import apply_recorded, decide, record
 from pml_policy.engine import PolicySet, Subject, load
 from pml_policy.errors import AuditError, PmlError, UsageError
 from pml_policy.governing import govern
@@ -393,8 +393,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 result.as_plan()
             recorded = record(result, settings.audit_url, settings.signing_key, by)
             if body.apply:
-                from pml_policy.checking import apply_recorded
-
                 apply_recorded(result.changes, adapter, settings.audit_url, settings.signing_key, by)
             for c in result.changes:
                 service.metrics.changes.labels(c.state).inc()

@@ -361,22 +361,31 @@ def test_what_was_missed_while_the_service_was_down_is_governed_at_start(mlflow_
     log_version(mlflow_server.uri, model, {"val_auc": 0.84, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
     service = Service(workspace, *args)  # sweeps at start: governs version 1 that it never heard of
     try:
-        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "1", 60, "v1 champion")
+        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "1", 120, "v1 champion")
     finally:
         service.stop()
     log_version(mlflow_server.uri, model, {"val_auc": 0.86, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
     service = Service(workspace, *args)  # registered while it was down: no event will ever come
     try:
-        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "2", 60, "v2 champion")
+        _wait(lambda: str(client.get_registered_model(model).aliases.get("champion")) == "2", 120, "v2 champion")
         assert _versions(client, model)["2"]["governance.status"] == "approved"
-        sweeps = [j for j in service.call("GET", "/v1/inbox").json() if j["source"] == "sweep"]
-        assert sweeps and all(j["state"] == "done" for j in sweeps)
+        sweeps = _wait(  # the server is shared: other tests' models are swept too; this one's are ours
+            lambda: (
+                [j for j in service.call("GET", "/v1/inbox").json() if j["source"] == "sweep" and j["model"] == model]
+                if all(j["state"] in ("done", "dead") for j in service.call("GET", "/v1/inbox").json())
+                else None
+            ),
+            120,
+            "the sweep's jobs handled",
+        )
+        assert all(j["state"] == "done" for j in sweeps)
     finally:
         service.stop()
     again = Service(workspace, *args)  # nothing missed now: a sweep adds no job
     try:
         time.sleep(3)
-        assert len([j for j in again.call("GET", "/v1/inbox").json() if j["source"] == "sweep"]) == len(sweeps)
+        mine = [j for j in again.call("GET", "/v1/inbox").json() if j["source"] == "sweep" and j["model"] == model]
+        assert len(mine) == len(sweeps)
     finally:
         again.stop()
 
