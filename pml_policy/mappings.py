@@ -161,7 +161,8 @@ class _EvidenceLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise _Refused(
-                "anchors and aliases (&name, *name) are not allowed in evidence files", _where(self.peek_event())
+                "anchors and aliases (&name, *name) are not allowed (a few lines of them expand without bound)",
+                _where(self.peek_event()),
             )
         self.depth += 1
         if self.depth > LIMITS.depth:

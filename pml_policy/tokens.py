@@ -99,7 +99,10 @@ def create(path: str | Path, name: str, roles: list[str]) -> str:
     current.tokens.append(entry)
     text = yaml.safe_dump(current.model_dump(mode="json"), sort_keys=False)
     if not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.touch(mode=0o600)  # hashes only, but nobody else needs to read them
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.touch(mode=0o600)  # hashes only, but nobody else needs to read them
+        except OSError as exc:
+            raise UsageError(f"cannot create {p}: {exc.strerror or exc}", "choose a folder you can write to") from None
     write_atomic(p, "# pml-policy service tokens: names, roles and sha256 hashes (never the tokens)\n" + text)
     return token

@@ -307,6 +307,30 @@ CASES = [
         3,
         "cannot open the audit log at postgresql+psycopg://u:***@127.0.0.1:9/x",
     ),
+    # ---- the service's inputs ---------------------------------------------------------------------
+    (
+        "a tokens file of the wrong shape",
+        {"t.yaml": "tokens: [{name: a, sha256: zz, roles: [god]}]\n"},
+        ["serve", "--tokens", "t.yaml", "-p", STARTER],
+        2,
+        "invalid tokens file",
+    ),
+    (
+        "a tokens file with aliases",
+        {"t.yaml": "a: &x 1\nb: *x\n"},
+        ["serve", "--tokens", "t.yaml", "-p", STARTER],
+        2,
+        "anchors and aliases",
+    ),
+    ("a sweep every forever", {}, ["serve", "--reconcile-every", "forever", "-p", STARTER], 2, "give a duration"),
+    (
+        "a tokens file where none can be written",
+        {},
+        ["token", "create", "ci", "--role", "decide", "--tokens", "/proc/nope/t.yaml"],
+        2,
+        "cannot create /proc/nope/t.yaml",
+    ),
+    ("a token name with a slash", {}, ["token", "create", "a/b", "--role", "read", "--tokens", "t.yaml"], 2, "a/b"),
     # ---- templates ---------------------------------------------------------------------------------
     (
         "a template reaching for Python",
