@@ -51,6 +51,7 @@ class Governance:
     by: str = "pml-policy service"  # the actor recorded for what the service does on its own
     data: dict[str, Any] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)  # every registry change planned or made, for metrics
+    outcomes: list[str] = field(default_factory=list)  # every decision recorded, for metrics
 
     def registry(self) -> MlflowAdapter:
         return MlflowAdapter(self.config)
@@ -141,6 +142,7 @@ def govern_model(ctx: Governance, model: str) -> str:
     if ctx.apply:
         apply_recorded(result.changes, adapter, ctx.audit_url, ctx.signing_key, ctx.by)
     ctx.changes.extend(result.changes)
+    ctx.outcomes.extend(d.outcome for d in result.decisions)
     seqs = [seq for _, seq, _ in recorded.records]
     what = "planned" if not ctx.apply else "governed"
     return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"
@@ -164,6 +166,7 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
         check = _Checked([decision], [subject], [None])
         (_, seq, _), *_ = record(check, ctx.audit_url, ctx.signing_key, ctx.by).records
+        ctx.outcomes.append(decision.outcome)
         if decision.outcome in ("pass", "warn"):
             return f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})'
         if ctx.enforce == "off":

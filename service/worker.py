@@ -85,5 +85,7 @@ class Workers:
         self.metrics.jobs.labels("done").inc()
         for change in ctx.changes:
             self.metrics.changes.labels(change.state).inc()
+        for outcome in ctx.outcomes:
+            self.metrics.decisions.labels(outcome).inc()
         log.info(json.dumps({"job": job.id, "event": job.event, "model": job.model, "result": result}))
         return True

@@ -337,6 +337,7 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
         assert service.call("GET", "/v1/audit/verify").json()["ok"]
         metrics = service.call("GET", "/metrics").text
         assert 'pml_inbox_jobs_total{result="done"}' in metrics
+        assert 'pml_decisions_total{outcome="fail"}' in metrics  # the workers' decisions count too
         assert 'pml_registry_changes_total{state="applied"}' in metrics  # tags, the alias and the revert
     finally:
         client.delete_webhook(webhook.webhook_id)

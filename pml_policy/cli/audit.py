@@ -103,7 +103,7 @@ def list_(
         click.echo("  ".join(c.upper().ljust(w) for c, w in zip(LIST_COLUMNS, widths)).rstrip())
         for row in table:
             click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-        click.echo(f"{len(rows)} decision{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
+        click.echo(f"{len(rows)} record{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
 
 
 def _show(row: Record, fmt: str, changes: list[Change]) -> str:
