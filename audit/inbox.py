@@ -175,6 +175,13 @@ class Depth(NamedTuple):
     dead: int
     oldest_pending: str | None  # when the oldest pending job was received
 
+    def age(self) -> float:
+        """Seconds the oldest pending job has waited (0 with none)."""
+        if self.oldest_pending is None:
+            return 0.0
+        received = dt.datetime.strptime(self.oldest_pending, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        return (_now() - received).total_seconds()
+
 
 def depth(db: Database) -> Depth:
     with db.driver() as raw:

@@ -331,6 +331,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             depth = await run_in_threadpool(service.depth)
         except Exception:
             return problem(503, "the audit database does not answer")
+        lag = depth.age()
+        if lag > settings.max_lag:
+            return problem(
+                503, f"the inbox lags: its oldest pending job waits for {lag:.0f} s (bound {settings.max_lag:.0f} s)"
+            )
         body = {
             "status": "ready",
             "policies": [f"{p.name} {p.version}" for p in service.policies.current.policies],

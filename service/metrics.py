@@ -4,7 +4,6 @@ deliveries by result, registry changes by state, audit append time, and the inbo
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,8 +39,4 @@ class _InboxCollector:
         for state, count in (("pending", d.pending), ("running", d.running), ("dead", d.dead)):
             jobs.add_metric([state], count)
         yield jobs
-        age = 0.0
-        if d.oldest_pending:
-            received = dt.datetime.strptime(d.oldest_pending, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
-            age = (dt.datetime.now(dt.UTC) - received).total_seconds()
-        yield GaugeMetricFamily("pml_inbox_oldest_pending_seconds", "Age of the oldest pending job", value=age)
+        yield GaugeMetricFamily("pml_inbox_oldest_pending_seconds", "Age of the oldest pending job", value=d.age())

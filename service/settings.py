@@ -35,6 +35,7 @@ class ServiceSettings(BaseModel):
     evidence_root: str | None = None  # folders under it may be checked by path; otherwise refs are registries'
     max_body: int = MAX_BODY
     poll_seconds: float = 0.5  # how often an idle worker looks at the inbox (a webhook wakes it at once)
+    max_lag: float = 300.0  # /readyz: not ready while the oldest pending job has waited longer
 
     @property
     def loopback(self) -> bool:

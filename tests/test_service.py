@@ -556,3 +556,26 @@ def test_when_the_database_goes_away_nothing_is_answered_as_recorded(workspace, 
         assert service.call("GET", "/healthz").status_code == 200  # alive, and says it is not ready
     finally:
         service.stop()
+
+
+def test_a_lagging_inbox_is_not_ready(service, workspace):
+    import sqlite3
+
+    with sqlite3.connect(workspace / "audit.db") as db:  # a job that has waited an hour, not yet due again
+        db.execute(
+            "INSERT INTO pml_inbox (delivery_id, source, event, model, body, received, state, attempts, not_before) "
+            "VALUES ('old', 'mlflow', 'model_version.created', 'm', '{}', '2026-12-03T00:00:00.000000Z', 'pending', "
+            "1, '2999-01-01T00:00:00.000000Z')"
+        )
+    answer = service.call("GET", "/readyz")
+    assert answer.status_code == 503 and "the inbox lags" in answer.json()["detail"]
+    assert (
+        float(
+            next(
+                line
+                for line in service.call("GET", "/metrics").text.splitlines()
+                if line.startswith("pml_inbox_oldest")
+            ).split()[-1]
+        )
+        > 3600
+    )
