@@ -23,8 +23,7 @@ from typing import Any, Literal
 from .adapters.base import AdapterConfig
 from .adapters.mlflow import MlflowAdapter
 from .audit import AuditStore
-from .audit.signing import Signer
-from .checking import apply_recorded, record
+from .checking import CheckRun, apply_recorded, record
 from .engine import PolicySet, backend
 from .errors import UsageError
 from .governing import govern
@@ -157,15 +156,15 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
     holder = adapter.state(model, []).aliases.get(alias)
     if holder != version:
         return f'{model}: alias "{alias}" has moved on to version {holder} since; nothing to enforce'
-    store = AuditStore(ctx.audit_url, signer=Signer(ctx.signing_key) if ctx.signing_key else None)
+    store = AuditStore(ctx.audit_url)  # read from here; what is recorded goes through record()
     try:
         moved = store.alias_holders(model, alias)
         if moved and moved[0] == version:
             return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
         subject = adapter.fetch(f"models:/{model}/{version}")
         decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
-        check = _Checked([decision], [subject], [None])
-        (_, seq, _), *_ = record(check, ctx.audit_url, ctx.signing_key, ctx.by).records
+        checked = CheckRun([decision], [subject], [None], [adapter])
+        (_, seq, _), *_ = record(checked, ctx.audit_url, ctx.signing_key, ctx.by).records
         ctx.outcomes.append(decision.outcome)
         if decision.outcome in ("pass", "warn"):
             return f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})'
@@ -194,10 +193,3 @@ def _enforcement(
                 return Change(model, earlier, "set_alias", alias, None, "governance", latest.decision, detail=reason)
         reason += "; no earlier holder passes, so the version is flagged instead"
     return Change(model, version, "set_tag", VIOLATION_TAG, reason, "governance", decision_id, detail=reason)
-
-
-@dataclass
-class _Checked:
-    decisions: list[Any]
-    subjects: list[Any]
-    champions: list[Any]
