@@ -100,6 +100,10 @@ class Recorded:
     store: str
     records: list[tuple[str, int, str]]  # (decision id, seq, hash)
 
+    @classmethod
+    def of(cls, store: str, decided: Decided, appended: list[tuple[int, str]]) -> Recorded:
+        return cls(store, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
+
     def note(self) -> str:
         seqs = ", ".join(f"#{seq}" for _, seq, _ in self.records)
         return f"recorded in the audit log {self.store} as {seqs}; head {self.records[-1][2]}"
@@ -125,26 +129,21 @@ class Decided(Protocol):
     champions: list[Subject | None]
 
 
-def record(
-    decided: Decided,
-    url: str,
-    signing_key: str | None = None,
-    by: str | None = None,
-    store: AuditStore | None = None,
-) -> Recorded:
+def record(decided: Decided, url: str, signing_key: str | None = None, by: str | None = None) -> Recorded:
     """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict);
     with a signing key (an Ed25519 private key file), each record is signed. `by`: the actor (the
-    service's token name); default: as audit.context.actor reads it. `store`: an open log to append
-    to (the service keeps one); otherwise the log at `url` is opened for this call."""
-    own = store is None
-    store = store or AuditStore(url, signer=Signer(signing_key) if signing_key else None)
+    service's token name); default: as audit.context.actor reads it."""
+    store = AuditStore(url, signer=Signer(signing_key) if signing_key else None)
     try:
-        entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
-        appended = store.append(entries, by or actor(), ci_context())
+        appended = store.append(entries_of(decided), by or actor(), ci_context())
     finally:
-        if own:
-            store.close()
-    return Recorded(store.shown, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
+        store.close()
+    return Recorded.of(store.shown, decided, appended)
+
+
+def entries_of(decided: Decided) -> list[Entry]:
+    """What the log keeps of each decision: the decision, its evidence and its champion's."""
+    return [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
 
 
 def registries(refs: list[str], config: AdapterConfig | None = None) -> None:

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from .adapters.base import AdapterConfig
 from .adapters.mlflow import MlflowAdapter
 from .audit import AuditStore
-from .checking import CheckRun, apply_recorded, record
+from .checking import CheckRun, Recorded, apply_recorded, record
 from .engine import PolicySet, backend
 from .errors import UsageError
-from .governing import govern
+from .governing import Governed, govern
 from .plan import Change, summary
 
 Enforce = Literal["revert", "flag", "off"]
@@ -130,11 +130,13 @@ def _own_tag(ctx: Governance, model: str, data: dict[str, Any], event: str) -> b
         store.close()
 
 
-def govern_model(ctx: Governance, model: str) -> str:
+def governed(ctx: Governance, model: str) -> tuple[Governed, Recorded] | None:
+    """Govern every version of a model, record it (a plan without apply), and with apply make the
+    changes; None when the model has no version. The worker and `POST /v1/govern` both call it."""
     adapter = ctx.registry()
     result = govern(model, ctx.policies, adapter, "all", ctx.data)
     if not result.subjects:
-        return f"{model}: no version to govern"
+        return None
     if not ctx.apply:
         result.as_plan()
     recorded = record(result, ctx.audit_url, ctx.signing_key, ctx.by)
@@ -142,6 +144,14 @@ def govern_model(ctx: Governance, model: str) -> str:
         apply_recorded(result.changes, adapter, ctx.audit_url, ctx.signing_key, ctx.by)
     ctx.changes.extend(result.changes)
     ctx.outcomes.extend(d.outcome for d in result.decisions)
+    return result, recorded
+
+
+def govern_model(ctx: Governance, model: str) -> str:
+    done = governed(ctx, model)
+    if done is None:
+        return f"{model}: no version to govern"
+    result, recorded = done
     seqs = [seq for _, seq, _ in recorded.records]
     what = "planned" if not ctx.apply else "governed"
     return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"

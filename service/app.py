@@ -8,6 +8,7 @@ and blocking work (evaluation, the log, the registry) runs in the thread pool.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -29,13 +30,12 @@ from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database, reason
 from pml_policy.audit.signing import Signer
-from pml_policy.checking import apply_recorded, decide, record
+from pml_policy.checking import decide
 from pml_policy.engine import PolicySet, Subject, load
 from pml_policy.errors import AuditError, PmlError, UsageError
-from pml_policy.governing import govern
 from pml_policy.mappings import loads_bounded
 from pml_policy.outputs.json_out import document
-from pml_policy.reacting import Governance, sweep
+from pml_policy.reacting import Governance, governed, sweep
 from pml_policy.secrets import redact
 from pml_policy.tokens import TokenFile
 
@@ -389,18 +389,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             raise _Problem(403, "this service plans only; start it with --apply to let it change the registry")
 
         def run() -> dict[str, Any]:
-            ctx = service.governance()
-            adapter = ctx.registry()
-            result = govern(model, ctx.policies, adapter, "all", ctx.data)
-            if not result.subjects:
+            ctx = dataclasses.replace(service.governance(), apply=body.apply, by=by)
+            done = governed(ctx, model)
+            if done is None:
                 raise UsageError(f"model {model!r} has no version to govern")
-            if not body.apply:
-                result.as_plan()
-            recorded = record(result, settings.audit_url, settings.signing_key, by)
-            if body.apply:
-                apply_recorded(result.changes, adapter, settings.audit_url, settings.signing_key, by)
-            for c in result.changes:
+            result, recorded = done
+            for c in ctx.changes:
                 service.metrics.changes.labels(c.state).inc()
+            for outcome in ctx.outcomes:
+                service.metrics.decisions.labels(outcome).inc()
             return {
                 "model": model,
                 "applied": body.apply,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from pml_policy.audit import AuditStore, Entry
 from pml_policy.audit.context import ci_context
-from pml_policy.checking import Decided, Recorded
+from pml_policy.checking import Decided, Recorded, entries_of
 from pml_policy.errors import PmlError
 
 BATCH = 256  # callers in one transaction at most
@@ -40,14 +40,13 @@ class Recorder:
 
     def record(self, decided: Decided, by: str) -> Recorded:
         """Append these decisions (with the others waiting now); raises what the append raised."""
-        entries = [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
-        slot = _Slot(entries, by)
+        slot = _Slot(entries_of(decided), by)
         self.waiting.put(slot)
         slot.done.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.result is not None
-        return Recorded(self.store.shown, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, slot.result)])
+        return Recorded.of(self.store.shown, decided, slot.result)
 
     def close(self) -> None:
         self.waiting.put(None)
