@@ -21,7 +21,7 @@ from pml_policy.errors import UsageError
 from pml_policy.waiting import DEFAULT_SECONDS, Deadline
 
 ENTRY_POINT_GROUP = "pml_policy.adapters"
-BUILTIN = frozenset({"local", "mlflow", "wandb"})
+BUILTIN = frozenset({"local", "mlflow", "wandb", "sagemaker"})
 DEFAULT_CHAMPION_ALIAS = "champion"
 
 
@@ -30,6 +30,7 @@ class AdapterConfig:
     """What adapters are told: where the registry is, which alias is production, how long to wait."""
 
     tracking_uri: str | None = None
+    endpoint_url: str | None = None  # AWS: SageMaker and S3 (an emulator, a VPC endpoint)
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     hash_artifacts: bool = False  # download a registry's artifacts to take their sha256
     timeout: float = DEFAULT_SECONDS  # seconds a command waits for registries, in total
@@ -42,11 +43,12 @@ class AdapterConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:
-        """The settings a user put in the environment (MLFLOW_TRACKING_URI, PML_CHAMPION_ALIAS,
-        PML_HASH_ARTIFACTS=1, PML_REGISTRY_TIMEOUT), for library calls and plain pytest runs that
-        have no options."""
+        """The settings a user put in the environment (MLFLOW_TRACKING_URI, AWS_ENDPOINT_URL,
+        PML_CHAMPION_ALIAS, PML_HASH_ARTIFACTS=1, PML_REGISTRY_TIMEOUT), for library calls and plain
+        pytest runs that have no options."""
         return cls(
             tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             champion_alias=env.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=env.get("PML_HASH_ARTIFACTS", "") == "1",
             timeout=registry_timeout(env.get("PML_REGISTRY_TIMEOUT")),
@@ -116,9 +118,60 @@ class Registry(Adapter, Protocol):
         """The version of the subject's model that holds the champion alias, if any."""
         ...
 
+    def reference(self, name: str, version: str) -> str:
+        """The reference `fetch` reads a version of a model by (models:/NAME/N, sagemaker:GROUP/N)."""
+        ...
+
+    def inventory(self) -> dict[str, RegistryState]:
+        """Every model with its aliases and versions, in a few paged listings (the service's sweep)."""
+        ...
+
     def set_tag(self, name: str, version: str, key: str, value: str) -> None: ...
 
-    def set_alias(self, name: str, version: str, alias: str) -> None: ...
+    def set_alias(self, name: str, version: str, alias: str) -> str | None:
+        """Move the alias; returns what else the registry changed to make it so, for the record."""
+        ...
+
+
+REGISTRIES = {"mlflow": "a bare MODEL name", "sagemaker": "sagemaker:GROUP"}
+
+
+def registry_named(kind: str, config: AdapterConfig) -> Registry:
+    """The registry adapter of a kind (mlflow | sagemaker), imported only when asked for."""
+    if kind == "sagemaker":
+        from .sagemaker import SageMakerAdapter
+
+        return SageMakerAdapter(config)
+    if kind == "mlflow":
+        from .mlflow import MlflowAdapter
+
+        return MlflowAdapter(config)
+    raise UsageError(f"registry {kind!r}: not one this version knows", "use mlflow or sagemaker")
+
+
+def registry_for(target: str, config: AdapterConfig) -> tuple[Registry, str]:
+    """What `govern TARGET` governs: a SageMaker model package group (sagemaker:GROUP), else a
+    registered model on MLflow; with the model's name in that registry."""
+    if target.startswith("sagemaker:"):
+        from .sagemaker import group_of
+
+        return registry_named("sagemaker", config), group_of(target)
+    return registry_named("mlflow", config), target
+
+
+def selected(
+    version: str, tags: Mapping[str, str], select: str, aliases: Mapping[str, str], tag_keys: frozenset[str]
+) -> bool:
+    """Whether `govern --candidates SELECT` picks a version: all | new (none of `tag_keys` set
+    yet) | tag:KEY=VALUE | ALIAS (the version that holds it)."""
+    if select == "all":
+        return True
+    if select == "new":  # not governed yet: none of the tags the policies set
+        return not tag_keys & set(tags)
+    if select.startswith("tag:"):
+        key, _, value = select[4:].partition("=")
+        return tags.get(key) == value
+    return aliases.get(select) == version
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +201,8 @@ def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
     raise UsageError(
         f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
         "pass a folder of evidence or a W&B run folder, models:/… and runs:/… on MLflow (pml-policy[mlflow]), "
-        "or wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]); other sources need an adapter plugin",
+        "wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]) or sagemaker:GROUP/VERSION (pml-policy[sagemaker]); "
+        "other sources need an adapter plugin",
     )
 
 

@@ -32,7 +32,7 @@ from pml_policy.errors import EvidenceError, UsageError
 from pml_policy.files import sha256_file
 from pml_policy.secrets import redact
 
-from .base import AdapterConfig, RegistryState
+from .base import AdapterConfig, RegistryState, selected
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 _RUN_IDS_PER_SEARCH = 100  # run ids per search_runs filter: keeps the filter string well under server limits
@@ -173,7 +173,10 @@ class MlflowAdapter:
         holder = self.aliases(name).get(self.champion_alias)
         if holder is None:
             return None
-        return self.fetch(f"models:/{name}/{holder}")
+        return self.fetch(self.reference(name, holder))
+
+    def reference(self, name: str, version: str) -> str:
+        return f"models:/{name}/{version}"
 
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version, from the registered model (search results carry none on SQL stores)."""
@@ -192,7 +195,7 @@ class MlflowAdapter:
         aliases = self.aliases(name)
         versions = list(self._search_versions(name))
         registry = RegistryState(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
-        chosen = [v for v in versions if _selected(v, select, aliases, tag_keys)]
+        chosen = [v for v in versions if selected(str(v.version), v.tags or {}, select, aliases, tag_keys)]
         runs = self._runs({v.run_id for v in chosen if v.run_id})
         by_version = _aliases_by_version(aliases)
         subjects = [
@@ -348,7 +351,7 @@ class MlflowAdapter:
             value,
         )
 
-    def set_alias(self, name: str, version: str, alias: str) -> None:
+    def set_alias(self, name: str, version: str, alias: str) -> str | None:
         self.call(
             f'set alias "{alias}" on model "{name}" version {version}',
             self.client.set_registered_model_alias,
@@ -356,17 +359,7 @@ class MlflowAdapter:
             alias,
             version,
         )
-
-
-def _selected(version: Any, select: str, aliases: dict[str, str], tag_keys: frozenset[str]) -> bool:
-    if select == "all":
-        return True
-    if select == "new":  # not governed yet: none of the tags the policies set
-        return not tag_keys & set(version.tags or {})
-    if select.startswith("tag:"):
-        key, _, value = select[4:].partition("=")
-        return (version.tags or {}).get(key) == value
-    return aliases.get(select) == str(version.version)
+        return None  # an alias is a pointer: nothing else moves
 
 
 def _aliases_by_version(aliases: dict[str, str]) -> dict[str, list[str]]:

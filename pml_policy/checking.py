@@ -152,7 +152,7 @@ def registries(refs: list[str], config: AdapterConfig | None = None) -> None:
         if not isinstance(adapter_for(ref, config), Registry):
             raise UsageError(
                 f"--apply: {ref} is not in a model registry, so there is nothing to apply to",
-                "use --apply with models:/… references (MLflow)",
+                "use --apply with models:/… (MLflow) or sagemaker:… (SageMaker) references",
             )
 
 

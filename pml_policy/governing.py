@@ -91,4 +91,4 @@ def _champion(adapter: Registry, model: str, registry: RegistryState, subjects: 
     for s in subjects:  # usually among the candidates: no second read
         if s.model.version == holder:
             return s
-    return adapter.fetch(f"models:/{model}/{holder}")
+    return adapter.fetch(adapter.reference(model, holder))

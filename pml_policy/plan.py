@@ -104,7 +104,8 @@ def apply(changes: list[Change], adapter: Registry, record: Callable[[Change], N
             if change.kind == "set_tag":
                 adapter.set_tag(change.model, change.version, change.name, change.value or "")
             else:
-                adapter.set_alias(change.model, change.version, change.name)
+                also = adapter.set_alias(change.model, change.version, change.name)
+                change.detail = "; ".join(filter(None, [change.detail, also]))
         except EvidenceError as exc:
             change.state, change.detail = "failed", exc.message
             record(change)

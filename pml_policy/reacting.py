@@ -20,8 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .adapters.base import AdapterConfig
-from .adapters.mlflow import MlflowAdapter
+from .adapters.base import AdapterConfig, Registry, registry_named
 from .audit import AuditStore
 from .checking import CheckRun, Recorded, apply_recorded, record
 from .engine import PolicySet, backend
@@ -51,9 +50,10 @@ class Governance:
     data: dict[str, Any] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)  # every registry change planned or made, for metrics
     outcomes: list[str] = field(default_factory=list)  # every decision recorded, for metrics
+    registry_kind: str = "mlflow"  # mlflow | sagemaker: the registry the service governs
 
-    def registry(self) -> MlflowAdapter:
-        return MlflowAdapter(self.config)
+    def registry(self) -> Registry:
+        return registry_named(self.registry_kind, self.config)
 
 
 def react(ctx: Governance, event: str, data: dict[str, Any]) -> str:
@@ -171,7 +171,7 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         moved = store.alias_holders(model, alias)
         if moved and moved[0] == version:
             return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
-        subject = adapter.fetch(f"models:/{model}/{version}")
+        subject = adapter.fetch(adapter.reference(model, version))
         decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
         checked = CheckRun([decision], [subject], [None], [adapter])
         (_, seq, _), *_ = record(checked, ctx.audit_url, ctx.signing_key, ctx.by).records

@@ -48,7 +48,7 @@ from .webhooks import Refused, verify
 from .worker import Workers
 
 log = logging.getLogger("pml_policy.service")
-REGISTRY_REFS = ("models:/", "runs:/", "wandb:")
+REGISTRY_REFS = ("models:/", "runs:/", "wandb:", "sagemaker:", "arn:aws")
 
 
 class Policies:
@@ -85,12 +85,24 @@ class Service:
     def config(self) -> AdapterConfig:
         """A registry configuration per request or job: each has its own time budget."""
         s = self.settings
-        return AdapterConfig(tracking_uri=s.tracking_uri, champion_alias=s.champion_alias, timeout=s.registry_timeout)
+        return AdapterConfig(
+            tracking_uri=s.tracking_uri,
+            endpoint_url=s.endpoint_url,
+            champion_alias=s.champion_alias,
+            timeout=s.registry_timeout,
+        )
 
     def governance(self) -> Governance:
         s = self.settings
         return Governance(
-            self.policies.current, self.config(), s.audit_url, s.apply, s.enforce, s.signing_key, "pml-policy service"
+            self.policies.current,
+            self.config(),
+            s.audit_url,
+            s.apply,
+            s.enforce,
+            s.signing_key,
+            "pml-policy service",
+            registry_kind=s.registry,
         )
 
     @contextlib.contextmanager
@@ -230,8 +242,8 @@ def _check_refs(refs: list[str], root: str | None) -> None:
         if not inside:
             raise _Problem(
                 400,
-                f"{ref!r}: the service reads model registries (models:/…, runs:/…, wandb:…); push other evidence "
-                "inline as `subjects`",
+                f"{ref!r}: the service reads model registries (models:/…, runs:/…, wandb:…, sagemaker:…); push "
+                "other evidence inline as `subjects`",
                 hint="start the service with --evidence-root DIR to allow folders under DIR",
             )
 
@@ -248,11 +260,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if service.inbox_db.is_sqlite:
             with service.inbox() as db:
                 inbox_jobs.release_running(db)  # one process: whatever ran is gone
-        if settings.tracking_uri:  # import the MLflow client now, not at the first event (2 s)
-            await run_in_threadpool(lambda: service.governance().registry().client)
+        if (
+            settings.registry == "mlflow" and settings.tracking_uri
+        ):  # import the client now, not at the first event (2 s)
+            await run_in_threadpool(lambda: service.governance().registry().client)  # type: ignore[attr-defined]
         service.workers.start(settings.workers)
         stop = threading.Event()
-        if settings.tracking_uri and settings.reconcile_every > 0:
+        if settings.governs and settings.reconcile_every > 0:
             threading.Thread(target=service.sweeping, args=(stop,), name="pml-sweep", daemon=True).start()
         yield
         stop.set()

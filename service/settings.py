@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +23,9 @@ class ServiceSettings(BaseModel):
     port: int = Field(default=8077, ge=0, le=65535)
     policy_paths: list[str] = Field(default_factory=lambda: ["policies"])
     audit_url: str = DEFAULT_AUDIT_URL
+    registry: Literal["mlflow", "sagemaker"] = "mlflow"
     tracking_uri: str | None = None
+    endpoint_url: str | None = None  # SageMaker and S3, where not AWS's own (an emulator, a VPC endpoint)
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     registry_timeout: float = DEFAULT_SECONDS
     workers: int = Field(default=1, ge=1, le=64, description="Inbox worker threads in this process.")
@@ -36,6 +39,12 @@ class ServiceSettings(BaseModel):
     max_body: int = MAX_BODY
     poll_seconds: float = 0.5  # how often an idle worker looks at the inbox (a webhook wakes it at once)
     max_lag: float = 300.0  # /readyz: not ready while the oldest pending job has waited longer
+
+    @property
+    def governs(self) -> bool:
+        """Whether a registry is configured to govern (and sweep): MLflow needs its server's URI;
+        SageMaker is found the usual boto3 way."""
+        return self.registry == "sagemaker" or bool(self.tracking_uri)
 
     @property
     def loopback(self) -> bool:

@@ -64,3 +64,16 @@ def run_cli(*args: str) -> Any:
     """The real CLI in-process, from the repository root (where pytest runs); returns click's
     Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(cli, list(args), prog_name="pml-policy", catch_exceptions=False)
+
+
+def recorded_then(store: Any, fault: Any) -> Any:
+    """A `plan.apply` record callback that records each change in the log, then does `fault`
+    (stops the registry): a run cut short after its first change."""
+
+    def record(change: Any) -> None:
+        store.record_change(
+            change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail
+        )
+        fault()
+
+    return record

@@ -200,6 +200,8 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "adapters.base",
     "adapters.local",
     "adapters.mlflow",
+    "adapters.sagemaker",
+    "adapters.sagemaker_reports",
     "adapters.wandb",
     "adapters.wandb_log",
     "audit",

@@ -78,7 +78,8 @@ def test_missing_folder_and_unknown_scheme(tmp_path):
     with pytest.raises(EvidenceError, match="does not exist"):
         fetch(str(tmp_path / "nope"))
     with pytest.raises(
-        UsageError, match="no installed adapter reads this kind of reference \\(installed: local, mlflow, wandb\\)"
+        UsageError,
+        match="no installed adapter reads this kind of reference \\(installed: local, mlflow, sagemaker, wandb\\)",
     ):
         adapter_for("s3://bucket/run")
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from .helpers import ROOT, run_cli
+from .helpers import ROOT, recorded_then, run_cli
 from .mlflow_data import log_version
 
 GATE = str(ROOT / "policies" / "mlflow")
@@ -227,7 +227,8 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_s
     (The session's server, killed and started again on its own store: one start fewer.)"""
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
-    from pml_policy.audit import AuditStore, Entry
+    from pml_policy.audit import AuditStore
+    from pml_policy.checking import entries_of
     from pml_policy.engine import load
     from pml_policy.governing import govern
     from pml_policy.plan import apply
@@ -240,18 +241,9 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_s
         adapter = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
         governed = govern(model, load([GATE]), adapter)
         store = AuditStore(private_audit_log)
-        store.append(
-            [Entry(d, s, c) for d, s, c in zip(governed.decisions, governed.subjects, governed.champions)], "tester", {}
-        )
-
-        def record_then_kill(change):
-            store.record_change(
-                change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail
-            )
-            server.stop()  # the server is gone after the first change
-
+        store.append(entries_of(governed), "tester", {})
         started = time.monotonic()
-        attempted = apply(governed.changes, adapter, record_then_kill)
+        attempted = apply(governed.changes, adapter, recorded_then(store, server.stop))  # gone after the first change
         assert time.monotonic() - started < 60  # bounded: not minutes of retries
         assert [c.state for c in attempted] == ["applied", "failed"]
         assert [r["state"] for r in store.changes(attempted[0].decision_id)] == ["planned", "applied"]

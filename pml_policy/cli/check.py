@@ -74,7 +74,8 @@ Exit codes:
     "--apply",
     "do_apply",
     is_flag=True,
-    help="Make each subject's planned registry changes (models:/… references); recorded in the audit log.",
+    help="Make each subject's planned registry changes (models:/… and sagemaker:… references); recorded in the "
+    "audit log.",
 )
 @registry_options
 def check(
@@ -100,7 +101,9 @@ def check(
     optional pml.yaml naming the model, version, aliases and run. With pml-policy[mlflow]:
     models:/NAME/N, models:/NAME@ALIAS, models:/m-ID or runs:/RUN_ID on an MLflow server,
     whose champion is the version holding the production alias. With pml-policy[wandb]: a W&B
-    run folder (wandb/latest-run) or wandb:ENTITY/PROJECT/RUN_ID. Adapters installed as
+    run folder (wandb/latest-run) or wandb:ENTITY/PROJECT/RUN_ID. With pml-policy[sagemaker]:
+    sagemaker:GROUP/VERSION, sagemaker:GROUP@champion (the newest Approved version) or a model
+    package ARN, read through boto3 (--endpoint-url for an emulator). Adapters installed as
     plugins (entry-point group pml_policy.adapters) add other kinds of reference.
 
     \b

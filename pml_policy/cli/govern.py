@@ -8,8 +8,7 @@ import sys
 import click
 
 from pml_policy import config
-from pml_policy.adapters.base import AdapterConfig
-from pml_policy.adapters.mlflow import MlflowAdapter
+from pml_policy.adapters.base import AdapterConfig, registry_for
 from pml_policy.checking import apply_recorded, load_data, record
 from pml_policy.engine import load
 from pml_policy.errors import EXIT_EVIDENCE
@@ -27,7 +26,7 @@ Exit codes:
 
 
 @click.command(epilog=GOVERN_EXIT_CODES)
-@click.argument("model")
+@click.argument("model", metavar="MODEL")
 @policies_option
 @click.option(
     "--candidates",
@@ -58,7 +57,9 @@ def govern(
     adapters: AdapterConfig,
 ) -> None:
     """Decide every candidate version of registered MODEL in one pass; plan, and with --apply make,
-    the registry changes the policies' `on pass` / `on fail` name.
+    the registry changes the policies' `on pass` / `on fail` name. MODEL is a registered model on
+    MLflow, or sagemaker:GROUP for a SageMaker model package group (pml-policy[sagemaker]), whose
+    champion is its newest Approved version.
 
     Each version gets the tags of its decision. An alias (e.g. "champion") goes to one version:
     the best passing one by the policy's `rank by` (ties to the newer version), never to a version
@@ -71,9 +72,10 @@ def govern(
       pml-policy govern credit-scorer -p policies/ --tracking-uri http://mlflow:5000
       pml-policy govern credit-scorer --candidates challenger --apply
       pml-policy govern credit-scorer --candidates new --apply     # versions not governed yet
+      pml-policy govern sagemaker:credit-scorer --apply            # approves the best passing package
     """
     policies = load(config.policy_paths(policy_paths))
-    adapter = MlflowAdapter(adapters)
+    adapter, model = registry_for(model, adapters)
     result = decide(model, policies, adapter, candidates, load_data(data_file))
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')

@@ -61,6 +61,13 @@ _REGISTRY_OPTIONS = (
         help="The MLflow tracking server, for models:/… and runs:/… references. Env: MLFLOW_TRACKING_URI.",
     ),
     click.option(
+        "--endpoint-url",
+        metavar="URL",
+        envvar="AWS_ENDPOINT_URL",
+        help="SageMaker and S3 at this endpoint instead of AWS's own (sagemaker:… references); region and credentials "
+        "come the usual boto3 way. Env: AWS_ENDPOINT_URL.",
+    ),
+    click.option(
         "--champion-alias",
         metavar="ALIAS",
         envvar="PML_CHAMPION_ALIAS",
@@ -91,6 +98,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def with_config(
         *args: Any,
         tracking_uri: str | None,
+        endpoint_url: str | None,
         champion_alias: str | None,
         registry_timeout: str | None,
         hash_artifacts: bool,
@@ -98,6 +106,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         config = AdapterConfig(
             tracking_uri=tracking_uri,
+            endpoint_url=endpoint_url,
             champion_alias=champion_alias or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=hash_artifacts,
             timeout=seconds(registry_timeout),

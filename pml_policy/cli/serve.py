@@ -38,6 +38,16 @@ def seconds_of(text: str, option: str) -> float:
 @audit_option
 @registry_options
 @click.option(
+    "--registry",
+    "registry_kind",
+    type=click.Choice(["mlflow", "sagemaker"]),
+    default="mlflow",
+    show_default=True,
+    envvar="PML_REGISTRY",
+    help="The registry the service governs and sweeps: MLflow (--tracking-uri; its webhooks) or SageMaker (region "
+    "and credentials the usual boto3 way; sweeps only: its events come through EventBridge). Env: PML_REGISTRY.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=1,
@@ -89,6 +99,7 @@ def serve(
     policy_paths: tuple[str, ...],
     audit_url: str,
     adapters: AdapterConfig,
+    registry_kind: str,
     workers: int,
     do_apply: bool,
     enforce: str,
@@ -123,7 +134,9 @@ def serve(
         port=port,
         policy_paths=config.policy_paths(policy_paths),
         audit_url=audit_url,
+        registry=registry_kind,
         tracking_uri=adapters.tracking_uri,
+        endpoint_url=adapters.endpoint_url,
         champion_alias=adapters.champion_alias,
         registry_timeout=adapters.timeout,
         workers=workers,
@@ -143,13 +156,19 @@ def serve(
     click.echo(
         f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.current.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
-        f"{redact(adapters.tracking_uri or 'none')}; {'applying' if do_apply else 'planning only'}; webhooks "
+        f"{_registry_shown(registry_kind, adapters)}; {'applying' if do_apply else 'planning only'}; webhooks "
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
         err=True,
     )
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _registry_shown(kind: str, adapters: AdapterConfig) -> str:
+    if kind == "sagemaker":
+        return f"SageMaker{' at ' + redact(adapters.endpoint_url) if adapters.endpoint_url else ''}"
+    return redact(adapters.tracking_uri or "none")
 
 
 def _logging() -> None:
