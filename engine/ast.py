@@ -124,8 +124,30 @@ class Quantifier(Node):
     right: Expr
 
 
+class Approval(Node):
+    """``approved by 2 of "model-risk"``: a sign-off rule's whole require (1.1); unmet, the rule is pending."""
+
+    kind: Literal["approval"] = "approval"
+    count: int = 1
+    count_written: bool = Field(default=False, exclude=True)  # `approved by 1 of "r"` keeps its `1 of`
+    role: str
+
+
 Expr = Annotated[
-    Number | String | Bool | Date | ListLit | Path | Call | Artifact | Unary | Binary | Matches | Presence | Quantifier,
+    Number
+    | String
+    | Bool
+    | Date
+    | ListLit
+    | Path
+    | Call
+    | Artifact
+    | Unary
+    | Binary
+    | Matches
+    | Presence
+    | Quantifier
+    | Approval,
     Field(discriminator="kind"),
 ]
 
@@ -203,7 +225,7 @@ Action = Annotated[SetAlias | SetTag, Field(discriminator="action")]
 
 
 class OnBlock(Block):
-    outcome: Literal["pass", "fail"]
+    outcome: Literal["pass", "fail", "pending"]
     actions: list[Action] = Field(default_factory=list)
 
 
@@ -219,6 +241,7 @@ class Policy(Block):
     rank: Rank | None = None
     on_pass: OnBlock | None = None
     on_fail: OnBlock | None = None
+    on_pending: OnBlock | None = None
 
 
 class WaiverTarget(Stmt):
@@ -246,11 +269,23 @@ class Waiver(Block):
     expires: Expires | None = None
 
 
-Decl = Annotated[Policy | Waiver, Field(discriminator="decl")]
+class Members(Stmt):
+    emails: list[str] = Field(default_factory=list)
+
+
+class Role(Block):
+    """``role "model-risk" { members ["cro@bank.example"] }``: who may sign off (1.1)."""
+
+    decl: Literal["role"] = "role"
+    name: str
+    members: Members | None = None
+
+
+Decl = Annotated[Policy | Waiver | Role, Field(discriminator="decl")]
 
 
 class PolicyFile(Block):
-    """One parsed file: its policies and waivers in the order written."""
+    """One parsed file: its policies, waivers and roles in the order written."""
 
     path: str = Field(exclude=True)
     decls: list[Decl] = Field(default_factory=list)
@@ -262,6 +297,10 @@ class PolicyFile(Block):
     @property
     def waivers(self) -> list[Waiver]:
         return [d for d in self.decls if isinstance(d, Waiver)]
+
+    @property
+    def roles(self) -> list[Role]:
+        return [d for d in self.decls if isinstance(d, Role)]
 
 
 for _model in (ListLit, Call, Unary, Binary, Matches, Presence, Quantifier):

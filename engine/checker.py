@@ -61,7 +61,7 @@ class _Checker:
                     self.expr(cond.expr, facts)
         if p.rank:
             self.expr(p.rank.expr, facts)
-        for block in (p.on_pass, p.on_fail):
+        for block in (p.on_pass, p.on_fail, p.on_pending):
             for action in block.actions if block else ():
                 if isinstance(action, ast.SetAlias) and not action.alias.strip():
                     self.error(action.loc, "an alias name cannot be empty")
@@ -154,6 +154,23 @@ class _Checker:
                 self.error(n.loc, f'"{root}.{rest[0]}" has no fields')
         elif root in ("metrics", "params", "tags") and len(rest) != 1:
             self.error(n.loc, f'{root} needs exactly one name after it: {root}.NAME or {root}["a.b"]')
+
+    def approval(self, n: ast.Approval, roles: dict[str, int]) -> None:
+        """`approved by N of "ROLE"`: ROLE declared (in any file), 1 <= N <= its members."""
+        if n.role not in roles:
+            self.error(
+                n.loc,
+                f'no role "{n.role}" is declared',
+                did_you_mean(n.role, roles) or f'declare it in a policy file: role "{n.role}" {{ members [...] }}',
+            )
+        elif n.count < 1:
+            self.error(n.loc, "an approval needs at least 1 approver", f'write: approved by "{n.role}"')
+        elif n.count > roles[n.role] > 0:
+            self.error(
+                n.loc,
+                f'approved by {n.count} of "{n.role}" asks for more approvers than the role has ({roles[n.role]})',
+                "add members to the role, or ask for fewer",
+            )
 
     def call(self, n: ast.Call) -> None:
         if n.name not in FUNCTIONS:
@@ -273,5 +290,37 @@ def check_set(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
                     f'waiver "{w.id}" names rule "{w.target.rule}", which policy "{w.target.policy}" does not have',
                     did_you_mean(w.target.rule, rule_ids),
                 )
+        errors.extend(c.errors)
+    errors.extend(_check_roles(files))
+    return errors
+
+
+def _check_roles(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
+    """Roles (1.1): each declared once, with members; each `approved by [N of] "ROLE"` names a
+    declared role and asks for at least one and at most as many approvers as it has."""
+    errors: list[Diagnostic] = []
+    roles: dict[str, tuple[ast.Role, str]] = {}
+    for file, text in files:
+        c = _Checker(file, text)
+        for r in file.roles:
+            if r.name in roles:
+                c.error(r.loc, f'role "{r.name}" is declared twice', f"the other is at {roles[r.name][1]}")
+                continue
+            roles[r.name] = (r, f"{file.path}:{r.line}")
+            emails = r.members.emails if r.members else []
+            if not emails:
+                c.error(r.loc, f'role "{r.name}" has no members', 'add: members ["name@example.com"]')
+            for email in sorted({e for e in emails if emails.count(e) > 1}):
+                c.error(r.members.loc if r.members else r.loc, f'role "{r.name}" lists "{email}" twice')
+        errors.extend(c.errors)
+    for file, text in files:
+        c = _Checker(file, text)
+        for p in file.policies:
+            for rule in p.rules:
+                node = rule.require.expr if rule.require else None
+                if isinstance(node, ast.Approval):
+                    c.approval(
+                        node, {name: len(set(r.members.emails if r.members else [])) for name, (r, _) in roles.items()}
+                    )
         errors.extend(c.errors)
     return errors

@@ -34,13 +34,25 @@ def children(node: ast.Stmt) -> list[ast.Stmt]:
     if isinstance(node, ast.PolicyFile):
         items = list(node.decls)
     elif isinstance(node, ast.Policy):
-        items = [node.title, node.owner, *node.applies, *node.facts, *node.rules, node.rank, node.on_pass, node.on_fail]
+        items = [
+            node.title,
+            node.owner,
+            *node.applies,
+            *node.facts,
+            *node.rules,
+            node.rank,
+            node.on_pass,
+            node.on_fail,
+            node.on_pending,
+        ]
     elif isinstance(node, ast.Rule):
         items = [node.enforce, node.when, node.require]
     elif isinstance(node, ast.OnBlock):
         items = list(node.actions)
     elif isinstance(node, ast.Waiver):
         items = [node.target, node.model, node.reason, node.approved, node.expires]
+    elif isinstance(node, ast.Role):
+        items = [node.members]
     else:
         items = []
     present = [i for i in items if i is not None and i.loc is not None]

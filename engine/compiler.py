@@ -8,6 +8,7 @@ mismatch raises EvalTypeError; the rule runner turns both into the `error` outco
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import operator
 import re
@@ -18,6 +19,7 @@ from . import ast
 from .formatter import expr_text
 from .functions import FUNCTIONS
 from .patterns import compile_pattern
+from .signoffs import SignOffs, Tally
 from .values import (
     ABSENT,
     EQUAL,
@@ -39,12 +41,13 @@ from .values import (
 class Env:
     """What one evaluation reads: the subject, the champion, context data, facts; what it saw."""
 
-    __slots__ = ("subject", "champion", "data", "facts", "observed", "absent")
+    __slots__ = ("subject", "champion", "data", "facts", "observed", "absent", "signoffs")
 
-    def __init__(self, subject: dict, champion: dict | None, data: dict) -> None:
+    def __init__(self, subject: dict, champion: dict | None, data: dict, signoffs: SignOffs | None = None) -> None:
         self.subject = subject
         self.champion = champion
         self.data = data
+        self.signoffs = signoffs  # the approvals given on the subject, for `approved by` (1.1)
         self.facts: dict[str, Any] = {}
         self.observed: dict[str, Any] = {}  # path -> value read by the current rule (None when absent)
         self.absent: set[str] = set()  # paths found absent in this evaluation, to say "absent", not "null"
@@ -159,7 +162,19 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
             return lambda env: q(env)[0]
         case ast.Call():
             return _call(node, facts)
+        case ast.Approval():
+            return lambda env: tally(env, node).met
     raise TypeError(f"cannot compile {node!r}")
+
+
+def tally(env: Env, node: ast.Approval) -> Tally:
+    """Who counts for `approved by [N of] "ROLE"`; the approvers read are the rule's evidence."""
+    counted = (env.signoffs or SignOffs(None, {}, _EPOCH)).tally(node.role, node.count)
+    env.observed[expr_text(node)] = counted.approvers
+    return counted
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _numeric_operand(node: ast.Expr, facts: frozenset[str]) -> tuple[Fn, str]:

@@ -15,18 +15,25 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 # 2: expired waivers are {id, expires} objects, no longer "ID (expired DATE)" strings; actions carry
 #    a state (planned, or withheld when the whole decision failed) and the rule that blocked them;
 #    `kind` says whether it gated (decision) or was only planned (plan: govern without --apply).
-DECISION_SCHEMA_VERSION = 2
+# 3: language 1.1's approvals: the rule and decision outcome `pending`, counts.pending, and
+#    `on pending` actions. Readers of version 2 see no new field they must understand otherwise.
+DECISION_SCHEMA_VERSION = 3
 
-RuleOutcome = Literal["pass", "fail", "skip", "error", "waived"]
-Outcome = Literal["pass", "warn", "fail"]
+RuleOutcome = Literal["pass", "fail", "skip", "error", "waived", "pending"]
+Outcome = Literal["pass", "warn", "pending", "fail"]
 Level = Literal["advisory", "soft", "hard"]
-SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
+SEVERITY = {"pass": 0, "warn": 1, "pending": 2, "fail": 3}
 UNMET = frozenset({"fail", "error"})  # rule outcomes whose requirement was not shown to hold
 
 
 def is_blocking(outcome: str, enforce: str) -> bool:
     """The one rule of what fails a decision: a hard or soft rule that failed or errored (unwaived)."""
     return outcome in UNMET and enforce != "advisory"
+
+
+def is_awaited(outcome: str, enforce: str) -> bool:
+    """What makes a decision pending (unless something fails it): a hard or soft rule awaiting approval."""
+    return outcome == "pending" and enforce != "advisory"
 
 
 @dataclass(slots=True, frozen=True, order=True)
@@ -97,7 +104,7 @@ class PlannedAction:
     value: str | None = None
     state: Annotated[
         Literal["planned", "withheld"],
-        Field(description="withheld: an `on pass` action of a policy that passed, in a decision that did not."),
+        Field(description="withheld: an `on pass` action of a policy that passed, in a decision that did not pass."),
     ] = "planned"
     blocked_by: Annotated[str | None, Field(description="The policy/rule that withheld it.")] = None
 
@@ -134,6 +141,7 @@ class Counts:
     skipped: int = 0
     errored: int = 0
     waived: int = 0
+    pending: int = 0
 
 
 class Decision(BaseModel):

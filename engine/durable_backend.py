@@ -222,7 +222,7 @@ class DurableBackend(PythonBackend):
             finally:
                 self._host.host.delete_state(ruleset.name, sid)
         return [
-            self._verdict(rule.when is not None, i, raw, hits)
+            self._verdict(rule.when is not None, isinstance(rule.require, ast.Approval), i, raw, hits)
             for i, (rule, raw) in enumerate(zip(policy.rules, checked))
         ]
 
@@ -242,13 +242,13 @@ class DurableBackend(PythonBackend):
         return None
 
     @staticmethod
-    def _verdict(has_when: bool, index: int, raw: Raw, hits: set[tuple[int, str]]) -> Raw:
+    def _verdict(has_when: bool, signoff: bool, index: int, raw: Raw, hits: set[tuple[int, str]]) -> Raw:
         if raw[0] == "error":
             return raw
         if has_when and (index, "when") not in hits:
             outcome = "skip"
-        else:
-            outcome = "pass" if (index, "require") in hits else "fail"
+        else:  # an unmet sign-off is pending, not failed
+            outcome = "pass" if (index, "require") in hits else "pending" if signoff else "fail"
         if outcome == raw[0]:
             return raw
         # The backends disagree: say so rather than pick one silently (the differential test fails on it).

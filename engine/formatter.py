@@ -83,6 +83,9 @@ def _bare(node: ast.Expr) -> str:
             return f"{_expr(node.operand, 5)} {node.op}"
         case ast.Quantifier():
             return f"{node.quant} metrics matching {quote(node.glob)} {node.op} {_expr(node.right, 5)}"
+        case ast.Approval():
+            count = f"{node.count} of " if node.count_written or node.count != 1 else ""
+            return f"approved by {count}{quote(node.role)}"
     raise TypeError(f"cannot format {node!r}")
 
 
@@ -121,6 +124,8 @@ def fmt(file: ast.PolicyFile, comments: bool = True) -> str:
         w.blank()
         if isinstance(decl, ast.Policy):
             _policy(w, decl)
+        elif isinstance(decl, ast.Role):
+            _role(w, decl)
         else:
             _waiver(w, decl)
     if comments and file.footer:
@@ -153,7 +158,7 @@ def _policy(w: _Writer, p: ast.Policy) -> None:
     if p.rank:
         w.blank()
         w.stmt(p.rank, 1, f"rank by {expr_text(p.rank.expr)} {p.rank.order}")
-    for block in (p.on_pass, p.on_fail):
+    for block in (p.on_pass, p.on_fail, p.on_pending):
         if block:
             w.blank()
             w.open(block, 1, f"on {block.outcome}")
@@ -190,3 +195,10 @@ def _waiver(w: _Writer, v: ast.Waiver) -> None:
     if v.expires:
         w.stmt(v.expires, 1, f"expires {v.expires.date.isoformat()}")
     w.close(v, 0)
+
+
+def _role(w: _Writer, r: ast.Role) -> None:
+    w.open(r, 0, f"role {quote(r.name)}")
+    if r.members:
+        w.stmt(r.members, 1, "members [" + ", ".join(quote(m) for m in r.members.emails) + "]")
+    w.close(r, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pml_policy.errors import PolicyError, UsageError
@@ -26,6 +26,12 @@ class PolicySet:
     policies: list[CompiledPolicy]
     waivers: WaiverIndex
     files: list[str]
+    roles: dict[str, list[str]] = field(default_factory=dict)  # role -> members (1.1)
+
+    def approvals_needed(self, model_name: str | None) -> bool:
+        """Whether a policy that applies to the model has a sign-off rule: only then do the use
+        cases read approvals from the audit log."""
+        return any(p.needs_approval for p in self.applicable(model_name))
 
     def applicable(self, model_name: str | None) -> list[CompiledPolicy]:
         return [p for p in self.policies if p.applies_to(model_name)]
@@ -81,8 +87,10 @@ def load(paths: Sequence[str | Path]) -> PolicySet:
         raise PolicyError(errors)
     policies: list[CompiledPolicy] = []
     waivers: list[WaiverSpec] = []
+    roles: dict[str, list[str]] = {}
     for tree, _ in parsed:
         for p in tree.policies:
             policies.append(compile_policy(p, digest(p), tree.path))
         waivers.extend(from_ast(w, tree.path) for w in tree.waivers)
-    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files])
+        roles.update((r.name, list(r.members.emails if r.members else [])) for r in tree.roles)
+    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files], roles)

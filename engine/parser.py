@@ -319,6 +319,20 @@ class _Builder(Transformer):
             return _new(ast.WaiverModel, model=model.value, version=str(int(version)), loc=_loc(meta))
         return _new(ast.WaiverModel, model=model.value, version=version.value, version_is_int=False, loc=_loc(meta))
 
+    def role(self, meta, children):
+        name, *members = children
+        return _new(ast.Role, name=name.value, members=members[0] if members else None, loc=_loc(meta))
+
+    def members(self, meta, children):
+        return _new(ast.Members, emails=[c.value for c in children if c is not None], loc=_loc(meta))
+
+    def approval(self, meta, children):
+        *count, role = children
+        written = bool(count)
+        return _new(
+            ast.Approval, count=int(count[0]) if written else 1, count_written=written, role=role.value, loc=_loc(meta)
+        )
+
     def expires(self, meta, children):
         return _new(ast.Expires, date=self._date(children[0]), loc=_loc(meta))
 

@@ -22,10 +22,12 @@ from .decision import (
     RuleResult,
     SubjectSummary,
     combine,
+    is_awaited,
     is_blocking,
 )
 from .loader import PolicySet
 from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
+from .signoffs import SignOffs
 from .subject import Subject
 from .waivers import WaiverIndex
 
@@ -56,7 +58,8 @@ class PythonBackend:
                 f"no policy applies to {subject.reference}: {who} matches none of {names}",
                 "check `applies to model` in your policies, or the model name in the subject's pml.yaml",
             )
-        env = Env(subject.view(), champion.view() if champion else None, data or {})
+        signoffs = SignOffs(subject, policies.roles, now) if policies.roles else None
+        env = Env(subject.view(), champion.view() if champion else None, data or {}, signoffs)
         results = [self._policy_result(p, self.decide(p, env), policies.waivers, subject, now) for p in applicable]
         return _decision(results, subject, champion, now, self.name)
 
@@ -65,7 +68,7 @@ class PythonBackend:
     ) -> PolicyResult:
         rules = []
         for rule, raw in zip(policy.rules, raws):
-            if raw[0] == "pass" or raw[0] == "skip" or not waivers.all:  # no waiver can matter
+            if raw[0] == "pass" or raw[0] == "skip" or raw[0] == "pending" or not waivers.all:  # no waiver can matter
                 rules.append(
                     RuleResult(
                         policy.name,
@@ -84,7 +87,7 @@ class PythonBackend:
             else:
                 rules.append(_with_waivers(policy, rule, raw, waivers, subject, now))
         outcome = policy_outcome(rules)
-        actions = policy.on_fail if outcome == "fail" else policy.on_pass
+        actions = {"fail": policy.on_fail, "pending": policy.on_pending}.get(outcome, policy.on_pass)
         planned = [
             PlannedAction("set_alias", a.alias, policy.name)
             if a.action == "set_alias"
@@ -114,14 +117,18 @@ def _with_waivers(
 
 
 def policy_outcome(rules: list[RuleResult]) -> Outcome:
-    """fail if a hard or unwaived soft rule failed or errored; warn if an advisory one did or a waiver was used."""
+    """fail if a hard or unwaived soft rule failed or errored; else pending if a hard or soft rule
+    awaits approval; else warn if an advisory one failed, errored or awaits, or a waiver was used."""
     outcome: Outcome = "pass"
     for r in rules:
-        if r.outcome == "fail" or r.outcome == "error":
+        if r.outcome == "fail" or r.outcome == "error" or r.outcome == "pending":
             if is_blocking(r.outcome, r.enforce):
                 return "fail"
-            outcome = "warn"
-        elif r.outcome == "waived":
+            if is_awaited(r.outcome, r.enforce):
+                outcome = "pending"
+            elif outcome != "pending":
+                outcome = "warn"
+        elif r.outcome == "waived" and outcome != "pending":
             outcome = "warn"
     return outcome
 
@@ -135,7 +142,7 @@ def _decision(
 ) -> Decision:
     rules = [r for p in results for r in p.rules]
     tally = Counter(map(_OUTCOME, rules))
-    counts = Counts(tally["pass"], tally["fail"], tally["skip"], tally["error"], tally["waived"])
+    counts = Counts(tally["pass"], tally["fail"], tally["skip"], tally["error"], tally["waived"], tally["pending"])
     # Only a failed or waived rule can carry waivers: skip the scans in the common case.
     touched = (
         [r for r in rules if r.outcome != "pass" and r.outcome != "skip"]
@@ -143,8 +150,8 @@ def _decision(
         else []
     )
     outcome = combine([p.outcome for p in results])
-    if outcome == "fail":
-        _withhold(results, rules)
+    if outcome == "fail" or outcome == "pending":
+        _withhold(results, rules, outcome)
     return Decision.model_construct(
         schema_="pml-policy/decision",
         schema_version=DECISION_SCHEMA_VERSION,
@@ -164,11 +171,16 @@ def _decision(
 _OUTCOME = operator.attrgetter("outcome")
 
 
-def _withhold(results: list[PolicyResult], rules: list[RuleResult]) -> None:
-    """Actions follow the whole decision (DSL 1.1): when it fails, the `on pass` actions of the
-    policies that passed are withheld, naming the rule that blocked them; `on fail` ones stand."""
-    blocker = next((r.ref for r in rules if r.blocking), None)
-    for p in results:
-        if p.outcome != "fail":
-            for a in p.actions:
-                a.state, a.blocked_by = "withheld", blocker
+def _withhold(results: list[PolicyResult], rules: list[RuleResult], outcome: Outcome) -> None:
+    """Actions follow the whole decision (DSL 1.1): when it fails or is pending, the `on pass`
+    actions of the policies that passed are withheld, naming the rule that blocked them; `on fail`
+    ones stand, and `on pending` ones stand only when the decision is pending."""
+    if outcome == "fail":
+        blocker = next((r.ref for r in rules if r.blocking), None)
+        held = [p for p in results if p.outcome != "fail"]
+    else:
+        blocker = next((r.ref for r in rules if is_awaited(r.outcome, r.enforce)), None)
+        held = [p for p in results if p.outcome != "pending"]
+    for p in held:
+        for a in p.actions:
+            a.state, a.blocked_by = "withheld", blocker

@@ -13,7 +13,17 @@ from typing import Any, cast
 
 from . import ast
 from .checker import roots
-from .compiler import Env, FactFailed, FactValue, Fn, compile_comparison, compile_expr, compile_quantifier, is_param
+from .compiler import (
+    Env,
+    FactFailed,
+    FactValue,
+    Fn,
+    compile_comparison,
+    compile_expr,
+    compile_quantifier,
+    is_param,
+    tally,
+)
 from .decision import Level, RuleOutcome
 from .formatter import expr_text
 from .values import ABSENT, EQUAL, INF, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
@@ -92,6 +102,7 @@ def _threshold_runner(rule: CompiledRule) -> Callable[[Env], Raw] | None:
 def _runner(rule: CompiledRule) -> Callable[[Env], Raw]:
     """The closure that decides one rule: pass, fail, skip (its when is false) or error."""
     check, when, when_text, required = rule.check, rule.when, rule.when_text, rule.required
+    unmet: RuleOutcome = "pending" if isinstance(rule.require, ast.Approval) else "fail"  # a sign-off awaited
 
     def run(env: Env) -> Raw:
         observed: dict[str, Any] = {}
@@ -100,7 +111,7 @@ def _runner(rule: CompiledRule) -> Callable[[Env], Raw]:
             ok, message = check(env)
         except EvalError as exc:
             return ("error", _error_message(exc, required), env.observed)
-        return ("pass" if ok else "fail", message, observed)
+        return ("pass" if ok else unmet, message, observed)
 
     if when is None:
         return run
@@ -121,7 +132,7 @@ def _runner(rule: CompiledRule) -> Callable[[Env], Raw]:
             ok, message = check(env)
         except EvalError as exc:
             return ("error", _error_message(exc, required), env.observed)
-        return ("pass" if ok else "fail", message, observed)
+        return ("pass" if ok else unmet, message, observed)
 
     return run_when
 
@@ -137,8 +148,13 @@ class CompiledPolicy:
     rules: list[CompiledRule]
     on_pass: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
     on_fail: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
+    on_pending: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
     rank: ast.Rank | None = None
     tree: ast.Policy | None = None
+
+    @property
+    def needs_approval(self) -> bool:
+        return any(isinstance(r.require, ast.Approval) for r in self.rules)
 
     def applies_to(self, model_name: str | None) -> bool:
         if not self.applies:
@@ -178,6 +194,13 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
                 return ok, head + show(l) + tail + " = " + show(r)
 
         return comparison
+    if isinstance(node, ast.Approval):
+
+        def approved(env: Env) -> tuple[bool, str]:
+            counted = tally(env, node)
+            return counted.met, counted.message()
+
+        return approved
     if isinstance(node, ast.Presence):
         test = compile_expr(node, facts)
         target = expr_text(node.operand)
@@ -248,6 +271,7 @@ def compile_policy(policy: ast.Policy, digest: str, source: str) -> CompiledPoli
         rules=rules,
         on_pass=list(policy.on_pass.actions) if policy.on_pass else [],
         on_fail=list(policy.on_fail.actions) if policy.on_fail else [],
+        on_pending=list(policy.on_pending.actions) if policy.on_pending else [],
         rank=policy.rank,
         tree=policy,
     )

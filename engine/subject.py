@@ -34,10 +34,25 @@ class ArtifactInfo(BaseModel):
     sha256: str | None = None
 
 
+class Approval(BaseModel):
+    """A sign-off as the audit log records it (`pml-policy approve`), handed to the engine on the
+    subject it was given for (engine/signoffs.py says when it counts)."""
+
+    role: str
+    approver: str
+    digest: str = Field(description="The subject digest the approver saw: other evidence voids the approval.")
+    model: str | None = None
+    version: str | None = None
+    reason: str
+    expires: dt.date | None = Field(default=None, description="The last day it counts (UTC).")
+    time: dt.datetime
+    record: int | None = Field(default=None, description="Its record number in the audit log.")
+
+
 class Subject(BaseModel):
     """What the rules read. `digest` is the sha256 of the evidence in canonical JSON: everything
     but the reference, which only says where it was read from (the same run read through another
-    path has the same digest)."""
+    path has the same digest), and the approvals, which bind the digest."""
 
     source: str
     reference: str
@@ -48,10 +63,13 @@ class Subject(BaseModel):
     tags: dict[str, Any] = Field(default_factory=dict)
     artifacts: list[ArtifactInfo] = Field(default_factory=list)
     digest: str = ""
+    # Sign-offs of this evidence, from the audit log (1.1). Not evidence themselves: the digest
+    # leaves them out, since each binds the digest it was given for.
+    approvals: list[Approval] = Field(default_factory=list)
 
     def model_post_init(self, __context: Any) -> None:
         if not self.digest:
-            body = self.model_dump(mode="json", exclude={"digest", "reference"})
+            body = self.model_dump(mode="json", exclude={"digest", "reference", "approvals"})
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self.digest = hashlib.sha256(canonical.encode()).hexdigest()
 

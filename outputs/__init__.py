@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the CLI reads FORMATS for --help: keep this module light
 
 FORMATS = {
     "text": "for people at a terminal: one line per rule, then a summary",
-    "json": "the decisions, schema pml-policy/check version 2 (docs/check-output.schema.json)",
+    "json": "the decisions, schema pml-policy/check (docs/check-output.schema.json)",
     "junit": "JUnit XML: a test case per rule, for CI test reports",
     "sarif": "SARIF 2.1.0: failures located at the rule in its policy file, for code scanning",
     "github": "GitHub Actions workflow commands: annotations on the policy files",
@@ -39,13 +39,15 @@ Renderer = Callable[[list["Decision"], Options], str]
 
 
 def shown_outcome(r: RuleResult) -> str:
-    """A rule's outcome as people read it: an advisory failure is a warning (it does not fail the gate)."""
-    return "warn" if r.outcome == "fail" and r.enforce == "advisory" else r.outcome
+    """A rule's outcome as people read it: an advisory failure (or awaited approval) is a warning:
+    it does not block the gate."""
+    return "warn" if r.outcome in ("fail", "pending") and r.enforce == "advisory" else r.outcome
 
 
 def severity(r: RuleResult) -> str:
     """How serious a rule that did not pass is, for annotations: error (it fails the gate),
-    note (a waiver covered it) or warning (advisory)."""
+    note (a waiver covered it) or warning (advisory, or an approval awaited: it blocks the gate
+    until someone signs off, but nothing is wrong with the model)."""
     if r.blocking:
         return "error"
     return "note" if r.outcome == "waived" else "warning"

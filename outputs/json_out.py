@@ -1,4 +1,4 @@
-"""JSON: {"schema": "pml-policy/check", "schema_version": 2, "outcome", "decisions": [Decision…]}."""
+"""JSON: {"schema": "pml-policy/check", "schema_version": 3, "outcome", "decisions": [Decision…]}."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pml_policy.engine.decision import Decision, Outcome, combine
 from . import Options
 
 # 2: decisions of schema 2 (expired waivers as {id, expires}).
-CHECK_SCHEMA_VERSION: Final = 2
+# 3: decisions of schema 3 (the outcome `pending`, language 1.1's approvals).
+CHECK_SCHEMA_VERSION: Final = 3
 
 
 class AuditRef(BaseModel):
@@ -31,7 +32,7 @@ class CheckDocument(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, ser_json_inf_nan="strings")
     schema_: Literal["pml-policy/check"] = Field(default="pml-policy/check", alias="schema")
-    schema_version: Literal[2] = CHECK_SCHEMA_VERSION
+    schema_version: Literal[3] = CHECK_SCHEMA_VERSION
     outcome: Outcome = Field(description="The worst outcome of all decisions.")
     decisions: list[Decision]
     audit: AuditInfo | None = Field(default=None, description="Where the decisions were recorded.")

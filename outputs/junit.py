@@ -1,7 +1,8 @@
 """JUnit XML: a suite per subject and policy, a test case per rule.
 
-A blocking fail is a <failure>, a blocking error an <error>, a skip <skipped>; an advisory failure
-or a waived one passes (it does not fail the gate) and says so in <system-out>.
+A blocking fail is a <failure>, a blocking error an <error>, an approval awaited a <failure> of type
+pending (it blocks the gate), a skip <skipped>; an advisory failure or a waived one passes (it does
+not fail the gate) and says so in <system-out>.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def render(decisions: list[Decision], options: Options) -> str:
                     ).text = f"required: {r.required}"
                 elif r.blocking:
                     ET.SubElement(case, "error", message=r.message, type="evidence").text = f"required: {r.required}"
+                elif r.outcome == "pending" and r.enforce != "advisory":
+                    ET.SubElement(case, "failure", message=r.message, type="pending").text = f"required: {r.required}"
                 elif r.outcome != "pass":
                     ET.SubElement(case, "system-out").text = f"{r.outcome} ({r.enforce}): {r.message}"
     return document(root)

@@ -10,7 +10,7 @@ from pml_policy.escaping import one_line
 
 from . import Options, shown_outcome
 
-ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "🛑", "waived": "🛡️"}
+ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "🛑", "waived": "🛡️", "pending": "⏳"}
 
 
 def text(value: str) -> str:
@@ -39,7 +39,9 @@ def render(decisions: list[Decision], options: Options) -> str:
             out.append(f"| {ICON[shown_outcome(r)]} {r.outcome} | {code(r.ref)} | {r.enforce} | {text(r.message)} |")
         c = d.counts
         out.append(
-            f"\n{c.passed} passed, {c.failed} failed, {c.errored} errors, {c.skipped} skipped, {c.waived} waived. "
+            f"\n{c.passed} passed, {c.failed} failed, {c.errored} errors, {c.skipped} skipped, {c.waived} waived"
+            + (f", {c.pending} pending" if c.pending else "")
+            + ". "
             "Policies: " + ", ".join(f"{text(p.name)} {text(p.version)}" for p in d.policies) + "."
         )
         if d.actions:
@@ -49,7 +51,7 @@ def render(decisions: list[Decision], options: Options) -> str:
             )
         if d.withheld:
             out.append(
-                "\nWithheld (the decision failed): "
+                f"\nWithheld ({'the decision failed' if d.outcome == 'fail' else 'the decision is pending'}): "
                 + "; ".join(f"{a.kind} {code(a.name)} (blocked by {code(a.blocked_by or '')})" for a in d.withheld)
             )
         out.append("")

@@ -46,11 +46,12 @@ def render(decisions: list[Decision], options: Options) -> str:
                         "region": {"startLine": r.line or 1},
                     }
                 }
+                awaited = r.outcome == "pending"  # SARIF's kind "open": a person must look; its level is "none"
                 results.append(
                     {
                         "ruleId": r.ref,
                         "ruleIndex": list(rules).index(r.ref),
-                        "level": severity(r),
+                        **({"kind": "open", "level": "none"} if awaited else {"level": severity(r)}),
                         "message": {"text": f"{d.subject.reference}: {r.message}"},
                         "locations": [location],
                         "properties": {

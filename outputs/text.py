@@ -20,8 +20,17 @@ STYLE = {
     "skip": "dim",
     "error": "bold magenta",
     "waived": "cyan",
+    "pending": "bold blue",
 }
-LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP", "error": "ERROR", "waived": "WAIVED"}
+LABEL = {
+    "pass": "PASS",
+    "warn": "WARN",
+    "fail": "FAIL",
+    "skip": "SKIP",
+    "error": "ERROR",
+    "waived": "WAIVED",
+    "pending": "PENDING",
+}
 
 Line = list[tuple[str, str | None]]  # (text, rich style or None)
 
@@ -38,9 +47,9 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
                 [("  ", None), (f"{LABEL[label]:<6}", STYLE[label]), (f" {r.ref:<40} {r.enforce:<8} {r.message}", None)]
             )
         c = d.counts
-        parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"] + (
-            [f"{c.waived} waived"] if c.waived else []
-        )
+        parts = [f"{c.passed} passed", f"{c.failed} failed", f"{c.errored} errors", f"{c.skipped} skipped"]
+        parts += [f"{c.waived} waived"] if c.waived else []
+        parts += [f"{c.pending} pending"] if c.pending else []
         policies = ", ".join(f"{p.name} {p.version}" for p in d.policies)
         out.append(
             [("  => ", None), (d.outcome.upper(), STYLE[d.outcome]), (f" ({', '.join(parts)}; {policies})", None)]
@@ -59,10 +68,9 @@ def lines(decisions: list[Decision], options: Options) -> list[Line]:
             )
         out.append([])
     if len(decisions) > 1:
-        tally = {o: sum(d.outcome == o for d in decisions) for o in ("pass", "warn", "fail")}
-        out.append(
-            [(f"{len(decisions)} subjects: {tally['pass']} pass, {tally['warn']} warn, {tally['fail']} fail", None)]
-        )
+        tally = {o: sum(d.outcome == o for d in decisions) for o in ("pass", "warn", "pending", "fail")}
+        shown = ", ".join(f"{n} {o}" for o, n in tally.items() if n or o != "pending")
+        out.append([(f"{len(decisions)} subjects: {shown}", None)])
     if options.audit_note:
         out.append([(options.audit_note, None)])
     return out

@@ -40,7 +40,9 @@ def govern(
 ) -> Governed:
     """Read the candidates in batches, decide each, and plan the registry changes."""
     data = data or {}
-    tag_keys = frozenset(a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail) if a.action == "set_tag")
+    tag_keys = frozenset(
+        a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"
+    )
     artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in policies.applicable(model))
     subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts)
     champion = _champion(adapter, model, registry, subjects)

@@ -70,8 +70,8 @@ def plan(candidates: list[tuple[Subject, Decision]], registry: RegistryState, ra
                 current = registry.tags.get(version, {}).get(action.name)
                 change.state = "unchanged" if current == action.value else "planned"
                 tags.append(change)
-            elif decision.outcome == "fail":  # an alias from `on fail`: a failed version never holds one
-                change.state, change.detail = "withheld", "the decision failed"
+            elif decision.outcome in ("fail", "pending"):  # from `on fail` / `on pending`: never to such a version
+                change.state, change.detail = "withheld", f"the decision is {decision.outcome}"
                 withheld.append(change)
             else:
                 contests.setdefault(action.name, (action.policy, []))[1].append((subject, decision))

@@ -3,6 +3,7 @@
 As `opa test --coverage` does for Rego, but counted in what a policy author cares about: a rule whose
 failing side no scenario has seen is a threshold nobody has pinned down. Coverage is the share of
 the 2 x rules outcomes (pass, fail) seen; errors, skips and waivers are shown beside, not counted.
+A sign-off rule's unmet side is `pending` (it awaits approval; it cannot fail), counted as its fail.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class RuleCoverage(BaseModel):
 
     @property
     def missing(self) -> list[str]:
-        return [o for o in COUNTED if not self.seen.get(o)]
+        return [o for o in COUNTED if not self.seen.get(o) and not (o == "fail" and self.seen.get("pending"))]
 
 
 class CoverageReport(BaseModel):
@@ -73,7 +74,8 @@ def render(report: CoverageReport) -> str:
         f"  {'rule':<{width}}{'pass':<10}{'fail':<10}also seen",
     ]
     for r in report.rules:
-        cells = [_cell(r.seen.get(o)) for o in COUNTED]
+        unmet = r.seen.get("fail") or r.seen.get("pending")  # a sign-off rule's unmet side is pending
+        cells = [_cell(r.seen.get("pass")), _cell(unmet)]
         other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in COUNTED)
         out.append(f"  {r.ref:<{width}}{cells[0]:<10}{cells[1]:<10}{other}".rstrip())
     gaps = [f"{r.ref} never seen to {' or '.join(r.missing)}" for r in report.rules if r.missing]

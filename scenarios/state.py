@@ -24,7 +24,14 @@ from . import cells
 from .errors import ScenarioFailure, ScenarioMistake
 
 # How a Then step names a rule outcome, and how a message says what happened instead.
-OUTCOME_OF = {"passes": "pass", "fails": "fail", "is skipped": "skip", "is waived": "waived", "errors": "error"}
+OUTCOME_OF = {
+    "passes": "pass",
+    "fails": "fail",
+    "is skipped": "skip",
+    "is waived": "waived",
+    "is pending": "pending",
+    "errors": "error",
+}
 SAYS = {v: k for k, v in OUTCOME_OF.items()}
 SECTIONS = {"metric": "metrics", "param": "params", "tag": "tags"}
 RUN_FIELDS = ("id", "user", "git_commit", "datasets")
@@ -186,6 +193,31 @@ class ScenarioState:
                 node = node.setdefault(part, {})
             node[leaf] = cells.scalar(value)
 
+    def approve(self, approver: str, role: str, until: str | None) -> None:
+        """A sign-off bound to the candidate's evidence as it stands now (what `pml-policy approve` records)."""
+        roles = self.policies().roles
+        if role not in roles:
+            raise self.mistake(f'no role "{role}" in {self.shown_paths()}; {closest(role, sorted(roles))}')
+        expires = None
+        if until is not None:
+            try:
+                expires = dt.date.fromisoformat(until)
+            except ValueError:
+                raise self.mistake(f'"{until}" is not a date', "write it as YYYY-MM-DD") from None
+        draft = self.evidence("candidate")
+        subject = Subject.model_validate(draft)  # its digest leaves the approvals out
+        approval = {
+            "role": role,
+            "approver": approver,
+            "digest": subject.digest,
+            "model": subject.model.name,
+            "version": subject.model.version,
+            "reason": "given in a scenario",
+            "expires": expires,
+            "time": self.now or dt.datetime.now(dt.UTC),
+        }
+        draft["approvals"] = [*draft.get("approvals", []), approval]
+
     def today(self, date: str) -> None:
         try:
             day = dt.date.fromisoformat(date)
@@ -203,8 +235,9 @@ class ScenarioState:
                 raise self.mistake(
                     f'no policy "{policy_name}" among {self.shown_paths()}; {closest(policy_name, names)}'
                 )
-            policies = PolicySet([policies.get(policy_name)], policies.waivers, policies.files)
-        policies = PolicySet(policies.policies, WaiverIndex(policies.waivers.all + self.waivers), policies.files)
+            policies = PolicySet([policies.get(policy_name)], policies.waivers, policies.files, policies.roles)
+        waivers = WaiverIndex(policies.waivers.all + self.waivers)
+        policies = PolicySet(policies.policies, waivers, policies.files, policies.roles)
         candidate = Subject.model_validate(self.evidence("candidate"))
         champion = Subject.model_validate(self.champion) if self.champion else None
         try:
@@ -229,8 +262,8 @@ class ScenarioState:
         return self.decision
 
     def expect_decision(self, outcome: str) -> None:
-        if outcome not in ("pass", "warn", "fail"):
-            raise self.mistake(f'a decision is pass, warn or fail, not "{outcome}"')
+        if outcome not in ("pass", "warn", "pending", "fail"):
+            raise self.mistake(f'a decision is pass, warn, pending or fail, not "{outcome}"')
         d = self.decided()
         if d.outcome != outcome:
             why = [

@@ -119,6 +119,11 @@ def _context(
     pml_scenario.context(datatable, docstring)
 
 
+@define("approval")
+def _approval(pml_scenario: ScenarioState, approver: str, role: str, until: str | None = None) -> None:
+    pml_scenario.approve(approver, role, until)
+
+
 @define("today")
 def _today(pml_scenario: ScenarioState, date: str) -> None:
     pml_scenario.today(date)

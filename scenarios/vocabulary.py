@@ -173,6 +173,14 @@ STEPS: dict[str, Step] = {
         "Given today is 2027-02-01",
         "The date the decision is made (waiver expiry); default: today.",
     ),
+    "approval": Step(
+        "Given",
+        '"EMAIL" approved it as "ROLE"',
+        rf"{_q('approver')} approved it as {_q('role')}(?: until (?P<until>\S+))?",
+        'Given "cro@bank.example" approved it as "model-risk"',
+        "A sign-off recorded for the candidate as its evidence stands at this step: evidence changed by a later "
+        "step voids it, as it would in the audit log. Add `until YYYY-MM-DD` for its last valid day.",
+    ),
     "evaluate_one": Step(
         "When",
         'the policy "NAME" is evaluated',
@@ -189,18 +197,19 @@ STEPS: dict[str, Step] = {
     ),
     "decision": Step(
         "Then",
-        "the decision is {pass|warn|fail}",
+        "the decision is {pass|warn|pending|fail}",
         r'the decision is "?(?P<outcome>[a-z]+)"?',
         "Then the decision is fail",
-        "The overall outcome: fail if a hard or unwaived soft rule failed or errored; warn if only advisory rules "
-        "did or a waiver was used.",
+        "The overall outcome: fail if a hard or unwaived soft rule failed or errored; else pending if a sign-off "
+        "is awaited; warn if only advisory rules did or a waiver was used.",
     ),
     "rule": Step(
         "Then",
-        'the rule "POLICY/RULE" {passes|fails|is skipped|is waived|errors}',
-        rf"the rule {_q('rule')} (?P<said>passes|fails|is skipped|is waived|errors)",
+        'the rule "POLICY/RULE" {passes|fails|is skipped|is waived|is pending|errors}',
+        rf"the rule {_q('rule')} (?P<said>passes|fails|is skipped|is waived|is pending|errors)",
         'Then the rule "promotion-gate/auc_floor" fails',
-        'One rule\'s result. "errors" means its evidence was missing or unusable. '
+        'One rule\'s result. "errors" means its evidence was missing or unusable; "is pending" that it awaits '
+        "a sign-off. "
         "The policy name may be left out when only one policy has the rule.",
     ),
     "message": Step(

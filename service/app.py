@@ -432,7 +432,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def decisions(
         request: Request,
         model: str | None = None,
-        outcome: Literal["pass", "warn", "fail"] | None = None,
+        outcome: Literal["pass", "warn", "pending", "fail"] | None = None,
         kind: Literal["decision", "plan", "change"] | None = None,
         before: int | None = None,
         limit: int = 50,

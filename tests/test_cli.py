@@ -64,11 +64,11 @@ def test_json_output_follows_the_versioned_schema(tmp_path):
     assert result.exit_code == 1
     assert f"json written to {out}" in result.stdout
     doc = json.loads(out.read_text())
-    assert (doc["schema"], doc["schema_version"], doc["outcome"]) == ("pml-policy/check", 2, "fail")
+    assert (doc["schema"], doc["schema_version"], doc["outcome"]) == ("pml-policy/check", 3, "fail")
     decisions = [Decision.model_validate(d) for d in doc["decisions"]]
     assert [d.outcome for d in decisions] == ["pass", "fail"]
     first = doc["decisions"][0]
-    assert first["schema"] == "pml-policy/decision" and first["schema_version"] == 2
+    assert first["schema"] == "pml-policy/decision" and first["schema_version"] == 3
     rule = next(r for p in first["policies"] for r in p["rules"] if r["rule"] == "auc_floor")
     assert rule["observed"] == {"metrics.val_auc": 0.861} and rule["required"] == "metrics.val_auc >= 0.80"
     assert len(first["policies"][0]["digest"]) == 64
@@ -233,6 +233,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "engine.patterns",
     "engine.python_backend",
     "engine.rules",
+    "engine.signoffs",
     "engine.subject",
     "engine.values",
     "engine.waivers",

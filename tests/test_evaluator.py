@@ -277,7 +277,7 @@ def test_an_expired_waiver_is_reported_not_applied(tmp_path):
     assert d.outcome == "fail"
     assert d.expired_waivers == [ExpiredWaiver("RISK-1", dt.date(2026, 11, 27))]
     body = json.loads(d.model_dump_json(by_alias=True))
-    assert body["schema_version"] == 2 and body["expired_waivers"] == [{"id": "RISK-1", "expires": "2026-11-27"}]
+    assert body["schema_version"] == 3 and body["expired_waivers"] == [{"id": "RISK-1", "expires": "2026-11-27"}]
     # A decision recorded under schema 1 wrote the same fact as a string, and still reads.
     body["schema_version"] = 1
     body["expired_waivers"] = ["RISK-1 (expired 2026-11-27)"]

@@ -54,7 +54,7 @@ def audit() -> None:
 @audit_option
 @click.option("--model", help="Only this model name.")
 @click.option("--policy", help="Only decisions that evaluated this policy.")
-@click.option("--outcome", type=click.Choice(["pass", "warn", "fail"]), help="Only this outcome.")
+@click.option("--outcome", type=click.Choice(["pass", "warn", "pending", "fail"]), help="Only this outcome.")
 @click.option(
     "--kind",
     type=click.Choice(["decision", "plan", "change"]),

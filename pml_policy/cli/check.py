@@ -19,7 +19,7 @@ from .options import audit_option, data_option, policies_option, registry_option
 EXIT_CODES = """\b
 Exit codes:
   0  pass (a warning too, unless --fail-on warn)
-  1  a policy failed
+  1  a policy failed, or awaits an approval (pending)
   2  bad usage, an invalid policy or waiver file, no policy applies, or a
      policy version already recorded with other text
   3  evidence could not be read, the audit log could not be written, or a
@@ -148,5 +148,5 @@ def check(
             )
             sys.exit(EXIT_EVIDENCE)
     outcomes = {d.outcome for d in decisions}
-    if "fail" in outcomes or (fail_on == "warn" and "warn" in outcomes):
+    if outcomes & {"fail", "pending"} or (fail_on == "warn" and "warn" in outcomes):
         sys.exit(EXIT_POLICY_FAILED)
