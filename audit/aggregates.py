@@ -51,6 +51,27 @@ class WaiverCount(NamedTuple):
     expired_uses: int
 
 
+class ApprovalGiven(NamedTuple):
+    seq: int
+    time: str
+    model: str
+    version: str
+    role: str
+    approver: str
+    reason: str
+    digest: str
+    expires: str | None
+    revoked_by: int | None  # the record that withdrew it, up to the period's end
+    latest_digest: str | None  # the evidence of the latest decision on that version, up to the period's end
+
+
+class Awaiting(NamedTuple):
+    model: str
+    version: str
+    time: str
+    rules: list[str]  # "policy/rule: message" of each rule awaiting a sign-off
+
+
 class PolicyVersionCount(NamedTuple):
     name: str
     version: str
@@ -175,7 +196,7 @@ class Aggregates:
                 f"{p}/{r}"
                 for p, r in self._rows(
                     "SELECT policy, rule FROM pml_rule_results WHERE decision_seq = :s AND outcome IN ('fail', "
-                    "'error') "
+                    "'error', 'pending') "
                     "AND enforce != 'advisory' ORDER BY id",
                     s=last,
                 )
@@ -209,3 +230,64 @@ class Aggregates:
             times = dict(self._rows("SELECT seq, time FROM pml_decisions WHERE seq IN (:a, :b)", a=first, b=last))
             policies.append(PolicyVersionCount(n, v, g, count, times[first], times[last]))
         return policies
+
+    def approvals(self) -> list[ApprovalGiven]:
+        """The sign-offs recorded in the period, each with what became of it by the period's end."""
+        given = self._rows(
+            "SELECT d.seq, d.time, d.model, d.version, d.body FROM pml_decisions d WHERE "
+            + self.period
+            + " AND d.kind = 'approval' ORDER BY d.seq"
+        )
+        revoked = {
+            json.loads(body)["approval"]["revokes"]: seq
+            for seq, body in self._rows(
+                "SELECT d.seq, d.body FROM pml_decisions d WHERE d.kind = 'approval' AND d.outcome = 'revoked' "
+                "AND d.time < :until"
+            )
+        }
+        out = []
+        for seq, time_, model, version, body in given:
+            a = json.loads(body)["approval"]
+            if a.get("revokes") is not None:
+                continue
+            latest = self._rows(
+                "SELECT subject_digest FROM pml_decisions WHERE model = :m AND version = :v AND kind IN "
+                "('decision', 'plan') AND time < :until ORDER BY seq DESC LIMIT 1",
+                m=model,
+                v=version,
+            )
+            out.append(
+                ApprovalGiven(
+                    seq,
+                    time_,
+                    model,
+                    version,
+                    a["role"],
+                    a["approver"],
+                    a["reason"],
+                    a["digest"],
+                    a.get("expires"),
+                    revoked.get(seq),
+                    latest[0][0] if latest else None,
+                )
+            )
+        return out
+
+    def awaiting(self) -> list[Awaiting]:
+        """Model versions whose latest decision in the period is pending: who must still sign off."""
+        out = []
+        for seq, model, version, time_ in self._rows(
+            "SELECT d.seq, d.model, d.version, d.time FROM pml_decisions d JOIN (SELECT MAX(d.seq) AS last "
+            "FROM pml_decisions d WHERE {where} AND d.model IS NOT NULL GROUP BY d.model, d.version) v "
+            "ON d.seq = v.last WHERE d.outcome = 'pending' ORDER BY d.model, d.version"
+        ):
+            rules = [
+                f"{p}/{r}: {m}"
+                for p, r, m in self._rows(
+                    "SELECT policy, rule, message FROM pml_rule_results WHERE decision_seq = :s AND outcome = "
+                    "'pending' ORDER BY id",
+                    s=seq,
+                )
+            ]
+            out.append(Awaiting(model, version, time_, rules))
+        return out

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from .rows import ACTION_COLUMNS, CHANGE_PREFIX, children_of
+from .rows import ACTION_COLUMNS, APPROVAL_PREFIX, CHANGE_PREFIX, children_of
 
 # table -> (its columns as append writes them, a filter for the rows a decision body derives)
 TABLES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -141,6 +141,8 @@ class DerivedCheck:
     def feed(self, seq: int, record_id: str, time: str, body: str) -> None:
         if self.problem is not None:
             return
+        if body.startswith(APPROVAL_PREFIX):  # a sign-off: everything it says is hashed, nothing derives from it
+            return None
         if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row
             action = json.loads(body)["action"]
             row = self.changes.take()

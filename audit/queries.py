@@ -4,6 +4,7 @@ registry changes. The CLI and the service read through these, never through SQL 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any, NamedTuple, TypedDict
 
@@ -224,3 +225,67 @@ def latest_per_version(db: Database) -> dict[tuple[str, str], Latest]:
     for model, version, decision, outcome, digest in rows:
         found.setdefault((model, version), Latest(decision, outcome, [])).digests.append(digest)
     return found
+
+
+class ApprovalRow(TypedDict):
+    """A sign-off as `approvals` lists it: its record, what it binds, and the record that revoked it."""
+
+    seq: int
+    time: str
+    subject_ref: str
+    model: str
+    version: str
+    role: str
+    approver: str
+    digest: str
+    reason: str
+    expires: str | None
+    revoked_by: int | None
+
+
+def approvals(db: Database, model: str | None, version: str | None = None) -> list[ApprovalRow]:
+    """The approval records of a model (or one version; every model with None), oldest first,
+    revocations applied."""
+    query = "SELECT seq, time, subject_ref, body FROM pml_decisions WHERE kind = 'approval'"
+    params: dict[str, Any] = {}
+    if model is not None:
+        query += " AND model = {m}"
+        params["m"] = model
+    if version is not None:
+        query += " AND version = {v}"
+        params["v"] = version
+    given: dict[int, ApprovalRow] = {}
+    revoked: dict[int, int] = {}
+    for seq, time, ref, body in _fetch(db, query + " ORDER BY seq", params):
+        a = json.loads(body)["approval"]
+        if a.get("revokes") is not None:
+            revoked.setdefault(int(a["revokes"]), int(seq))
+            continue
+        given[int(seq)] = ApprovalRow(
+            seq=int(seq),
+            time=time,
+            subject_ref=ref,
+            model=a["model"],
+            version=a["version"],
+            role=a["role"],
+            approver=a["approver"],
+            digest=a["digest"],
+            reason=a["reason"],
+            expires=a.get("expires"),
+            revoked_by=None,
+        )
+    for seq, by in revoked.items():
+        if seq in given:
+            given[seq]["revoked_by"] = by
+    return list(given.values())
+
+
+def latest_digests(db: Database, model: str) -> dict[str, str]:
+    """version -> the subject digest of the latest decision or plan recorded on it."""
+    rows = _fetch(
+        db,
+        "SELECT version, subject_digest FROM pml_decisions WHERE model = {m} AND kind IN ('decision', 'plan') "
+        "AND version IS NOT NULL ORDER BY seq",
+        {"m": model},
+    )
+    return {str(version): digest for version, digest in rows}

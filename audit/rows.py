@@ -161,3 +161,29 @@ def change_record(
         "body": body,
         "evidence": "null",
     }
+
+
+APPROVAL_PREFIX = '{"approval":'  # an approval record's canonical body starts so
+
+
+def approval_record(
+    approval: dict[str, Any], subject_ref: str, actor: str, ci_json: str, record_id: str, time: str
+) -> dict[str, Any]:
+    """A sign-off (or its withdrawal: `revokes` names the record) as a record of its own: the role,
+    approver, evidence digest, reason and expiry are in its hashed body, so none can be edited unseen."""
+    body = chain.canonical({"approval": approval, "schema": "pml-policy/approval"})
+    return {
+        "id": record_id,
+        "time": time,
+        "actor": actor,
+        "ci": ci_json,
+        "subject_ref": subject_ref,
+        "subject_digest": approval["digest"],
+        "model": approval["model"],
+        "version": approval["version"],
+        "outcome": "revoked" if approval.get("revokes") is not None else "approved",
+        "kind": "approval",
+        "engine": "approvals",
+        "body": body,
+        "evidence": "null",
+    }

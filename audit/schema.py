@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pml_policy.errors import AuditError, UsageError
+from pml_policy.errors import AuditError, NoAuditLog, UsageError
 
 from . import chain
 from .database import Database
@@ -185,7 +185,7 @@ def _version(conn: Connection) -> int:
 
 
 def _missing(db: Database) -> AuditError:
-    return AuditError(
+    return NoAuditLog(
         f"no audit log at {db.shown}",
         "decisions are recorded by pml-policy check and govern; check --audit / PML_AUDIT_URL",
     )

@@ -16,14 +16,25 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from pml_policy.errors import AuditError, PolicyConflict
+from pml_policy.errors import AuditError, PolicyConflict, UsageError
 
 from . import chain, queries, schema
 from .aggregates import Aggregates
 from .context import actor, ci_context
 from .database import Database, reason
 from .derived import DerivedCheck
-from .rows import ACTION_COLUMNS, CHANGE_PREFIX, CHILD_TABLES, Entry, Prepared, change_record, insert_sql, utc_text
+from .rows import (
+    ACTION_COLUMNS,
+    APPROVAL_PREFIX,
+    CHANGE_PREFIX,
+    CHILD_TABLES,
+    Entry,
+    Prepared,
+    approval_record,
+    change_record,
+    insert_sql,
+    utc_text,
+)
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
 
@@ -135,7 +146,6 @@ class AuditStore:
                     "time": now,
                     "detail": detail or None,
                 }
-                seq, prev = _read_head(cursor, lock=not self.db.is_sqlite)
                 row = change_record(
                     {**action, "decision": decision_id},
                     decision,
@@ -144,21 +154,64 @@ class AuditStore:
                     str(uuid.uuid4()),
                     now,
                 )
-                row.update(seq=seq + 1, prev_hash=prev)
-                row["hash"] = chain.record_hash(row)
-                row["signature"] = self.signer.sign(row["hash"]) if self.signer else None
-                cursor.execute(insert_sql("pml_decisions", tuple(row), self.db.mark), row)
+                self._chain(cursor, row)
                 cursor.execute(insert_sql("pml_actions", ACTION_COLUMNS, self.db.mark), action)
-                cursor.execute(
-                    self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"),
-                    {"seq": row["seq"], "hash": row["hash"]},
-                )
         except self.db.errors() as exc:
             raise AuditError(
                 f'registry change {state} but NOT RECORDED: {kind} "{name}" (decision {decision_id}): cannot write '
                 f"the audit log at {self.db.shown}: {reason(exc)}",
                 self.db.hint(),
             ) from None
+
+    def record_approval(self, approval: dict[str, Any], subject_ref: str, by: str) -> int:
+        """A sign-off (or, with `revokes`, its withdrawal) as a chained record of kind `approval`,
+        signed with a key; everything it says is in its hashed body and columns. Returns its seq."""
+        try:
+            with self.db.writing() as cursor:
+                if approval.get("revokes") is not None:
+                    self._revocable(cursor, approval["revokes"])
+                row = approval_record(
+                    approval,
+                    subject_ref,
+                    by,
+                    chain.canonical(ci_context()),
+                    str(uuid.uuid4()),
+                    utc_text(dt.datetime.now(dt.UTC)),
+                )
+                return self._chain(cursor, row)
+        except self.db.errors() as exc:
+            raise AuditError(
+                f"the approval was not recorded: cannot write the audit log at {self.db.shown}: {reason(exc)}",
+                self.db.hint(),
+            ) from None
+
+    def _revocable(self, cursor: Any, seq: int) -> None:
+        cursor.execute(self.db.sql("SELECT kind, outcome FROM pml_decisions WHERE seq = {seq}"), {"seq": seq})
+        found = cursor.fetchone()
+        if found is None or tuple(found) != ("approval", "approved"):
+            raise UsageError(f"record #{seq} is not an approval", "`pml-policy approvals MODEL` lists them")
+
+    def approvals(self, model: str | None, version: str | None = None) -> list[queries.ApprovalRow]:
+        """The sign-offs recorded for a model (one version, or all; every model with None), oldest
+        first, each with the record that revoked it, if any."""
+        return queries.approvals(self.db, model, version)
+
+    def latest_digests(self, model: str) -> dict[str, str]:
+        """version -> the subject digest of the latest decision (or plan) recorded on it."""
+        return queries.latest_digests(self.db, model)
+
+    def _chain(self, cursor: Any, row: dict[str, Any]) -> int:
+        """Append one record at the head (locked on PostgreSQL): link, hash, sign, insert, move the head."""
+        seq, prev = _read_head(cursor, lock=not self.db.is_sqlite)
+        row.update(seq=seq + 1, prev_hash=prev)
+        row["hash"] = chain.record_hash(row)
+        row["signature"] = self.signer.sign(row["hash"]) if self.signer else None
+        cursor.execute(insert_sql("pml_decisions", tuple(row), self.db.mark), row)
+        cursor.execute(
+            self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"),
+            {"seq": row["seq"], "hash": row["hash"]},
+        )
+        return int(row["seq"])
 
     def _not_recorded(self, exc: BaseException) -> AuditError:
         return AuditError(
@@ -359,6 +412,8 @@ class _KindCheck:
     def feed(self, seq: int, record_id: str, body: str, kind: str) -> None:
         if body.startswith(CHANGE_PREFIX):
             said = "change"
+        elif body.startswith(APPROVAL_PREFIX):
+            said = "approval"
         elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body:
             said = "plan"
         else:

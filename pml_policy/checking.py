@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
 from .adapters.local import LocalAdapter
+from .approving import attach
 from .audit import AuditStore, Entry
 from .audit.context import actor, ci_context
 from .audit.signing import Signer
@@ -50,9 +51,10 @@ def check(
     data_file: str | None = None,
     engine: str = "python",
     config: AdapterConfig | None = None,
+    audit_url: str | None = None,
 ) -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    return decide(refs, load(policy_paths), champion_ref, load_data(data_file), engine, config)
+    return decide(refs, load(policy_paths), champion_ref, load_data(data_file), engine, config, audit_url=audit_url)
 
 
 def decide(
@@ -63,9 +65,11 @@ def decide(
     engine: str = "python",
     config: AdapterConfig | None = None,
     inline: list[Subject] | None = None,
+    audit_url: str | None = None,
 ) -> CheckRun:
     """Decide each reference (read through its adapter) and each subject given inline (the
-    service's pushed evidence) under policies already loaded; nothing is recorded yet."""
+    service's pushed evidence) under policies already loaded; nothing is recorded yet. The
+    approvals recorded in the log at `audit_url` are handed to sign-off rules."""
     data = data or {}
     evaluator = backend(engine)
     given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
@@ -73,6 +77,7 @@ def decide(
         tuple[Any, ...], Subject | None
     ] = {}  # one registry read per model, however many of its versions are checked
     result = CheckRun([], [], [], [])
+    read: list[tuple[Subject, Subject | None, Adapter]] = []
     for ref in refs:
         adapter = adapter_for(ref, config)
         subject = adapter.fetch(ref)
@@ -83,15 +88,14 @@ def decide(
             if key not in held:
                 held[key] = adapter.champion_of(subject) if isinstance(adapter, Registry) else None
             champion = held[key]
+        read.append((subject, champion, adapter))
+    read += [(s, given, LocalAdapter()) for s in inline or []]  # never a registry: nothing to apply to
+    attach([s for s, _, _ in read], policies, audit_url)
+    for subject, champion, adapter in read:
         result.decisions.append(evaluator.evaluate(policies, subject, champion, data))
         result.subjects.append(subject)
         result.champions.append(champion)
         result.adapters.append(adapter)
-    for subject in inline or []:
-        result.decisions.append(evaluator.evaluate(policies, subject, given, data))
-        result.subjects.append(subject)
-        result.champions.append(given)
-        result.adapters.append(LocalAdapter())  # never a registry: nothing to apply to
     return result
 
 

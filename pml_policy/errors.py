@@ -72,3 +72,12 @@ class AuditError(PmlError):
 
 class NotRecorded(AuditError):
     """The log has no such record (a CLI read: exit 3; the service: 404)."""
+
+
+class NoAuditLog(AuditError):
+    """There is no audit log at the URL yet (readers never create one)."""
+
+
+class Refused(UsageError):
+    """The actor may not do this: not a member of the role, or the one who trained the model
+    (exit 2; the service: 403)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .adapters.base import Registry, RegistryState
+from .approving import attach
 from .engine import Decision, PolicySet, Subject, backend
 from .engine.checker import reads_artifacts
 from .engine.rank import order, ranker
@@ -36,9 +37,15 @@ class Governed:
 
 
 def govern(
-    model: str, policies: PolicySet, adapter: Registry, candidates: str = "all", data: dict[str, Any] | None = None
+    model: str,
+    policies: PolicySet,
+    adapter: Registry,
+    candidates: str = "all",
+    data: dict[str, Any] | None = None,
+    audit_url: str | None = None,
 ) -> Governed:
-    """Read the candidates in batches, decide each, and plan the registry changes."""
+    """Read the candidates in batches, decide each (with the approvals recorded in the log at
+    `audit_url`), and plan the registry changes. A pending version never receives an alias."""
     data = data or {}
     tag_keys = frozenset(
         a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"
@@ -46,6 +53,7 @@ def govern(
     artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in policies.applicable(model))
     subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts)
     champion = _champion(adapter, model, registry, subjects)
+    attach(subjects, policies, audit_url)
     evaluator = backend("python")
     rank = rank_with(policies, data)
     champions: list[Subject | None] = [champion] * len(subjects)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .adapters.base import AdapterConfig, Registry, registry_named
+from .approving import attach
 from .audit import AuditStore
 from .checking import CheckRun, Recorded, apply_recorded, record
 from .engine import PolicySet, backend
@@ -134,7 +135,7 @@ def governed(ctx: Governance, model: str) -> tuple[Governed, Recorded] | None:
     """Govern every version of a model, record it (a plan without apply), and with apply make the
     changes; None when the model has no version. The worker and `POST /v1/govern` both call it."""
     adapter = ctx.registry()
-    result = govern(model, ctx.policies, adapter, "all", ctx.data)
+    result = govern(model, ctx.policies, adapter, "all", ctx.data, ctx.audit_url)
     if not result.subjects:
         return None
     if not ctx.apply:
@@ -172,6 +173,7 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         if moved and moved[0] == version:
             return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
         subject = adapter.fetch(adapter.reference(model, version))
+        attach([subject], ctx.policies, ctx.audit_url)
         decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
         checked = CheckRun([decision], [subject], [None], [adapter])
         (_, seq, _), *_ = record(checked, ctx.audit_url, ctx.signing_key, ctx.by).records

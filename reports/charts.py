@@ -6,14 +6,14 @@ from html import escape
 
 from .data import Day, RuleFailures
 
-COLOURS = {"passed": "#2e7d32", "warned": "#f9a825", "failed": "#c62828"}
+COLOURS = {"passed": "#2e7d32", "warned": "#f9a825", "pending": "#1565c0", "failed": "#c62828"}
 
 
 def outcomes_over_time(days: list[Day], width: int = 720, height: int = 220) -> str:
     """Stacked bars: decisions per day by outcome."""
     if not days:
         return '<p class="empty">No decisions in this period.</p>'
-    top = max(d.passed + d.warned + d.failed for d in days) or 1
+    top = max(d.passed + d.warned + d.pending + d.failed for d in days) or 1
     plot_h, left, bottom = height - 40, 40, height - 24
     step = (width - left - 10) / len(days)
     bar = min(max(step * 0.7, 1.0), 48.0)
@@ -26,7 +26,7 @@ def outcomes_over_time(days: list[Day], width: int = 720, height: int = 220) -> 
     ]
     for i, d in enumerate(days):
         x, y = left + i * step + (step - bar) / 2, float(bottom)
-        for outcome in ("passed", "warned", "failed"):
+        for outcome in ("passed", "warned", "pending", "failed"):
             n = getattr(d, outcome)
             if n:
                 h = n / top * plot_h

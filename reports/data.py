@@ -16,8 +16,9 @@ from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
 
-REPORT_SCHEMA_VERSION = 2  # 2: totals count model versions (latest outcome) and plans apart
-_FIELD = {"pass": "passed", "warn": "warned", "fail": "failed"}
+# 2: totals count model versions (latest outcome) and plans apart; 3: pending decisions, approvals
+REPORT_SCHEMA_VERSION = 3
+_FIELD = {"pass": "passed", "warn": "warned", "pending": "pending", "fail": "failed"}
 EXPIRY_WINDOW_DAYS = 30
 
 
@@ -25,10 +26,12 @@ class Totals(BaseModel):
     decisions: int = Field(default=0, description="Gating evaluations in the period (check, govern --apply).")
     passed: int = 0
     warned: int = 0
+    pending: int = Field(default=0, description="Decisions awaiting a sign-off (language 1.1 approvals).")
     failed: int = 0
     versions: int = Field(default=0, description="Distinct model versions decided in the period.")
     versions_passed: int = Field(default=0, description="Versions whose latest decision passed.")
     versions_warned: int = 0
+    versions_pending: int = 0
     versions_failed: int = 0
     plans: int = Field(default=0, description="govern runs without --apply: recorded, never counted as decisions.")
     promotions: int = Field(default=0, description="Aliases moved by --apply in the period.")
@@ -44,6 +47,7 @@ class Day(BaseModel):
     day: str
     passed: int = 0
     warned: int = 0
+    pending: int = 0
     failed: int = 0
 
 
@@ -72,6 +76,28 @@ class WaiverUse(BaseModel):
     uses: int
     expired_uses: int
     expires: str | None = None
+
+
+class ApprovalEntry(BaseModel):
+    """A sign-off given in the period: who, for what, on which evidence, and what became of it."""
+
+    record: int
+    time: str
+    model: str
+    version: str
+    role: str
+    approver: str
+    reason: str
+    evidence: str = Field(description="The subject digest the approver saw.")
+    expires: str | None = None
+    state: str = Field(description="valid; void: evidence changed; expired; revoked (#SEQ).")
+
+
+class AwaitingApproval(BaseModel):
+    model: str
+    version: str
+    since: str = Field(description="The time of the pending decision.")
+    rules: list[str]
 
 
 class PolicyVersion(BaseModel):
@@ -112,6 +138,14 @@ class Report(BaseModel):
         description="Expired waivers still referenced by decisions of the period."
     )
     policies: list[PolicyVersion]
+    approvals_pending: list[AwaitingApproval] = Field(
+        default_factory=list, description="Versions whose latest decision awaits a sign-off."
+    )
+    approvals_given: list[ApprovalEntry] = Field(default_factory=list, description="Sign-offs given in the period.")
+    approvals_void: list[ApprovalEntry] = Field(
+        default_factory=list,
+        description="Sign-offs of the period that no longer count (evidence changed, expired, revoked).",
+    )
     chain: Chain
 
     model_config = {"populate_by_name": True}
@@ -143,6 +177,10 @@ def gather(
         failing = [RuleFailures(**f._asdict()) for f in q.failing_rules()]
         models = [ModelHistory(**m._asdict()) for m in q.models()]
         used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
+        given = [_approval(a, period) for a in q.approvals()]
+        awaiting = [
+            AwaitingApproval(model=a.model, version=a.version, since=a.time, rules=a.rules) for a in q.awaiting()
+        ]
     soon = now.date() + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
     expiring = [
         WaiverUse(waiver=w.id, policy=w.policy, rule=w.rule, uses=0, expired_uses=0, expires=w.expires.isoformat())
@@ -168,6 +206,9 @@ def gather(
         waivers_expiring=expiring,
         waivers_expired_in_use=[u for u in used if u.expired_uses],
         policies=policies,
+        approvals_pending=awaiting,
+        approvals_given=given,
+        approvals_void=[a for a in given if a.state != "valid"],
         chain=chain,
     )
 
@@ -194,3 +235,26 @@ def _days(q: Aggregates) -> dict[str, Day]:
 def _waivers_used(q: Aggregates, waivers: list[WaiverSpec]) -> list[WaiverUse]:
     expiry = {w.id: w.expires.isoformat() for w in waivers}
     return [WaiverUse(**u._asdict(), expires=expiry.get(u.waiver)) for u in q.waivers_used()]
+
+
+def _approval(a: Any, period: Period) -> ApprovalEntry:
+    if a.revoked_by is not None:
+        state = f"revoked (#{a.revoked_by})"
+    elif a.expires is not None and a.expires < period.until.date().isoformat():
+        state = "expired"
+    elif a.latest_digest is not None and a.latest_digest != a.digest:
+        state = "void: evidence changed"
+    else:
+        state = "valid"
+    return ApprovalEntry(
+        record=a.seq,
+        time=a.time,
+        model=a.model,
+        version=a.version,
+        role=a.role,
+        approver=a.approver,
+        reason=a.reason,
+        evidence=a.digest,
+        expires=a.expires,
+        state=state,
+    )

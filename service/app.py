@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import threading
@@ -20,12 +21,14 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from pml_policy.adapters.base import AdapterConfig
+from pml_policy.approving import MAX_REASON, approve
 from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database, reason
@@ -182,6 +185,16 @@ class CheckRequest(BaseModel):
 class GovernRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     apply: bool = False
+
+
+class ApprovalRequest(BaseModel):
+    """A sign-off: the approver is the token's name, never a field of the request."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(min_length=1, max_length=500, description="The model version, as the CLI names it.")
+    role: str = Field(min_length=1, max_length=200, description="The role signed off for, as the policies declare it.")
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="What was reviewed.")
+    expires: dt.date | None = Field(default=None, description="The last day it counts (UTC).")
 
 
 async def _body(request: Request, model: type[BaseModel], limit: int) -> Any:
@@ -378,7 +391,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         def run() -> str:
             decided = decide(
-                body.refs, service.policies.current, body.champion, body.data, "python", service.config(), inline
+                body.refs,
+                service.policies.current,
+                body.champion,
+                body.data,
+                "python",
+                service.config(),
+                inline,
+                settings.audit_url,
             )
             started = time.perf_counter()
             recorded = service.recorder.record(decided, by)
@@ -390,6 +410,70 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             return document(decided.decisions, audit).model_dump_json(by_alias=True)
 
         return Response(await run_in_threadpool(run), media_type="application/json")
+
+    @app.post(
+        "/v1/approvals",
+        summary="Sign off a model version's evidence (a token with the approve role; it is the approver)",
+        openapi_extra=_documented(ApprovalRequest),
+        status_code=201,
+    )
+    async def approvals(request: Request) -> Response:
+        by = actor(request, "approve")
+        body: ApprovalRequest = await _body(request, ApprovalRequest, settings.max_body)
+        _check_refs([body.ref], settings.evidence_root)
+
+        def run() -> dict[str, Any]:
+            policies = service.policies.current
+            config = service.config()
+            seq, subject = approve(
+                body.ref,
+                body.role,
+                body.reason,
+                policies,
+                settings.audit_url,
+                by,
+                body.expires,
+                config,
+                settings.signing_key,
+            )
+            answer: dict[str, Any] = {
+                "record": seq,
+                "model": subject.model.name,
+                "version": subject.model.version,
+                "role": body.role,
+                "approver": by,
+                "digest": subject.digest,
+                "expires": body.expires.isoformat() if body.expires else None,
+                "governed": None,
+            }
+            if subject.source == settings.registry:  # the version may pass now: govern its model at once
+                answer["governed"] = _govern_if_passing(subject, config)
+            return answer
+
+        return JSONResponse(await run_in_threadpool(run), status_code=201)
+
+    def _govern_if_passing(subject: Subject, config: AdapterConfig) -> dict[str, Any] | None:
+        """Govern the model when the approved version now passes (tags, and the alias if it ranks
+        first), recorded like any other govern; None when it does not pass yet."""
+        policies = service.policies.current
+        decided = decide([subject.reference], policies, None, {}, "python", config, audit_url=settings.audit_url)
+        if decided.decisions[0].outcome not in ("pass", "warn"):
+            return None
+        ctx = service.governance()
+        done = governed(ctx, subject.model.name or "")
+        for c in ctx.changes:
+            service.metrics.changes.labels(c.state).inc()
+        for outcome in ctx.outcomes:
+            service.metrics.decisions.labels(outcome).inc()
+        if done is None:
+            return None
+        result, recorded = done
+        return {
+            "records": [seq for _, seq, _ in recorded.records],
+            "changes": [
+                {"version": c.version, "kind": c.kind, "name": c.name, "state": c.state} for c in result.changes
+            ],
+        }
 
     @app.post(
         "/v1/govern/{model}",
@@ -433,7 +517,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         request: Request,
         model: str | None = None,
         outcome: Literal["pass", "warn", "pending", "fail"] | None = None,
-        kind: Literal["decision", "plan", "change"] | None = None,
+        kind: Literal["decision", "plan", "change", "approval"] | None = None,
         before: int | None = None,
         limit: int = 50,
     ) -> Response:

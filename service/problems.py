@@ -16,6 +16,7 @@ from pml_policy.errors import (
     PmlError,
     PolicyConflict,
     PolicyError,
+    Refused,
 )
 from pml_policy.escaping import lines_of
 from pml_policy.secrets import redact
@@ -40,6 +41,8 @@ def status_of(exc: PmlError) -> int:
     """The HTTP status of an error class: the CLI's exit codes, said the web's way."""
     if isinstance(exc, NotRecorded):
         return 404
+    if isinstance(exc, Refused):
+        return 403
     if isinstance(exc, AuditError):
         return 503  # the log cannot be written: nothing was decided
     if isinstance(exc, PolicyConflict):

@@ -187,6 +187,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "cli.changes",
     "cli.check",
     "cli.options",
+    "approving",
     "checking",
     "config",
     "errors",

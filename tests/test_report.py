@@ -313,7 +313,7 @@ def test_a_version_checked_many_times_is_one_version_and_plans_are_left_out(tmp_
     assert (t["decisions"], t["passed"], t["failed"], t["warned"], t["plans"]) == (3, 1, 2, 0, 1)
     assert (t["versions"], t["versions_passed"], t["versions_failed"]) == (2, 1, 1)
     md = run_cli("report", "--period", "last-7d", "--format", "md", "--audit", url).stdout
-    assert "| 2 | 1 (50%) | 0 (0%) | 1 (50%) |" in md and "1 plan (govern without `--apply`) left out" in md
+    assert "| 2 | 1 (50%) | 0 (0%) | 0 (0%) | 1 (50%) |" in md and "1 plan (govern without `--apply`) left out" in md
     # a plan made to look like a gating decision by hand is found
     _tamper(url, "UPDATE pml_decisions SET kind = 'decision' WHERE kind = 'plan'")
     verify = run_cli("audit", "verify", "--audit", url)

@@ -21,6 +21,8 @@ from pml_policy.secrets import redact
 
 # name -> (module, attribute): the one place where laziness lives.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "approvals": ("pml_policy.cli.approvals", "approvals"),
+    "approve": ("pml_policy.cli.approvals", "approve"),
     "audit": ("pml_policy.cli.audit", "audit"),
     "check": ("pml_policy.cli.check", "check"),
     "explain": ("pml_policy.cli.audit", "explain"),
@@ -28,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "govern": ("pml_policy.cli.govern", "govern"),
     "inbox": ("pml_policy.cli.serve", "inbox"),
     "report": ("pml_policy.cli.report", "report"),
+    "revoke": ("pml_policy.cli.approvals", "revoke"),
     "schema": ("pml_policy.cli.policies", "schema"),
     "serve": ("pml_policy.cli.serve", "serve"),
     "test": ("pml_policy.cli.test", "test"),

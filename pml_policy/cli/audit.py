@@ -57,8 +57,8 @@ def audit() -> None:
 @click.option("--outcome", type=click.Choice(["pass", "warn", "pending", "fail"]), help="Only this outcome.")
 @click.option(
     "--kind",
-    type=click.Choice(["decision", "plan", "change"]),
-    help="Only gating decisions, plans (govern without --apply) or registry changes. Default: all.",
+    type=click.Choice(["decision", "plan", "change", "approval"]),
+    help="Only gating decisions, plans (govern without --apply), registry changes or approvals. Default: all.",
 )
 @click.option("--since", help="From this date or time (UTC unless it says).")
 @click.option("--until", help="Before this date or time.")
@@ -109,6 +109,8 @@ def list_(
 def _show(row: Record, fmt: str, changes: list[Change]) -> str:
     if row["kind"] == "change":
         return _show_change(row, fmt)
+    if row["kind"] == "approval":
+        return _show_approval(row, fmt)
     decision = recorded_decision(row)
     made = [c for c in changes if c["state"] in ("applied", "failed")]  # planned and withheld: in the decision
     if fmt == "json":
@@ -155,6 +157,22 @@ def _show_change(row: Record, fmt: str) -> str:
         f"registry change {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']})\n"
         f'  {action["state"]} {action["kind"].replace("_", " ")} "{action["name"]}"{value} on {row["model"]} '
         f"version {row['version']}{detail}\n  for decision {action['decision']} (record #{action['decision_seq']})\n"
+        f"record hash {row['hash']}\n"
+    )
+
+
+def _show_approval(row: Record, fmt: str) -> str:
+    """An approval record (or its withdrawal): who signed off what evidence, for which role."""
+    a = json.loads(row["body"])["approval"]
+    if fmt == "json":
+        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
+        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "approval": a}, indent=2) + "\n"
+    what = f"revokes approval #{a['revokes']}" if a.get("revokes") is not None else f'signs off as "{a["role"]}"'
+    until = f", until {a['expires']}" if a.get("expires") else ""
+    return (
+        f"approval {row['id']} (record #{row['seq']}, {row['time']}, by {a['approver']})\n"
+        f"  {what}: {row['model']} version {row['version']}, evidence {a['digest']}{until}\n"
+        f"  reason: {one_line(a['reason'])}\n"
         f"record hash {row['hash']}\n"
     )
 
@@ -291,9 +309,10 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
     """
     store = AuditStore(audit_url, create=False)
     row = store.get(ref)
-    if row["kind"] == "change":
+    if row["kind"] in ("change", "approval"):
         raise UsageError(
-            f"{ref} is a registry change record, not a decision", "explain the decision it names (audit show)"
+            f"{ref} is a {'registry change' if row['kind'] == 'change' else 'approval'} record, not a decision",
+            "show it with `pml-policy audit show`",
         )
     click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:

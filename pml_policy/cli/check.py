@@ -119,7 +119,9 @@ def check(
                 "--apply and --no-audit cannot go together: every registry change is recorded in the audit log"
             )
         checking.registries(list(refs), adapters)
-    run = checking.check(list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters)
+    run = checking.check(
+        list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters, audit_url=audit_url
+    )
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
     recorded = checking.record(run, audit_url, signing_key) if not no_audit else None

@@ -76,7 +76,7 @@ def govern(
     """
     policies = load(config.policy_paths(policy_paths))
     adapter, model = registry_for(model, adapters)
-    result = decide(model, policies, adapter, candidates, load_data(data_file))
+    result = decide(model, policies, adapter, candidates, load_data(data_file), audit_url)
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
         return

@@ -1,0 +1,132 @@
+"""`pml-policy approve`, `revoke` and `approvals`: human sign-offs (DSL 1.1, "Approvals"), recorded
+in the audit log and bound to the evidence the approver saw."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from pml_policy import approving, config
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.audit.context import actor
+from pml_policy.engine import load
+from pml_policy.errors import UsageError
+from pml_policy.escaping import one_line
+
+from .options import audit_option, policies_option, registry_options, signing_option
+
+EXIT_CODES = """\b
+Exit codes:
+  0  recorded
+  2  refused: an undeclared role, an actor who is not a member or who trained the model,
+     an expiry in the past, an empty reason; or bad usage
+  3  the evidence or the audit log could not be read or written"""
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("ref", metavar="REF")
+@click.option(
+    "--role", required=True, metavar="ROLE", help="The role you sign off for, as the policy files declare it."
+)
+@click.option("--reason", required=True, metavar="TEXT", help="What you reviewed; recorded with the approval.")
+@click.option(
+    "--expires", callback=_day, metavar="YYYY-MM-DD", help="The last day it counts (UTC). Default: no expiry."
+)
+@policies_option
+@audit_option
+@signing_option
+@registry_options
+def approve(
+    ref: str,
+    role: str,
+    reason: str,
+    expires: dt.date | None,
+    policy_paths: tuple[str, ...],
+    audit_url: str,
+    signing_key: str | None,
+    adapters: AdapterConfig,
+) -> None:
+    """Sign off the evidence behind REF as a member of ROLE.
+
+    The approval binds the model name and version and the digest of the evidence as it is now:
+    new or changed evidence voids it, and so does its expiry. You are the actor the audit log
+    records (PML_ACTOR, else your git user.email); you must be a member of the role in the policy
+    files and must not be the person who trained the model (run.user). A rule `require approved
+    by "ROLE"` then passes for this evidence. Withdraw it with `pml-policy revoke`.
+
+    \b
+    Examples:
+      pml-policy approve models:/credit-scorer/8 --role model-risk --reason "Validation pack reviewed"
+      pml-policy approve runs/2026-11-20 --role model-risk --reason "…" --expires 2027-01-31
+    """
+    policies = load(config.policy_paths(policy_paths))
+    by = actor()
+    seq, subject = approving.approve(
+        ref,
+        role,
+        reason,
+        policies,
+        audit_url,
+        by,
+        expires,
+        adapters,
+        signing_key,
+    )
+    until = f", until {expires.isoformat()}" if expires else ""
+    click.echo(
+        f'approved {subject.model.name} version {subject.model.version} as "{role}" by {by}{until}: record #{seq}; '
+        f"it binds the evidence {subject.digest[:12]}… (new or changed evidence voids it)"
+    )
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("record", metavar="#SEQ")
+@click.option("--reason", required=True, metavar="TEXT", help="Why it is withdrawn; recorded.")
+@policies_option
+@audit_option
+@signing_option
+def revoke(record: str, reason: str, policy_paths: tuple[str, ...], audit_url: str, signing_key: str | None) -> None:
+    """Withdraw approval #SEQ with a record of its own (the approval itself is never edited).
+
+    Its approver, or another member of its role, may withdraw it.
+    """
+    text = record.lstrip("#")
+    if not text.isdigit():
+        raise UsageError(f"{record!r} is not a record number", "give the approval's #SEQ from `pml-policy approvals`")
+    policies = load(config.policy_paths(policy_paths))
+    seq = approving.revoke(int(text), reason, policies, audit_url, actor(), signing_key)
+    click.echo(f"approval #{text} revoked: record #{seq}")
+
+
+@click.command()
+@click.argument("model", required=False)
+@click.option("--version", "version", metavar="N", help="Only this version of MODEL.")
+@audit_option
+def approvals(model: str | None, version: str | None, audit_url: str) -> None:
+    """List the approvals recorded (for MODEL), with their state: valid; void: evidence changed
+    (the latest decision on that version was made on other evidence); expired; revoked."""
+    if version is not None and model is None:
+        raise UsageError("--version needs a MODEL")
+    rows = approving.listed(audit_url, model, version)
+    if not rows:
+        click.echo("no approvals recorded" + (f" for {model}" if model else ""))
+        return
+    header = f"{'SEQ':<6}{'TIME':<21}{'MODEL':<20}{'VERSION':<9}{'ROLE':<16}{'APPROVER':<28}{'EXPIRES':<12}STATE"
+    click.echo(header)
+    for a, state in rows:
+        click.echo(
+            one_line(
+                f"{a['seq']:<6}{a['time'][:19]:<21}{a['model']:<20}{a['version']:<9}{a['role']:<16}"
+                f"{a['approver']:<28}{a['expires'] or '-':<12}{state}"
+            )
+        )
