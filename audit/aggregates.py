@@ -62,7 +62,7 @@ class ApprovalGiven(NamedTuple):
     digest: str
     expires: str | None
     revoked_by: int | None  # the record that withdrew it, up to the period's end
-    latest_digest: str | None  # the evidence of the latest decision on that version, up to the period's end
+    latest_evidence: str | None  # the subject (JSON) of the latest decision on that version, up to the period's end
 
 
 class Awaiting(NamedTuple):
@@ -251,7 +251,7 @@ class Aggregates:
             if a.get("revokes") is not None:
                 continue
             latest = self._rows(
-                "SELECT subject_digest FROM pml_decisions WHERE model = :m AND version = :v AND kind IN "
+                "SELECT evidence FROM pml_decisions WHERE model = :m AND version = :v AND kind IN "
                 "('decision', 'plan') AND time < :until ORDER BY seq DESC LIMIT 1",
                 m=model,
                 v=version,
@@ -268,7 +268,7 @@ class Aggregates:
                     a["digest"],
                     a.get("expires"),
                     revoked.get(seq),
-                    latest[0][0] if latest else None,
+                    json.dumps(json.loads(latest[0][0])["subject"]) if latest else None,
                 )
             )
         return out

@@ -280,12 +280,13 @@ def approvals(db: Database, model: str | None, version: str | None = None) -> li
     return list(given.values())
 
 
-def latest_digests(db: Database, model: str) -> dict[str, str]:
-    """version -> the subject digest of the latest decision or plan recorded on it."""
+def latest_evidence(db: Database, model: str) -> dict[str, str]:
+    """version -> the subject (JSON) of the latest decision or plan recorded on it."""
     rows = _fetch(
         db,
-        "SELECT version, subject_digest FROM pml_decisions WHERE model = {m} AND kind IN ('decision', 'plan') "
-        "AND version IS NOT NULL ORDER BY seq",
+        "SELECT d.version, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last FROM pml_decisions "
+        "WHERE model = {m} AND kind IN ('decision', 'plan') AND version IS NOT NULL GROUP BY version) v "
+        "ON d.seq = v.last",
         {"m": model},
     )
-    return {str(version): digest for version, digest in rows}
+    return {str(version): json.dumps(json.loads(evidence)["subject"]) for version, evidence in rows}

@@ -196,9 +196,9 @@ class AuditStore:
         first, each with the record that revoked it, if any."""
         return queries.approvals(self.db, model, version)
 
-    def latest_digests(self, model: str) -> dict[str, str]:
-        """version -> the subject digest of the latest decision (or plan) recorded on it."""
-        return queries.latest_digests(self.db, model)
+    def latest_evidence(self, model: str) -> dict[str, str]:
+        """version -> the subject (JSON) of the latest decision or plan recorded on it."""
+        return queries.latest_evidence(self.db, model)
 
     def _chain(self, cursor: Any, row: dict[str, Any]) -> int:
         """Append one record at the head (locked on PostgreSQL): link, hash, sign, insert, move the head."""

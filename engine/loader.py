@@ -16,6 +16,7 @@ from .diagnostics import Diagnostic
 from .formatter import policy_text
 from .parser import parse_with_errors, read_policy
 from .rules import CompiledPolicy, compile_policy
+from .signoffs import REGISTRY_TAGS
 from .waivers import WaiverIndex, WaiverSpec, from_ast
 
 EXTENSION = ".pml"
@@ -27,6 +28,13 @@ class PolicySet:
     waivers: WaiverIndex
     files: list[str]
     roles: dict[str, list[str]] = field(default_factory=dict)  # role -> members (1.1)
+
+    @property
+    def managed_tags(self) -> frozenset[str]:
+        """The tags governance sets on versions (every policy's `set tag` keys, and the registry's
+        own): left out of the evidence an approval binds."""
+        keys = {a.key for p in self.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"}
+        return REGISTRY_TAGS | keys
 
     def approvals_needed(self, model_name: str | None) -> bool:
         """Whether a policy that applies to the model has a sign-off rule: only then do the use

@@ -58,7 +58,7 @@ class PythonBackend:
                 f"no policy applies to {subject.reference}: {who} matches none of {names}",
                 "check `applies to model` in your policies, or the model name in the subject's pml.yaml",
             )
-        signoffs = SignOffs(subject, policies.roles, now) if policies.roles else None
+        signoffs = SignOffs(subject, policies.roles, now, policies.managed_tags) if policies.roles else None
         env = Env(subject.view(), champion.view() if champion else None, data or {}, signoffs)
         results = [self._policy_result(p, self.decide(p, env), policies.waivers, subject, now) for p in applicable]
         return _decision(results, subject, champion, now, self.name)

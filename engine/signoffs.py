@@ -3,7 +3,7 @@
 the subject; this module never reads the log.
 
 An approval counts only when it was given for this model version, on exactly this evidence (the
-subject digest the approver saw), before its expiry (the end of that day, UTC), by a member of the
+digest the approver saw: `bound_digest`), before its expiry (the end of that day, UTC), by a member of the
 role as the policy files declare it now, and not by the person who trained the model (`run.user`).
 `N of` needs N distinct approvers.
 """
@@ -11,9 +11,26 @@ role as the policy files declare it now, and not by the person who trained the m
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from .subject import Approval, Subject
+
+# Tags the registry or governance itself sets on a version, besides the `set tag` keys of the
+# policies: a revert's flag, SageMaker's approval status.
+REGISTRY_TAGS = frozenset({"governance.violation", "sagemaker.approval_status"})
+
+
+def bound_digest(subject: Subject, managed: frozenset[str]) -> str:
+    """What an approval binds: the subject's evidence without the registry state governance itself
+    changes (its aliases; the tags in `managed`: the policies' `set tag` keys and REGISTRY_TAGS).
+    Otherwise promoting an approved version, or tagging it approved, would void its approval."""
+    body = subject.model_dump(mode="json", exclude={"digest", "reference", "approvals"})
+    body["model"]["aliases"] = []
+    body["tags"] = {k: v for k, v in body["tags"].items() if k not in managed}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -47,10 +64,16 @@ class SignOffs:
 
     __slots__ = ("approvals", "roles", "subject_digest", "model", "version", "trainer", "now")
 
-    def __init__(self, subject: Subject | None, roles: dict[str, list[str]], now: dt.datetime) -> None:
+    def __init__(
+        self,
+        subject: Subject | None,
+        roles: dict[str, list[str]],
+        now: dt.datetime,
+        managed: frozenset[str] = REGISTRY_TAGS,
+    ) -> None:
         self.approvals: list[Approval] = list(subject.approvals) if subject else []
         self.roles = roles
-        self.subject_digest = subject.digest if subject else ""
+        self.subject_digest = bound_digest(subject, managed) if subject and self.approvals else ""
         self.model = subject.model.name if subject else None
         self.version = subject.model.version if subject else None
         self.trainer = subject.run.user if subject else None

@@ -19,6 +19,7 @@ from .audit.queries import ApprovalRow
 from .audit.signing import Signer
 from .engine import PolicySet, Subject
 from .engine.diagnostics import did_you_mean
+from .engine.signoffs import REGISTRY_TAGS, bound_digest
 from .engine.subject import Approval
 from .errors import NoAuditLog, Refused, UsageError
 
@@ -63,7 +64,7 @@ def approve(
     approval = {
         "role": role,
         "approver": by,
-        "digest": subject.digest,
+        "digest": bound_digest(subject, policies.managed_tags),
         "model": subject.model.name,
         "version": subject.model.version,
         "reason": reason,
@@ -124,15 +125,22 @@ def attach(subjects: Iterable[Subject], policies: PolicySet, audit_url: str | No
         ]
 
 
-def listed(audit_url: str, model: str | None = None, version: str | None = None) -> list[tuple[ApprovalRow, str]]:
+def listed(
+    audit_url: str, model: str | None = None, version: str | None = None, managed: frozenset[str] = REGISTRY_TAGS
+) -> list[tuple[ApprovalRow, str]]:
     """Each approval with its state: valid; void: evidence changed (the latest decision recorded on
-    that version was made on other evidence); expired; revoked."""
+    that version was made on other evidence; `managed`: the tags governance sets, left out of it);
+    expired; revoked."""
     store = AuditStore(audit_url, create=False)
     try:
         rows = store.approvals(model, version)
-        latest = {m: store.latest_digests(m) for m in sorted({a["model"] for a in rows})}
+        evidence = {m: store.latest_evidence(m) for m in sorted({a["model"] for a in rows})}
     finally:
         store.close()
+    latest = {
+        m: {v: bound_digest(Subject.model_validate_json(e), managed) for v, e in by_version.items()}
+        for m, by_version in evidence.items()
+    }
     today = dt.datetime.now(dt.UTC).date().isoformat()
     out = []
     for a in rows:

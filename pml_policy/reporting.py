@@ -13,8 +13,8 @@ from croniter import croniter
 
 from . import config
 from .audit import AuditStore
-from .engine import load
-from .engine.waivers import WaiverSpec
+from .engine import PolicySet, load
+from .engine.signoffs import REGISTRY_TAGS
 from .errors import UsageError
 from .reports.data import Report, gather
 from .reports.period import Period, ending_at
@@ -51,16 +51,20 @@ def make_report(
     """Gather the period's numbers from the audit log and render them."""
     store = AuditStore(audit_url, create=False)
     try:
-        data = gather(store, period, model, waivers(policy_paths), dt.datetime.now(dt.UTC), verify=verify)
+        policies = policy_set(policy_paths)
+        waivers = list(policies.waivers.all) if policies else []
+        managed = policies.managed_tags if policies else REGISTRY_TAGS
+        data = gather(store, period, model, waivers, dt.datetime.now(dt.UTC), verify=verify, managed=managed)
     finally:
         store.close()
     return Rendered(render(data, fmt, template_dir), data)
 
 
-def waivers(policy_paths: list[str]) -> list[WaiverSpec]:
-    """The waivers in the policies, for their expiry dates; none when there are no policies here."""
+def policy_set(policy_paths: list[str]) -> PolicySet | None:
+    """The policies, for their waivers' expiry dates and the tags they set; None when there are
+    no policies here."""
     paths = config.policy_paths(policy_paths, required=False)
-    return list(load(paths).waivers.all) if paths else []
+    return load(paths) if paths else None
 
 
 def run_schedule(

@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from pml_policy.audit import AuditStore
 from pml_policy.audit.aggregates import Aggregates
 from pml_policy.audit.rows import utc_text
+from pml_policy.engine.signoffs import REGISTRY_TAGS, bound_digest
+from pml_policy.engine.subject import Subject
 from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
@@ -171,13 +173,14 @@ def gather(
     waivers: list[WaiverSpec],
     now: dt.datetime,
     verify: bool = True,
+    managed: frozenset[str] = REGISTRY_TAGS,
 ) -> Report:
     with store.aggregates(period.since, period.until, model) as q:
         totals, days = _totals(q), _days(q)
         failing = [RuleFailures(**f._asdict()) for f in q.failing_rules()]
         models = [ModelHistory(**m._asdict()) for m in q.models()]
         used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
-        given = [_approval(a, period) for a in q.approvals()]
+        given = [_approval(a, period, managed) for a in q.approvals()]
         awaiting = [
             AwaitingApproval(model=a.model, version=a.version, since=a.time, rules=a.rules) for a in q.awaiting()
         ]
@@ -237,12 +240,16 @@ def _waivers_used(q: Aggregates, waivers: list[WaiverSpec]) -> list[WaiverUse]:
     return [WaiverUse(**u._asdict(), expires=expiry.get(u.waiver)) for u in q.waivers_used()]
 
 
-def _approval(a: Any, period: Period) -> ApprovalEntry:
+def _approval(a: Any, period: Period, managed: frozenset[str]) -> ApprovalEntry:
+    """`managed`: the tags governance sets, which an approval's evidence leaves out (engine.signoffs)."""
     if a.revoked_by is not None:
         state = f"revoked (#{a.revoked_by})"
     elif a.expires is not None and a.expires < period.until.date().isoformat():
         state = "expired"
-    elif a.latest_digest is not None and a.latest_digest != a.digest:
+    elif (
+        a.latest_evidence is not None
+        and bound_digest(Subject.model_validate_json(a.latest_evidence), managed) != a.digest
+    ):
         state = "void: evidence changed"
     else:
         state = "valid"

@@ -17,6 +17,7 @@ from pml_policy.adapters.base import AdapterConfig
 from pml_policy.engine import PolicySet, Subject, evaluate
 from pml_policy.engine.decision import Decision, RuleResult
 from pml_policy.engine.diagnostics import did_you_mean
+from pml_policy.engine.signoffs import bound_digest
 from pml_policy.engine.waivers import WaiverIndex, WaiverSpec
 from pml_policy.errors import NoPolicyApplies
 
@@ -205,11 +206,11 @@ class ScenarioState:
             except ValueError:
                 raise self.mistake(f'"{until}" is not a date', "write it as YYYY-MM-DD") from None
         draft = self.evidence("candidate")
-        subject = Subject.model_validate(draft)  # its digest leaves the approvals out
+        subject = Subject.model_validate(draft)
         approval = {
             "role": role,
             "approver": approver,
-            "digest": subject.digest,
+            "digest": bound_digest(subject, self.policies().managed_tags),
             "model": subject.model.name,
             "version": subject.model.version,
             "reason": "given in a scenario",

@@ -11,6 +11,7 @@ from pml_policy import approving, config
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.audit.context import actor
 from pml_policy.engine import load
+from pml_policy.engine.signoffs import REGISTRY_TAGS
 from pml_policy.errors import UsageError
 from pml_policy.escaping import one_line
 
@@ -111,13 +112,17 @@ def revoke(record: str, reason: str, policy_paths: tuple[str, ...], audit_url: s
 @click.command()
 @click.argument("model", required=False)
 @click.option("--version", "version", metavar="N", help="Only this version of MODEL.")
+@policies_option
 @audit_option
-def approvals(model: str | None, version: str | None, audit_url: str) -> None:
+def approvals(model: str | None, version: str | None, policy_paths: tuple[str, ...], audit_url: str) -> None:
     """List the approvals recorded (for MODEL), with their state: valid; void: evidence changed
-    (the latest decision on that version was made on other evidence); expired; revoked."""
+    (the latest decision on that version was made on other evidence); expired; revoked. The
+    policies (-p, default ./policies) say which tags governance sets: those never void an approval."""
     if version is not None and model is None:
         raise UsageError("--version needs a MODEL")
-    rows = approving.listed(audit_url, model, version)
+    found = config.policy_paths(policy_paths, required=False)
+    managed = load(found).managed_tags if found else REGISTRY_TAGS
+    rows = approving.listed(audit_url, model, version, managed)
     if not rows:
         click.echo("no approvals recorded" + (f" for {model}" if model else ""))
         return
