@@ -19,13 +19,15 @@ class Validation:
     policies: int
     waivers: int
     errors: list[Diagnostic] = field(default_factory=list)
+    roles: int = 0
 
 
 def validate(paths: list[str]) -> Validation:
     """Parse and check every policy file under the paths; every error of every file, located."""
     files = policy_files(list(paths))
     parsed, errors = parse_and_check(files)
-    return Validation(files, sum(len(f.policies) for f, _ in parsed), sum(len(f.waivers) for f, _ in parsed), errors)
+    count = {kind: sum(len(getattr(f, kind)) for f, _ in parsed) for kind in ("policies", "waivers", "roles")}
+    return Validation(files, count["policies"], count["waivers"], errors, count["roles"])
 
 
 def format_files(paths: list[str], check_only: bool = False) -> list[Path]:

@@ -32,7 +32,8 @@ def validate(paths: tuple[str, ...]) -> None:
         count, files = len(result.errors), len({e.path for e in result.errors})
         click.echo(f"{count} error{'s' if count != 1 else ''} in {files} of {len(result.files)} files", err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers")
+    roles = f", {result.roles} roles" if result.roles else ""
+    click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers{roles}")
 
 
 @click.command(name="fmt")
