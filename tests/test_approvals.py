@@ -221,6 +221,36 @@ def test_pending_then_approved_then_void_when_the_evidence_changes(governed_repo
     assert run_cli("audit", "verify").exit_code == 0
 
 
+def test_every_output_format_says_pending(governed_repo, tmp_path):
+    from junitparser import Failure, JUnitXml
+    from sarif_pydantic import Sarif
+
+    from pml_policy.engine.decision import Decision
+
+    doc = json.loads(run_cli("check", "run", "-f", "json").stdout)
+    assert doc["schema_version"] == 3 and doc["outcome"] == "pending"
+    Decision.model_validate(doc["decisions"][0])  # the published schema's model reads it back
+    assert doc["decisions"][0]["counts"]["pending"] == 1
+    run_cli("check", "run", "-f", "junit", "-o", str(tmp_path / "j.xml"))
+    (case,) = [c for suite in JUnitXml.fromfile(str(tmp_path / "j.xml")) for c in suite if c.name.startswith("signoff")]
+    assert isinstance(case.result[0], Failure) and case.result[0].type == "pending"
+    run_cli("check", "run", "-f", "sarif", "-o", str(tmp_path / "r.sarif"))
+    sarif = Sarif.model_validate(json.loads((tmp_path / "r.sarif").read_text()))
+    (result,) = [r for r in sarif.runs[0].results if r.rule_id == "model-risk-signoff/signoff"]
+    assert (str(getattr(result.kind, "value", result.kind)), str(getattr(result.level, "value", result.level))) == (
+        "open",
+        "none",
+    )
+    github = run_cli("check", "run", "-f", "github").stdout
+    assert "::warning file=" in github and "awaiting approval by" in github and "pml-policy pending" in github
+    markdown = run_cli("check", "run", "-f", "markdown").stdout
+    assert (
+        "### ⏳ PENDING" in markdown
+        and "| ⏳ pending |" in markdown
+        and "Withheld (the decision is pending)" in markdown
+    )
+
+
 def test_who_may_not_approve_is_refused_and_nothing_is_recorded(governed_repo, monkeypatch):
     cases = [
         ("intern@bank.example", ["--role", "model-risk"], 'not a member of the role "model-risk"'),
