@@ -14,7 +14,8 @@ The operations the CLI and the service run, as library calls:
 True
 
 `govern(model, policies, registry)` decides every version of a registered model and plans the
-registry changes; `replay(record, policy_paths)` re-evaluates a recorded decision's evidence.
+registry changes; `replay(record, policy_paths)` re-evaluates a recorded decision's evidence;
+`approve(ref, role, reason, policies, audit_url, by)` records a sign-off bound to the evidence.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _API = {
     "record": "pml_policy.checking",
     "govern": "pml_policy.governing",
     "replay": "pml_policy.replaying",
+    "approve": "pml_policy.approving",
+    "revoke": "pml_policy.approving",
     "AuditStore": "pml_policy.audit",
     "PmlError": "pml_policy.errors",
 }

@@ -491,7 +491,7 @@ def test_no_request_the_openapi_document_allows_or_not_gets_a_5xx(workspace, web
             timeout=600,
         )
         assert run.returncode == 0, run.stdout[-4000:]
-        assert "Tested: 11" in run.stdout
+        assert "Tested: 12" in run.stdout
     finally:
         service.stop()
 
