@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pml_policy.engine.subject import Subject
 from pml_policy.errors import UsageError
@@ -130,6 +130,16 @@ class Registry(Adapter, Protocol):
 
     def set_alias(self, name: str, version: str, alias: str) -> str | None:
         """Move the alias; returns what else the registry changed to make it so, for the record."""
+        ...
+
+
+@runtime_checkable
+class MonitoringSource(Protocol):
+    """An adapter that also finds the latest monitoring report on a model version (MLflow: a run
+    tagged pml.monitors = NAME/VERSION)."""
+
+    def monitoring(self, subject: Subject) -> dict[str, Any] | None:
+        """The report's evidence (adapters/monitoring.py), or None when there is none."""
         ...
 
 

@@ -33,8 +33,11 @@ from pml_policy.files import sha256_file
 from pml_policy.secrets import redact
 
 from .base import AdapterConfig, RegistryState, selected
+from .monitoring import read_report
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+MONITORS_TAG = "pml.monitors"  # a monitoring run names the model version it watched: NAME/VERSION
+MONITORING_ARTIFACT = "monitoring.json"  # the report that run logged (Evidently's, or a JSON mapping)
 _RUN_IDS_PER_SEARCH = 100  # run ids per search_runs filter: keeps the filter string well under server limits
 _PAGE = 1000
 
@@ -182,6 +185,44 @@ class MlflowAdapter:
         """alias -> version, from the registered model (search results carry none on SQL stores)."""
         model = self.call(f'model "{name}"', self.client.get_registered_model, name)
         return {alias: str(version) for alias, version in (model.aliases or {}).items()}
+
+    def monitoring(self, subject: Subject) -> dict[str, Any] | None:
+        """The newest monitoring report logged for the subject's model version: the `monitoring.json`
+        artifact of the latest run tagged `pml.monitors = NAME/VERSION` (one search, one download);
+        None when no run watches it. Its time is the report's, else the run's start."""
+        name, version = subject.model.name, subject.model.version
+        if subject.source != self.name or not name or version is None:
+            return None
+        from mlflow.entities import ViewType
+
+        experiments = [
+            e.experiment_id for e in self._paged("experiments", self.client.search_experiments, view_type=ViewType.ALL)
+        ]
+        runs = self.call(
+            f"monitoring runs of model {name!r} version {version}",
+            self.client.search_runs,
+            experiments,
+            f"tags.`{MONITORS_TAG}` = '{_quote(name)}/{version}'",
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=1,
+            order_by=["attributes.start_time DESC"],
+        )
+        if not runs:
+            return None
+        run = runs[0]
+        with tempfile.TemporaryDirectory(prefix="pml-monitoring-") as tmp:
+            where = self.call(
+                f"{MONITORING_ARTIFACT} of monitoring run {run.info.run_id}",
+                self.client.download_artifacts,
+                run.info.run_id,
+                MONITORING_ARTIFACT,
+                tmp,
+            )
+            report = read_report(Path(where))
+        if "computed_at" not in report and run.info.start_time:
+            report["computed_at"] = dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC).isoformat()
+        report["run_id"] = run.info.run_id
+        return report
 
     # ---- many versions at once (govern) --------------------------------------------------------
 

@@ -200,7 +200,8 @@ def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
     """The latest gating decision on a model version; None when the log has none."""
     found = _fetch(
         db,
-        "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind = 'decision' "
+        "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind IN ('decision', "
+        "'recheck') "
         "ORDER BY seq DESC LIMIT 1",
         {"m": model, "v": version},
     )

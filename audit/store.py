@@ -416,6 +416,8 @@ class _KindCheck:
             said = "approval"
         elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body:
             said = "plan"
+        elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"recheck"' in body:
+            said = "recheck"
         else:
             said = "decision"
         if kind != said and self.problem is None:

@@ -55,6 +55,14 @@ class Date(Node):
     value: dt.date
 
 
+class Duration(Node):
+    """`15m`, `12h`, `30d`, `2w` (1.1): a span of time."""
+
+    kind: Literal["duration"] = "duration"
+    seconds: float
+    text: str  # as written: messages and fmt show it
+
+
 class ListLit(Node):
     kind: Literal["list"] = "list"
     items: list[Expr]
@@ -138,6 +146,7 @@ Expr = Annotated[
     | String
     | Bool
     | Date
+    | Duration
     | ListLit
     | Path
     | Call
@@ -176,6 +185,7 @@ class Clause(Stmt):
 
 class Applies(Stmt):
     pattern: str
+    scope: Literal["model", "alias"] = "model"  # a glob on the model name, or an alias the subject holds
 
 
 class Fact(Stmt):
@@ -221,7 +231,14 @@ class SetTag(Stmt):
     value: str
 
 
-Action = Annotated[SetAlias | SetTag, Field(discriminator="action")]
+class RevertAlias(Stmt):
+    """`revert alias "champion"` (1.1, `on fail` of a production policy)."""
+
+    action: Literal["revert_alias"] = "revert_alias"
+    alias: str
+
+
+Action = Annotated[SetAlias | SetTag | RevertAlias, Field(discriminator="action")]
 
 
 class OnBlock(Block):

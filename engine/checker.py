@@ -63,8 +63,14 @@ class _Checker:
             self.expr(p.rank.expr, facts)
         for block in (p.on_pass, p.on_fail, p.on_pending):
             for action in block.actions if block else ():
-                if isinstance(action, ast.SetAlias) and not action.alias.strip():
+                if isinstance(action, (ast.SetAlias, ast.RevertAlias)) and not action.alias.strip():
                     self.error(action.loc, "an alias name cannot be empty")
+                if isinstance(action, ast.RevertAlias) and block is not p.on_fail:
+                    self.error(
+                        action.loc,
+                        f"revert alias belongs in `on fail`, not `on {block.outcome if block else ''}`",
+                        "it moves the alias off a version that no longer holds",
+                    )
                 if isinstance(action, ast.SetTag) and not action.key.strip():
                     self.error(action.loc, "a tag key cannot be empty")
 
@@ -106,6 +112,8 @@ class _Checker:
 
     def expr(self, node: ast.Expr, facts: set[str]) -> None:
         for n in walk(node):
+            if isinstance(n, ast.Binary):
+                self.time_kinds(n)
             if isinstance(n, ast.Path):
                 self.path(n, facts)
             elif isinstance(n, ast.Call):
@@ -120,9 +128,28 @@ class _Checker:
                     n.loc, "a quantifier needs a metric name pattern", 'e.g. all metrics matching "val_auc_*" >= 0.75'
                 )
 
+    def time_kinds(self, n: ast.Binary) -> None:
+        """A duration written where a number is meant, or the reverse (1.1): `age(x) <= 90` forgets
+        the unit. Only literals and age()/now are known before evaluation; the rest is checked then."""
+        kinds = sorted(k for k in {time_kind(n.left), time_kind(n.right)} if k is not None)
+        comparing = n.op in ("==", "!=", "<", "<=", ">", ">=")
+        if kinds == ["duration", "number"] and (comparing or n.op in ("+", "-")):
+            self.error(
+                n.loc, f"'{n.op}' between a duration and a number", "give the number a unit: 90d, 12h, 15m, 30s, 2w"
+            )
+        elif kinds == ["duration", "time"] and comparing:
+            self.error(
+                n.loc,
+                f"'{n.op}' between a duration and a point in time",
+                "compare a duration with a duration (age(x) <= 30d), or a date with a date",
+            )
+
     def path(self, n: ast.Path, facts: set[str]) -> None:
         root, rest = n.parts[0], n.parts[1:]
         if root in facts:
+            return
+        if root == "now" and rest:
+            self.error(n.loc, '"now" has no fields', "now is the time of the decision; age(x) is now minus x")
             return
         if root not in ROOTS:
             known = (*ROOTS, *sorted(facts))
@@ -187,6 +214,17 @@ class _Checker:
             self.error(n.loc, f"{n.name}() takes {want} argument{'s' if want != '1' else ''}, got {count}")
 
 
+def time_kind(node: ast.Expr) -> str | None:
+    """What a node is known to be before evaluation, for time: a duration, a point in time, a number."""
+    if isinstance(node, ast.Duration) or (isinstance(node, ast.Call) and node.name == "age"):
+        return "duration"
+    if isinstance(node, ast.Date) or (isinstance(node, ast.Path) and node.parts == ["now"]):
+        return "time"
+    if isinstance(node, ast.Number):
+        return "number"
+    return None
+
+
 def walk(node: ast.Expr) -> Iterator[ast.Expr]:
     """Every expression node under (and including) node."""
     yield node
@@ -216,17 +254,28 @@ def roots(node: ast.Expr) -> set[str]:
 def reads_artifacts(policy: ast.Policy) -> bool:
     """Whether any expression of the policy reads artifacts: an adapter that must make a request
     per run to list them (MLflow) can skip that when none does."""
+    return any(isinstance(n, ast.Artifact) for n in _nodes(policy)) or _reads(policy, "artifacts")
+
+
+def reads_monitoring(policy: ast.Policy) -> bool:
+    """Whether the policy reads `monitoring.…`: only then is a monitoring report looked for."""
+    return _reads(policy, "monitoring")
+
+
+def _reads(policy: ast.Policy, root: str) -> bool:
+    return any(
+        isinstance(n, ast.Path) and (n.parts[0] == root or n.parts[:2] == ["champion", root]) for n in _nodes(policy)
+    )
+
+
+def _nodes(policy: ast.Policy) -> Iterator[ast.Expr]:
     exprs = [f.expr for f in policy.facts] + [
         c.expr for r in policy.rules for c in (r.when, r.require) if c is not None
     ]
     if policy.rank:
         exprs.append(policy.rank.expr)
-    return any(
-        isinstance(n, ast.Artifact)
-        or (isinstance(n, ast.Path) and (n.parts[0] == "artifacts" or n.parts[:2] == ["champion", "artifacts"]))
-        for e in exprs
-        for n in walk(e)
-    )
+    for e in exprs:
+        yield from walk(e)
 
 
 def check_file(file: ast.PolicyFile, text: str) -> list[Diagnostic]:

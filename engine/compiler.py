@@ -35,19 +35,31 @@ from .values import (
     is_number,
     param_number,
     show,
+    time_arith,
+    timestamp,
 )
+
+_TIMES = (dt.date, dt.timedelta)  # what `+ - * /` takes besides numbers (with ISO 8601 strings beside them)
 
 
 class Env:
     """What one evaluation reads: the subject, the champion, context data, facts; what it saw."""
 
-    __slots__ = ("subject", "champion", "data", "facts", "observed", "absent", "signoffs")
+    __slots__ = ("subject", "champion", "data", "facts", "observed", "absent", "signoffs", "now")
 
-    def __init__(self, subject: dict, champion: dict | None, data: dict, signoffs: SignOffs | None = None) -> None:
+    def __init__(
+        self,
+        subject: dict,
+        champion: dict | None,
+        data: dict,
+        signoffs: SignOffs | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
         self.subject = subject
         self.champion = champion
         self.data = data
         self.signoffs = signoffs  # the approvals given on the subject, for `approved by` (1.1)
+        self.now = now  # the time of the decision, fixed once and recorded with it (1.1)
         self.facts: dict[str, Any] = {}
         self.observed: dict[str, Any] = {}  # path -> value read by the current rule (None when absent)
         self.absent: set[str] = set()  # paths found absent in this evaluation, to say "absent", not "null"
@@ -111,6 +123,9 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
         case ast.Number() | ast.String() | ast.Bool() | ast.Date():
             value = node.value
             return lambda env: value
+        case ast.Duration():
+            span = dt.timedelta(seconds=node.seconds)
+            return lambda env: span
         case ast.ListLit():
             items = [compile_expr(i, facts) for i in node.items]
             return lambda env: [f(env) for f in items]
@@ -194,6 +209,10 @@ def _path(node: ast.Path, facts: frozenset[str]) -> Fn:
         return _champion_path(keys, text)
     if root == "data":
         return _walk(lambda env: env.data, keys, text)
+    if root == "now":
+        return lambda env: _observe(env, text, decision_time(env))
+    if root == "monitoring":  # a report, or none (null): walked as nested mappings
+        return _walk(lambda env: env.subject["monitoring"], keys, text)
     if root == "artifacts" and not keys:
         return lambda env: _observe(env, text, list(env.subject["artifacts"]))
     if len(keys) == 1:  # the hot path: metrics.x, params.x, tags.x, model.x, run.x
@@ -305,6 +324,8 @@ def _arith(node: ast.Binary, facts: frozenset[str]) -> Fn:
     def arith(env: Env) -> Any:
         l, r = left(env), right(env)
         if not (is_number(l) and is_number(r)):
+            if isinstance(l, _TIMES) or isinstance(r, _TIMES):
+                return time_arith(op, l, r, ltext, rtext)
             bad, bad_text = (l, ltext) if not is_number(l) else (r, rtext)
             raise EvalTypeError(f"'{op}' needs numbers; {bad_text} is {describe(bad)}")
         if op == "/" and r == 0:
@@ -366,7 +387,26 @@ def compile_quantifier(node: ast.Quantifier, facts: frozenset[str]) -> Callable[
     return quantifier
 
 
+def decision_time(env: Env) -> dt.datetime:
+    if env.now is None:  # an evaluation always has one; ranking candidates does not
+        raise EvalTypeError("now is not known here (rank by cannot read the time)")
+    return env.now
+
+
+def _age(node: ast.Call, facts: frozenset[str]) -> Fn:
+    """age(x): now minus the timestamp x (a date, a timestamp, or an ISO 8601 string), a duration."""
+    (arg,), text = node.args, expr_text(node.args[0])
+    of = compile_expr(arg, facts)
+
+    def age(env: Env) -> dt.timedelta:
+        return decision_time(env) - timestamp(of(env), text)
+
+    return age
+
+
 def _call(node: ast.Call, facts: frozenset[str]) -> Fn:
+    if node.name == "age":
+        return _age(node, facts)
     args = [_numeric_operand(a, facts) if is_param(a) else (compile_expr(a, facts), expr_text(a)) for a in node.args]
     fns = [a[0] for a in args]
     impl = FUNCTIONS[node.name].impl

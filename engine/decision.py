@@ -98,7 +98,7 @@ class RuleResult:
 
 @dataclass(slots=True)
 class PlannedAction:
-    kind: Literal["set_alias", "set_tag"]
+    kind: Literal["set_alias", "set_tag", "revert_alias"]
     name: Annotated[str, Field(description="The alias, or the tag key.")]
     policy: str
     value: str | None = None
@@ -111,7 +111,9 @@ class PlannedAction:
     @property
     def text(self) -> str:
         """As people read it: `set alias "champion"`, `set tag "governance.status" = "approved"`."""
-        return f'set alias "{self.name}"' if self.kind == "set_alias" else f'set tag "{self.name}" = "{self.value}"'
+        if self.kind == "set_tag":
+            return f'set tag "{self.name}" = "{self.value}"'
+        return f'{"set" if self.kind == "set_alias" else "revert"} alias "{self.name}"'
 
 
 @dataclass(slots=True)
@@ -148,8 +150,10 @@ class Decision(BaseModel):
     schema_: Literal["pml-policy/decision"] = Field(default="pml-policy/decision", alias="schema")
     schema_version: int = DECISION_SCHEMA_VERSION
     id: str
-    kind: Literal["decision", "plan"] = Field(
-        default="decision", description="plan: a govern run without --apply, recorded but never a gating decision."
+    kind: Literal["decision", "plan", "recheck"] = Field(
+        default="decision",
+        description="plan: a govern run without --apply, recorded but never a gating decision; recheck: the model "
+        "in production re-evaluated on its monitoring evidence (1.1).",
     )
     time: dt.datetime
     engine: str

@@ -61,6 +61,8 @@ def _plain_for_durable(v: Any) -> Any:
         return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
     if isinstance(v, dt.date):
         return v.isoformat()
+    if isinstance(v, dt.timedelta):  # durations compare as seconds
+        return v.total_seconds()
     if isinstance(v, list):
         return json.dumps([_plain_for_durable(i) for i in v])
     return v

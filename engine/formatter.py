@@ -54,6 +54,8 @@ def _bare(node: ast.Expr) -> str:
             return "true" if node.value else "false"
         case ast.Date():
             return node.value.isoformat()
+        case ast.Duration():
+            return node.text
         case ast.ListLit():
             return "[" + ", ".join(_expr(i, 0) for i in node.items) + "]"
         case ast.Path():
@@ -147,7 +149,7 @@ def _policy(w: _Writer, p: ast.Policy) -> None:
         if clause:
             w.stmt(clause, 1, f"{clause.keyword} {quote(clause.value)}")
     for a in p.applies:
-        w.stmt(a, 1, f"applies to model {quote(a.pattern)}")
+        w.stmt(a, 1, f"applies to {a.scope} {quote(a.pattern)}")
     if p.facts:
         w.blank()
     for f in p.facts:
@@ -165,6 +167,8 @@ def _policy(w: _Writer, p: ast.Policy) -> None:
             for action in block.actions:
                 if isinstance(action, ast.SetAlias):
                     w.stmt(action, 2, f"set alias {quote(action.alias)}")
+                elif isinstance(action, ast.RevertAlias):
+                    w.stmt(action, 2, f"revert alias {quote(action.alias)}")
                 else:
                     w.stmt(action, 2, f"set tag {quote(action.key)} = {quote(action.value)}")
             w.close(block, 1)

@@ -11,7 +11,7 @@ from pml_policy.errors import PolicyError, UsageError
 from pml_policy.files import files_under
 
 from . import ast
-from .checker import check_file, check_set
+from .checker import check_file, check_set, reads_monitoring
 from .diagnostics import Diagnostic
 from .formatter import policy_text
 from .parser import parse_with_errors, read_policy
@@ -36,13 +36,24 @@ class PolicySet:
         keys = {a.key for p in self.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"}
         return REGISTRY_TAGS | keys
 
+    def without_alias(self, alias: str) -> PolicySet:
+        """The set without the policies scoped to `alias` (`applies to alias`): what `govern` decides
+        promotion with, leaving production policies on the champion alias to `recheck`."""
+        kept = [p for p in self.policies if alias not in p.aliases]
+        return self if len(kept) == len(self.policies) else PolicySet(kept, self.waivers, self.files, self.roles)
+
+    def monitoring_needed(self, model_name: str | None, aliases: list[str] | None = None) -> bool:
+        """Whether a policy that applies reads `monitoring.…` (only then is a report looked for)."""
+        return any(p.tree is not None and reads_monitoring(p.tree) for p in self.applicable(model_name, aliases))
+
     def approvals_needed(self, model_name: str | None) -> bool:
         """Whether a policy that applies to the model has a sign-off rule: only then do the use
         cases read approvals from the audit log."""
-        return any(p.needs_approval for p in self.applicable(model_name))
+        return any(p.needs_approval for p in self.applicable(model_name, None))
 
-    def applicable(self, model_name: str | None) -> list[CompiledPolicy]:
-        return [p for p in self.policies if p.applies_to(model_name)]
+    def applicable(self, model_name: str | None, aliases: list[str] | None = None) -> list[CompiledPolicy]:
+        """The policies for a model (and, given its aliases, for the version that holds them)."""
+        return [p for p in self.policies if p.applies_to(model_name, aliases)]
 
     def get(self, name: str) -> CompiledPolicy:
         for p in self.policies:

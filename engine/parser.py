@@ -185,6 +185,8 @@ def _join(names: list[str]) -> str:
 
 
 _N = TypeVar("_N", bound=BaseModel)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_LONGEST = 999_999_999 * 86400  # Python's timedelta holds no more days
 
 
 def _new(cls: type[_N], **fields: Any) -> _N:
@@ -260,7 +262,8 @@ class _Builder(Transformer):
         return _new(ast.Clause, keyword="approved by", value=children[0].value, loc=_loc(meta))
 
     def applies(self, meta, children):
-        return _new(ast.Applies, pattern=children[0].value, loc=_loc(meta))
+        scope, pattern = children
+        return _new(ast.Applies, pattern=pattern.value, scope=str(scope), loc=_loc(meta))
 
     def fact(self, meta, children):
         return _new(ast.Fact, name=str(children[0]), expr=children[1], loc=_loc(meta))
@@ -297,6 +300,9 @@ class _Builder(Transformer):
 
     def set_alias(self, meta, children):
         return _new(ast.SetAlias, alias=children[0].value, loc=_loc(meta))
+
+    def revert_alias(self, meta, children):
+        return _new(ast.RevertAlias, alias=children[0].value, loc=_loc(meta))
 
     def set_tag(self, meta, children):
         return _new(ast.SetTag, key=children[0].value, value=children[1].value, loc=_loc(meta))
@@ -361,6 +367,14 @@ class _Builder(Transformer):
             self._error(_tok_loc(tok), f"the number {tok} is too large", "numbers go up to about 1.8e308")
             return 0.0
         return value
+
+    def duration(self, meta, children):
+        text = str(children[0])
+        seconds = float(text[:-1]) * _UNIT_SECONDS[text[-1]]
+        if seconds > _LONGEST:
+            self._error(_tok_loc(children[0]), f"the duration {text} is too long", "durations go up to 999999999d")
+            seconds = 0.0
+        return _new(ast.Duration, seconds=seconds, text=text, loc=_loc(meta))
 
     def date(self, meta, children):
         return _new(ast.Date, value=self._date(children[0]), loc=_loc(meta))

@@ -10,6 +10,7 @@ from collections import Counter
 
 from pml_policy.errors import NoPolicyApplies
 
+from . import ast
 from .compiler import Env
 from .decision import (
     DECISION_SCHEMA_VERSION,
@@ -50,16 +51,17 @@ class PythonBackend:
         now: dt.datetime | None = None,
     ) -> Decision:
         now = now or dt.datetime.now(dt.UTC)
-        applicable = policies.applicable(subject.model.name)
+        applicable = policies.applicable(subject.model.name, subject.model.aliases)
         if not applicable:
-            names = ", ".join(f'"{p.name}" ({", ".join(p.applies)})' for p in policies.policies)
+            names = ", ".join(f'"{p.name}" ({p.scope})' for p in policies.policies)
             who = f'model "{subject.model.name}"' if subject.model.name else "a subject with no model name"
             raise NoPolicyApplies(
                 f"no policy applies to {subject.reference}: {who} matches none of {names}",
-                "check `applies to model` in your policies, or the model name in the subject's pml.yaml",
+                "check `applies to model` / `applies to alias` in your policies, or the model name and aliases in the "
+                "subject's pml.yaml",
             )
         signoffs = SignOffs(subject, policies.roles, now, policies.managed_tags) if policies.roles else None
-        env = Env(subject.view(), champion.view() if champion else None, data or {}, signoffs)
+        env = Env(subject.view(), champion.view() if champion else None, data or {}, signoffs, now)
         results = [self._policy_result(p, self.decide(p, env), policies.waivers, subject, now) for p in applicable]
         return _decision(results, subject, champion, now, self.name)
 
@@ -89,9 +91,9 @@ class PythonBackend:
         outcome = policy_outcome(rules)
         actions = {"fail": policy.on_fail, "pending": policy.on_pending}.get(outcome, policy.on_pass)
         planned = [
-            PlannedAction("set_alias", a.alias, policy.name)
-            if a.action == "set_alias"
-            else PlannedAction("set_tag", a.key, policy.name, a.value)
+            PlannedAction("set_tag", a.key, policy.name, a.value)
+            if isinstance(a, ast.SetTag)
+            else PlannedAction(a.action, a.alias, policy.name)
             for a in actions
         ]
         return PolicyResult(policy.name, policy.version, policy.digest, policy.source, outcome, rules, planned)

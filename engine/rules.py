@@ -143,23 +143,36 @@ class CompiledPolicy:
     version: str
     digest: str
     source: str
-    applies: list[str]
+    applies: list[str]  # globs on the model name
     facts: list[tuple[str, Fn]]
     rules: list[CompiledRule]
-    on_pass: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
-    on_fail: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
-    on_pending: list[ast.SetAlias | ast.SetTag] = field(default_factory=list)
+    on_pass: list[ast.SetAlias | ast.SetTag | ast.RevertAlias] = field(default_factory=list)
+    on_fail: list[ast.SetAlias | ast.SetTag | ast.RevertAlias] = field(default_factory=list)
+    on_pending: list[ast.SetAlias | ast.SetTag | ast.RevertAlias] = field(default_factory=list)
     rank: ast.Rank | None = None
+    aliases: list[str] = field(default_factory=list)  # `applies to alias`: only subjects holding one of them
     tree: ast.Policy | None = None
 
     @property
     def needs_approval(self) -> bool:
         return any(isinstance(r.require, ast.Approval) for r in self.rules)
 
-    def applies_to(self, model_name: str | None) -> bool:
-        if not self.applies:
-            return True
-        return model_name is not None and any(fnmatch.fnmatchcase(model_name, p) for p in self.applies)
+    def applies_to(self, model_name: str | None, aliases: list[str] | None = None) -> bool:
+        """`applies to model` globs and `applies to alias` names: several of one kind are
+        alternatives, both kinds must hold. aliases=None: the subject's aliases are not known yet
+        (what may apply to some version of the model)."""
+        if self.applies and not (
+            model_name is not None and any(fnmatch.fnmatchcase(model_name, p) for p in self.applies)
+        ):
+            return False
+        return not self.aliases or aliases is None or any(a in aliases for a in self.aliases)
+
+    @property
+    def scope(self) -> str:
+        """Where it applies, as people read it."""
+        parts = [f"model {', '.join(self.applies)}"] if self.applies else []
+        parts += [f"alias {', '.join(self.aliases)}"] if self.aliases else []
+        return " and ".join(parts) or "every model"
 
 
 def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[bool, str]]:
@@ -181,7 +194,7 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
 
             return against_number
 
-        if isinstance(node.right, (ast.Number, ast.String, ast.Bool, ast.Date)):
+        if isinstance(node.right, (ast.Number, ast.String, ast.Bool, ast.Date, ast.Duration)):
 
             def comparison(env: Env) -> tuple[bool, str]:
                 ok, l, _ = pair(env)
@@ -266,7 +279,8 @@ def compile_policy(policy: ast.Policy, digest: str, source: str) -> CompiledPoli
         version=policy.version,
         digest=digest,
         source=source,
-        applies=[a.pattern for a in policy.applies],
+        applies=[a.pattern for a in policy.applies if a.scope == "model"],
+        aliases=[a.pattern for a in policy.applies if a.scope == "alias"],
         facts=[(f.name, compile_expr(f.expr, fact_names)) for f in ordered],
         rules=rules,
         on_pass=list(policy.on_pass.actions) if policy.on_pass else [],

@@ -66,12 +66,19 @@ class Subject(BaseModel):
     # Sign-offs of this evidence, from the audit log (1.1). Not evidence themselves: the digest
     # leaves them out, since each binds the digest it was given for.
     approvals: list[Approval] = Field(default_factory=list)
+    # The latest monitoring report on the model in production (1.1): evidence too, when there is one.
+    monitoring: dict[str, Any] | None = None
 
     def model_post_init(self, __context: Any) -> None:
         if not self.digest:
-            body = self.model_dump(mode="json", exclude={"digest", "reference", "approvals"})
+            left_out = {"digest", "reference", "approvals"} | ({"monitoring"} if self.monitoring is None else set())
+            body = self.model_dump(mode="json", exclude=left_out)
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self.digest = hashlib.sha256(canonical.encode()).hexdigest()
+
+    def with_monitoring(self, report: dict[str, Any] | None) -> Subject:
+        """The same evidence with a monitoring report (its digest covers the report)."""
+        return Subject.model_validate({**self.model_dump(exclude={"digest"}), "monitoring": report})
 
     def view(self) -> dict[str, Any]:
         """The plain dicts the compiled rules read (built once per evaluation, not per rule)."""
@@ -96,6 +103,7 @@ class Subject(BaseModel):
                 "datasets": list(self.run.datasets),
             },
             "artifacts": {a.path: {"size": a.size, "sha256": a.sha256} for a in self.artifacts},
+            "monitoring": self.monitoring,
         }
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .adapters.base import Adapter, AdapterConfig, Registry, adapter_for
+from .adapters.base import Adapter, AdapterConfig, MonitoringSource, Registry, adapter_for
 from .adapters.local import LocalAdapter
+from .adapters.monitoring import read_report
 from .approving import attach
 from .audit import AuditStore, Entry
 from .audit.context import actor, ci_context
@@ -52,9 +53,14 @@ def check(
     engine: str = "python",
     config: AdapterConfig | None = None,
     audit_url: str | None = None,
+    monitoring_file: str | None = None,
 ) -> CheckRun:
     """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    return decide(refs, load(policy_paths), champion_ref, load_data(data_file), engine, config, audit_url=audit_url)
+    policies = load(policy_paths)
+    report = read_report(Path(monitoring_file)) if monitoring_file else None
+    return decide(
+        refs, policies, champion_ref, load_data(data_file), engine, config, audit_url=audit_url, monitoring=report
+    )
 
 
 def decide(
@@ -66,10 +72,13 @@ def decide(
     config: AdapterConfig | None = None,
     inline: list[Subject] | None = None,
     audit_url: str | None = None,
+    monitoring: dict[str, Any] | None = None,
 ) -> CheckRun:
     """Decide each reference (read through its adapter) and each subject given inline (the
     service's pushed evidence) under policies already loaded; nothing is recorded yet. The
-    approvals recorded in the log at `audit_url` are handed to sign-off rules."""
+    approvals recorded in the log at `audit_url` are handed to sign-off rules; `monitoring` (a
+    report given with --monitoring) to every subject, else each adapter that finds reports looks
+    for one where a policy reads `monitoring.…`."""
     data = data or {}
     evaluator = backend(engine)
     given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
@@ -90,6 +99,7 @@ def decide(
             champion = held[key]
         read.append((subject, champion, adapter))
     read += [(s, given, LocalAdapter()) for s in inline or []]  # never a registry: nothing to apply to
+    read = [(with_monitoring(s, a, policies, monitoring), c, a) for s, c, a in read]
     attach([s for s, _, _ in read], policies, audit_url)
     for subject, champion, adapter in read:
         result.decisions.append(evaluator.evaluate(policies, subject, champion, data))
@@ -97,6 +107,18 @@ def decide(
         result.champions.append(champion)
         result.adapters.append(adapter)
     return result
+
+
+def with_monitoring(
+    subject: Subject, adapter: Adapter, policies: PolicySet, given: dict[str, Any] | None = None
+) -> Subject:
+    """The subject with its monitoring evidence: the report given, else the newest one its
+    adapter finds, when a policy that applies to it reads `monitoring.…`."""
+    if given is not None:
+        return subject.with_monitoring(given)
+    if isinstance(adapter, MonitoringSource) and policies.monitoring_needed(subject.model.name, subject.model.aliases):
+        return subject.with_monitoring(adapter.monitoring(subject))
+    return subject
 
 
 @dataclass

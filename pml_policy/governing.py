@@ -47,6 +47,7 @@ def govern(
     """Read the candidates in batches, decide each (with the approvals recorded in the log at
     `audit_url`), and plan the registry changes. A pending version never receives an alias."""
     data = data or {}
+    policies = policies.without_alias(adapter.champion_alias)  # production policies are recheck's
     tag_keys = frozenset(
         a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"
     )

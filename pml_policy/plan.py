@@ -33,7 +33,7 @@ class Change:
 
     model: str
     version: str
-    kind: Literal["set_alias", "set_tag"]
+    kind: Literal["set_alias", "set_tag", "revert_alias"]  # a revert that can be made is a set_alias
     name: str
     value: str | None
     policy: str
@@ -44,22 +44,37 @@ class Change:
     def describe(self) -> str:
         if self.kind == "set_alias":
             return f'alias "{self.name}" -> version {self.version}'
+        if self.kind == "revert_alias":
+            return f'revert alias "{self.name}" from version {self.version}'
         return f'tag {self.name} = "{self.value}" on version {self.version}'
 
 
 Ranker = Callable[[str, list[tuple[Subject, Decision]]], list[Subject]]
+# (model, alias, version) -> (the most recent earlier holder of the alias whose latest recorded
+# decision passed, that decision's id), or None: what `revert alias` moves the alias back to.
+Earlier = Callable[[str, str, str], "tuple[str, str] | None"]
 
 
-def plan(candidates: list[tuple[Subject, Decision]], registry: RegistryState, rank: Ranker) -> list[Change]:
+def plan(
+    candidates: list[tuple[Subject, Decision]],
+    registry: RegistryState,
+    rank: Ranker,
+    earlier: Earlier | None = None,
+) -> list[Change]:
     """The changes, tags first and aliases last. `rank(policy, contenders)` orders the contenders
-    for an alias set by `policy`, best first."""
+    for an alias set by `policy`, best first; `earlier` finds where `revert alias` goes (without
+    it, a revert is withheld)."""
     tags: list[Change] = []
     contests: dict[str, tuple[str, list[tuple[Subject, Decision]]]] = {}  # alias -> (policy, contenders)
     withheld: list[Change] = []
+    reverts: list[Change] = []
     for subject, decision in candidates:
         model, version = subject.model.name or "", subject.model.version or ""
         for action in [*decision.actions, *decision.withheld]:
             change = Change(model, version, action.kind, action.name, action.value, action.policy, decision.id)
+            if action.kind == "revert_alias":
+                reverts.append(_revert(change, registry, earlier))
+                continue
             if action.state == "withheld":  # the engine held it back: the whole decision failed
                 change.state = "withheld"
                 change.detail = (
@@ -89,7 +104,25 @@ def plan(candidates: list[tuple[Subject, Decision]], registry: RegistryState, ra
             else:
                 change.state, change.detail = "outranked", f"version {ranked[0].model.version} ranks higher"
             aliases.append(change)
-    return tags + withheld + aliases
+    return tags + withheld + aliases + reverts
+
+
+def _revert(change: Change, registry: RegistryState, earlier: Earlier | None) -> Change:
+    """`revert alias "A"` on a version that failed: A back to the most recent earlier holder whose
+    latest recorded decision passed (a set_alias resting on that decision); withheld, saying why,
+    when there is none. The alias is never simply removed."""
+    alias, version = change.name, change.version
+    if registry.aliases.get(alias) != version:
+        change.state, change.detail = "unchanged", f'version {version} does not hold alias "{alias}"'
+        return change
+    target = earlier(change.model, alias, version) if earlier else None
+    if target is None:
+        change.state = "withheld"
+        change.detail = f'no earlier holder of alias "{alias}" whose latest recorded decision passed; it stays'
+        return change
+    to, decision = target
+    why = f"reverted from version {version}, whose decision {change.decision_id} failed"
+    return Change(change.model, to, "set_alias", alias, None, change.policy, decision, "planned", why)
 
 
 def apply(changes: list[Change], adapter: Registry, record: Callable[[Change], None]) -> list[Change]:

@@ -28,6 +28,7 @@ from .engine import PolicySet, backend
 from .errors import UsageError
 from .governing import Governed, govern
 from .plan import Change, summary
+from .rechecking import earlier_holder
 
 Enforce = Literal["revert", "flag", "off"]
 VIOLATION_TAG = "governance.violation"
@@ -90,15 +91,21 @@ def _missed(
     ctx: Governance, store: AuditStore, registry: dict[str, Any], latest: dict[tuple[str, str], Any]
 ) -> list[tuple[str, str, dict[str, Any]]]:
     jobs: list[tuple[str, str, dict[str, Any]]] = []
+    policies = ctx.policies.without_alias(ctx.config.champion_alias)  # production policies: recheck's
     for model, state in sorted(registry.items()):
-        digests = sorted(p.digest for p in ctx.policies.applicable(model))
-        if not digests:
+        if not policies.applicable(model, None):
             continue
+        held: dict[str, list[str]] = {}
+        for alias, version in state.aliases.items():
+            held.setdefault(version, []).append(alias)
+        digests = {v: sorted(p.digest for p in policies.applicable(model, held.get(v, []))) for v in state.tags}
         missed = [
-            v for v in sorted(state.tags, key=int) if sorted(getattr(latest.get((model, v)), "digests", [])) != digests
+            v
+            for v in sorted(state.tags, key=int)
+            if sorted(getattr(latest.get((model, v)), "digests", [])) != digests[v]
         ]
         if missed:
-            name = key(model, missed, digests)
+            name = key(model, missed, sorted(digests.items()))
             jobs.append((f"sweep:govern:{name}", "model_version.created", {"name": model, "version": missed[-1]}))
             continue
         alias = ctx.config.champion_alias
@@ -112,7 +119,9 @@ def _missed(
         # Named by the state, not by a decision: enforcing records a decision, and a champion that
         # cannot be moved (--enforce off, plan only) must not be enforced again at every sweep.
         data = {"name": model, "alias": alias, "version": holder}
-        jobs.append((f"sweep:alias:{key(model, holder, digests)}", "model_version_alias.created", data))
+        jobs.append(
+            (f"sweep:alias:{key(model, holder, digests.get(holder or ''))}", "model_version_alias.created", data)
+        )
     return jobs
 
 
@@ -173,8 +182,9 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         if moved and moved[0] == version:
             return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
         subject = adapter.fetch(adapter.reference(model, version))
-        attach([subject], ctx.policies, ctx.audit_url)
-        decision = backend("python").evaluate(ctx.policies, subject, None, ctx.data)
+        policies = ctx.policies.without_alias(alias)  # is it a version governance would promote? (recheck: production)
+        attach([subject], policies, ctx.audit_url)
+        decision = backend("python").evaluate(policies, subject, None, ctx.data)
         checked = CheckRun([decision], [subject], [None], [adapter])
         (_, seq, _), *_ = record(checked, ctx.audit_url, ctx.signing_key, ctx.by).records
         ctx.outcomes.append(decision.outcome)
@@ -183,7 +193,7 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         if ctx.enforce == "off":
             return f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
         reason = f'alias "{alias}" moved by hand to version {version}, whose decision is {decision.outcome} (#{seq})'
-        change = _enforcement(ctx, store, model, alias, version, decision.id, reason)
+        change = _enforcement(ctx, model, alias, version, decision.id, reason)
         if ctx.apply:
             apply_recorded([change], adapter, ctx.audit_url, ctx.signing_key, ctx.by)
         ctx.changes.append(change)
@@ -192,16 +202,13 @@ def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
         store.close()
 
 
-def _enforcement(
-    ctx: Governance, store: AuditStore, model: str, alias: str, version: str, decision_id: str, reason: str
-) -> Change:
+def _enforcement(ctx: Governance, model: str, alias: str, version: str, decision_id: str, reason: str) -> Change:
     """Revert to the most recent earlier holder whose latest decision passed (the change rests on
     that decision); flag the version when so configured, or when no earlier holder passes (an alias
     is never simply removed)."""
     if ctx.enforce == "revert":
-        for earlier in store.alias_holders(model, alias):
-            latest = store.latest_outcome(model, earlier)
-            if earlier != version and latest is not None and latest.outcome in ("pass", "warn"):
-                return Change(model, earlier, "set_alias", alias, None, "governance", latest.decision, detail=reason)
+        target = earlier_holder(ctx.audit_url)(model, alias, version)
+        if target is not None:
+            return Change(model, target[0], "set_alias", alias, None, "governance", target[1], detail=reason)
         reason += "; no earlier holder passes, so the version is flagged instead"
     return Change(model, version, "set_tag", VIOLATION_TAG, reason, "governance", decision_id, detail=reason)

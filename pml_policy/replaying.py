@@ -36,7 +36,7 @@ def replay(row: Record, policy_paths: list[str]) -> Replay:
     subject = Subject.model_validate(evidence["subject"])
     champion = Subject.model_validate(evidence["champion"]) if evidence["champion"] else None
     try:
-        now = evaluate(load(policy_paths), subject, champion)
+        now = evaluate(load(policy_paths), subject, champion, now=recorded.time)  # the recorded `now`
     except NoPolicyApplies:
         return Replay(recorded, None, [])
     before = {r.ref: r for r in recorded.rules}

@@ -515,7 +515,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         request: Request,
         model: str | None = None,
         outcome: Literal["pass", "warn", "pending", "fail"] | None = None,
-        kind: Literal["decision", "plan", "change", "approval"] | None = None,
+        kind: Literal["decision", "plan", "recheck", "change", "approval"] | None = None,
         before: int | None = None,
         limit: int = 50,
     ) -> Response:

@@ -7,6 +7,7 @@ import datetime as dt
 from hypothesis import strategies as st
 
 from pml_policy.engine import ast
+from pml_policy.engine.checker import time_kind
 
 KEYWORDS = {
     "policy",
@@ -49,7 +50,14 @@ KEYWORDS = {
     "artifact",
     "true",
     "false",
+    "now",
+    "revert",
+    "role",
+    "members",
+    "pending",
+    "of",
 }
+UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}  # seconds in each duration unit
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 roots = st.sampled_from(["metrics", "params", "tags", "model", "run", "artifacts", "champion", "data", "high_risk"])
@@ -87,6 +95,9 @@ leaves = st.one_of(
     st.dates(min_value=dt.date(1000, 1, 1)).map(lambda d: ast.Date(value=d)),
     paths(),
     texts.map(lambda t: ast.Artifact(path=t)),
+    st.tuples(st.integers(0, 10**6), st.sampled_from("smhdw")).map(
+        lambda n: ast.Duration(seconds=float(n[0]) * UNIT[n[1]], text=f"{n[0]}{n[1]}")
+    ),
 )
 CMP = ["==", "!=", "<", "<=", ">", ">="]
 
@@ -131,6 +142,7 @@ rules = st.builds(
     require=_opt(st.builds(ast.Condition, keyword=st.just("require"), expr=expressions)),
 )
 actions = st.one_of(st.builds(ast.SetAlias, alias=texts), st.builds(ast.SetTag, key=texts, value=texts))
+fail_actions = st.one_of(actions, st.builds(ast.RevertAlias, alias=texts))
 
 policies = st.builds(
     ast.Policy,
@@ -138,12 +150,13 @@ policies = st.builds(
     version=texts,
     title=_opt(st.builds(ast.Clause, keyword=st.just("title"), value=texts)),
     owner=_opt(st.builds(ast.Clause, keyword=st.just("owner"), value=texts)),
-    applies=st.lists(st.builds(ast.Applies, pattern=texts), max_size=2),
+    applies=st.lists(st.builds(ast.Applies, pattern=texts, scope=st.sampled_from(["model", "alias"])), max_size=2),
     facts=st.lists(st.builds(ast.Fact, name=names, expr=expressions), max_size=2),
     rules=st.lists(rules, max_size=3),
     rank=_opt(st.builds(ast.Rank, expr=expressions, order=st.sampled_from(["asc", "desc"]))),
     on_pass=_opt(st.builds(ast.OnBlock, outcome=st.just("pass"), actions=st.lists(actions, max_size=2))),
-    on_fail=_opt(st.builds(ast.OnBlock, outcome=st.just("fail"), actions=st.lists(actions, max_size=2))),
+    on_fail=_opt(st.builds(ast.OnBlock, outcome=st.just("fail"), actions=st.lists(fail_actions, max_size=2))),
+    on_pending=_opt(st.builds(ast.OnBlock, outcome=st.just("pending"), actions=st.lists(actions, max_size=2))),
 )
 
 
@@ -197,8 +210,22 @@ valid_leaves = st.one_of(
     st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1)).map(lambda d: ast.Date(value=d)),
     valid_paths,
     st.sampled_from(["model_card.md", "*.md"]).map(lambda p: ast.Artifact(path=p)),
+    st.sampled_from(["90d", "12h", "15m", "30s", "2w", "1.5d"]).map(
+        lambda t: ast.Duration(
+            seconds=float(t[:-1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[t[-1]], text=t
+        )
+    ),
+    st.just(ast.Path(parts=["now"], brackets=[False])),
 )
-ARITY = {"abs": 1, "len": 1, "lower": 1, "upper": 1, "round": 2, "min": 2, "max": 3}
+ARITY = {"abs": 1, "len": 1, "lower": 1, "upper": 1, "round": 2, "min": 2, "max": 3, "age": 1}
+
+
+def _unit_kept(b: ast.Binary) -> bool:
+    """No duration beside a bare number: the checker refuses `age(x) <= 90` (a forgotten unit)."""
+    return sorted(k for k in (time_kind(b.left), time_kind(b.right)) if k) not in (
+        ["duration", "number"],
+        ["duration", "time"],
+    )
 
 
 def _valid_extend(children):
@@ -208,7 +235,7 @@ def _valid_extend(children):
             op=st.sampled_from(["or", "and", *CMP, "in", "not in", "+", "-", "*", "/"]),
             left=children,
             right=children,
-        ),
+        ).filter(_unit_kept),
         st.builds(ast.Unary, op=st.just("not"), operand=children),
         st.builds(ast.Unary, op=st.just("-"), operand=children.filter(lambda c: not isinstance(c, ast.Number))),
         st.builds(ast.Matches, operand=children, pattern=st.sampled_from(["^a", "x$", "[0-9]+"])),

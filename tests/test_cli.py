@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -235,6 +236,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "engine.python_backend",
     "engine.rules",
     "engine.signoffs",
+    "adapters.monitoring",
     "engine.subject",
     "engine.values",
     "engine.waivers",
@@ -256,7 +258,10 @@ def test_check_on_a_folder_imports_exactly_its_list():
     third, ours = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.splitlines()[-2:]
-    assert set(json.loads(third)) == CHECK_IMPORTS
+    # lark imports `regex`, its optional accelerator, whenever it is installed (evidently's nltk brings it
+    # into the test environment); it is not ours to import or to avoid.
+    optional = {"regex"} if importlib.util.find_spec("regex") else set()
+    assert set(json.loads(third)) - optional == CHECK_IMPORTS
     assert set(json.loads(ours)) == CHECK_MODULES
 
 

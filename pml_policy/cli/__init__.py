@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fmt": ("pml_policy.cli.policies", "fmt_command"),
     "govern": ("pml_policy.cli.govern", "govern"),
     "inbox": ("pml_policy.cli.serve", "inbox"),
+    "recheck": ("pml_policy.cli.recheck", "recheck_command"),
     "report": ("pml_policy.cli.report", "report"),
     "revoke": ("pml_policy.cli.approvals", "revoke"),
     "schema": ("pml_policy.cli.policies", "schema"),

@@ -57,8 +57,9 @@ def audit() -> None:
 @click.option("--outcome", type=click.Choice(["pass", "warn", "pending", "fail"]), help="Only this outcome.")
 @click.option(
     "--kind",
-    type=click.Choice(["decision", "plan", "change", "approval"]),
-    help="Only gating decisions, plans (govern without --apply), registry changes or approvals. Default: all.",
+    type=click.Choice(["decision", "plan", "recheck", "change", "approval"]),
+    help="Only gating decisions, plans (govern without --apply), re-checks of champions, registry changes or "
+    "approvals. Default: all.",
 )
 @click.option("--since", help="From this date or time (UTC unless it says).")
 @click.option("--until", help="Before this date or time.")

@@ -66,6 +66,14 @@ Exit codes:
     envvar="PML_ENGINE",
     help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.",
 )
+@click.option(
+    "--monitoring",
+    "monitoring_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="A monitoring report on the model in production, read as `monitoring.…`: Evidently's (snapshot.dumps() "
+    "or .json()) or a JSON mapping. Default: the newest one the registry has (MLflow: a run tagged pml.monitors).",
+)
 @click.option("--color/--no-color", default=None, help="Colour the text output (default: when stdout is a terminal).")
 @audit_option
 @signing_option
@@ -87,6 +95,7 @@ def check(
     output: str | None,
     fail_on: str,
     engine: str,
+    monitoring_file: str | None,
     color: bool | None,
     audit_url: str,
     signing_key: str | None,
@@ -120,7 +129,14 @@ def check(
             )
         checking.registries(list(refs), adapters)
     run = checking.check(
-        list(refs), config.policy_paths(policy_paths), champion, data_file, engine, adapters, audit_url=audit_url
+        list(refs),
+        config.policy_paths(policy_paths),
+        champion,
+        data_file,
+        engine,
+        adapters,
+        audit_url=audit_url,
+        monitoring_file=monitoring_file,
     )
     decisions = run.decisions
     # Recorded before anything is reported: a decision that could not be recorded is not shown.
