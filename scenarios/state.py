@@ -35,7 +35,7 @@ OUTCOME_OF = {
 }
 SAYS = {v: k for k, v in OUTCOME_OF.items()}
 SECTIONS = {"metric": "metrics", "param": "params", "tag": "tags"}
-RUN_FIELDS = ("id", "user", "git_commit", "datasets")
+RUN_FIELDS = ("id", "user", "git_commit", "datasets", "start_time")
 
 
 def closest(word: str, known: list[str]) -> str:
@@ -176,6 +176,25 @@ class ScenarioState:
                 self.where or "scenario",
             )
         )
+
+    def hold_alias(self, alias: str) -> None:
+        """The candidate holds a registry alias (the champion, for production policies)."""
+        aliases = self.evidence("candidate")["model"].setdefault("aliases", [])
+        if alias not in aliases:
+            aliases.append(alias)
+
+    def monitoring(self, table: list[list[str]] | None) -> None:
+        """The candidate's monitoring report, from `| field | value |` rows (dotted fields nest):
+        what `monitoring.…` reads."""
+        draft = self.evidence("candidate")
+        report = draft.get("monitoring") or {}
+        for key, value in cells.pairs(table, "the monitoring report", "field"):
+            *parents, leaf = key.removeprefix("monitoring.").split(".")
+            node = report
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = cells.scalar(value)
+        draft["monitoring"] = report
 
     def context(self, table: list[list[str]] | None, docstring: str | None) -> None:
         if docstring is not None:

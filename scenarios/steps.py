@@ -119,6 +119,16 @@ def _context(
     pml_scenario.context(datatable, docstring)
 
 
+@define("alias")
+def _alias(pml_scenario: ScenarioState, alias: str) -> None:
+    pml_scenario.hold_alias(alias)
+
+
+@define("monitoring")
+def _monitoring(pml_scenario: ScenarioState, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.monitoring(datatable)
+
+
 @define("approval")
 def _approval(pml_scenario: ScenarioState, approver: str, role: str, until: str | None = None) -> None:
     pml_scenario.approve(approver, role, until)

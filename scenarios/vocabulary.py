@@ -173,6 +173,25 @@ STEPS: dict[str, Step] = {
         "Given today is 2027-02-01",
         "The date the decision is made (waiver expiry); default: today.",
     ),
+    "alias": Step(
+        "Given",
+        'the candidate holds the alias "ALIAS"',
+        rf"the candidate holds the alias {_q('alias')}",
+        'Given the candidate holds the alias "champion"',
+        "The candidate is the model in production (or holds another registry alias): policies scoped with "
+        '`applies to alias "champion"` apply to it.',
+    ),
+    "monitoring": Step(
+        "Given",
+        "the monitoring report",
+        r"the monitoring report",
+        "Given the monitoring report\n"
+        "  | field                         | value                |\n"
+        "  | computed_at                   | 2027-01-30T06:00:00Z |\n"
+        "  | drift.share                   | 10%                  |\n"
+        "  | columns.income.drift_detected | false                |",
+        "The candidate's latest monitoring report, as policies read it (monitoring.…; dotted fields nest).",
+    ),
     "approval": Step(
         "Given",
         '"EMAIL" approved it as "ROLE"',

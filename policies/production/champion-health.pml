@@ -26,8 +26,8 @@ policy "champion-health" version "1.0.0" {
     require drifted(monitoring.columns, pick(data.monitored_columns, tags.use_case)) == []
   }
 
-  rule decision_age "The champion was decided within the last 180 days" {
-    enforce soft
+  rule decision_age "The champion was trained within the last 180 days" {
+    enforce advisory  # a warning to retrain: reverting to an older model would not help
     require age(run.start_time) <= 180d
   }
 
