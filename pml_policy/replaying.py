@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from .audit.queries import Record
 from .engine import Decision, RuleResult, Subject, evaluate, load
@@ -29,14 +30,15 @@ def recorded_decision(row: Record) -> Decision:
     return Decision.model_validate_json(row["body"])
 
 
-def replay(row: Record, policy_paths: list[str]) -> Replay:
-    """Re-evaluate the evidence a record holds (subject and champion) under the policies at these paths."""
+def replay(row: Record, policy_paths: list[str], data: dict[str, Any] | None = None) -> Replay:
+    """Re-evaluate the evidence a record holds (subject and champion) under the policies at these
+    paths, at the time the decision was made, with this context data."""
     recorded = recorded_decision(row)
     evidence = json.loads(row["evidence"])
     subject = Subject.model_validate(evidence["subject"])
     champion = Subject.model_validate(evidence["champion"]) if evidence["champion"] else None
     try:
-        now = evaluate(load(policy_paths), subject, champion, now=recorded.time)  # the recorded `now`
+        now = evaluate(load(policy_paths), subject, champion, data, now=recorded.time)  # the recorded `now`
     except NoPolicyApplies:
         return Replay(recorded, None, [])
     before = {r.ref: r for r in recorded.rules}

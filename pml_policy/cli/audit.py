@@ -17,6 +17,7 @@ from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Change, Record
 from pml_policy.audit.signing import PublicKey, Signer, read_checkpoint
 from pml_policy.audit.signing import keygen as keygen_files
+from pml_policy.checking import load_data
 from pml_policy.dates import parse_when
 from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
 from pml_policy.escaping import csv_cell, one_line
@@ -26,7 +27,7 @@ from pml_policy.outputs import Options, get
 from pml_policy.replaying import Replay, recorded_decision
 from pml_policy.replaying import replay as replay_record
 
-from .options import audit_option, signing_option
+from .options import audit_option, data_option, signing_option
 
 LIST_COLUMNS = ("seq", "time", "kind", "outcome", "model", "version", "subject_ref", "actor", "id")
 
@@ -301,8 +302,10 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
     envvar="PML_POLICIES",
     help="Policies for --replay (default: ./policies).",
 )
-def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...]) -> None:
-    """Explain a recorded decision, rule by rule; with --replay, what today's policies would decide.
+@data_option
+def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...], data_file: str | None) -> None:
+    """Explain a recorded decision, rule by rule; with --replay, what today's policies would decide
+    on the recorded evidence, at the recorded time (`now`), with the context data given (--data).
 
     \b
       pml-policy explain 2cee3ef7
@@ -317,7 +320,8 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
         )
     click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
     if replay:
-        click.echo(_replay(replay_record(row, config.policy_paths(policy_paths))), nl=False)
+        replayed = replay_record(row, config.policy_paths(policy_paths), load_data(data_file))
+        click.echo(_replay(replayed), nl=False)
 
 
 def _replay(result: Replay) -> str:

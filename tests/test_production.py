@@ -1,0 +1,247 @@
+"""Production models stay governed (DSL 1.1): time in the language, scope by alias, monitoring
+evidence from reports the real `evidently` writes, and `recheck` reverting a champion that no
+longer holds on a real MLflow server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pml_policy.engine import evaluate, load
+
+from .helpers import NOW, ROOT, policies, rule_policy, run_cli, subject
+
+PRODUCTION = ROOT / "policies" / "production"
+
+
+# ---- time in the language ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("require", "run", "tags", "outcome", "message"),
+    [
+        ("age(run.start_time) <= 90d", {"start_time": NOW - dt.timedelta(days=7)}, {}, "pass", "= 7d, required <= 90d"),
+        ("age(run.start_time) <= 90d", {"start_time": NOW - dt.timedelta(days=91)}, {}, "fail", "= 91d, required"),
+        ("age(tags.trained) < 12h", {}, {"trained": "2026-11-27T03:30:00Z"}, "pass", "= 8h 30m, required < 12h"),
+        ("tags.trained > 2026-11-01", {}, {"trained": "2026-11-20"}, "pass", ""),
+        ("now - run.start_time < 2w + 12h", {"start_time": NOW - dt.timedelta(days=14)}, {}, "pass", "14d 12h"),
+        ("run.start_time + 30d > now", {"start_time": NOW - dt.timedelta(days=31)}, {}, "fail", ""),
+        ("age(tags.trained) < 1d", {}, {"trained": "last tuesday"}, "error", "not a date or an ISO 8601 timestamp"),
+        ("age(run.start_time) < 1d", {}, {}, "error", "run.start_time is null"),
+    ],
+)
+def test_durations_now_and_age(tmp_path, require, run, tags, outcome, message):
+    ps = rule_policy(tmp_path, f"require {require}")
+    d = evaluate(ps, subject(run=run, tags=tags), now=NOW)
+    (r,) = d.rules
+    assert r.outcome == outcome and message in r.message, r.message
+
+
+def test_both_backends_agree_on_time(tmp_path):
+    pytest.importorskip("durable")
+    ps = policies(
+        tmp_path,
+        'policy "p" version "1.0.0" { rule a { require age(run.start_time) <= 30d }'
+        " rule b { require tags.at < now } rule c { require now - 2w > run.start_time } }",
+    )
+    for days in (3, 20, 40):
+        s = subject(run={"start_time": NOW - dt.timedelta(days=days)}, tags={"at": "2026-11-01T00:00:00+02:00"})
+        python, durable = (evaluate(ps, s, now=NOW, engine=e) for e in ("python", "durable"))
+        assert [(r.outcome, r.message) for r in python.rules] == [(r.outcome, r.message) for r in durable.rules]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("require age(run.start_time) <= 90", "'<=' between a duration and a number"),
+        ("require age(run.start_time) > 2027-01-01", "between a duration and a point in time"),
+        ("require now.day == 1", '"now" has no fields'),
+        ("require age(run.start_time) <= 99999999999d", "is too long"),
+    ],
+)
+def test_time_misused_is_a_located_error(tmp_path, text, says):
+    (tmp_path / "p.pml").write_text(f'policy "p" version "1.0.0" {{ rule r {{ {text} }} }}')
+    result = run_cli("validate", str(tmp_path / "p.pml"))
+    assert result.exit_code == 2 and says in result.stderr and "p.pml:1:" in result.stderr, result.stderr
+
+
+def test_applies_to_alias_limits_a_policy_to_the_holder(tmp_path):
+    ps = policies(
+        tmp_path,
+        'policy "gate" version "1.0.0" { rule a { require metrics.auc > 0.5 } }\n'
+        'policy "prod" version "1.0.0" { applies to model "credit-*"\n'
+        '  applies to alias "champion" applies to alias "live" rule b { require metrics.auc > 0.9 } }',
+    )
+    candidate = subject(model="credit-scorer", metrics={"auc": 0.8})
+    held = subject(model="credit-scorer", aliases=["champion"], metrics={"auc": 0.8})
+    other = subject(model="churn", aliases=["champion"], metrics={"auc": 0.8})
+    assert [p.name for p in evaluate(ps, candidate, now=NOW).policies] == ["gate"]
+    assert [p.name for p in evaluate(ps, held, now=NOW).policies] == ["gate", "prod"]
+    assert [p.name for p in evaluate(ps, other, now=NOW).policies] == ["gate"]  # both kinds must hold
+    assert ps.without_alias("champion").applicable("credit-scorer", ["champion"])[0].name == "gate"
+
+
+# ---- monitoring evidence, from the real evidently --------------------------------------------
+
+
+def evidently_report(drifted: bool, when: dt.datetime) -> tuple[str, str]:
+    """(full snapshot, json()) of a DataDriftPreset report the real library computes on small data
+    (income shifted by two standard deviations when `drifted`)."""
+    pytest.importorskip("evidently")
+    os.environ.setdefault("ITERATIVE_DO_NOT_TRACK", "1")
+    import numpy as np
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"income": rng.normal(50, 10, 400), "age": rng.normal(40, 8, 400)})
+    current = pd.DataFrame({"income": rng.normal(70 if drifted else 50, 10, 300), "age": rng.normal(40, 8, 300)})
+    run = Report([DataDriftPreset()], include_tests=True).run(
+        current_data=current, reference_data=reference, timestamp=when.replace(tzinfo=None)
+    )
+    return run.dumps(), run.json()
+
+
+def test_evidently_reports_read_in_both_forms(tmp_path):
+    from pml_policy.adapters.monitoring import read_report
+
+    when = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
+    for drifted in (True, False):
+        snapshot, plain = evidently_report(drifted, when)
+        (tmp_path / "snapshot.json").write_text(snapshot)
+        (tmp_path / "plain.json").write_text(plain)
+        full, short = read_report(tmp_path / "snapshot.json"), read_report(tmp_path / "plain.json")
+        assert full["computed_at"] == "2026-11-28T06:00:00+00:00" and "computed_at" not in short
+        for report in (full, short):
+            income, age = report["columns"]["income"], report["columns"]["age"]
+            assert income["drift_detected"] is drifted and age["drift_detected"] is False
+            assert income["method"] == "K-S p_value" and income["threshold"] == 0.05
+            assert report["drift"]["share"] == (0.5 if drifted else 0.0) and report["drift"]["detected"] is drifted
+            assert report["tests"]["failed"] == (2 if drifted else 0)
+
+
+def _champion_folder(tmp_path: Path, started: dt.datetime) -> Path:
+    folder = tmp_path / "champion"
+    folder.mkdir()
+    (folder / "pml.yaml").write_text(
+        "model: {name: credit-scorer, version: 3, aliases: [champion]}\n"
+        f'run: {{start_time: "{started.isoformat()}"}}\ntags: {{use_case: credit}}\n'
+    )
+    (tmp_path / "context.yaml").write_text("monitored_columns: {credit: [income, age]}\n")
+    return folder
+
+
+def test_check_reads_a_monitoring_report_and_a_stale_one_fails_the_freshness_rule(tmp_path):
+    now = dt.datetime.now(dt.UTC)
+    folder = _champion_folder(tmp_path, now - dt.timedelta(days=30))
+    args = ("check", str(folder), "-p", str(PRODUCTION), "--data", str(tmp_path / "context.yaml"))
+    fresh, _ = evidently_report(False, now - dt.timedelta(days=1))
+    (tmp_path / "fresh.json").write_text(fresh)
+    ok = run_cli(*args, "--monitoring", str(tmp_path / "fresh.json"))
+    assert ok.exit_code == 0, ok.output
+    stale, _ = evidently_report(False, now - dt.timedelta(days=9))
+    (tmp_path / "stale.json").write_text(stale)
+    old = run_cli(*args, "--monitoring", str(tmp_path / "stale.json"))
+    assert old.exit_code == 1 and "FAIL   champion-health/fresh_monitoring" in old.stdout, old.output
+    assert 'planned: revert alias "champion"' in old.stdout
+    drifted, _ = evidently_report(True, now - dt.timedelta(hours=2))
+    (tmp_path / "drifted.json").write_text(drifted)
+    bad = run_cli(*args, "--monitoring", str(tmp_path / "drifted.json"))
+    assert (
+        bad.exit_code == 1
+        and 'drifted(monitoring.columns, pick(data.monitored_columns, tags.use_case)) = ["income"]' in (bad.stdout)
+    ), bad.output
+    (tmp_path / "broken.json").write_text('{"metric_results": [1, 2]')
+    broken = run_cli(*args, "--monitoring", str(tmp_path / "broken.json"))
+    assert broken.exit_code == 3 and "broken.json" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_a_recorded_recheck_replays_to_the_same_outcome_a_month_later(tmp_path, private_audit_log):
+    """`now` is recorded with the decision: a replay judges freshness at that time, not today's."""
+    from pml_policy.adapters.monitoring import read_report
+    from pml_policy.audit import AuditStore, Entry
+    from pml_policy.engine import Subject
+
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
+    folder = _champion_folder(tmp_path, then - dt.timedelta(days=30))
+    snapshot, _ = evidently_report(False, then - dt.timedelta(days=1))
+    (tmp_path / "report.json").write_text(snapshot)
+    from pml_policy.adapters.base import fetch
+
+    champion: Subject = fetch(str(folder)).with_monitoring(read_report(tmp_path / "report.json"))
+    decision = evaluate(load([PRODUCTION]), champion, data={"monitored_columns": {"credit": ["income"]}}, now=then)
+    decision.kind = "recheck"
+    assert decision.outcome == "pass"
+    store = AuditStore(private_audit_log)
+    store.append([Entry(decision, champion)], "tester", {})
+    store.close()
+    (tmp_path / "context.yaml").write_text("monitored_columns: {credit: [income]}\n")
+    replayed = run_cli("explain", "#1", "--replay", "-p", str(PRODUCTION), "--data", str(tmp_path / "context.yaml"))
+    assert (
+        replayed.exit_code == 0
+        and "pass -> pass" in replayed.stdout
+        and "no rule would decide otherwise" in (replayed.stdout)
+    ), replayed.output
+    today = evaluate(load([PRODUCTION]), champion, data={"monitored_columns": {"credit": ["income"]}})
+    assert today.outcome == "fail"  # judged today, the same report is stale
+
+
+# ---- recheck on a real MLflow server -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri, tmp_path, private_audit_log):
+    import mlflow
+    from mlflow import MlflowClient
+
+    from .mlflow_data import log_version
+
+    model = f"prod-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(PRODUCTION, tmp_path / "policies" / "production")
+    shutil.copytree(ROOT / "policies" / "mlflow", tmp_path / "policies" / "mlflow")
+    gate = ["-p", str(tmp_path / "policies")]
+    (tmp_path / "context.yaml").write_text("monitored_columns: {credit: [income, age]}\n")
+    tags, card = {"use_case": "credit"}, {"model_card.md": "# card"}
+    log_version(uri, model, {"val_auc": 0.860}, tags=tags, artifacts=card)
+    assert run_cli("govern", model, *gate, "--apply").exit_code == 0  # v1 champion
+    log_version(uri, model, {"val_auc": 0.863}, tags=tags, artifacts=card)
+    assert run_cli("govern", model, *gate, "--apply").exit_code == 0  # v2 champion; v1 still passes
+    client = MlflowClient(uri)
+    assert client.get_registered_model(model).aliases == {"champion": "2"}
+
+    snapshot, _ = evidently_report(True, dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("monitoring")
+    with mlflow.start_run(tags={"pml.monitors": f"{model}/2"}):  # the team's monitoring job
+        mlflow.log_text(snapshot, "monitoring.json")
+
+    plan = run_cli("recheck", model, *gate, "--data", str(tmp_path / "context.yaml"))
+    assert plan.exit_code == 1, plan.output
+    assert f'model "{model}": champion version 2 re-checked: FAIL' in plan.stdout
+    assert 'alias "champion" -> version 1' in plan.stdout and client.get_registered_model(model).aliases == {
+        "champion": "2"
+    }  # a plan changes nothing
+    done = run_cli("recheck", model, *gate, "--data", str(tmp_path / "context.yaml"), "--apply")
+    assert done.exit_code == 1, done.output
+    assert client.get_registered_model(model).aliases == {"champion": "1"}
+    assert client.get_model_version(model, "2").tags["governance.status"] == "reverted"
+    seq = done.stdout.split("record #")[1].split(" ")[0]
+    shown = run_cli("audit", "show", f"#{seq}")  # the reason: the rules that failed, with what was read
+    assert "FAIL   champion-health/key_columns" in shown.stdout and '["income"]' in shown.stdout
+    moves = run_cli("audit", "list", "--kind", "change", "--model", model).stdout.splitlines()
+    newest = moves[1].split()[0]  # under the header, newest first
+    revert = run_cli("audit", "show", f"#{newest}").stdout
+    assert 'applied set alias "champion" on' in revert and "version 1" in revert and "reverted from version 2" in revert
+    assert run_cli("audit", "verify").exit_code == 0
+
+    again = run_cli("recheck", model, *gate, "--data", str(tmp_path / "context.yaml"), "--apply")
+    assert again.exit_code == 1 and "FAIL   champion-health/fresh_monitoring" not in again.stdout  # no report: an error
+    assert "ERROR  champion-health/fresh_monitoring" in again.stdout, again.output
+    assert "withheld" in again.stdout and "no earlier holder" in again.stdout  # v2 failed its re-check
+    assert client.get_registered_model(model).aliases == {"champion": "1"}  # never simply removed
