@@ -291,3 +291,23 @@ def latest_evidence(db: Database, model: str) -> dict[str, str]:
         {"m": model},
     )
     return {str(version): json.dumps(json.loads(evidence)["subject"]) for version, evidence in rows}
+
+
+class LatestRecheck(NamedTuple):
+    model: str
+    version: str
+    outcome: str
+    time: str
+    seq: int
+
+
+def latest_rechecks(db: Database) -> list[LatestRecheck]:
+    """Each model's latest re-check of its champion, by model name."""
+    rows = _fetch(
+        db,
+        "SELECT d.model, d.version, d.outcome, d.time, d.seq FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
+        "FROM pml_decisions WHERE kind = 'recheck' AND model IS NOT NULL GROUP BY model) v ON d.seq = v.last "
+        "ORDER BY d.model",
+        {},
+    )
+    return [LatestRecheck(str(m), str(v), str(o), str(t), int(s)) for m, v, o, t, s in rows]

@@ -196,6 +196,10 @@ class AuditStore:
         first, each with the record that revoked it, if any."""
         return queries.approvals(self.db, model, version)
 
+    def latest_rechecks(self) -> list[queries.LatestRecheck]:
+        """Each model's latest re-check of its champion."""
+        return queries.latest_rechecks(self.db)
+
     def latest_evidence(self, model: str) -> dict[str, str]:
         """version -> the subject (JSON) of the latest decision or plan recorded on it."""
         return queries.latest_evidence(self.db, model)

@@ -28,13 +28,14 @@ from .engine import PolicySet, backend
 from .errors import UsageError
 from .governing import Governed, govern
 from .plan import Change, summary
-from .rechecking import earlier_holder
+from .rechecking import earlier_holder, recheck
 
 Enforce = Literal["revert", "flag", "off"]
 VIOLATION_TAG = "governance.violation"
 TAG_EVENTS = ("model_version_tag.set", "model_version_tag.deleted")
 GOVERNED_EVENTS = ("model_version.created", *TAG_EVENTS)
 ALIAS_EVENTS = ("model_version_alias.created",)
+RECHECK_EVENT = "pml.recheck"  # the service's schedule (--recheck CRON): re-check a model's champion
 
 
 @dataclass
@@ -69,6 +70,8 @@ def react(ctx: Governance, event: str, data: dict[str, Any]) -> str:
         return govern_model(ctx, model)
     if event in ALIAS_EVENTS:
         return enforce_alias(ctx, model, str(data.get("alias") or ""), str(data.get("version") or ""))
+    if event == RECHECK_EVENT:
+        return recheck_model(ctx, model)
     return f"{event}: not an event governance acts on"
 
 
@@ -165,6 +168,27 @@ def govern_model(ctx: Governance, model: str) -> str:
     seqs = [seq for _, seq, _ in recorded.records]
     what = "planned" if not ctx.apply else "governed"
     return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"
+
+
+def recheck_model(ctx: Governance, model: str) -> str:
+    """Re-check the model's champion on its monitoring evidence (`recheck`), plan or make the changes."""
+    (done,) = recheck(
+        [model], ctx.policies, ctx.registry(), ctx.audit_url, ctx.apply, ctx.signing_key, ctx.by, ctx.data
+    )
+    if done.decision is None or done.recorded is None:
+        return f"{model}: no champion to re-check"
+    ctx.outcomes.append(done.decision.outcome)
+    ctx.changes.extend(done.changes)
+    (_, seq, _), *_ = done.recorded.records
+    return f"re-checked {model} version {done.champion}: {done.decision.outcome} #{seq}; {summary(done.changes)}"
+
+
+def rechecks_due(ctx: Governance, slot: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """One re-check job per model that has a champion, named by the schedule's slot: replicas that
+    enqueue the same slot add each job once."""
+    alias = ctx.config.champion_alias
+    models = sorted(m for m, state in ctx.registry().inventory().items() if alias in state.aliases)
+    return [(f"recheck:{slot}:{key(m)}", RECHECK_EVENT, {"name": m}) for m in models]
 
 
 def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:

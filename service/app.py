@@ -35,10 +35,10 @@ from pml_policy.audit.database import Database, reason
 from pml_policy.audit.signing import Signer
 from pml_policy.checking import decide
 from pml_policy.engine import PolicySet, Subject, load
-from pml_policy.errors import AuditError, PmlError, UsageError
+from pml_policy.errors import AuditError, NoAuditLog, PmlError, UsageError
 from pml_policy.mappings import loads_bounded
 from pml_policy.outputs.json_out import document
-from pml_policy.reacting import Governance, governed, sweep
+from pml_policy.reacting import Governance, governed, rechecks_due, sweep
 from pml_policy.secrets import redact
 from pml_policy.tokens import TokenFile
 
@@ -82,7 +82,7 @@ class Service:
         self.recorder = Recorder(self.store)
         self.inbox_db = Database(settings.audit_url)
         self.inbox_lock = threading.Lock()  # the request threads share one inbox connection
-        self.metrics = Metrics(self.depth)
+        self.metrics = Metrics(self.depth, self.rechecks)
         self.workers = Workers(settings.audit_url, self.governance, self.metrics, settings.poll_seconds)
 
     def config(self) -> AdapterConfig:
@@ -105,6 +105,7 @@ class Service:
             s.enforce,
             s.signing_key,
             "pml-policy service",
+            data=s.data,
             registry_kind=s.registry,
         )
 
@@ -118,6 +119,17 @@ class Service:
                 raise AuditError(
                     f"the inbox in {self.inbox_db.shown} cannot be read or written: {reason(exc)}"
                 ) from None
+
+    def rechecks(self) -> list[Any]:
+        """Each model's latest re-check, from the log (every replica reports the same)."""
+        try:
+            store = AuditStore(self.settings.audit_url, create=False)
+        except NoAuditLog:
+            return []
+        try:
+            return store.latest_rechecks()
+        finally:
+            store.close()
 
     def depth(self) -> inbox_jobs.Depth:
         with self.inbox() as db:
@@ -136,6 +148,29 @@ class Service:
         if added:
             self.workers.wake()
         return added
+
+    def rechecking(self, stop: threading.Event) -> None:
+        """At each time of --recheck CRON, a re-check job per champion into the inbox (named by the
+        time: replicas enqueue each once); the workers run them like any registry event."""
+        from croniter import croniter
+
+        schedule = croniter(self.settings.recheck, dt.datetime.now(dt.UTC))
+        while not stop.is_set():
+            slot = schedule.get_next(dt.datetime)
+            if stop.wait(max(0.0, (slot - dt.datetime.now(dt.UTC)).total_seconds())):
+                return
+            try:
+                added = 0
+                for delivery_id, event, data in rechecks_due(self.governance(), slot.isoformat()):
+                    body = json.dumps({"source": "schedule", "event": event, "data": data})
+                    added += self.enqueue(delivery_id, event, data["name"], body, source="schedule")
+                if added:
+                    self.workers.wake()
+                log.info(json.dumps({"event": "recheck scheduled", "slot": slot.isoformat(), "jobs": added}))
+            except PmlError as exc:
+                log.warning(json.dumps({"event": "recheck not scheduled", "error": redact(exc.message)}))
+            except Exception:
+                log.exception(json.dumps({"event": "recheck not scheduled"}))
 
     def sweeping(self, stop: threading.Event) -> None:
         """At start, then every --reconcile-every; a failed sweep is logged and tried at the next."""
@@ -279,6 +314,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         stop = threading.Event()
         if settings.governs and settings.reconcile_every > 0:
             threading.Thread(target=service.sweeping, args=(stop,), name="pml-sweep", daemon=True).start()
+        if settings.governs and settings.recheck:
+            threading.Thread(target=service.rechecking, args=(stop,), name="pml-recheck", daemon=True).start()
         yield
         stop.set()
         service.workers.stop()

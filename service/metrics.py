@@ -14,7 +14,7 @@ from pml_policy.audit.inbox import Depth
 
 
 class Metrics:
-    def __init__(self, depth: Callable[[], Depth]) -> None:
+    def __init__(self, depth: Callable[[], Depth], rechecks: Callable[[], list[Any]] | None = None) -> None:
         self.registry = CollectorRegistry()
         self.decisions = Counter("pml_decisions", "Decisions recorded, by outcome", ["outcome"], registry=self.registry)
         self.requests = Histogram(
@@ -27,6 +27,23 @@ class Metrics:
         self.append = Histogram("pml_audit_append_seconds", "Time to record decisions", registry=self.registry)
         self.jobs = Counter("pml_inbox_jobs", "Inbox jobs handled, by result", ["result"], registry=self.registry)
         self.registry.register(_InboxCollector(depth))
+        if rechecks is not None:
+            self.registry.register(_ChampionCollector(rechecks))
+
+
+class _ChampionCollector:
+    """pml_champion_failing{model}: 1 while a model's latest re-check of its champion did not pass."""
+
+    def __init__(self, rechecks: Callable[[], list[Any]]) -> None:
+        self.rechecks = rechecks
+
+    def collect(self) -> Iterator[Any]:
+        failing = GaugeMetricFamily(
+            "pml_champion_failing", "1 while the latest re-check of a model's champion did not pass", labels=["model"]
+        )
+        for r in self.rechecks():
+            failing.add_metric([r.model], 0 if r.outcome in ("pass", "warn") else 1)
+        yield failing
 
 
 class _InboxCollector:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,8 @@ class ServiceSettings(BaseModel):
     apply: bool = False
     enforce: Enforce = "revert"
     reconcile_every: float = Field(default=600.0, ge=0, description="Seconds between sweeps; 0: never.")
+    recheck: str | None = Field(default=None, description="Cron schedule of champion re-checks (croniter).")
+    data: dict[str, Any] = Field(default_factory=dict, description="Context data the policies read as data.… (--data).")
     tokens: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     signing_key: str | None = None

@@ -14,13 +14,14 @@ import click
 
 from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig
+from pml_policy.checking import load_data
 from pml_policy.errors import PmlError, UsageError
 from pml_policy.escaping import lines_of
 from pml_policy.secrets import redact
 from pml_policy.tokens import ROLES
 from pml_policy.tokens import create as create_token
 
-from .options import audit_option, policies_option, registry_options, signing_option
+from .options import audit_option, data_option, policies_option, registry_options, signing_option
 
 
 def seconds_of(text: str, option: str) -> float:
@@ -35,6 +36,7 @@ def seconds_of(text: str, option: str) -> float:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="PML_HOST", help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8077, show_default=True, envvar="PML_PORT")
 @policies_option
+@data_option
 @audit_option
 @registry_options
 @click.option(
@@ -80,6 +82,15 @@ def seconds_of(text: str, option: str) -> float:
     "Env: PML_RECONCILE_EVERY.",
 )
 @click.option(
+    "--recheck",
+    "recheck_cron",
+    metavar="CRON",
+    envvar="PML_RECHECK",
+    help="Re-check every champion on its monitoring evidence on this schedule (cron, e.g. '0 * * * *'; a sixth "
+    "field is seconds); failing ones show in /metrics as pml_champion_failing, and with --apply they are "
+    "reverted. Env: PML_RECHECK.",
+)
+@click.option(
     "--tokens",
     type=click.Path(dir_okay=False),
     envvar="PML_TOKENS",
@@ -97,6 +108,7 @@ def serve(
     host: str,
     port: int,
     policy_paths: tuple[str, ...],
+    data_file: str | None,
     audit_url: str,
     adapters: AdapterConfig,
     registry_kind: str,
@@ -104,6 +116,7 @@ def serve(
     do_apply: bool,
     enforce: str,
     reconcile_every: str,
+    recheck_cron: str | None,
     tokens: str | None,
     evidence_root: str | None,
     signing_key: str | None,
@@ -143,6 +156,8 @@ def serve(
         apply=do_apply,
         enforce=enforce,
         reconcile_every=seconds_of(reconcile_every, "--reconcile-every"),
+        recheck=cron_of(recheck_cron),
+        data=load_data(data_file),
         tokens=tokens,
         webhook_secret=os.environ.get("PML_WEBHOOK_SECRET") or None,
         signing_key=signing_key,
@@ -163,6 +178,17 @@ def serve(
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def cron_of(text: str | None) -> str | None:
+    """A cron schedule croniter reads (five fields, or six with seconds last), or UsageError."""
+    if not text:
+        return None
+    from croniter import croniter
+
+    if not croniter.is_valid(text):
+        raise UsageError(f"--recheck {text!r}: not a cron schedule", "e.g. '0 6 * * *' (every day at 06:00 UTC)")
+    return text
 
 
 def _registry_shown(kind: str, adapters: AdapterConfig) -> str:
