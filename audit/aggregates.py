@@ -72,6 +72,22 @@ class Awaiting(NamedTuple):
     rules: list[str]  # "policy/rule: message" of each rule awaiting a sign-off
 
 
+class RecheckRow(NamedTuple):
+    seq: int
+    time: str
+    model: str
+    version: str
+    outcome: str
+    monitoring: dict[str, Any] | None  # the report the re-check read, from its recorded evidence
+
+
+class RevertRow(NamedTuple):
+    time: str
+    model: str
+    version: str  # the alias went back to this version
+    detail: str
+
+
 class PolicyVersionCount(NamedTuple):
     name: str
     version: str
@@ -291,3 +307,29 @@ class Aggregates:
             ]
             out.append(Awaiting(model, version, time_, rules))
         return out
+
+    def rechecks(self) -> list[RecheckRow]:
+        """The period's re-checks of champions, oldest first, with the monitoring report each read
+        (a re-check per model per schedule tick: few beside the decisions)."""
+        found = []
+        for seq, time_, model, version, outcome, evidence in self._rows(
+            "SELECT d.seq, d.time, d.model, d.version, d.outcome, d.evidence FROM pml_decisions d WHERE "
+            + self.period
+            + " AND d.kind = 'recheck' ORDER BY d.seq"
+        ):
+            monitoring = (json.loads(evidence).get("subject") or {}).get("monitoring")
+            found.append(RecheckRow(seq, time_, model, version, outcome, monitoring))
+        return found
+
+    def reverts(self) -> list[RevertRow]:
+        """Champions moved back by a failed re-check in the period (applied `revert alias` changes)."""
+        return [
+            RevertRow(*r)
+            for r in self._rows(
+                "SELECT a.time, d.model, d.version, a.detail FROM pml_actions a JOIN pml_decisions d ON "
+                "d.seq = a.decision_seq WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.detail LIKE "
+                "'reverted from version %' AND a.time >= :since AND a.time < :until"
+                + (" AND d.model = :model" if self.model else "")
+                + " ORDER BY a.id"
+            )
+        ]

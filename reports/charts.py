@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .data import Day, RuleFailures
+from .data import Day, DriftPoint, RuleFailures
 
 COLOURS = {"passed": "#2e7d32", "warned": "#f9a825", "pending": "#1565c0", "failed": "#c62828"}
 
@@ -65,5 +65,31 @@ def failures_by_rule(rules: list[RuleFailures], width: int = 720) -> str:
             f'fill="{COLOURS["failed"]}"><title>{name}: {r.failures}</title></rect>'
         )
         parts.append(f'<text x="{label + w + 6:.1f}" y="{y + 15}" font-size="12">{r.failures}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def drift_over_time(points: list[DriftPoint], width: int = 720, height: int = 140) -> str:
+    """A line: the share of drifted columns at each re-check (0 to 100%)."""
+    known = [(i, p) for i, p in enumerate(points) if p.share is not None]
+    if not known:
+        return '<p class="empty">No drift measured by these re-checks.</p>'
+    left, bottom, top_y = 40, height - 20, 10
+    step = (width - left - 10) / max(len(points) - 1, 1)
+    xy = [(left + i * step, bottom - (p.share or 0.0) * (bottom - top_y)) for i, p in known]
+    path = " ".join(f"{'M' if n == 0 else 'L'}{x:.1f},{y:.1f}" for n, (x, y) in enumerate(xy))
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Share of drifted columns per re-check" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{top_y + 4}" font-size="11" text-anchor="end">100%</text>',
+        f'<text x="{left - 6}" y="{bottom}" font-size="11" text-anchor="end">0</text>',
+        f'<path d="{path}" fill="none" stroke="{COLOURS["failed"]}" stroke-width="2"/>',
+    ]
+    for (x, y), (_, p) in zip(xy, known):
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLOURS["failed"]}">'
+            f"<title>{escape(p.time)}: {p.share:.0%} of columns drifted</title></circle>"
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -14,11 +14,13 @@ from pml_policy.audit.aggregates import Aggregates
 from pml_policy.audit.rows import utc_text
 from pml_policy.engine.signoffs import REGISTRY_TAGS, bound_digest
 from pml_policy.engine.subject import Subject
+from pml_policy.engine.values import show_duration
 from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
 
-# 2: totals count model versions (latest outcome) and plans apart; 3: pending decisions, approvals
+# 2: totals count model versions (latest outcome) and plans apart; 3: pending decisions, approvals,
+# production (re-checks, drift, reverts)
 REPORT_SCHEMA_VERSION = 3
 _FIELD = {"pass": "passed", "warn": "warned", "pending": "pending", "fail": "failed"}
 EXPIRY_WINDOW_DAYS = 30
@@ -102,6 +104,31 @@ class AwaitingApproval(BaseModel):
     rules: list[str]
 
 
+class DriftPoint(BaseModel):
+    time: str
+    share: float | None
+
+
+class ProductionModel(BaseModel):
+    """A model in production as its re-checks in the period saw it."""
+
+    model: str
+    champion: str = Field(description="The version the latest re-check found holding the alias.")
+    last_recheck: str
+    last_outcome: str
+    record: int
+    evidence_age: str | None = Field(description="How old the monitoring report was at the latest re-check.")
+    rechecks: int
+    drift: list[DriftPoint] = Field(description="The share of drifted columns at each re-check.")
+
+
+class Revert(BaseModel):
+    time: str
+    model: str
+    to_version: str
+    detail: str
+
+
 class PolicyVersion(BaseModel):
     name: str
     version: str
@@ -140,6 +167,8 @@ class Report(BaseModel):
         description="Expired waivers still referenced by decisions of the period."
     )
     policies: list[PolicyVersion]
+    production: list[ProductionModel] = Field(default_factory=list, description="Models re-checked in the period.")
+    reverts: list[Revert] = Field(default_factory=list, description="Champions reverted by a failed re-check.")
     approvals_pending: list[AwaitingApproval] = Field(
         default_factory=list, description="Versions whose latest decision awaits a sign-off."
     )
@@ -181,6 +210,8 @@ def gather(
         models = [ModelHistory(**m._asdict()) for m in q.models()]
         used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
         given = [_approval(a, period, managed) for a in q.approvals()]
+        production = _production(q.rechecks())
+        reverts = [Revert(time=r.time, model=r.model, to_version=r.version, detail=r.detail) for r in q.reverts()]
         awaiting = [
             AwaitingApproval(model=a.model, version=a.version, since=a.time, rules=a.rules) for a in q.awaiting()
         ]
@@ -209,6 +240,8 @@ def gather(
         waivers_expiring=expiring,
         waivers_expired_in_use=[u for u in used if u.expired_uses],
         policies=policies,
+        production=production,
+        reverts=reverts,
         approvals_pending=awaiting,
         approvals_given=given,
         approvals_void=[a for a in given if a.state != "valid"],
@@ -265,3 +298,39 @@ def _approval(a: Any, period: Period, managed: frozenset[str]) -> ApprovalEntry:
         expires=a.expires,
         state=state,
     )
+
+
+def _production(rechecks: list[Any]) -> list[ProductionModel]:
+    by_model: dict[str, list[Any]] = {}
+    for r in rechecks:
+        by_model.setdefault(r.model, []).append(r)
+    out = []
+    for model, rows in sorted(by_model.items()):
+        last = rows[-1]
+        out.append(
+            ProductionModel(
+                model=model,
+                champion=last.version,
+                last_recheck=last.time,
+                last_outcome=last.outcome,
+                record=last.seq,
+                evidence_age=_age(last.time, (last.monitoring or {}).get("computed_at")),
+                rechecks=len(rows),
+                drift=[DriftPoint(time=r.time, share=_share(r.monitoring)) for r in rows],
+            )
+        )
+    return out
+
+
+def _age(at: str, computed: Any) -> str | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(computed))
+        when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return show_duration(when - (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)))
+
+
+def _share(monitoring: Any) -> float | None:
+    share = ((monitoring or {}).get("drift") or {}).get("share")
+    return float(share) if isinstance(share, int | float) and not isinstance(share, bool) else None

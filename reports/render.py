@@ -17,7 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pml_policy.errors import UsageError
 from pml_policy.outputs.markdown import text as markdown_text
 
-from .charts import failures_by_rule, outcomes_over_time
+from .charts import drift_over_time, failures_by_rule, outcomes_over_time
 from .data import Report
 
 FORMATS = ("html", "md", "json")
@@ -47,6 +47,7 @@ def render(report: Report, fmt: str, template_dir: str | None = None) -> str:
             pct=lambda x: f"{x:.0%}",
             outcomes_chart=outcomes_over_time(report.days) if fmt == "html" else "",
             rules_chart=failures_by_rule(report.failing_rules) if fmt == "html" else "",
+            drift_charts={m.model: drift_over_time(m.drift) for m in report.production} if fmt == "html" else {},
         )
     except TemplateError as exc:  # an organisation's template with a mistake: say where, not a traceback
         line = getattr(exc, "lineno", None)

@@ -5,6 +5,7 @@ longer holds on a real MLflow server."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import uuid
@@ -239,6 +240,17 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
     revert = run_cli("audit", "show", f"#{newest}").stdout
     assert 'applied set alias "champion" on' in revert and "version 1" in revert and "reverted from version 2" in revert
     assert run_cli("audit", "verify").exit_code == 0
+    report = json.loads(
+        run_cli("report", "--format", "json", "--model", model, "-p", str(tmp_path / "policies")).stdout
+    )
+    (prod,) = report["production"]
+    assert (prod["model"], prod["champion"], prod["last_outcome"]) == (model, "2", "fail")
+    assert prod["drift"][-1]["share"] == 0.5 and prod["evidence_age"].startswith("3h")  # about 3 hours old
+    (back,) = report["reverts"]
+    assert (back["model"], back["to_version"]) == (model, "1") and "reverted from version 2" in back["detail"]
+    html = run_cli("report", "--format", "html", "--model", model, "-p", str(tmp_path / "policies")).stdout
+    assert 'id="production"' in html and 'aria-label="Share of drifted columns per re-check"' in html
+    assert 'id="reverts"' in html
 
     again = run_cli("recheck", model, *gate, "--data", str(tmp_path / "context.yaml"), "--apply")
     assert again.exit_code == 1 and "FAIL   champion-health/fresh_monitoring" not in again.stdout  # no report: an error
