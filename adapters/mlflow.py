@@ -43,7 +43,11 @@ _PAGE = 1000
 
 # An unreachable server must fail in seconds, not after MLflow's default 7 retries with
 # exponential backoff (minutes). A user's own settings win.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a download's progress bar is noise in a CI log
+}
 
 
 @dataclass(frozen=True)

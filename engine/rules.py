@@ -194,7 +194,9 @@ def _checker(node: ast.Expr, facts: frozenset[str]) -> Callable[[Env], tuple[boo
 
             return against_number
 
-        if isinstance(node.right, (ast.Number, ast.String, ast.Bool, ast.Date, ast.Duration)):
+        if isinstance(node.right, (ast.Number, ast.String, ast.Bool, ast.Date, ast.Duration)) or (
+            isinstance(node.right, ast.ListLit) and not node.right.items
+        ):
 
             def comparison(env: Env) -> tuple[bool, str]:
                 ok, l, _ = pair(env)

@@ -122,8 +122,8 @@ def show_duration(d: dt.timedelta) -> str:
     """A duration as the language writes one: `30d`, `2d 4h`, `-3h`, `90s`."""
     seconds = d.total_seconds()
     sign, left = ("-" if seconds < 0 else ""), abs(seconds)
-    if left >= 60:
-        left = float(round(left))  # past a minute, fractions of a second only clutter a message
+    if left >= 1:
+        left = float(round(left))  # past a second, its fractions only clutter a message
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if left >= size:
