@@ -30,11 +30,17 @@ class PolicySet:
     roles: dict[str, list[str]] = field(default_factory=dict)  # role -> members (1.1)
 
     @property
+    def action_tags(self) -> frozenset[str]:
+        """The keys the policies' `set tag` actions write (`govern --candidates new` looks for them)."""
+        return frozenset(
+            a.key for p in self.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if isinstance(a, ast.SetTag)
+        )
+
+    @property
     def managed_tags(self) -> frozenset[str]:
-        """The tags governance sets on versions (every policy's `set tag` keys, and the registry's
-        own): left out of the evidence an approval binds."""
-        keys = {a.key for p in self.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"}
-        return REGISTRY_TAGS | keys
+        """The tags governance sets on versions (the policies' and the registry's own): left out of
+        the evidence an approval binds."""
+        return REGISTRY_TAGS | self.action_tags
 
     def without_alias(self, alias: str) -> PolicySet:
         """The set without the policies scoped to `alias` (`applies to alias`): what `govern` decides

@@ -22,7 +22,7 @@ from .audit.signing import Signer
 from .engine import Decision, PolicySet, Subject, backend, load
 from .errors import UsageError
 from .mappings import read_mapping
-from .plan import Change, apply, plan
+from .plan import Change, apply, plan, unranked
 
 
 def load_data(path: str | None) -> dict[str, Any]:
@@ -200,7 +200,7 @@ def apply_run(checked: CheckRun, audit_url: str, signing_key: str | None = None)
     for decision, subject, adapter in zip(checked.decisions, checked.subjects, checked.adapters):
         assert isinstance(adapter, Registry)  # registries() refused anything else before the run
         state = adapter.state(subject.model.name or "", [subject.model.version or ""])
-        changes = plan([(subject, decision)], state, _alone)
+        changes = plan([(subject, decision)], state, unranked)
         apply_recorded(changes, adapter, audit_url, signing_key)
         done.changes.append((subject, changes))
         if not done.ok:
@@ -223,7 +223,3 @@ def record_change(store: AuditStore, change: Change, by: str | None = None) -> N
     store.record_change(
         change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail, by
     )
-
-
-def _alone(_policy: str, contenders: list[tuple[Subject, Decision]]) -> list[Subject]:
-    return [s for s, _ in contenders]  # one candidate: nothing to rank

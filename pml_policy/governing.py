@@ -48,9 +48,7 @@ def govern(
     `audit_url`), and plan the registry changes. A pending version never receives an alias."""
     data = data or {}
     policies = policies.without_alias(adapter.champion_alias)  # production policies are recheck's
-    tag_keys = frozenset(
-        a.key for p in policies.policies for a in (*p.on_pass, *p.on_fail, *p.on_pending) if a.action == "set_tag"
-    )
+    tag_keys = policies.action_tags
     artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in policies.applicable(model))
     subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts)
     champion = _champion(adapter, model, registry, subjects)

@@ -107,6 +107,11 @@ def plan(
     return tags + withheld + aliases + reverts
 
 
+def unranked(_policy: str, contenders: list[tuple[Subject, Decision]]) -> list[Subject]:
+    """The Ranker of a plan for one subject (check --apply, recheck): nothing to rank."""
+    return [s for s, _ in contenders]
+
+
 def _revert(change: Change, registry: RegistryState, earlier: Earlier | None) -> Change:
     """`revert alias "A"` on a version that failed: A back to the most recent earlier holder whose
     latest recorded decision passed (a set_alias resting on that decision); withheld, saying why,

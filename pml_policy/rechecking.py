@@ -19,7 +19,7 @@ from .audit import AuditStore
 from .checking import CheckRun, Recorded, apply_recorded, record, with_monitoring
 from .engine import Decision, PolicySet, Subject, backend
 from .errors import NoAuditLog
-from .plan import Change, Earlier, plan
+from .plan import Change, Earlier, plan, unranked
 
 
 @dataclass
@@ -61,7 +61,7 @@ def recheck(
         decision.kind = "recheck"
         recorded = record(CheckRun([decision], [subject], [None], [adapter]), audit_url, signing_key, by)
         state = adapter.state(model, [holder])
-        changes = plan([(subject, decision)], state, lambda _p, c: [s for s, _ in c], earlier_holder(audit_url))
+        changes = plan([(subject, decision)], state, unranked, earlier_holder(audit_url))
         if apply:
             apply_recorded(changes, adapter, audit_url, signing_key, by)
         done.append(Rechecked(model, holder, subject, decision, recorded, changes))
