@@ -123,9 +123,10 @@ class SageMakerAdapter:
                 self._clients[service] = boto3.session.Session().client(
                     service, endpoint_url=self.config.endpoint_url or None, config=settings
                 )
-            except BotoCoreError as exc:  # no region, a malformed endpoint URL
+            except (BotoCoreError, ValueError) as exc:  # no region; a malformed endpoint URL (a ValueError)
                 raise UsageError(
-                    f"SageMaker: {exc}", "set AWS_REGION (or a profile's region) and a valid --endpoint-url"
+                    f"SageMaker: {redact(str(exc))}",
+                    "set AWS_REGION (or a profile's region) and a valid --endpoint-url",
                 ) from None
         return self._clients[service]
 

@@ -351,6 +351,18 @@ def test_what_is_not_there_is_named(group, ref, words):
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2
 
 
+def test_a_malformed_endpoint_or_no_region_is_a_usage_error(monkeypatch):
+    for key, value in CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    result = run_cli("check", "sagemaker:credit/1", "-p", GATE, "--endpoint-url", "not a url")
+    assert result.exit_code == 2 and "Invalid endpoint: not a url" in result.stderr and "Traceback" not in result.output
+    for key in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    result = run_cli("check", "sagemaker:credit/1", "-p", GATE)
+    assert result.exit_code == 2 and "You must specify a region" in result.stderr
+
+
 def test_the_only_alias_is_the_champion(group):
     result = run_cli("check", f"sagemaker:{group}@staging", "-p", GATE)
     assert result.exit_code == 2 and 'SageMaker has no alias "staging"' in result.stderr
