@@ -57,10 +57,9 @@ Measured = tuple[dict[str, Any], Any, list[str]]  # (metric params, value, test 
 
 def _from_json(doc: dict[str, Any]) -> list[Measured]:
     statuses: dict[str, list[str]] = {}
-    for test in doc.get("tests") or []:
-        metric = ((test or {}).get("metric_config") or {}).get("metric_id")
-        statuses.setdefault(str(metric), []).append(str(test.get("status")))
-    return [(m.get("config") or {}, m.get("value"), statuses.get(str(m.get("id")), [])) for m in doc["metrics"]]
+    for test in _list(doc.get("tests")):
+        statuses.setdefault(str(_dig(test, "metric_config", "metric_id")), []).append(str(_dig(test, "status")))
+    return [(_dig(m, "config") or {}, m.get("value"), statuses.get(str(m.get("id")), [])) for m in doc["metrics"]]
 
 
 def _from_snapshot(doc: dict[str, Any], where: str) -> list[Measured]:
@@ -68,13 +67,24 @@ def _from_snapshot(doc: dict[str, Any], where: str) -> list[Measured]:
     for result in doc["metric_results"].values():
         if not isinstance(result, dict):
             raise EvidenceError(f"{where}: metric_results must map metric ids to results", _HINT)
-        params = ((result.get("metric_value_location") or {}).get("metric") or {}).get("params") or {}
+        params = _dig(result, "metric_value_location", "metric", "params") or {}
         if "value" in result:
             value: Any = result["value"]
         else:  # a count-and-share result: each part is a result of its own
             value = {k: v.get("value") for k, v in result.items() if isinstance(v, dict) and "value" in v}
-        found.append((params, value, [str(t.get("status")) for t in result.get("tests") or [] if isinstance(t, dict)]))
+        found.append((params, value, [str(t.get("status")) for t in _list(result.get("tests")) if isinstance(t, dict)]))
     return found
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """value[k1][k2]… through mappings only: None where the report has another shape."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _evidently(measured: list[Measured], timestamp: Any, where: str) -> dict[str, Any]:
@@ -84,6 +94,8 @@ def _evidently(measured: list[Measured], timestamp: Any, where: str) -> dict[str
     failed = total = 0
     others: dict[str, Any] = {}
     for params, value, statuses in measured:
+        if not isinstance(params, dict):
+            raise EvidenceError(f"{where}: a metric's configuration must be a JSON object", _HINT)
         kind = str(params.get("type", "")).rsplit(":", 1)[-1]
         total += len(statuses)
         failed += statuses.count("FAIL")

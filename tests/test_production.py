@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pml_policy.engine import evaluate, load
 
@@ -125,6 +127,41 @@ def test_evidently_reports_read_in_both_forms(tmp_path):
             assert income["method"] == "K-S p_value" and income["threshold"] == 0.05
             assert report["drift"]["share"] == (0.5 if drifted else 0.0) and report["drift"]["detected"] is drifted
             assert report["tests"]["failed"] == (2 if drifted else 0)
+
+
+_KEYS = ["metrics", "metric_results", "tests", "config", "value", "metric_value_location", "metric", "params", "type"]
+_KEYS += [
+    "column",
+    "method",
+    "threshold",
+    "drift_share",
+    "status",
+    "metric_config",
+    "metric_id",
+    "id",
+    "count",
+    "share",
+]
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from([*_KEYS, "timestamp"]), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+def test_a_report_of_any_shape_is_read_or_refused_never_a_crash(document):
+    """Hostile reports: Evidently's keys in any arrangement and any JSON value."""
+    from pml_policy.adapters.monitoring import report_from
+    from pml_policy.errors import EvidenceError
+
+    try:
+        report = report_from(document, "report.json")
+    except EvidenceError:
+        return
+    assert isinstance(report, dict) and report["source"] in ("evidently", "json")
 
 
 def _champion_folder(tmp_path: Path, started: dt.datetime) -> Path:
