@@ -53,7 +53,8 @@ def merge(into: dict[str, float], more: dict[str, float], where: str) -> None:
 
 def _quality(report: dict[str, Any]) -> dict[str, float]:
     out: dict[str, Any] = {}
-    count = (report.get("dataset") or {}).get("item_count")
+    dataset = report.get("dataset")
+    count = dataset.get("item_count") if isinstance(dataset, dict) else None
     if _number(count):
         out["item_count"] = count
     for section, entries in report.items():
@@ -72,7 +73,8 @@ def _quality(report: dict[str, Any]) -> dict[str, float]:
 def _bias(report: dict[str, Any], where: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for section, prefix in _BIAS_SECTIONS.items():
-        facets = (report.get(section) or {}).get("facets") or {}
+        part = report.get(section)
+        facets = (part.get("facets") if isinstance(part, dict) else None) or {}
         if not isinstance(facets, dict):
             raise EvidenceError(f"{where}: {section}.facets must map facet names to lists of groups")
         for facet, groups in facets.items():
@@ -82,7 +84,8 @@ def _bias(report: dict[str, Any], where: str) -> dict[str, float]:
                 if not isinstance(group, dict):
                     raise EvidenceError(f"{where}: {section}.facets.{facet} must be a list of objects")
                 label = f"{group.get('value_or_threshold')}." if len(groups) > 1 else ""
-                for metric in group.get("metrics") or []:
+                metrics = group.get("metrics")
+                for metric in metrics if isinstance(metrics, list) else []:
                     if isinstance(metric, dict) and _number(metric.get("value")):
                         merge(out, {f"{prefix}.{facet}.{label}{metric.get('name')}": metric["value"]}, where)
     return out

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import needs
 
@@ -191,6 +193,30 @@ def test_model_monitor_and_clarify_reports_map_to_metrics():
         metrics_of("Bias.Report", {"post_training_bias_metrics": {"facets": {"sex": 1}}}, "b")
     with pytest.raises(EvidenceError, match="must be a JSON object"):
         metrics_of("ModelQuality.Statistics", [1], "q")
+
+
+_SECTIONS = ["dataset", "item_count", "binary_classification_metrics", "auc", "value", "standard_deviation"]
+_SECTIONS += ["post_training_bias_metrics", "pre_training_bias_metrics", "facets", "age", "value_or_threshold"]
+_SECTIONS += ["metrics", "name"]
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=4),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_SECTIONS), inner, max_size=4),
+        max_leaves=30,
+    ),
+    st.sampled_from(["ModelQuality.Statistics", "Bias.Report"]),
+)
+def test_a_report_of_any_shape_maps_or_is_refused_never_a_crash(document, slot):
+    from pml_policy.adapters.sagemaker_reports import metrics_of
+    from pml_policy.errors import EvidenceError
+
+    try:
+        metrics = metrics_of(slot, document, "s3://b/report.json")
+    except EvidenceError:
+        return
+    assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values())
 
 
 # ---- subjects ----------------------------------------------------------------------------------
