@@ -7,6 +7,7 @@ import json
 import sqlite3
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -294,6 +295,33 @@ def test_what_is_not_there_is_named(uri, model, ref, words):
 def test_govern_of_an_unknown_model_changes_nothing_and_exits_3(uri):
     result = run_cli("govern", "no-such-model", "-p", GATE, "--apply")
     assert result.exit_code == 3 and 'model "no-such-model"' in result.stderr
+
+
+def test_govern_many_models_in_one_command_and_every_model_with_all(uri, tmp_path):
+    """Several models: each governed as alone, one that cannot be read reported while the others go
+    on, one summary at the end; --all takes every registered model a policy applies to."""
+    names = [f"many-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for name in names:
+        _three_versions(uri, name)
+    both = run_cli("govern", *names, "no-such-model", "-p", GATE, "--apply")
+    assert both.exit_code == 3, both.output
+    from mlflow import MlflowClient
+
+    assert all(MlflowClient(uri).get_registered_model(n).aliases == {"champion": "3"} for n in names)
+    assert f'model "{names[0]}": 3 candidate versions' in both.stdout and f'model "{names[1]}"' in both.stdout
+    assert 'error: model "no-such-model":' in both.stderr
+    assert both.stdout.rstrip().endswith("3 models: 1 error, 2 governed")
+    # --all takes the models a policy applies to: here only these (other tests share the server)
+    scoped = tmp_path / "scoped.pml"
+    text = (Path(GATE) / "champion-gate.pml").read_text().replace('applies to model "*"', 'applies to model "many-*"')
+    scoped.write_text(text.replace('version "1.0.0"', 'version "1.0.1"'))  # other text: another version
+    every = run_cli("govern", "--all", "-p", str(scoped))  # a plan: it changes nothing
+    assert every.exit_code == 0, every.output
+    assert all(f'model "{n}": 3 candidate versions, champion version 3' in every.stdout for n in names)
+    last = every.stdout.splitlines()[-1]
+    assert last.endswith(" planned") and int(last.split()[0]) >= 2
+    refused = run_cli("govern", "--all", names[0], "-p", GATE)
+    assert refused.exit_code == 2 and "name the models to govern, or pass --all (not both)" in refused.stderr
 
 
 def test_the_file_store_works_too(tmp_path, model, monkeypatch):

@@ -4,14 +4,16 @@ and with --apply make the registry say so."""
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from typing import Any
 
 import click
 
 from pml_policy import config
-from pml_policy.adapters.base import AdapterConfig, registry_for
+from pml_policy.adapters.base import AdapterConfig, Registry, registry_for, registry_named
 from pml_policy.checking import apply_recorded, load_data, record
-from pml_policy.engine import load
-from pml_policy.errors import EXIT_EVIDENCE
+from pml_policy.engine import PolicySet, load
+from pml_policy.errors import EXIT_EVIDENCE, EXIT_USAGE, EvidenceError, NoPolicyApplies, UsageError
 from pml_policy.governing import Governed
 from pml_policy.governing import govern as decide
 
@@ -26,7 +28,13 @@ Exit codes:
 
 
 @click.command(epilog=GOVERN_EXIT_CODES)
-@click.argument("model", metavar="MODEL")
+@click.argument("models", nargs=-1, metavar="MODEL...")
+@click.option(
+    "--all",
+    "every_model",
+    is_flag=True,
+    help="Every registered model on MLflow that a policy applies to (read in a few paged listings).",
+)
 @policies_option
 @click.option(
     "--candidates",
@@ -47,7 +55,8 @@ Exit codes:
 @audit_option
 @signing_option
 def govern(
-    model: str,
+    models: tuple[str, ...],
+    every_model: bool,
     policy_paths: tuple[str, ...],
     candidates: str,
     data_file: str | None,
@@ -56,10 +65,11 @@ def govern(
     signing_key: str | None,
     adapters: AdapterConfig,
 ) -> None:
-    """Decide every candidate version of registered MODEL in one pass; plan, and with --apply make,
-    the registry changes the policies' `on pass` / `on fail` name. MODEL is a registered model on
-    MLflow, or sagemaker:GROUP for a SageMaker model package group (pml-policy[sagemaker]), whose
-    champion is its newest Approved version.
+    """Decide every candidate version of each registered MODEL (or of every model, with --all) in
+    one pass per model; plan, and with --apply make, the registry changes the policies' `on pass` /
+    `on fail` name. MODEL is a registered model on MLflow, or sagemaker:GROUP for a SageMaker model
+    package group (pml-policy[sagemaker]), whose champion is its newest Approved version. With
+    several models, one that cannot be read is reported and the others go on; a summary ends it.
 
     Each version gets the tags of its decision. An alias (e.g. "champion") goes to one version:
     the best passing one by the policy's `rank by` (ties to the newer version), never to a version
@@ -73,13 +83,58 @@ def govern(
       pml-policy govern credit-scorer --candidates challenger --apply
       pml-policy govern credit-scorer --candidates new --apply     # versions not governed yet
       pml-policy govern sagemaker:credit-scorer --apply            # approves the best passing package
+      pml-policy govern --all --candidates new --apply              # every model's new versions
     """
+    if every_model == bool(models):
+        raise UsageError("name the models to govern, or pass --all (not both)", "pml-policy govern MODEL... | --all")
     policies = load(config.policy_paths(policy_paths))
-    adapter, model = registry_for(model, adapters)
-    result = decide(model, policies, adapter, candidates, load_data(data_file), audit_url)
+    data = load_data(data_file)
+    targets = list(models) or _every_model(policies, adapters)
+    outcomes: list[str] = []
+    for target in targets:
+        adapter, model = registry_for(target, adapters)
+        try:
+            outcomes.append(_govern_one(model, adapter, policies, candidates, data, do_apply, audit_url, signing_key))
+        except (EvidenceError, NoPolicyApplies) as exc:
+            if len(targets) == 1:
+                raise
+            click.echo(f'error: model "{model}": {exc.message}', err=True)
+            outcomes.append("error" if isinstance(exc, EvidenceError) else "no policy")
+    if len(targets) > 1:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(Counter(outcomes).items()))
+        click.echo(f"{len(targets)} models: {counts}")
+    if "failed" in outcomes or "error" in outcomes:
+        click.echo(
+            "error: a model could not be read or a registry change failed; the audit log records what was made. "
+            "Run govern --apply again to finish.",
+            err=True,
+        )
+        sys.exit(EXIT_EVIDENCE)
+    if "no policy" in outcomes and models:
+        sys.exit(EXIT_USAGE)
+
+
+def _every_model(policies: PolicySet, adapters: AdapterConfig) -> list[str]:
+    """The registered models (MLflow) that a policy applies to, in name order."""
+    found = registry_named("mlflow", adapters).inventory()
+    return [m for m in sorted(found) if policies.applicable(m, None)]
+
+
+def _govern_one(
+    model: str,
+    adapter: Registry,
+    policies: PolicySet,
+    candidates: str,
+    data: dict[str, Any],
+    do_apply: bool,
+    audit_url: str,
+    signing_key: str | None,
+) -> str:
+    """One model: decide, record, report, apply. Returns what happened, for the summary."""
+    result = decide(model, policies, adapter, candidates, data, audit_url)
     if not result.subjects:
         click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
-        return
+        return "nothing to decide"
     if not do_apply:
         result.as_plan()
     recorded = record(result, audit_url, signing_key)  # before anything is reported or applied
@@ -88,11 +143,8 @@ def govern(
         apply_recorded(result.changes, adapter, audit_url, signing_key)
     click.echo(render_changes(result.changes, do_apply), nl=False)
     if any(c.state == "failed" for c in result.changes):
-        click.echo(
-            "error: a registry change failed; the audit log records what was made. Run govern --apply again to finish.",
-            err=True,
-        )
-        sys.exit(EXIT_EVIDENCE)
+        return "failed"
+    return "governed" if do_apply else "planned"
 
 
 def _report(model: str, result: Governed, seqs: list[int]) -> str:
