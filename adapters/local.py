@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError
+from pml_policy.escaping import one_line
 from pml_policy.files import EvidenceFolder, sha256_file
 from pml_policy.mappings import flatten, read_document, read_mapping
 
@@ -103,7 +104,8 @@ def _manifest(folder: EvidenceFolder) -> Manifest:
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        # keys come from the file: one line each, whatever they hold (a newline, a control character)
+        problems = "; ".join(f"{one_line('.'.join(map(str, e['loc'])))}: {e['msg']}" for e in exc.errors())
         raise EvidenceError(
             f"{path}: invalid manifest: {problems}",
             "see the pml.yaml keys in the README: model, run, tags, metrics, params",

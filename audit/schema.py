@@ -139,8 +139,11 @@ def prepare(db: Database, create: bool = True) -> None:
     if db.sqlite_path and not Path(db.sqlite_path).exists() and not create:
         raise _missing(db)
     if db.sqlite_path and Path(db.sqlite_path).exists():
-        with db.driver() as raw:
-            row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
+        try:
+            with db.driver() as raw:
+                row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
+        except db.errors():  # another process made the file and is creating its tables: wait below, in a transaction
+            row = None
         if row and int(row[0]) == SCHEMA_VERSION:
             return  # the common case, without SQLAlchemy
     from sqlalchemy import text

@@ -350,6 +350,11 @@ class _Builder(Transformer):
         except ValueError:
             self._error(_tok_loc(tok), "invalid escape in string", 'use \\" \\\\ \\n \\t or \\uXXXX')
             value = tok[1:-1]
+        if any("\ud800" <= c <= "\udfff" for c in value):  # \ud800 alone is no character: it cannot be hashed
+            self._error(
+                _tok_loc(tok), "a \\u escape names half of a character (a lone surrogate)", "write the character itself"
+            )
+            value = value.encode("utf-8", "replace").decode("utf-8")
         return _new(ast.String, value=value, loc=_loc(meta))
 
     def number(self, meta, children):

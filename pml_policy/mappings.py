@@ -9,6 +9,7 @@ or after flattening (`{"a": {"x": 1}, "a.x": 2}`): which one would a rule read?
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -134,17 +135,31 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_depth(value: Any) -> None:
-    """Refuse a value nested deeper than the limit (walked without recursion)."""
+    """Refuse a value nested deeper than the limit (walked without recursion), and text that is not
+    text: a lone surrogate (`\\ud800`, which JSON and YAML escapes can write) cannot be stored,
+    hashed or printed."""
+    _check_text(value)
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for key in node if isinstance(node, dict) else ():
+            _check_text(key)
         for child in children:
+            _check_text(child)
             if isinstance(child, (dict, list)):
                 if depth + 1 > LIMITS.depth:
                     raise _Refused(f"nested deeper than the limit of {LIMITS.depth}")
                 stack.append((child, depth + 1))
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise _Refused("a string holds a lone surrogate (an escape such as \\ud800 that is no character)")
 
 
 # ---- YAML ------------------------------------------------------------------------------------

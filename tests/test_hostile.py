@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from pml_policy.errors import EvidenceError
 
-from .helpers import ROOT
+from .helpers import ROOT, run_cli
 
 STARTER = str(ROOT / "policies" / "starter")
 SECONDS = 30  # per case: any case still running then has hung
@@ -583,3 +583,20 @@ def test_an_output_file_gets_the_usual_mode_or_keeps_its_own(tmp_path):
         assert oct((tmp_path / "out.json").stat().st_mode & 0o777) == "0o600"
     finally:
         os.umask(umask)
+
+
+def test_a_lone_surrogate_is_refused_in_evidence_and_in_policy_text(tmp_path):
+    """`\\ud800` is half of a character: JSON and YAML escapes can write it, nothing can store or hash it."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.json").write_text('{"auc": 0.9}')
+    (tmp_path / "run" / "pml.yaml").write_text('tags: {owner: "\\ud800"}\n')
+    policy = tmp_path / "p.pml"
+    policy.write_text('policy "p" version "1.0.0" { rule r { require metrics.auc > 0.5 } }\n')
+    evidence = run_cli("check", str(tmp_path / "run"), "-p", str(policy))
+    assert evidence.exit_code == 3 and "lone surrogate" in evidence.stderr and "Traceback" not in evidence.output
+    (tmp_path / "run" / "pml.yaml").write_text("tags: {owner: risk}\n")
+    (tmp_path / "run" / "metrics.json").write_text('{"\\udc00": 0.9}')
+    assert "lone surrogate" in run_cli("check", str(tmp_path / "run"), "-p", str(policy)).stderr
+    policy.write_text('policy "p" version "1.0.0" { title "\\ud800" rule r { require metrics.auc > 0.5 } }\n')
+    text = run_cli("validate", str(policy))
+    assert text.exit_code == 2 and "p.pml:1:" in text.stderr and "lone surrogate" in text.stderr
