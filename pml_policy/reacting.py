@@ -28,7 +28,7 @@ from .engine import PolicySet, backend
 from .errors import UsageError
 from .governing import Governed, govern
 from .plan import Change, summary
-from .rechecking import earlier_holder, recheck
+from .rechecking import champions, earlier_holder, recheck
 
 Enforce = Literal["revert", "flag", "off"]
 VIOLATION_TAG = "governance.violation"
@@ -186,9 +186,7 @@ def recheck_model(ctx: Governance, model: str) -> str:
 def rechecks_due(ctx: Governance, slot: str) -> list[tuple[str, str, dict[str, Any]]]:
     """One re-check job per model that has a champion, named by the schedule's slot: replicas that
     enqueue the same slot add each job once."""
-    alias = ctx.config.champion_alias
-    models = sorted(m for m, state in ctx.registry().inventory().items() if alias in state.aliases)
-    return [(f"recheck:{slot}:{key(m)}", RECHECK_EVENT, {"name": m}) for m in models]
+    return [(f"recheck:{slot}:{key(m)}", RECHECK_EVENT, {"name": m}) for m in champions(ctx.registry())]
 
 
 def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:

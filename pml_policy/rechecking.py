@@ -47,7 +47,7 @@ def recheck(
 ) -> list[Rechecked]:
     """Re-check the champion of each model (every model with one, when none is named)."""
     alias = adapter.champion_alias
-    names = models or sorted(m for m, s in adapter.inventory().items() if alias in s.aliases)
+    names = models or champions(adapter)
     done = []
     for model in names:
         state = adapter.state(model, [])
@@ -66,6 +66,11 @@ def recheck(
             apply_recorded(changes, adapter, audit_url, signing_key, by)
         done.append(Rechecked(model, holder, subject, decision, recorded, changes))
     return done
+
+
+def champions(adapter: Registry) -> list[str]:
+    """The registry's models that have a champion, in name order (a few paged listings)."""
+    return sorted(m for m, state in adapter.inventory().items() if adapter.champion_alias in state.aliases)
 
 
 def earlier_holder(audit_url: str) -> Earlier:

@@ -14,7 +14,7 @@ from pml_policy.audit.aggregates import Aggregates
 from pml_policy.audit.rows import utc_text
 from pml_policy.engine.signoffs import REGISTRY_TAGS, bound_digest
 from pml_policy.engine.subject import Subject
-from pml_policy.engine.values import show_duration
+from pml_policy.engine.values import EvalError, show_duration, timestamp
 from pml_policy.engine.waivers import WaiverSpec
 
 from .period import Period
@@ -323,12 +323,11 @@ def _production(rechecks: list[Any]) -> list[ProductionModel]:
 
 
 def _age(at: str, computed: Any) -> str | None:
+    """How old the report was at the re-check, read as the language reads timestamps."""
     try:
-        moment = dt.datetime.fromisoformat(str(computed))
-        when = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
+        return show_duration(timestamp(at, "the re-check") - timestamp(computed, "monitoring.computed_at"))
+    except EvalError:  # no report, or no readable time in it
         return None
-    return show_duration(when - (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)))
 
 
 def _share(monitoring: Any) -> float | None:
