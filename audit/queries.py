@@ -148,6 +148,33 @@ def stream(db: Database, batch: int = 2000) -> Iterator[Record]:
             yield record
 
 
+def latest_decisions(
+    db: Database, since: dt.datetime | None = None, model: str | None = None, batch: int = 500
+) -> Iterator[Record]:
+    """The latest decision (or govern's plan) on every subject decided since `since`: per model
+    version, and per subject reference for subjects without one. One query, streamed in batches
+    (memory does not grow with the log), by model and version."""
+    from sqlalchemy import case, func, literal, select
+
+    from .models import DecisionRecord
+
+    table = DecisionRecord.__table__  # type: ignore[attr-defined]
+    t = table.c
+    latest = select(func.max(t.seq)).where(t.kind.in_(("decision", "plan")))
+    if since:
+        latest = latest.where(t.time >= utc_text(since))
+    if model:
+        latest = latest.where(t.model == model)
+    subject = case((t.model.is_(None), t.subject_ref), (t.version.is_(None), t.subject_ref), else_=literal(""))
+    latest = latest.group_by(t.model, t.version, subject)
+    query = select(table).where(t.seq.in_(latest)).order_by(t.model, t.version, t.seq)
+    with db.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for row in result.mappings():
+            record: Any = dict(row)
+            yield record
+
+
 def _fetch(db: Database, template: str, args: dict[str, Any]) -> list[Any]:
     """Every row of a query ({name} placeholders), through the driver."""
     with db.driver() as raw:

@@ -370,6 +370,9 @@ class AuditStore:
         """Every record in chain order, fetched in batches: constant memory for any size of log."""
         return queries.stream(self.db, batch)
 
+    def latest_decisions(self, since: dt.datetime | None = None, model: str | None = None) -> Iterator[queries.Record]:
+        return queries.latest_decisions(self.db, since, model)
+
     def changes(self, decision_id: str) -> list[queries.Change]:
         """Every action row of a decision: planned with it, then applied or failed."""
         return queries.changes(self.db, decision_id)

@@ -1,18 +1,29 @@
-"""Dates and times given as options: a date (from its start) or an ISO 8601 time; naive is UTC."""
+"""Dates and times given as options: a date (from its start), an ISO 8601 time (naive is UTC), or a
+span back from now (`90d`, `12h`, `2w`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from .errors import UsageError
 
+_AGO = re.compile(r"(\d{1,6})([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-def parse_when(text: str, option: str) -> dt.datetime:
-    """`--since 2026-11-01` or `--until 2026-11-01T08:00:00Z` as an aware UTC time."""
+
+def parse_when(text: str, option: str, now: dt.datetime | None = None) -> dt.datetime:
+    """`--since 2026-11-01`, `--until 2026-11-01T08:00:00Z` or `--since 90d` (90 days before now)
+    as an aware UTC time."""
+    ago = _AGO.fullmatch(text.strip())
+    if ago:
+        span = dt.timedelta(**{_UNITS[ago[2]]: int(ago[1])})
+        return (now or dt.datetime.now(dt.UTC)) - span
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(
-            f"{option} {text!r} is not a date or time", "write 2026-11-01 or 2026-11-01T08:00:00Z"
+            f"{option} {text!r} is not a date, a time or a span back from now",
+            "write 2026-11-01, 2026-11-01T08:00:00Z or 90d (m, h, d, w)",
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

@@ -24,12 +24,21 @@ def build(target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
     for package in config["packages"]:
-        source = ROOT / config["package-dir"][package]
+        source = _source(package, config["package-dir"])
         folder = target.joinpath(*package.split("."))
         folder.mkdir(parents=True, exist_ok=True)
         for path in source.iterdir():
             if path.is_file() and path.suffix in (".py", ".pyi", ".typed"):
                 (folder / path.name).symlink_to(path)
+
+
+def _source(package: str, mapping: dict[str, str]) -> Path:
+    """A package's folder as setuptools finds it: its own entry, else its nearest parent's plus the rest."""
+    parts = package.split(".")
+    for cut in range(len(parts), 0, -1):
+        if ".".join(parts[:cut]) in mapping:
+            return ROOT / mapping[".".join(parts[:cut])] / Path(*parts[cut:])
+    return ROOT / Path(*parts)
 
 
 if __name__ == "__main__":

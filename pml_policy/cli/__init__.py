@@ -28,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("pml_policy.cli.audit", "explain"),
     "fmt": ("pml_policy.cli.policies", "fmt_command"),
     "govern": ("pml_policy.cli.govern", "govern"),
+    "impact": ("pml_policy.cli.impact", "impact_command"),
     "inbox": ("pml_policy.cli.serve", "inbox"),
+    "init": ("pml_policy.cli.init", "init_command"),
+    "packs": ("pml_policy.cli.init", "packs"),
     "recheck": ("pml_policy.cli.recheck", "recheck_command"),
     "report": ("pml_policy.cli.report", "report"),
     "revoke": ("pml_policy.cli.approvals", "revoke"),
@@ -73,7 +76,8 @@ def cli() -> None:
 
     \b
     First steps:
-      pml-policy validate policies/                 # are the policies well formed?
+      pml-policy init governance && cd governance   # a repository from the starter pack
+      pml-policy validate                           # are the policies (./policies) well formed?
       pml-policy check examples/credit-pass -p policies/starter
       pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
       pml-policy audit list; pml-policy audit verify  # every decision is recorded, hash-chained

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from pml_policy import config
 from pml_policy.authoring import format_files
 from pml_policy.authoring import validate as validate_files
 from pml_policy.errors import EXIT_POLICY_FAILED, EXIT_USAGE
@@ -15,17 +16,18 @@ from pml_policy.schema import check_schema
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 def validate(paths: tuple[str, ...]) -> None:
-    """Parse and check policy files; report every error of every file.
+    """Parse and check policy files (default: ./policies); report every error of every file.
 
     Each error names the file, line and column, shows the line with a caret, and says what
     was expected (with "did you mean" where a name is close). Exits 2 when anything is wrong.
 
     \b
-      pml-policy validate policies/
+      pml-policy validate                 # ./policies, searched recursively
+      pml-policy validate policies/credit extra.pml
     """
-    result = validate_files(list(paths))
+    result = validate_files(config.policy_paths(paths))
     for e in result.errors:
         click.echo(lines_of(e.render()) + "\n", err=True)
     if result.errors:
@@ -37,10 +39,10 @@ def validate(paths: tuple[str, ...]) -> None:
 
 
 @click.command(name="fmt")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file is not in canonical form.")
 def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
-    """Rewrite policy files in canonical form (comments kept).
+    """Rewrite policy files (default: ./policies) in canonical form (comments kept).
 
     Layout carries no meaning in PML, so fmt only changes spacing, line breaks and the order of
     a policy's sections; running it twice changes nothing more.
@@ -49,7 +51,7 @@ def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
       pml-policy fmt policies/          # rewrite in place
       pml-policy fmt --check policies/  # for CI: exit 1 if anything would change
     """
-    changed = format_files(list(paths), check_only)
+    changed = format_files(config.policy_paths(paths), check_only)
     for f in changed:
         click.echo(f"{'would reformat' if check_only else 'reformatted'} {f}")
     click.echo(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {'would be ' if check_only else ''}reformatted")

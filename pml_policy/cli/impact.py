@@ -1,0 +1,157 @@
+"""`pml-policy impact`: what a policy change would decide differently, before it merges."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from pml_policy import config
+from pml_policy.audit import AuditStore
+from pml_policy.checking import load_data
+from pml_policy.dates import parse_when
+from pml_policy.engine import load
+from pml_policy.errors import EXIT_POLICY_FAILED
+from pml_policy.impact import Impact, VersionImpact, impact
+from pml_policy.replaying import RuleChange
+
+from .options import audit_option, data_option, policies_option
+
+EXIT_CODES = """\b
+Exit codes:
+  0  replayed (with --fail-on-change: and no outcome would change)
+  1  with --fail-on-change: some version's outcome would change
+  2  bad usage, or a policy is invalid
+  3  the audit log cannot be read"""
+
+
+@click.command(name="impact", epilog=EXIT_CODES)
+@policies_option
+@click.option(
+    "--current",
+    "current_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    metavar="PATH",
+    help="Compare with these policies (e.g. the main branch's, checked out aside) on the same evidence, "
+    "instead of with what was recorded; repeatable.",
+)
+@click.option(
+    "--since",
+    default="90d",
+    show_default=True,
+    help="Replay the decisions made since this date, time or span back from now (90d, 12h, 2w).",
+)
+@click.option("--model", metavar="NAME", help="Only this registered model's versions.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True, help="Output."
+)
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when some version's outcome would change (a gate).")
+@data_option
+@audit_option
+def impact_command(
+    policy_paths: tuple[str, ...],
+    current_paths: tuple[str, ...],
+    since: str,
+    model: str | None,
+    fmt: str,
+    fail_on_change: bool,
+    data_file: str | None,
+    audit_url: str,
+) -> None:
+    """Show what the proposed policies (-p, default ./policies) would decide differently from the
+    decisions recorded in the audit log: the latest decision on every model version since --since,
+    re-evaluated on its recorded evidence at its recorded time. Per version: the outcome before and
+    after and the rules that would decide otherwise; then the totals.
+
+    \b
+    Examples:
+      pml-policy impact                                     # ./policies against what was recorded
+      pml-policy impact -p policies --current /tmp/main/policies --format md >> "$GITHUB_STEP_SUMMARY"
+      pml-policy impact --model credit-scorer --since 30d --fail-on-change
+    """
+    proposed = load(config.policy_paths(policy_paths))
+    current = load(list(current_paths)) if current_paths else None
+    data = load_data(data_file)
+    when = parse_when(since, "--since")
+    result = impact(AuditStore(audit_url, create=False), proposed, current, when, model, data)
+    click.echo({"text": _text, "md": _markdown, "json": _json}[fmt](result), nl=False)
+    if fail_on_change and result.outcome_changes:
+        sys.exit(EXIT_POLICY_FAILED)
+
+
+def _rule_line(change: RuleChange) -> str:
+    old, new = change.before, change.after
+    if old is None and new is not None:
+        return f"{change.rule}: new rule, {new.outcome} ({new.message})"
+    if new is None and old is not None:
+        return f"{change.rule}: removed (was {old.outcome})"
+    assert old is not None and new is not None
+    return f"{change.rule}: {old.outcome} -> {new.outcome} ({new.message})"
+
+
+def _header(result: Impact) -> str:
+    since = f" since {result.since:%Y-%m-%d %H:%M}" if result.since else ""
+    scope = f" of {result.model}" if result.model else ""
+    against = "the recorded decisions" if result.baseline == "recorded" else "the current policies"
+    return f"impact of {', '.join(result.proposed)} against {against}{scope}{since}"
+
+
+def _text(result: Impact) -> str:
+    lines = [_header(result), ""]
+    for version in result.changed:
+        lines.append(f"{version.subject}: {version.before} -> {version.after}  (decision {version.decision[:8]})")
+        lines.extend(f"  {_rule_line(c)}" for c in version.rules)
+    if result.changed:
+        lines.append("")
+    lines.append(result.summary())
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(result: Impact) -> str:
+    lines = [f"### Policy impact\n\n{_header(result)}\n\n**{result.summary()}**\n"]
+    if result.changed:
+        lines.append("| version | recorded | proposed | rules that would decide otherwise |")
+        lines.append("|---|---|---|---|")
+        for version in result.changed:
+            rules = "<br>".join(_cell(_rule_line(c)) for c in version.rules) or "(none)"
+            lines.append(f"| {_cell(version.subject)} | {version.before} | **{version.after}** | {rules} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text in a Markdown table cell: no pipe or line break of its own ends the cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _json(result: Impact) -> str:
+    def version(v: VersionImpact) -> dict[str, object]:
+        return {
+            "subject": v.subject,
+            "decision": v.decision,
+            "time": v.time.isoformat(),
+            "before": v.before,
+            "after": v.after,
+            "rules": [
+                {
+                    "rule": c.rule,
+                    "before": c.before.outcome if c.before else None,
+                    "after": c.after.outcome if c.after else None,
+                    "message": (c.after or c.before).message if (c.after or c.before) else None,
+                }
+                for c in v.rules
+            ],
+        }
+
+    body = {
+        "proposed": result.proposed,
+        "baseline": result.baseline,
+        "since": result.since.isoformat() if result.since else None,
+        "model": result.model,
+        "replayed": result.replayed,
+        "outcome_changes": len(result.outcome_changes),
+        "summary": result.summary(),
+        "changed": [version(v) for v in result.changed],
+    }
+    return json.dumps(body, indent=2) + "\n"
