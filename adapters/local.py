@@ -10,7 +10,8 @@ The folder may hold a `pml.yaml` manifest::
 
 Without one (or for what it leaves out) the conventions apply: `metrics.json`, else DVC's
 `dvclive/metrics.json`; `params.json` or `params.yaml`; `tags.json`. Nested metrics and params are
-flattened with dots (`train.loss`). Every file in the folder is an artifact with size and sha256.
+flattened with dots (`train.loss`). Every file in the folder is an artifact with size and sha256;
+a model card among them (`model_card.md`, `README.md`, a CycloneDX `bom.json`) is read as `card.…`.
 
 Nothing outside the folder is read: a name or a symbolic link that leads out of it, to a special
 file (a FIFO, a device) or nowhere is an evidence error (exit 3) naming the path (files.EvidenceFolder).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +33,7 @@ from pml_policy.files import EvidenceFolder, sha256_file
 from pml_policy.mappings import flatten, read_document, read_mapping
 
 from .base import AdapterConfig
+from .cards import card_path, read_card_file
 
 MANIFEST = "pml.yaml"
 METRICS_FILES = ("metrics.json", "dvclive/metrics.json")
@@ -82,6 +85,7 @@ class LocalAdapter:
         manifest = _manifest(folder)
         metrics = _section(folder, manifest.metrics, METRICS_FILES, "metrics")
         params = _section(folder, manifest.params, PARAMS_FILES, "params")
+        files = [(relative, path) for relative, path in folder.files() if path is not None]  # (links out: refused)
         return Subject(
             source="local",
             reference=ref,
@@ -90,7 +94,8 @@ class LocalAdapter:
             metrics=flatten(metrics, where=f"{ref}: metrics"),
             params={k: _as_param(v) for k, v in flatten(params, where=f"{ref}: params").items()},
             tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
-            artifacts=_artifacts(folder),
+            artifacts=_artifacts(files),
+            card=_card(folder, files),
         )
 
 
@@ -138,9 +143,13 @@ def _as_param(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
-def _artifacts(folder: EvidenceFolder) -> list[ArtifactInfo]:
-    return [
-        ArtifactInfo(path=relative, size=path.stat().st_size, sha256=sha256_file(path))
-        for relative, path in folder.files()
-        if path is not None  # (links out of the folder are refused, never listed)
-    ]
+def _card(folder: EvidenceFolder, files: list[tuple[str, Path]]) -> dict[str, Any] | None:
+    """The metadata of the model card among the folder's files (adapters/cards.py), if there is one."""
+    name = card_path([relative for relative, _ in files])
+    if name is None:
+        return None
+    return read_card_file(name, dict(files)[name], folder.shown(name))
+
+
+def _artifacts(files: list[tuple[str, Path]]) -> list[ArtifactInfo]:
+    return [ArtifactInfo(path=relative, size=path.stat().st_size, sha256=sha256_file(path)) for relative, path in files]

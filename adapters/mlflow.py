@@ -33,6 +33,7 @@ from pml_policy.files import sha256_file
 from pml_policy.secrets import redact
 
 from .base import AdapterConfig, RegistryState, selected
+from .cards import card_path, read_card_file
 from .monitoring import read_report
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -352,6 +353,7 @@ class MlflowAdapter:
             )
         metrics = dict(data.metrics) if data else {}
         metrics.update(extra_metrics or {})
+        archived = self._archived(info) if info is not None and artifacts else ([], None)
         return Subject(
             source=self.name,
             reference=ref,
@@ -360,21 +362,33 @@ class MlflowAdapter:
             metrics=metrics,
             params=dict(data.params) if data else {},
             tags=tags,
-            artifacts=self._artifacts(info) if info is not None and artifacts else [],
+            artifacts=archived[0],
+            card=archived[1],
         )
 
-    def _artifacts(self, info: Any) -> list[ArtifactInfo]:
-        # Straight to the run's artifact repository: the client's list_artifacts(run_id) reads the
-        # whole run again first, doubling the requests.
+    def _archived(self, info: Any) -> tuple[list[ArtifactInfo], dict[str, Any] | None]:
+        """The run's artifacts, and the metadata of its model card when one is among them (one
+        download more). Straight to the run's artifact repository: the client's
+        list_artifacts(run_id) reads the whole run again first, doubling the requests."""
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         repository = get_artifact_repository(info.artifact_uri)
         files = sorted(self._listing(repository, info.run_id, None), key=lambda f: f.path)
-        if not self.hash_artifacts or not files:
-            return [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
+        card = card_path([f.path for f in files])
+        shown = f"runs:/{info.run_id}/{card}"
+        listed = [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
+        if not files or not (self.hash_artifacts or card):
+            return listed, None
         with tempfile.TemporaryDirectory(prefix="pml-artifacts-") as tmp:
-            where = Path(self.call(f"artifacts of run {info.run_id}", repository.download_artifacts, "", tmp))
-            return [ArtifactInfo(path=f.path, size=f.file_size or 0, sha256=sha256_file(where / f.path)) for f in files]
+            what = f"artifacts of run {info.run_id}"
+            if not self.hash_artifacts:  # only the card
+                assert card is not None
+                fetched = Path(self.call(what, repository.download_artifacts, card, tmp))
+                return listed, read_card_file(card, fetched, shown)
+            where = Path(self.call(what, repository.download_artifacts, "", tmp))
+            for a in listed:
+                a.sha256 = sha256_file(where / a.path)
+            return listed, read_card_file(card, where / card, shown) if card else None
 
     def _listing(self, repository: Any, run_id: str, path: str | None) -> Iterator[Any]:
         # One request per folder: MLflow has no recursive listing.

@@ -254,7 +254,8 @@ def roots(node: ast.Expr) -> set[str]:
 def reads_artifacts(policy: ast.Policy) -> bool:
     """Whether any expression of the policy reads artifacts: an adapter that must make a request
     per run to list them (MLflow) can skip that when none does."""
-    return any(isinstance(n, ast.Artifact) for n in _nodes(policy)) or _reads(policy, "artifacts")
+    reads = any(isinstance(n, ast.Artifact) for n in _nodes(policy))
+    return reads or _reads(policy, "artifacts") or _reads(policy, "card")  # a card is an archived file
 
 
 def reads_monitoring(policy: ast.Policy) -> bool:

@@ -213,6 +213,8 @@ def _path(node: ast.Path, facts: frozenset[str]) -> Fn:
         return lambda env: _observe(env, text, decision_time(env))
     if root == "monitoring":  # a report, or none (null): walked as nested mappings
         return _walk(lambda env: env.subject["monitoring"], keys, text)
+    if root == "card":
+        return _card(lambda env: env.subject["card"], keys, text)
     if root == "artifacts" and not keys:
         return lambda env: _observe(env, text, list(env.subject["artifacts"]))
     if len(keys) == 1:  # the hot path: metrics.x, params.x, tags.x, model.x, run.x
@@ -257,7 +259,23 @@ def _champion_path(keys: tuple[str, ...], text: str) -> Fn:
 
     if not keys:
         return champion
+    if keys[0] == "card":
+        return _card(lambda env: champion(env)["card"], keys[1:], text)
     return _walk(champion, keys, text)
+
+
+def _card(base: Fn, keys: tuple[str, ...], text: str) -> Fn:
+    """A model card (one flat mapping with dotted keys, or none): `card.a.b` and `card["a.b"]` read
+    the same key; `card` alone is the card, for `card exists`."""
+    key = ".".join(keys)
+
+    def get(env: Env) -> Any:
+        card = base(env)
+        if not keys or card is None:
+            return _observe(env, text, card if card is not None else ABSENT)
+        return _observe(env, text, card.get(key, ABSENT))
+
+    return get
 
 
 def _fact(name: str, keys: tuple[str, ...], text: str) -> Fn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 LEVELS = ("advisory", "soft", "hard")
 
 # Path roots that read the subject; `champion.` takes the same roots on the current champion.
-SUBJECT_ROOTS = ("metrics", "params", "tags", "model", "run", "artifacts", "monitoring")
+SUBJECT_ROOTS = ("metrics", "params", "tags", "model", "run", "artifacts", "monitoring", "card")
 ROOTS = (*SUBJECT_ROOTS, "champion", "data", "now")  # now (1.1): the time of the decision
 FIELDS = {
     "model": ("name", "version", "aliases", "source"),

@@ -68,10 +68,15 @@ class Subject(BaseModel):
     approvals: list[Approval] = Field(default_factory=list)
     # The latest monitoring report on the model in production (1.1): evidence too, when there is one.
     monitoring: dict[str, Any] | None = None
+    # The model card's metadata (adapters/cards.py), flattened; None when no card is archived.
+    card: dict[str, Any] | None = None
 
     def model_post_init(self, __context: Any) -> None:
         if not self.digest:
-            left_out = {"digest", "reference", "approvals"} | ({"monitoring"} if self.monitoring is None else set())
+            # Evidence that is absent stays out of the body: digests made before it existed do not move.
+            left_out = {"digest", "reference", "approvals"} | {
+                name for name in ("monitoring", "card") if getattr(self, name) is None
+            }
             body = self.model_dump(mode="json", exclude=left_out)
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self.digest = hashlib.sha256(canonical.encode()).hexdigest()
@@ -104,6 +109,7 @@ class Subject(BaseModel):
             },
             "artifacts": {a.path: {"size": a.size, "sha256": a.sha256} for a in self.artifacts},
             "monitoring": self.monitoring,
+            "card": self.card,
         }
 
 

@@ -19,7 +19,7 @@ _BLOCK = 1 << 20
 SPECIAL_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write text to a temporary file beside path, then rename it over path. A path that is not a
     regular file (/dev/null, /dev/stdout, a pipe) is written in place: renaming over it would
     replace the device itself. A path that cannot be written is a UsageError; nothing is left."""
@@ -31,10 +31,11 @@ def write_atomic(path: Path, text: str) -> None:
         ) from None
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, text: str | bytes) -> None:
+    data = text.encode() if isinstance(text, str) else text  # UTF-8 text, or a PDF's bytes
     if path.exists() and not path.is_file():
-        with path.open("w", encoding="utf-8") as fh:
-            fh.write(text)
+        with path.open("wb") as fh:
+            fh.write(data)
         return
     if path.is_symlink():  # a link the user keeps (dotfiles, a shared config): write its target
         path = path.resolve()
@@ -42,8 +43,8 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fchmod(fh.fileno(), mode)  # mkstemp makes 0600: keep the file's own mode, or the umask's
             os.fsync(fh.fileno())

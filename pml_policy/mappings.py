@@ -44,20 +44,26 @@ def read_document(path: Path, error: type[PmlError], hint: str | None = None) ->
         text = read_limited(path, LIMITS.document_bytes, "the file")
     except Unreadable as exc:
         raise error(exc.message, exc.hint) from None
+    return parse_document(text, str(path), path.suffix == ".json", error, hint)
+
+
+def parse_document(text: str, shown: str, as_json: bool, error: type[PmlError], hint: str | None = None) -> Any:
+    """JSON or YAML text (already read within the size limit) as read_document reads a file;
+    errors are located as `shown:line:col`."""
     try:
-        value = _json(text) if path.suffix == ".json" else _yaml(text)
+        value = _json(text) if as_json else _yaml(text)
         _check_depth(value)
     except _Refused as exc:
-        raise error(f"{path}{exc.where}: {exc.message}", hint) from None
+        raise error(f"{shown}{exc.where}: {exc.message}", hint) from None
     except json.JSONDecodeError as exc:
-        raise error(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
+        raise error(f"{shown}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}", hint) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character)
-        raise error(f"{path}: malformed YAML: {exc.reason} at character {exc.position}", hint) from None
+        raise error(f"{shown}: malformed YAML: {exc.reason} at character {exc.position}", hint) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).strip().split("\n")[0]
-        raise error(f"{path}{where}: malformed YAML: {problem}", hint) from None
+        raise error(f"{shown}{where}: malformed YAML: {problem}", hint) from None
     return value
 
 

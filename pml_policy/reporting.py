@@ -10,22 +10,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from croniter import croniter
+from pydantic import ValidationError
 
 from . import config
 from .audit import AuditStore
 from .engine import PolicySet, load
 from .engine.signoffs import REGISTRY_TAGS
 from .errors import UsageError
+from .escaping import one_line
+from .mappings import read_mapping
 from .reports.data import Report, gather
 from .reports.period import Period, ending_at
-from .reports.render import render
+from .reports.render import Cover, render
 
-REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json"}
+REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
+REPORT_CONFIG = "pml-report.yaml"  # the cover and sign-off block, read from here when present
+_CONFIG_KEYS = "keys: organisation, title, sign_off (a list of roles)"
 
 
 @dataclass
 class Rendered:
-    text: str
+    text: str | bytes  # bytes for a PDF
     report: Report
 
     @property
@@ -34,9 +39,39 @@ class Rendered:
         return self.report.chain.ok is not False
 
 
-def format_of(output: str | None) -> str:
-    """The format an output file's extension names; md otherwise."""
-    return REPORT_SUFFIXES.get(Path(output).suffix.lower() if output else "", "md")
+def format_of(output: str | None, fmt: str | None = None) -> str:
+    """The format asked for, or the one the output file's extension names; md on stdout. An
+    extension that names another format than the one asked for, or none at all when no format is
+    asked for, is a UsageError: never a Markdown file under another name."""
+    suffix = Path(output).suffix.lower() if output else ""
+    named = REPORT_SUFFIXES.get(suffix)
+    if fmt and named and named != fmt:
+        raise UsageError(f"-o {output} names a {named} file, but --format is {fmt}", f"write it to a .{fmt} file")
+    if fmt:
+        return fmt
+    if output and named is None and Path(output).parent != Path("/dev"):
+        known = ", ".join(sorted(REPORT_SUFFIXES))
+        raise UsageError(f"cannot tell the report format from -o {output}", f"give --format, or a name ending {known}")
+    return named or "md"
+
+
+def read_cover(
+    config_file: str | None, organisation: str | None, title: str | None, sign_off: tuple[str, ...] = ()
+) -> Cover:
+    """The cover and sign-off block: a report config file (YAML: organisation, title, sign_off;
+    ./pml-report.yaml when present), with options over it."""
+    path = Path(config_file) if config_file else Path(REPORT_CONFIG)
+    values: dict[str, object] = {}
+    if config_file or path.is_file():
+        values = read_mapping(path, UsageError, "a report config", _CONFIG_KEYS)
+    values.update({k: v for k, v in (("organisation", organisation), ("title", title)) if v})
+    if sign_off:
+        values["sign_off"] = list(sign_off)
+    try:
+        return Cover.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the file'}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"{path}: {one_line(problems)}", _CONFIG_KEYS) from None
 
 
 def make_report(
@@ -47,6 +82,7 @@ def make_report(
     policy_paths: list[str],
     template_dir: str | None = None,
     verify: bool = True,
+    cover: Cover | None = None,
 ) -> Rendered:
     """Gather the period's numbers from the audit log and render them."""
     store = AuditStore(audit_url, create=False)
@@ -57,7 +93,7 @@ def make_report(
         data = gather(store, period, model, waivers, dt.datetime.now(dt.UTC), verify=verify, managed=managed)
     finally:
         store.close()
-    return Rendered(render(data, fmt, template_dir), data)
+    return Rendered(render(data, fmt, template_dir, cover), data)
 
 
 def policy_set(policy_paths: list[str]) -> PolicySet | None:

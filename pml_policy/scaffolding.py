@@ -56,6 +56,7 @@ PACKS: dict[str, Pack] = {
             "eu-ai-act",
             "EU AI Act (Art. 9-15) and NIST AI RMF controls training evidence can show; not legal advice",
             ("eu-ai-act",),
+            ("credit-high-risk",),
         ),
     )
 }

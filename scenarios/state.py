@@ -34,7 +34,7 @@ OUTCOME_OF = {
     "errors": "error",
 }
 SAYS = {v: k for k, v in OUTCOME_OF.items()}
-SECTIONS = {"metric": "metrics", "param": "params", "tag": "tags"}
+SECTIONS = {"metric": "metrics", "param": "params", "tag": "tags", "card field": "card"}
 RUN_FIELDS = ("id", "user", "git_commit", "datasets", "start_time")
 
 
@@ -138,7 +138,7 @@ class ScenarioState:
         return text if section == "tags" else cells.scalar(text)  # tags are strings in every registry
 
     def remove(self, role: str, kind: str, name: str) -> None:
-        self.evidence(role)[SECTIONS[kind]].pop(name, None)
+        (self.evidence(role)[SECTIONS[kind]] or {}).pop(name, None)  # (a card may be none at all)
 
     def artifact(self, path: str, archived: bool) -> None:
         draft = self.evidence("candidate")
@@ -195,6 +195,15 @@ class ScenarioState:
                 node = node.setdefault(part, {})
             node[leaf] = cells.scalar(value)
         draft["monitoring"] = report
+
+    def card(self, table: list[list[str]] | None) -> None:
+        """The candidate's model card metadata, from `| field | value |` rows: what `card.…` reads
+        (flat, with dotted fields, as an archived card's front matter is read)."""
+        draft = self.evidence("candidate")
+        card = draft.get("card") or {}
+        for key, value in cells.pairs(table, "the model card", "field"):
+            card[key.removeprefix("card.")] = cells.scalar(value)
+        draft["card"] = card
 
     def context(self, table: list[list[str]] | None, docstring: str | None) -> None:
         if docstring is not None:
@@ -335,6 +344,11 @@ class ScenarioState:
 
     def expect_rule(self, ref: str, said: str) -> None:
         r = self.rule_result(ref)
+        if said == "warns":  # an advisory rule that failed: the decision warns, it does not fail
+            if r.outcome != "fail" or r.enforce != "advisory":
+                shown = f"{SAYS[r.outcome]} ({r.enforce})" if r.outcome == "fail" else SAYS[r.outcome]
+                raise ScenarioFailure(f"the rule {r.ref} {shown}; the scenario says it warns: {r.message}")
+            return
         if r.outcome != OUTCOME_OF[said]:
             raise ScenarioFailure(f"the rule {r.ref} {SAYS[r.outcome]}; the scenario says it {said}: {r.message}")
 

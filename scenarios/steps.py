@@ -129,6 +129,11 @@ def _monitoring(pml_scenario: ScenarioState, datatable: list[list[str]] | None =
     pml_scenario.monitoring(datatable)
 
 
+@define("card")
+def _card(pml_scenario: ScenarioState, datatable: list[list[str]] | None = None) -> None:
+    pml_scenario.card(datatable)
+
+
 @define("approval")
 def _approval(pml_scenario: ScenarioState, approver: str, role: str, until: str | None = None) -> None:
     pml_scenario.approve(approver, role, until)

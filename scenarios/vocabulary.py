@@ -94,8 +94,8 @@ STEPS: dict[str, Step] = {
     ),
     "absent": Step(
         "Given",
-        'the candidate has no {metric|param|tag} "NAME"',
-        rf"the (?P<role>candidate|champion) has no (?P<kind>metric|param|tag) {_q('name')}",
+        'the candidate has no {metric|param|tag|card field} "NAME"',
+        rf"the (?P<role>candidate|champion) has no (?P<kind>metric|param|tag|card field) {_q('name')}",
         'Given the candidate has no metric "val_ece"',
         "Take a piece of evidence away (a rule that needs it then errors: missing evidence never passes).",
     ),
@@ -192,6 +192,18 @@ STEPS: dict[str, Step] = {
         "  | columns.income.drift_detected | false                |",
         "The candidate's latest monitoring report, as policies read it (monitoring.…; dotted fields nest).",
     ),
+    "card": Step(
+        "Given",
+        "the model card",
+        r"the model card",
+        "Given the model card\n"
+        "  | field            | value                          |\n"
+        "  | risk_category    | high                           |\n"
+        "  | intended_purpose | Retail credit pre-screening    |\n"
+        "  | datasets         | [applications-2026-10]         |",
+        "The metadata of the candidate's archived model card, as policies read it (card.…; its front matter, "
+        "flattened with dots).",
+    ),
     "approval": Step(
         "Given",
         '"EMAIL" approved it as "ROLE"',
@@ -224,11 +236,11 @@ STEPS: dict[str, Step] = {
     ),
     "rule": Step(
         "Then",
-        'the rule "POLICY/RULE" {passes|fails|is skipped|is waived|is pending|errors}',
-        rf"the rule {_q('rule')} (?P<said>passes|fails|is skipped|is waived|is pending|errors)",
+        'the rule "POLICY/RULE" {passes|fails|warns|is skipped|is waived|is pending|errors}',
+        rf"the rule {_q('rule')} (?P<said>passes|fails|warns|is skipped|is waived|is pending|errors)",
         'Then the rule "promotion-gate/auc_floor" fails',
         'One rule\'s result. "errors" means its evidence was missing or unusable; "is pending" that it awaits '
-        "a sign-off. "
+        'a sign-off; "warns" that an advisory rule failed (the decision warns, it does not fail). '
         "The policy name may be left out when only one policy has the rule.",
     ),
     "message": Step(

@@ -125,6 +125,12 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
+def _message(change: RuleChange) -> str | None:
+    """What the rule says now, or what it said when the proposed policies no longer have it."""
+    result = change.after or change.before
+    return result.message if result else None
+
+
 def _json(result: Impact) -> str:
     def version(v: VersionImpact) -> dict[str, object]:
         return {
@@ -138,7 +144,7 @@ def _json(result: Impact) -> str:
                     "rule": c.rule,
                     "before": c.before.outcome if c.before else None,
                     "after": c.after.outcome if c.after else None,
-                    "message": (c.after or c.before).message if (c.after or c.before) else None,
+                    "message": _message(c),
                 }
                 for c in v.rules
             ],

@@ -10,8 +10,9 @@ import click
 
 from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
 from pml_policy.files import write_atomic
-from pml_policy.reporting import format_of, make_report, run_schedule
+from pml_policy.reporting import format_of, make_report, read_cover, run_schedule
 from pml_policy.reports.period import Period, parse
+from pml_policy.reports.render import Cover
 
 from .options import audit_option, policies_option
 
@@ -29,9 +30,32 @@ Exit codes:
 @click.option("--until", metavar="DATE", help="End of the period (exclusive); default: now.")
 @click.option("--model", metavar="NAME", help="Only this model's decisions.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["html", "md", "json"]), help="Default: from the -o file's extension, else md."
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md", "json", "pdf"]),
+    help="Default: from the -o file's extension (.html, .md, .json, .pdf), else md on stdout.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--organisation",
+    envvar="PML_ORGANISATION",
+    metavar="NAME",
+    help="The organisation the report is for, on its cover and header. Env: PML_ORGANISATION.",
+)
+@click.option("--title", metavar="TEXT", help='The report\'s title [default: "Model governance report"].')
+@click.option(
+    "--sign-off",
+    "sign_off",
+    multiple=True,
+    metavar="ROLE",
+    help="A role that signs the PDF report (a line in its sign-off block); repeatable.",
+)
+@click.option(
+    "--report-config",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="YAML with organisation, title and sign_off (a list of roles) [default: ./pml-report.yaml when present].",
+)
 @click.option(
     "--template-dir",
     type=click.Path(exists=True, file_okay=False),
@@ -63,6 +87,10 @@ def report(
     model: str | None,
     fmt: str | None,
     output: str | None,
+    organisation: str | None,
+    title: str | None,
+    sign_off: tuple[str, ...],
+    report_config: str | None,
     template_dir: str | None,
     no_verify: bool,
     schedule: str | None,
@@ -75,16 +103,20 @@ def report(
     rule, each model's history, waivers used, expiring and expired, the policy versions in
     effect, and the audit chain's verification with its head hash.
 
-    HTML is one self-contained file (inline SVG charts, no JavaScript) that prints well; Markdown
-    fits a pull-request comment or a CI job summary; JSON has the same numbers. The waivers'
-    expiry dates come from the policies (-p, default ./policies).
+    HTML is one self-contained file (inline SVG charts, no JavaScript) that prints well; PDF is
+    the same report in pages, with a cover (organisation, period) and a sign-off block, for a risk
+    officer to sign (the extra pml-policy[pdf]); Markdown fits a pull-request comment or a CI job
+    summary; JSON has the same numbers. The waivers' expiry dates come from the policies (-p,
+    default ./policies).
 
     \b
     Examples:
       pml-policy report --period last-7d -o report.html
+      pml-policy report --period last-month -o report.pdf --organisation "Example Bank"
       pml-policy report --period 2026-Q4 --model credit-scorer --format md >> $GITHUB_STEP_SUMMARY
       pml-policy report --schedule "0 6 * * MON" --out-dir compliance/      # long-lived; safe to restart
     """
+    cover = read_cover(report_config, organisation, title, sign_off)
     if schedule:
         if not out_dir:
             raise UsageError("--schedule needs --out-dir, where the reports go")
@@ -96,7 +128,7 @@ def report(
             Path(out_dir),
             chosen_fmt,
             lambda p, path: _write_report(
-                p, model, chosen_fmt, str(path), template_dir, no_verify, policy_paths, audit_url
+                p, model, chosen_fmt, str(path), template_dir, no_verify, policy_paths, audit_url, cover
             ),
             once=once,
             skipped=lambda path: click.echo(f"{path} exists: skipped", err=True),
@@ -104,10 +136,11 @@ def report(
         return
     if once or out_dir:
         raise UsageError("--out-dir and --once go with --schedule")
+    chosen_fmt = format_of(output, fmt)
+    if chosen_fmt == "pdf" and not output and sys.stdout.isatty():
+        raise UsageError("a PDF is not for a terminal", "write it to a file: -o report.pdf")
     chosen = parse(period, since, until, dt.datetime.now(dt.UTC))
-    if not _write_report(
-        chosen, model, fmt or format_of(output), output, template_dir, no_verify, policy_paths, audit_url
-    ):
+    if not _write_report(chosen, model, chosen_fmt, output, template_dir, no_verify, policy_paths, audit_url, cover):
         sys.exit(EXIT_POLICY_FAILED)
 
 
@@ -120,15 +153,21 @@ def _write_report(
     no_verify: bool,
     policy_paths: tuple[str, ...],
     audit_url: str,
+    cover: Cover,
 ) -> bool:
     """Render and write one report; returns whether the chain is intact (or unverified)."""
-    rendered = make_report(period, model, fmt, audit_url, list(policy_paths), template_dir, verify=not no_verify)
+    rendered = make_report(
+        period, model, fmt, audit_url, list(policy_paths), template_dir, verify=not no_verify, cover=cover
+    )
     if output:
         write_atomic(Path(output), rendered.text)
         click.echo(
             f"{fmt} report for {period.label} written to {output}: {rendered.report.totals.decisions} decisions",
             err=True,
         )
+    elif isinstance(rendered.text, bytes):
+        sys.stdout.buffer.write(rendered.text)
+        sys.stdout.flush()
     else:
         click.echo(rendered.text, nl=False)
     return rendered.chain_ok
