@@ -71,7 +71,6 @@ def render(decisions: list[Decision], options: Options) -> str:
                     "driver": {
                         "name": "pml-policy",
                         "version": __version__,
-                        "informationUri": "https://github.com/pml-policy/pml-policy",
                         "rules": list(rules.values()),
                     }
                 },

@@ -3,6 +3,7 @@ written from them (policies, their scenarios, CI, pre-commit, a README of next s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -110,7 +111,7 @@ def init(directory: Path, packs: list[str], ci: str) -> Written:
     files = plan(packs, ci)
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is not a folder", "give a folder to write the governance repository into")
-    taken = [name for name in files if (directory / name).exists() or (directory / name).is_symlink()]
+    taken = [name for name in files if _occupied(directory, name)]
     if taken:
         shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
         raise UsageError(
@@ -122,28 +123,56 @@ def init(directory: Path, packs: list[str], ci: str) -> Written:
     return Written(directory, list(files))
 
 
+def _occupied(directory: Path, name: str) -> bool:
+    """Whether something is at name already, or a file (or a link) stands where one of its folders goes."""
+    path = directory / name
+    if path.exists() or path.is_symlink():
+        return True
+    return any((directory / p).is_file() or (directory / p).is_symlink() for p in Path(name).parents if p != Path("."))
+
+
 def _write_all(directory: Path, files: dict[str, bytes]) -> None:
     """Stage every file in a temporary folder inside directory, then move each into place: a full
-    disk or a permission error while writing leaves nothing behind."""
+    disk or a permission error while writing leaves nothing behind (files and folders made)."""
+    made: list[Path] = []  # folders this call created, to take away again on failure
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        made = _mkdirs(directory, [])
         staging = Path(tempfile.mkdtemp(prefix=".pml-init-", dir=directory))
     except OSError as exc:
+        _remove(made, [])
         raise UsageError(f"cannot write into {directory}: {exc.strerror or exc}", _WRITABLE) from None
+    moved: list[Path] = []
     try:
         for name, content in files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(content)
         for name in files:
-            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            made += _mkdirs((directory / name).parent, made)
             os.replace(staging / name, directory / name)
+            moved.append(directory / name)
     except OSError as exc:
-        for name in files:  # only ours: every path was free before
-            if not (staging / name).exists():
-                (directory / name).unlink(missing_ok=True)
-        raise UsageError(f"cannot write into {directory}: {exc.strerror or exc}; nothing was left", _WRITABLE) from None
+        _remove(made, moved)
+        raise UsageError(
+            f"cannot write {directory / name}: {exc.strerror or exc}; nothing was left", _WRITABLE
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _mkdirs(folder: Path, made: list[Path]) -> list[Path]:
+    """Make folder and its missing parents; the ones made, outermost first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists() and p not in made][::-1]
+    for path in missing:
+        path.mkdir()
+    return missing
+
+
+def _remove(folders: list[Path], files: list[Path]) -> None:
+    for f in files:
+        f.unlink(missing_ok=True)
+    for folder in reversed(folders):  # innermost first; each is empty once its files are gone
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _render(template: str, values: dict[str, object]) -> bytes:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .outputs.json_out import CHECK_SCHEMA_VERSION, CheckDocument
+from .outputs.json_out import CheckDocument
 
 
 def check_schema() -> dict[str, Any]:
     schema = CheckDocument.model_json_schema(by_alias=True, mode="serialization")
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://pml-policy.dev/schemas/check-output-v{CHECK_SCHEMA_VERSION}.json",
-        **schema,
-    }
+    # No $id: the schema has no home on the web yet; it ships as docs/check-output.schema.json and
+    # `pml-policy schema`, and an $id that resolves nowhere would mislead validators.
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -115,7 +115,12 @@ class ScenarioState:
             draft[section][name] = self._value(section, name, value)
 
     def set_paths(self, role: str, table: list[list[str]] | None) -> None:
-        """Any evidence from an `| evidence | value |` table of paths as policies write them."""
+        """Any evidence from an `| evidence | value |` table of paths as policies write them; a
+        `| metric | value |` (param, tag) table names its section once, in the header."""
+        header = table[0][0].strip().lower() if table and len(table[0]) == 2 else ""
+        if header in ("metric", "param", "tag", "metrics", "params", "tags"):
+            self.set_section(role, SECTIONS.get(header, header), table)
+            return
         draft = self.evidence(role)
         for path, value in cells.pairs(table, f"the {role}'s evidence", "evidence"):
             section, _, name = path.partition(".")

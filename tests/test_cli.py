@@ -200,6 +200,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "plan",
     "adapters",
     "adapters.base",
+    "adapters.cards",
     "adapters.local",
     "adapters.mlflow",
     "adapters.sagemaker",

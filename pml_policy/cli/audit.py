@@ -324,6 +324,28 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
         click.echo(_replay(replayed), nl=False)
 
 
+def _policy_texts(result: Replay) -> list[str]:
+    """Which policies the replay ran under other text than the decision did (their digests
+    differ), and which it lacks or adds: why its rules may decide otherwise."""
+    assert result.now is not None
+    before = {p.name: p for p in result.recorded.policies}
+    after = {p.name: p for p in result.now.policies}
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old is None and new is not None:
+            lines.append(f"  policy     {name} {new.version}: not in the recorded decision")
+        elif new is None and old is not None:
+            lines.append(f"  policy     {name} {old.version}: recorded, not among the current policies")
+        elif old is not None and new is not None and old.digest != new.digest:
+            same = " (the same version with other text)" if old.version == new.version else ""
+            lines.append(
+                f"  policy     {name}: recorded {old.version} sha256 {old.digest[:12]}…, now {new.version} "
+                f"sha256 {new.digest[:12]}…{same}"
+            )
+    return lines
+
+
 def _replay(result: Replay) -> str:
     if result.now is None:
         return "\nreplay: no current policy applies to this subject\n"
@@ -332,6 +354,7 @@ def _replay(result: Replay) -> str:
         f"\nreplay under the current policies ({', '.join(f'{p.name} {p.version}' for p in now.policies)}): "
         f"{result.recorded.outcome} -> {now.outcome}"
     ]
+    lines.extend(_policy_texts(result))
     for change in result.changes:
         old, new = change.before, change.after
         if old is None and new is not None:
@@ -340,6 +363,6 @@ def _replay(result: Replay) -> str:
             lines.append(f"  removed    {change.rule}: was {old.outcome}")
         elif old is not None and new is not None:
             lines.append(f"  changed    {change.rule}: {old.outcome} -> {new.outcome} ({new.message})")
-    if len(lines) == 1:
+    if not result.changes:
         lines.append("  no rule would decide otherwise")
     return "\n".join(lines) + "\n"
