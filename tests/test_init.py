@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import venv
@@ -22,8 +21,8 @@ from pml_policy.scaffolding import PACKS
 from .helpers import ROOT, run_cli
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +86,8 @@ def test_packs_lists_every_pack_with_its_files():
     listed = json.loads(run_cli("packs", "--json").stdout)
     assert [p["name"] for p in listed] == list(PACKS)
     by_name = {p["name"]: p for p in listed}
-    assert by_name["starter"]["policies"] == ["documentation.pml", "fairness.pml", "promotion.pml", "reproducibility.pml"]
+    starter = ["documentation.pml", "fairness.pml", "promotion.pml", "reproducibility.pml"]
+    assert by_name["starter"]["policies"] == starter
     assert by_name["eu-ai-act"]["scenarios"] == ["eu-ai-act.feature"]
     for pack in PACKS.values():  # every pack's files exist where the wheel takes them from
         assert pack.policy_files, pack.name
@@ -112,12 +112,12 @@ def test_init_writes_a_repository_whose_ci_runs_the_checks(tmp_path, ci):
     if ci == "github":
         workflow = yaml.safe_load((gov / ".github/workflows/governance.yml").read_text())
         steps = " ".join(s.get("run", "") for s in workflow["jobs"]["policies"]["steps"])
-        assert "${{ secrets.PML_AUDIT_URL }}" == workflow["jobs"]["policies"]["env"]["PML_AUDIT_URL"]
+        assert workflow["jobs"]["policies"]["env"]["PML_AUDIT_URL"] == "${{ secrets.PML_AUDIT_URL }}"
     else:
         job = yaml.safe_load((gov / ".gitlab-ci.yml").read_text())["governance"]
         steps = " ".join(job["script"])
-    for command in ("pml-policy validate", "pml-policy fmt --check", "pml-policy test features --coverage --min-coverage"):
-        assert command in steps
+    for command in ("validate", "fmt --check", "test features --coverage --min-coverage"):
+        assert f"pml-policy {command}" in steps
     assert "pml-policy impact -p policies" in steps and "--format md" in steps
     readme = (gov / "README.md").read_text()
     assert "eu-ai-act, signoff" in readme and "[[" not in readme and "[%" not in readme
