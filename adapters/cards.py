@@ -64,7 +64,8 @@ def read_card(path: str, text: str, shown: str) -> dict[str, Any] | None:
         card = _model_card(parse_document(text, shown, True, EvidenceError, _HINT), shown)
     else:
         match = _FRONT_MATTER.match(text)
-        card = parse_document(match[1], shown, False, EvidenceError, _HINT) if match else None
+        # a newline first: the YAML's line numbers are then the file's (the opening --- is line 1)
+        card = parse_document("\n" + match[1], shown, False, EvidenceError, _HINT) if match else None
         if card is not None and not isinstance(card, dict):
             raise EvidenceError(f"{shown}: the card's front matter must be a mapping, not {type(card).__name__}", _HINT)
     return _flat(card, shown) if card else None

@@ -43,6 +43,7 @@ def subject(
         params=sections.get("params", {}),
         tags=sections.get("tags", {}),
         artifacts=[ArtifactInfo(path=a, size=1) for a in artifacts],
+        card=sections.get("card"),
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import missing_service
+from conftest import missing_service, needs
 from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry
 from pml_policy.engine import evaluate, load
@@ -272,6 +272,79 @@ def test_the_scheduler_names_weekly_files_by_their_period(decided, tmp_path):
         now=lambda: next(clock),
     )
     assert written == [("2026-11-23_2026-11-30", "report-2026-11-23_2026-11-30.md")]
+
+
+def _poppler(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        missing_service(f"{tool} is not installed (apt-get install poppler-utils)")
+    return str(path)
+
+
+def test_the_pdf_report_has_a_cover_pages_the_same_numbers_and_a_sign_off_block(decided, tmp_path):
+    """Rendered for real (WeasyPrint), then read back as a reader would: each page drawn to PNG,
+    and the numbers taken from the PDF's own text."""
+    needs("weasyprint", "pdf")
+    url, policies = decided
+    config = tmp_path / "pml-report.yaml"
+    config.write_text("organisation: Example Bank\nsign_off: [Model risk officer, Chief risk officer]\n")
+    pdf = tmp_path / "report.pdf"
+    out = run_cli("report", "--period", "last-7d", "-o", str(pdf), "-p", str(policies), "--report-config", str(config))
+    assert out.exit_code == 0, out.output
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    subprocess.run([_poppler("pdftoppm"), "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) >= 3 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+    def page_text(*pages: str) -> str:
+        args = [_poppler("pdftotext"), "-layout", *pages, str(pdf), "-"]
+        return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+    cover = page_text("-f", "1", "-l", "1")
+    assert "Example Bank" in cover and "Model governance report" in cover and "last-7d" in cover
+    assert "intact, 12 records" in cover and f"Page 1 of {len(pngs)}" in cover
+    body = page_text()
+    counts = _counts(url)
+    plain = subprocess.run([_poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    cards = re.search(
+        r"decisions\s+passed\s+warned\s+pending\s+failed\s+promotions\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+(\d+)", plain
+    )
+    assert cards is not None, plain[:2000]
+    assert dict(zip(["decisions", "passed", "warned", "failed"], map(int, cards.groups()))) == counts
+    failures = dict(
+        _sql(url, "SELECT policy || '/' || rule, COUNT(*) FROM pml_rule_results WHERE outcome IN ('fail', 'error') "
+             "GROUP BY policy, rule")
+    )  # fmt: skip
+    for rule, n in failures.items():
+        assert re.search(rf"^\s*{re.escape(rule)}\s+{n}\s", body, re.M), rule
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d+", body)  # readable times: no seconds' fractions
+    last = page_text("-f", str(len(pngs)), "-l", str(len(pngs)))
+    assert "Sign-off" in last and "Model risk officer" in last and "Chief risk officer" in last
+
+
+def test_an_output_name_that_does_not_match_the_format_is_refused(decided, tmp_path):
+    _, policies = decided
+    wrong = run_cli("report", "--format", "md", "-o", str(tmp_path / "report.pdf"), "-p", str(policies))
+    assert wrong.exit_code == 2 and "names a pdf file, but --format is md" in wrong.stderr
+    unknown = run_cli("report", "-o", str(tmp_path / "report.txt"), "-p", str(policies))
+    assert unknown.exit_code == 2 and "cannot tell the report format" in unknown.stderr
+    assert not (tmp_path / "report.pdf").exists() and not (tmp_path / "report.txt").exists()
+    md = run_cli("report", "--format", "md", "-o", str(tmp_path / "notes.txt"), "-p", str(policies))
+    assert md.exit_code == 0 and (tmp_path / "notes.txt").read_text().startswith("## Model governance report")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organisation: [1, 2]\n")
+    config = run_cli("report", "--format", "md", "--report-config", str(bad), "-p", str(policies))
+    assert config.exit_code == 2 and "organisation" in config.stderr and "Traceback" not in config.output
+
+
+def test_the_html_report_names_the_organisation_and_reads_times_whole(decided, tmp_path, monkeypatch):
+    _, policies = decided
+    monkeypatch.setenv("PML_ORGANISATION", "Example <Bank>")
+    html = run_cli("report", "--period", "last-7d", "--format", "html", "-p", str(policies)).stdout
+    assert '<p class="org" id="organisation">Example &lt;Bank&gt;</p>' in html
+    assert "max-width: 960px" not in html  # the page's width is used
+    assert "white-space: nowrap" in html and not re.search(r"\d{2}:\d{2}:\d{2}\.\d+", html)
+    assert re.search(r"<time[^>]*>\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC</time>", html)
 
 
 def test_an_organisations_own_template_is_used_and_its_mistakes_are_located(decided, tmp_path):
