@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -433,6 +434,24 @@ def test_explain_replays_recorded_evidence_under_todays_policies(tmp_path):
     assert "changed    gate/auc: fail -> pass (metrics.val_auc = 0.781, required >= 0.75)" in result.stdout
     assert "new rule   gate/card: pass" in result.stdout
     assert "gate/ece" not in result.stdout.split("replay under")[1]  # unchanged rules are not listed
+    assert re.search(
+        r"policy     gate: recorded 1\.0\.0 sha256 [0-9a-f]{12}…, now 2\.0\.0 sha256 [0-9a-f]{12}…\n", result.stdout
+    )
+
+
+def test_explain_replay_says_when_the_same_version_has_other_text(tmp_path):
+    policy = tmp_path / "gate.pml"
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.80 } }')
+    run_cli("check", "examples/credit-pass", "-p", str(policy))
+    same = run_cli("explain", "#1", "--replay", "-p", str(policy)).stdout
+    assert "policy     gate" not in same and "no rule would decide otherwise" in same
+    policy.write_text('policy "gate" version "1.0.0" { rule auc { require metrics.val_auc >= 0.86 } }')
+    edited = run_cli("explain", "#1", "--replay", "-p", str(policy)).stdout
+    assert "(the same version with other text)" in edited and "no rule would decide otherwise" in edited
+    other = tmp_path / "other.pml"
+    other.write_text('policy "other" version "1.0.0" { rule r { require metrics.val_auc >= 0 } }')
+    added = run_cli("explain", "#1", "--replay", "-p", str(policy), "-p", str(other)).stdout
+    assert "policy     other 1.0.0: not in the recorded decision" in added
 
 
 _json_text = st.recursive(

@@ -468,3 +468,30 @@ def test_the_pytest_plugin_is_inert_until_a_scenario_needs_it():
     assert (
         loaded.strip() == "['pml_policy', 'pml_policy.errors', 'pml_policy.scenarios', 'pml_policy.scenarios.plugin']"
     )
+
+
+def test_an_advisory_rule_that_fails_warns_and_a_section_table_names_its_section_once(repo):
+    shutil.copy(ROOT / "policies" / "starter" / "documentation.pml", repo / "policies")
+    feature(
+        repo,
+        """Feature: Documentation
+  Scenario: A missing card warns
+    Given a candidate "credit-scorer" version 8 with
+      | metric  | value |
+      | val_auc | 0.86  |
+    And the artifact "model_card.md" is missing
+    When the policy "documentation" is evaluated
+    Then the rule "model_card" warns
+    And the decision is warn
+
+  Scenario: A hard rule that fails does not warn
+    Given a candidate "credit-scorer" version 8 with
+      | tag   | value |
+      | owner | risk  |
+    When the policy "promotion-gate" is evaluated
+    Then the rule "auc_floor" warns
+""",
+    )
+    out = pml_test(cwd=repo)
+    assert "2 scenarios: 1 passed, 1 failed" in out.stdout, out.stdout + out.stderr
+    assert "the rule promotion-gate/auc_floor errors; the scenario says it warns" in out.stdout
