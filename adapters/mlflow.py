@@ -30,6 +30,7 @@ from typing import Any
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 from pml_policy.errors import EvidenceError, UsageError
 from pml_policy.files import sha256_file
+from pml_policy.mappings import LIMITS
 from pml_policy.secrets import redact
 
 from .base import AdapterConfig, RegistryState, selected
@@ -376,6 +377,12 @@ class MlflowAdapter:
         files = sorted(self._listing(repository, info.run_id, None), key=lambda f: f.path)
         card = card_path([f.path for f in files])
         shown = f"runs:/{info.run_id}/{card}"
+        size = next((f.file_size or 0 for f in files if f.path == card), 0)
+        if size > LIMITS.document_bytes:  # refused before it is downloaded: the disk and the time stay bounded
+            raise EvidenceError(
+                f"{shown}: a model card of {size:,} bytes; the limit is {LIMITS.document_bytes:,}",
+                "archive the card's metadata in a small file (model_card.md front matter, or a CycloneDX bom.json)",
+            )
         listed = [ArtifactInfo(path=f.path, size=f.file_size or 0) for f in files]
         if not files or not (self.hash_artifacts or card):
             return listed, None

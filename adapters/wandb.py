@@ -33,6 +33,7 @@ from pml_policy.mappings import flatten as flatten_mapping
 from pml_policy.mappings import loads_bounded, read_document
 
 from .base import AdapterConfig
+from .cards import card_path, read_card_file
 from .wandb_log import read_records
 
 PREFIX = "wandb:"
@@ -114,20 +115,30 @@ def subject_from_folder(ref: str) -> Subject:
             raise EvidenceError(f"{log}: corrupt W&B log: record {n}: {exc}") from None
     summary = _older_file(folder.file("files/wandb-summary.json"))
     config = _older_file(folder.file("files/config.yaml"))
-    return replay.subject(ref, _artifacts(folder), summary, config)
+    saved = _saved(folder)
+    artifacts = [ArtifactInfo(path=relative, size=size, sha256=p and sha256_file(p)) for relative, size, p in saved]
+    return replay.subject(ref, artifacts, summary, config, _card(folder, saved))
 
 
-def _artifacts(run: EvidenceFolder) -> list[ArtifactInfo]:
+def _saved(run: EvidenceFolder) -> list[tuple[str, int, Path | None]]:
     """The files a run saved (files/; wandb links its own debug logs elsewhere, and they are no
-    evidence). `run.save()` links a file kept outside the run folder: it is listed by name and size,
-    never read or hashed."""
+    evidence), with their sizes. `run.save()` links a file kept outside the run folder: it is listed
+    by name and size (None: never read or hashed)."""
     files = run.root / "files"
     if files.is_symlink() or not files.is_dir():
         return []
     return [
-        ArtifactInfo(path=relative, size=(files / relative).stat().st_size, sha256=p and sha256_file(p))
+        (relative, (files / relative).stat().st_size, p)
         for relative, p in EvidenceFolder(run.shown("files")).files(links_out=True)
     ]
+
+
+def _card(run: EvidenceFolder, saved: list[tuple[str, int, Path | None]]) -> dict[str, Any] | None:
+    """The metadata of a model card the run saved (adapters/cards.py); one linked from outside the
+    run folder is not read."""
+    readable = {relative: p for relative, _, p in saved if p is not None}
+    name = card_path(list(readable))
+    return read_card_file(name, readable[name], run.shown(f"files/{name}")) if name else None
 
 
 class Replay:
@@ -187,7 +198,12 @@ class Replay:
             found.pop(last, None)
 
     def subject(
-        self, ref: str, artifacts: list[ArtifactInfo], summary_file: dict | None, config_file: dict | None
+        self,
+        ref: str,
+        artifacts: list[ArtifactInfo],
+        summary_file: dict | None,
+        config_file: dict | None,
+        card: dict[str, Any] | None = None,
     ) -> Subject:
         run = self.run
         if run is None:
@@ -226,6 +242,7 @@ class Replay:
             params=params,
             tags=tags,
             artifacts=sorted(artifacts + self.logged, key=lambda a: a.path),
+            card=card,
         )
 
 

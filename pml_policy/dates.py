@@ -18,7 +18,10 @@ def parse_when(text: str, option: str, now: dt.datetime | None = None) -> dt.dat
     ago = _AGO.fullmatch(text.strip())
     if ago:
         span = dt.timedelta(**{_UNITS[ago[2]]: int(ago[1])})
-        return (now or dt.datetime.now(dt.UTC)) - span
+        try:
+            return (now or dt.datetime.now(dt.UTC)) - span
+        except OverflowError:
+            raise UsageError(f"{option} {text}: that is before the year 1", "give a shorter span, or a date") from None
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -178,6 +178,9 @@ def test_an_mlflow_runs_card_is_read_with_one_download(uri):
     broken = log_version(uri, model, {"val_auc": 0.86}, artifacts={"bom.json": '{"modelCard": '})
     refused = run_cli("check", f"models:/{model}/{broken}", "-p", "policies/eu-ai-act")
     assert refused.exit_code == 3 and "bom.json" in refused.stderr and "malformed JSON" in refused.stderr
+    huge = log_version(uri, model, {"val_auc": 0.86}, artifacts={"model_card.md": "---\n" + "a: 1\n" * 4_000_000})
+    too_big = run_cli("check", f"models:/{model}/{huge}", "-p", "policies/eu-ai-act")
+    assert too_big.exit_code == 3 and "a model card of 20,000,004 bytes; the limit is 16,777,216" in too_big.stderr
 
 
 @given(st.text(max_size=300), st.sampled_from(["model_card.md", "bom.json"]))

@@ -145,6 +145,8 @@ def test_the_worst_inputs_end_in_one_line(recorded, tmp_path, monkeypatch):
     assert invalid.exit_code == 2 and "p.pml:1:" in invalid.stderr
     since = run_cli("impact", "-p", str(recorded), "--since", "yesterday-ish")
     assert since.exit_code == 2 and "is not a date, a time or a span back from now" in since.stderr
+    ancient = run_cli("impact", "-p", str(recorded), "--since", "999999w")
+    assert ancient.exit_code == 2 and "before the year 1" in ancient.stderr
     monkeypatch.setenv("PML_AUDIT_URL", f"sqlite:///{tmp_path}/none.db")
     missing = run_cli("impact", "-p", str(recorded))
     assert missing.exit_code == 3 and "no audit log at" in missing.stderr

@@ -62,9 +62,25 @@ def test_an_offline_run_becomes_a_subject(tmp_path):
     assert s.tags == {"candidate": "true", "wandb.notes": "nightly build", "wandb.state": "finished"}
     card = next(a for a in s.artifacts if a.path == "model_card.md")
     # run.save() links the file from outside the run folder: listed, never read (hostile input issue)
-    assert card.size == 6 and card.sha256 is None
+    assert card.size == 6 and card.sha256 is None and s.card is None
     assert s.run.id and s.run.start_time is not None
     assert fetch(str(next(run.resolve().glob("run-*.wandb")))).digest == s.digest  # the log file alone reads the same
+
+
+def test_a_model_card_written_into_the_run_is_read_as_card_evidence(tmp_path):
+    run = offline_run(
+        tmp_path,
+        """
+        import os
+        run.log({"val_auc": 0.86})
+        with open(os.path.join(run.dir, "model_card.md"), "w") as f:
+            f.write("---\\nrisk_category: high\\ndatasets: [applications-2026-11]\\n---\\n# card\\n")
+        run.finish()
+    """,
+    )
+    s = fetch(str(run))
+    assert s.card == {"risk_category": "high", "datasets": ["applications-2026-11"]}
+    assert next(a for a in s.artifacts if a.path == "model_card.md").sha256 is not None
 
 
 def test_summary_removals_and_logged_artifacts_are_replayed(tmp_path):
