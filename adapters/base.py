@@ -104,10 +104,15 @@ class Registry(Adapter, Protocol):
     champion_alias: str
 
     def versions(
-        self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True
+        self,
+        name: str,
+        select: str = "all",
+        tag_keys: frozenset[str] = frozenset(),
+        artifacts: bool = True,
+        card: bool = True,
     ) -> tuple[list[Subject], RegistryState]:
         """The versions of a model that `select` picks (all | new | ALIAS | tag:KEY=VALUE), read in
-        batches, and the registry as it is."""
+        batches, and the registry as it is; `artifacts` and `card` False when no policy reads them."""
         ...
 
     def state(self, name: str, versions: Iterable[str]) -> RegistryState:

@@ -233,12 +233,18 @@ class MlflowAdapter:
     # ---- many versions at once (govern) --------------------------------------------------------
 
     def versions(
-        self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True
+        self,
+        name: str,
+        select: str = "all",
+        tag_keys: frozenset[str] = frozenset(),
+        artifacts: bool = True,
+        card: bool = True,
     ) -> tuple[list[Subject], RegistryState]:
         """The versions of a model that `select` picks, as subjects, read in batches; and the
         registry as it is (aliases, each version's own tags). select: all | new (none of
         `tag_keys` set yet) | ALIAS | tag:KEY=VALUE. Listing artifacts takes a request per run
-        (MLflow has no search for them): `artifacts=False` skips it when no policy reads them."""
+        (MLflow has no search for them): `artifacts=False` skips it when no policy reads them, and
+        `card=False` the download of each model card when no policy reads `card.…`."""
         aliases = self.aliases(name)
         versions = list(self._search_versions(name))
         registry = RegistryState(aliases, {str(v.version): dict(v.tags or {}) for v in versions})
@@ -252,6 +258,7 @@ class MlflowAdapter:
                 run=runs.get(v.run_id),
                 aliases=by_version,
                 artifacts=artifacts,
+                card=card,
             )
             for v in sorted(chosen, key=lambda v: int(v.version))
         ]
@@ -329,6 +336,7 @@ class MlflowAdapter:
         logged_model: Any = None,
         extra_metrics: dict[str, float] | None = None,
         artifacts: bool = True,
+        card: bool = True,
     ) -> Subject:
         info, data = (run.info, run.data) if run is not None else (None, None)
         tags = dict(data.tags) if data else {}
@@ -354,7 +362,7 @@ class MlflowAdapter:
             )
         metrics = dict(data.metrics) if data else {}
         metrics.update(extra_metrics or {})
-        archived = self._archived(info) if info is not None and artifacts else ([], None)
+        archived = self._archived(info, card) if info is not None and artifacts else ([], None)
         return Subject(
             source=self.name,
             reference=ref,
@@ -367,15 +375,15 @@ class MlflowAdapter:
             card=archived[1],
         )
 
-    def _archived(self, info: Any) -> tuple[list[ArtifactInfo], dict[str, Any] | None]:
-        """The run's artifacts, and the metadata of its model card when one is among them (one
-        download more). Straight to the run's artifact repository: the client's
+    def _archived(self, info: Any, read_card: bool = True) -> tuple[list[ArtifactInfo], dict[str, Any] | None]:
+        """The run's artifacts, and (with read_card) the metadata of its model card when one is
+        among them (one download more). Straight to the run's artifact repository: the client's
         list_artifacts(run_id) reads the whole run again first, doubling the requests."""
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
         repository = get_artifact_repository(info.artifact_uri)
         files = sorted(self._listing(repository, info.run_id, None), key=lambda f: f.path)
-        card = card_path([f.path for f in files])
+        card = card_path([f.path for f in files]) if read_card else None
         shown = f"runs:/{info.run_id}/{card}"
         size = next((f.file_size or 0 for f in files if f.path == card), 0)
         if size > LIMITS.document_bytes:  # refused before it is downloaded: the disk and the time stay bounded
@@ -388,9 +396,12 @@ class MlflowAdapter:
             return listed, None
         with tempfile.TemporaryDirectory(prefix="pml-artifacts-") as tmp:
             what = f"artifacts of run {info.run_id}"
-            if not self.hash_artifacts:  # only the card
+            if not self.hash_artifacts:  # only the card, a file the listing named: one request
                 assert card is not None
-                fetched = Path(self.call(what, repository.download_artifacts, card, tmp))
+                # _download_file is the one method every artifact repository (and plugin) implements;
+                # download_artifacts would list the path again first, to tell a folder from a file.
+                fetched = Path(tmp) / "card"
+                self.call(what, repository._download_file, card, str(fetched))
                 return listed, read_card_file(card, fetched, shown)
             where = Path(self.call(what, repository.download_artifacts, "", tmp))
             for a in listed:

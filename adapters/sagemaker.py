@@ -193,7 +193,12 @@ class SageMakerAdapter:
     # ---- many versions at once (govern) --------------------------------------------------------
 
     def versions(
-        self, name: str, select: str = "all", tag_keys: frozenset[str] = frozenset(), artifacts: bool = True
+        self,
+        name: str,
+        select: str = "all",
+        tag_keys: frozenset[str] = frozenset(),
+        artifacts: bool = True,
+        card: bool = True,  # (a package has no model card)
     ) -> tuple[list[Subject], RegistryState]:
         """Every version of the group that `select` picks (all | new | ALIAS | tag:KEY=VALUE), as
         subjects; and the registry as it is (the champion, each version's metadata)."""

@@ -255,7 +255,12 @@ def reads_artifacts(policy: ast.Policy) -> bool:
     """Whether any expression of the policy reads artifacts: an adapter that must make a request
     per run to list them (MLflow) can skip that when none does."""
     reads = any(isinstance(n, ast.Artifact) for n in _nodes(policy))
-    return reads or _reads(policy, "artifacts") or _reads(policy, "card")  # a card is an archived file
+    return reads or _reads(policy, "artifacts") or reads_card(policy)  # a card is an archived file
+
+
+def reads_card(policy: ast.Policy) -> bool:
+    """Whether the policy reads `card.…`: only then is a registry's model card downloaded."""
+    return _reads(policy, "card")
 
 
 def reads_monitoring(policy: ast.Policy) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from .adapters.base import Registry, RegistryState
 from .approving import attach
 from .engine import Decision, PolicySet, Subject, backend
-from .engine.checker import reads_artifacts
+from .engine.checker import reads_artifacts, reads_card
 from .engine.rank import order, ranker
 from .plan import Change, Ranker, plan
 
@@ -49,8 +49,10 @@ def govern(
     data = data or {}
     policies = policies.without_alias(adapter.champion_alias)  # production policies are recheck's
     tag_keys = policies.action_tags
-    artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in policies.applicable(model))
-    subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts)
+    applicable = policies.applicable(model)
+    artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in applicable)
+    card = any(p.tree is None or reads_card(p.tree) for p in applicable)
+    subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts, card)
     champion = _champion(adapter, model, registry, subjects)
     attach(subjects, policies, audit_url)
     evaluator = backend("python")

@@ -183,6 +183,26 @@ def test_an_mlflow_runs_card_is_read_with_one_download(uri):
     assert too_big.exit_code == 3 and "a model card of 20,000,004 bytes; the limit is 16,777,216" in too_big.stderr
 
 
+@pytest.mark.slow
+def test_govern_downloads_cards_only_when_a_policy_reads_them(uri, mlflow_server):
+    """Fast by design: a policy that lists artifacts (`artifact "…" exists`) costs a listing per run;
+    only one that reads `card.…` costs a download more per version."""
+    from pml_policy.adapters.base import AdapterConfig
+    from pml_policy.adapters.mlflow import MlflowAdapter
+
+    model = f"credit-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        log_version(uri, model, {"val_auc": 0.86}, artifacts={"model_card.md": FRONT})
+    adapter = MlflowAdapter(AdapterConfig(tracking_uri=uri))
+    costs = {}
+    for card in (False, True):
+        before = mlflow_server.requests_logged()
+        subjects, _ = adapter.versions(model, artifacts=True, card=card)
+        costs[card] = mlflow_server.requests_logged() - before
+        assert [s.card is not None for s in subjects] == [card] * 3
+    assert costs[True] - costs[False] == 3
+
+
 @given(st.text(max_size=300), st.sampled_from(["model_card.md", "bom.json"]))
 def test_any_card_text_is_read_or_refused_never_a_crash(text, name):
     for candidate in (text, f"---\n{text}\n---\n"):
