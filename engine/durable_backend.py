@@ -204,9 +204,10 @@ class DurableBackend(PythonBackend):
 
     def _ruleset(self, policy: CompiledPolicy) -> _Ruleset:
         key = f"{policy.name}@{policy.digest}"
-        if key not in self._rulesets:
-            self._rulesets[key] = _Ruleset(policy, len(self._rulesets), self._host)
-        return self._rulesets[key]
+        with self._host.lock:  # two threads meeting a new policy at once would register it twice
+            if key not in self._rulesets:
+                self._rulesets[key] = _Ruleset(policy, len(self._rulesets), self._host)
+            return self._rulesets[key]
 
     def decide(self, policy: CompiledPolicy, env: Env) -> list[Raw]:
         compute_facts(policy, env)
