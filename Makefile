@@ -27,9 +27,10 @@ lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of 
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/static_checks.py
 
-bench: setup         ## engine throughput and check cold start; the service's throughput and latency
+bench: setup         ## engine throughput and check cold start; the service's throughput and latency; impact
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/service.py --mlflow
+	$(BIN)/python bench/impact.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info
