@@ -1,5 +1,6 @@
 """`pml-policy init` and `packs`: the policy packs shipped in the wheel, and a governance repository
-written from them (policies, their scenarios, CI, pre-commit, a README of next steps)."""
+written from them (policies, their scenarios, CI, pre-commit, the report's cover, a README of next
+steps)."""
 
 from __future__ import annotations
 
@@ -45,8 +46,16 @@ PACKS: dict[str, Pack] = {
             ("promotion-gate", "fairness", "documentation", "reproducibility", "example-runs"),
             ("credit-pass", "credit-warn", "credit-fail", "credit-champion"),
         ),
-        Pack("mlflow", "a champion gate for MLflow's registry: check models:/NAME@challenger, govern NAME"),
-        Pack("sagemaker", "an approval gate for SageMaker Model Registry packages and their reports"),
+        Pack(
+            "mlflow",
+            "a champion gate for MLflow's registry: check models:/NAME@challenger, govern NAME",
+            ("mlflow-gate",),
+        ),
+        Pack(
+            "sagemaker",
+            "an approval gate for SageMaker Model Registry packages and their reports",
+            ("sagemaker-gate",),
+        ),
         Pack(
             "production",
             "champions re-checked on monitoring evidence (drift, freshness); reverted when they fail",
@@ -97,6 +106,7 @@ def plan(packs: list[str], ci: str) -> dict[str, bytes]:
     files["README.md"] = _render("README.md", values)
     files[".gitignore"] = _render("gitignore", values)
     files[".pre-commit-config.yaml"] = _render("pre-commit-config.yaml", values)
+    files["pml-report.yaml"] = _render("pml-report.yaml", values)
     if ci != "none":
         files[CI_SYSTEMS[ci]] = _render(f"{ci}-{'workflow' if ci == 'github' else 'ci'}.yml", values)
     return files

@@ -303,7 +303,7 @@ def test_the_project_features_pin_down_every_starter_rule_both_ways():
     out = pml_test("features", "-p", "policies/starter", "--min-coverage", "100", cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"\d+ scenarios: \d+ passed, 0 failed, 0 in error", out.stdout)
-    assert "Rule coverage: 46 of 46 outcomes seen (100%)" in out.stdout
+    assert "Rule coverage: 62 of 62 outcomes seen (100%)" in out.stdout
 
 
 def test_list_steps_prints_every_step_with_its_example():
@@ -455,7 +455,7 @@ def test_the_same_features_run_under_plain_pytest_with_the_plugin_options():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.search(r"\d+ passed", out.stdout)
-    assert "Rule coverage: 46 of 46 outcomes seen (100%)" in out.stdout
+    assert "Rule coverage: 62 of 62 outcomes seen (100%)" in out.stdout
 
 
 def test_the_pytest_plugin_is_inert_until_a_scenario_needs_it():

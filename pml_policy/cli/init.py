@@ -28,8 +28,9 @@ from pml_policy.scaffolding import CI_SYSTEMS, PACKS, init
 )
 def init_command(directory: Path, packs: tuple[str, ...], ci: str) -> None:
     """Write a governance repository into DIR (default: here): policies/ from the chosen packs,
-    features/ with their scenarios, a CI workflow, a pre-commit config, a .gitignore and a README
-    of next steps. Nothing is overwritten: if any of these files exists, nothing is written.
+    features/ with their scenarios (and the example runs they read), a CI workflow, a pre-commit
+    config, a .gitignore, pml-report.yaml (the report's cover) and a README of next steps. Nothing
+    is overwritten: if any of these files exists, nothing is written.
 
     \b
     Examples:
