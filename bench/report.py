@@ -1,7 +1,8 @@
 """Report time and peak memory over audit logs of 10k, 100k and 1M decisions (SQLite).
 
-Each log is written in bulk: chained decision records spread over 90 days, 8 models, four rule
-results each (one of them failing now and then), and a waiver use every 50 decisions. Then
+Each log is written in bulk: real decisions of the starter policies (pass, warn and fail, ten rule
+results each, with their evidence) copied into chained records of their own, spread over 90 days
+and 8 models, so that `audit verify` finds every record and its rows as the write path makes them. Then
 `pml-policy report --period … --format json` runs as a user runs it, timed, with its peak memory
 read by /usr/bin/time: once with the chain's verification (which reads every record) and once
 with --no-verify (the SQL aggregates alone).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import subprocess
 import sys
 import tempfile
@@ -23,98 +25,60 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-RULES = ("auc_floor", "calibration", "slices", "git_commit")
-
 
 def fill(url: str, count: int, batch: int = 20_000) -> float:
-    from sqlalchemy import column, table, text
-
-    from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.rows import utc_text
+    """Decisions of the starter policies on the three example candidates, recorded first through
+    the real write path (which registers the policies), then copied in bulk: each copy a record of
+    its own (id, time, model, version), chained, with the rows derived from its body, as `audit
+    verify` checks them."""
+    from pml_policy.adapters import fetch
+    from pml_policy.audit import AuditStore, Entry, chain
+    from pml_policy.audit.rows import CHILD_TABLES, Prepared, insert_sql, utc_text
+    from pml_policy.engine import evaluate, load
 
     store = AuditStore(url)
-    decisions = table("pml_decisions", *(column(c) for c in (*chain.HASHED, "hash")))
-    rules = table(
-        "pml_rule_results",
-        *(
-            column(c)
-            for c in (
-                "decision_seq",
-                "policy",
-                "policy_version",
-                "policy_digest",
-                "rule",
-                "enforce",
-                "outcome",
-                "message",
-                "required",
-                "observed",
-                "waiver",
-            )
-        ),
-    )
-    waivers = table("pml_waivers_used", *(column(c) for c in ("decision_seq", "waiver", "policy", "rule", "expired")))
-    used = table("pml_decision_policies", *(column(c) for c in ("decision_seq", "policy", "version", "digest")))
-    start_time = dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
-    prev, seq, started = chain.GENESIS, 0, time.perf_counter()
-    with store.db.engine.begin() as conn:
+    policies = load([ROOT / "policies" / "starter"])
+    champion = fetch(str(ROOT / "examples" / "credit-champion"))
+    entries = []
+    for example in ("credit-pass", "credit-warn", "credit-fail"):
+        subject = fetch(str(ROOT / "examples" / example))
+        entries.append(Entry(evaluate(policies, subject, champion), subject, champion))
+    store.append(entries, "bench", {})
+    templates = [Prepared.of(e, "bench", "{}", {}) for e in entries]
+    bodies = [json.loads(t.row["body"]) for t in templates]
+    seq, prev = store.head()
+    start_time, started = dt.datetime.now(dt.UTC) - dt.timedelta(days=90), time.perf_counter()
+    with store.db.writing() as cursor:
         while seq < count:
-            d_rows, r_rows, w_rows, p_rows = [], [], [], []
+            tables: dict[str, list[dict]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES)}
             for _ in range(min(batch, count - seq)):
                 seq += 1
-                outcome = "fail" if seq % 7 == 0 else ("warn" if seq % 5 == 0 else "pass")
-                row = {
-                    "seq": seq,
-                    "id": uuid.uuid4().hex,
-                    "time": utc_text(start_time + dt.timedelta(seconds=seq * 90 * 86400 / count)),
-                    "actor": "bench",
-                    "ci": "{}",
-                    "subject_ref": f"runs/{seq}",
-                    "subject_digest": "0" * 64,
-                    "model": f"model-{seq % 8}",
-                    "version": str(seq // 8),
-                    "outcome": outcome,
-                    "engine": "python",
-                    "body": "{}",
-                    "evidence": "{}",
-                    "prev_hash": prev,
-                }
+                k = 2 if seq % 7 == 0 else (1 if seq % 5 == 0 else 0)  # fail, warn, pass
+                when = start_time + dt.timedelta(seconds=seq * 90 * 86400 / count)
+                model, version, record_id = f"model-{seq % 8}", str(seq // 8), str(uuid.uuid4())
+                body = dict(bodies[k], id=record_id, time=when.isoformat().replace("+00:00", "Z"))
+                body["subject"] = dict(body["subject"], model=model, version=version)
+                row = dict(
+                    templates[k].row,
+                    id=record_id,
+                    time=utc_text(when),
+                    model=model,
+                    version=version,
+                    body=chain.canonical(body),
+                    seq=seq,
+                    prev_hash=prev,
+                )
                 row["hash"] = prev = chain.record_hash(row)
-                d_rows.append(row)
-                p_rows.append({"decision_seq": seq, "policy": "promotion-gate", "version": "1.0.0", "digest": "a" * 64})
-                for i, rule in enumerate(RULES):
-                    failed = outcome == "fail" and i == seq % 4
-                    r_rows.append(
-                        {
-                            "decision_seq": seq,
-                            "policy": "promotion-gate",
-                            "policy_version": "1.0.0",
-                            "policy_digest": "a" * 64,
-                            "rule": rule,
-                            "enforce": "hard",
-                            "outcome": "fail" if failed else "pass",
-                            "message": f"metrics.{rule} = 0.7, required >= 0.8",
-                            "required": "metrics.x >= 0.8",
-                            "observed": '{"metrics.x":0.7}',
-                            "waiver": None,
-                        }
-                    )
-                if seq % 50 == 0:
-                    w_rows.append(
-                        {
-                            "decision_seq": seq,
-                            "waiver": "RISK-1",
-                            "policy": "promotion-gate",
-                            "rule": "calibration",
-                            "expired": seq % 100 == 0,
-                        }
-                    )
-            conn.execute(decisions.insert(), d_rows)
-            conn.execute(rules.insert(), r_rows)
-            conn.execute(used.insert(), p_rows)
-            if w_rows:
-                conn.execute(waivers.insert(), w_rows)
-        conn.execute(text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq, "h": prev})
+                row["signature"] = None
+                tables["pml_decisions"].append(row)
+                for name in CHILD_TABLES:
+                    tables[name].extend(dict(child, decision_seq=seq) for child in templates[k].children[name])
+            for name, rows in tables.items():
+                if rows:
+                    cursor.executemany(insert_sql(name, tuple(rows[0]), store.db.mark), rows)
+        cursor.execute(
+            store.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"), {"seq": seq, "hash": prev}
+        )
     store.close()
     return time.perf_counter() - started
 
