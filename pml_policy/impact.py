@@ -36,7 +36,7 @@ class VersionImpact:
 @dataclass
 class Impact:
     proposed: list[str]  # "name version" of each proposed policy
-    baseline: str  # "recorded" or "current policies (…)"
+    baseline: str  # "recorded", or "current policies" (--current)
     since: dt.datetime | None
     model: str | None
     replayed: int = 0
