@@ -62,7 +62,7 @@ def audit() -> None:
     help="Only gating decisions, plans (govern without --apply), re-checks of champions, registry changes or "
     "approvals. Default: all.",
 )
-@click.option("--since", help="From this date or time (UTC unless it says).")
+@click.option("--since", help="From this date or time (UTC unless it says), or a span back from now (30d, 12h).")
 @click.option("--until", help="Before this date or time.")
 @click.option(
     "--limit",

@@ -39,6 +39,7 @@ Exit codes:
 )
 @click.option(
     "--since",
+    metavar="WHEN",
     default="90d",
     show_default=True,
     help="Replay the decisions made since this date, time or span back from now (90d, 12h, 2w).",
