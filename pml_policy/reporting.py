@@ -21,7 +21,7 @@ from .escaping import one_line
 from .mappings import read_mapping
 from .reports.data import Report, gather
 from .reports.period import Period, ending_at
-from .reports.render import Cover, render
+from .reports.render import Cover, ensure_renderer, render
 
 REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
 REPORT_CONFIG = "pml-report.yaml"  # the cover and sign-off block, read from here when present
@@ -85,6 +85,7 @@ def make_report(
     cover: Cover | None = None,
 ) -> Rendered:
     """Gather the period's numbers from the audit log and render them."""
+    ensure_renderer(fmt)  # before reading a log that may take a while
     store = AuditStore(audit_url, create=False)
     try:
         policies = policy_set(policy_paths)

@@ -92,7 +92,24 @@ def readable_time(value: str | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def ensure_renderer(fmt: str) -> None:
+    """Fail before any work when the format cannot be rendered here (a PDF without WeasyPrint)."""
+    if fmt == "pdf":
+        _weasyprint()
+
+
 def _pdf(html: str) -> bytes:
+    weasyprint = _weasyprint()
+    from weasyprint.urls import URLFetcher
+
+    # The report is self-contained (inline SVG): nothing is fetched while rendering, whatever a
+    # custom template or a value from the log says (no file:, no http:).
+    fetcher = URLFetcher(allowed_protocols=["data"])
+    document: bytes = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return document
+
+
+def _weasyprint() -> Any:
     try:
         import weasyprint
     except ImportError:
@@ -104,13 +121,7 @@ def _pdf(html: str) -> bytes:
             f"PDF reports need the Pango library: {exc}",
             "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 (or your system's equivalent)",
         ) from None
-    from weasyprint.urls import URLFetcher
-
-    # The report is self-contained (inline SVG): nothing is fetched while rendering, whatever a
-    # custom template or a value from the log says (no file:, no http:).
-    fetcher = URLFetcher(allowed_protocols=["data"])
-    document: bytes = weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
-    return document
+    return weasyprint
 
 
 def _markdown(value: Any) -> Any:

@@ -337,6 +337,18 @@ def test_an_output_name_that_does_not_match_the_format_is_refused(decided, tmp_p
     assert config.exit_code == 2 and "organisation" in config.stderr and "Traceback" not in config.output
 
 
+def test_a_pdf_without_weasyprint_says_what_to_install_before_reading_the_log(tmp_path):
+    code = (
+        "import sys; sys.modules['weasyprint'] = None\n"  # as if it were not installed
+        "from pml_policy.cli import main\n"
+        f"sys.argv = ['pml-policy', 'report', '-o', {str(tmp_path / 'r.pdf')!r}, '--audit', 'sqlite:///{tmp_path}/none.db']\n"
+        "main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "pip install 'pml-policy[pdf]'" in done.stderr, done.stderr
+    assert "no audit log" not in done.stderr and not (tmp_path / "r.pdf").exists()
+
+
 def test_the_html_report_names_the_organisation_and_reads_times_whole(decided, tmp_path, monkeypatch):
     _, policies = decided
     monkeypatch.setenv("PML_ORGANISATION", "Example <Bank>")
