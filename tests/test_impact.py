@@ -89,11 +89,19 @@ def test_markdown_for_a_job_summary_and_scoping(recorded, tmp_path):
     md = run_cli("impact", "-p", str(proposed), "--format", "md").stdout
     assert md.startswith("### Policy impact")
     assert "**1 of 3 versions would now fail: credit-scorer v9**" in md
-    assert "| credit-scorer v9 | warn | **fail** | promotion-gate/auc_floor: pass -> fail" in md
+    # as every Markdown output writes evidence: HTML shown as text, pipes escaped
+    assert "| credit-scorer v9 | warn | **fail** | promotion-gate/auc_floor: pass -&gt; fail" in md
     other = run_cli("impact", "-p", str(proposed), "--model", "another-model").stdout
     assert other.splitlines()[-1] == "no recorded decision in the period to replay"
     later = run_cli("impact", "-p", str(proposed), "--since", "2099-01-01").stdout
     assert later.splitlines()[-1] == "no recorded decision in the period to replay"
+    hostile = tmp_path / "hostile"
+    shutil.copytree(ROOT / "examples" / "credit-warn", hostile)
+    manifest = hostile / "pml.yaml"
+    manifest.write_text(manifest.read_text().replace("name: credit-scorer", 'name: "x|<img src=y>"'))
+    run_cli("check", str(hostile), "-p", str(recorded))
+    md = run_cli("impact", "-p", str(proposed), "--format", "md", "--model", "x|<img src=y>").stdout
+    assert "| x\\|&lt;img src=y&gt; v9 | warn | **fail** |" in md and "<img" not in md
 
 
 def test_only_the_latest_gating_decision_of_each_version_is_replayed(

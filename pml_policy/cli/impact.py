@@ -14,6 +14,7 @@ from pml_policy.dates import parse_when
 from pml_policy.engine import load
 from pml_policy.errors import EXIT_POLICY_FAILED
 from pml_policy.impact import Impact, VersionImpact, impact
+from pml_policy.outputs.markdown import text as markdown_text
 from pml_policy.replaying import RuleChange
 
 from .options import audit_option, data_option, policies_option
@@ -111,19 +112,16 @@ def _text(result: Impact) -> str:
 
 
 def _markdown(result: Impact) -> str:
-    lines = [f"### Policy impact\n\n{_header(result)}\n\n**{result.summary()}**\n"]
+    # Names and messages come from evidence: as Markdown text (one line, HTML shown as text, pipes
+    # escaped), the way every Markdown output of the project writes them.
+    lines = [f"### Policy impact\n\n{markdown_text(_header(result))}\n\n**{markdown_text(result.summary())}**\n"]
     if result.changed:
         lines.append("| version | recorded | proposed | rules that would decide otherwise |")
         lines.append("|---|---|---|---|")
         for version in result.changed:
-            rules = "<br>".join(_cell(_rule_line(c)) for c in version.rules) or "(none)"
-            lines.append(f"| {_cell(version.subject)} | {version.before} | **{version.after}** | {rules} |")
+            rules = "<br>".join(markdown_text(_rule_line(c)) for c in version.rules) or "(none)"
+            lines.append(f"| {markdown_text(version.subject)} | {version.before} | **{version.after}** | {rules} |")
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    """Text in a Markdown table cell: no pipe or line break of its own ends the cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
 
 def _message(change: RuleChange) -> str | None:
