@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,13 @@ def card_path(paths: list[str]) -> str | None:
 
     ranked = sorted((r, p) for p in paths if (r := rank(p)) is not None)
     return ranked[0][1] if ranked else None
+
+
+def card_among(files: dict[str, Path], shown: Callable[[str], str]) -> dict[str, Any] | None:
+    """The card's evidence among readable files (archived path -> file on disk), if one is a card;
+    `shown` says where an archived path is, for errors."""
+    name = card_path(list(files))
+    return read_card_file(name, files[name], shown(name)) if name else None
 
 
 def read_card_file(name: str, file: Path, shown: str) -> dict[str, Any] | None:

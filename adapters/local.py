@@ -33,7 +33,7 @@ from pml_policy.files import EvidenceFolder, sha256_file
 from pml_policy.mappings import flatten, read_document, read_mapping
 
 from .base import AdapterConfig
-from .cards import card_path, read_card_file
+from .cards import card_among
 
 MANIFEST = "pml.yaml"
 METRICS_FILES = ("metrics.json", "dvclive/metrics.json")
@@ -95,7 +95,7 @@ class LocalAdapter:
             params={k: _as_param(v) for k, v in flatten(params, where=f"{ref}: params").items()},
             tags={k: _as_param(v) for k, v in _section(folder, manifest.tags, TAGS_FILES, "tags").items()},
             artifacts=_artifacts(files),
-            card=_card(folder, files),
+            card=card_among(dict(files), folder.shown),
         )
 
 
@@ -141,14 +141,6 @@ def _as_param(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(value, default=str)
-
-
-def _card(folder: EvidenceFolder, files: list[tuple[str, Path]]) -> dict[str, Any] | None:
-    """The metadata of the model card among the folder's files (adapters/cards.py), if there is one."""
-    name = card_path([relative for relative, _ in files])
-    if name is None:
-        return None
-    return read_card_file(name, dict(files)[name], folder.shown(name))
 
 
 def _artifacts(files: list[tuple[str, Path]]) -> list[ArtifactInfo]:

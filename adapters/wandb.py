@@ -33,7 +33,7 @@ from pml_policy.mappings import flatten as flatten_mapping
 from pml_policy.mappings import loads_bounded, read_document
 
 from .base import AdapterConfig
-from .cards import card_path, read_card_file
+from .cards import card_among
 from .wandb_log import read_records
 
 PREFIX = "wandb:"
@@ -117,7 +117,10 @@ def subject_from_folder(ref: str) -> Subject:
     config = _older_file(folder.file("files/config.yaml"))
     saved = _saved(folder)
     artifacts = [ArtifactInfo(path=relative, size=size, sha256=p and sha256_file(p)) for relative, size, p in saved]
-    return replay.subject(ref, artifacts, summary, config, _card(folder, saved))
+    # a card linked from outside the run folder (run.save()) is not read
+    readable = {relative: p for relative, _, p in saved if p is not None}
+    card = card_among(readable, lambda name: folder.shown(f"files/{name}"))
+    return replay.subject(ref, artifacts, summary, config, card)
 
 
 def _saved(run: EvidenceFolder) -> list[tuple[str, int, Path | None]]:
@@ -131,14 +134,6 @@ def _saved(run: EvidenceFolder) -> list[tuple[str, int, Path | None]]:
         (relative, (files / relative).stat().st_size, p)
         for relative, p in EvidenceFolder(run.shown("files")).files(links_out=True)
     ]
-
-
-def _card(run: EvidenceFolder, saved: list[tuple[str, int, Path | None]]) -> dict[str, Any] | None:
-    """The metadata of a model card the run saved (adapters/cards.py); one linked from outside the
-    run folder is not read."""
-    readable = {relative: p for relative, _, p in saved if p is not None}
-    name = card_path(list(readable))
-    return read_card_file(name, readable[name], run.shown(f"files/{name}")) if name else None
 
 
 class Replay:
