@@ -16,7 +16,6 @@ import argparse
 import json
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from measure import run_pml  # noqa: E402  (bench/, beside this script)
 
 
 def subjects(count: int) -> list:
@@ -81,12 +82,8 @@ def floor(policies: Path, count: int) -> float:
 
 
 def impact(url: str, proposed: Path) -> tuple[float, float, dict]:
-    exe = Path(sys.executable).with_name("pml-policy")
-    command = ["/usr/bin/time", "-f", "%M", str(exe), "impact", "-p", str(proposed), "--format", "json"]
-    started = time.perf_counter()
-    done = subprocess.run([*command, "--audit", url], capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024, json.loads(done.stdout)
+    elapsed, peak, out = run_pml("impact", "-p", str(proposed), "--format", "json", "--audit", url)
+    return elapsed, peak, json.loads(out)
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from measure import run_pml  # noqa: E402  (bench/, beside this script)
 
 
 def fill(url: str, count: int, batch: int = 20_000) -> float:
@@ -84,29 +85,10 @@ def fill(url: str, count: int, batch: int = 20_000) -> float:
 
 
 def report(url: str, verify: bool) -> tuple[float, float]:
-    exe = Path(sys.executable).with_name("pml-policy")
-    command = [
-        "/usr/bin/time",
-        "-f",
-        "%M",
-        str(exe),
-        "report",
-        "--period",
-        "last-90d",
-        "--format",
-        "json",
-        "-o",
-        "/dev/null",
-        "--audit",
-        url,
-        "-p",
-        str(ROOT / "policies"),
-    ]
-    if not verify:
-        command.append("--no-verify")
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, int(done.stderr.strip().splitlines()[-1]) / 1024
+    args = ["report", "--period", "last-90d", "--format", "json", "-o", "/dev/null", "--audit", url]
+    args += ["-p", str(ROOT / "policies"), *([] if verify else ["--no-verify"])]
+    elapsed, peak, _ = run_pml(*args)
+    return elapsed, peak
 
 
 def main() -> None:
