@@ -26,8 +26,7 @@ def bound_digest(subject: Subject, managed: frozenset[str]) -> str:
     """What an approval binds: the subject's evidence without the registry state governance itself
     changes (its aliases; the tags in `managed`: the policies' `set tag` keys and REGISTRY_TAGS).
     Otherwise promoting an approved version, or tagging it approved, would void its approval."""
-    left_out = {"digest", "reference", "approvals", "monitoring"} | ({"card"} if subject.card is None else set())
-    body = subject.model_dump(mode="json", exclude=left_out)
+    body = subject.evidence_body(leave_out=frozenset({"monitoring"}))
     body["model"]["aliases"] = []
     body["tags"] = {k: v for k, v in body["tags"].items() if k not in managed}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -49,6 +49,9 @@ class Approval(BaseModel):
     record: int | None = Field(default=None, description="Its record number in the audit log.")
 
 
+_OPTIONAL = ("monitoring", "card")  # evidence a subject may not have at all
+
+
 class Subject(BaseModel):
     """What the rules read. `digest` is the sha256 of the evidence in canonical JSON: everything
     but the reference, which only says where it was read from (the same run read through another
@@ -73,13 +76,16 @@ class Subject(BaseModel):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.digest:
-            # Evidence that is absent stays out of the body: digests made before it existed do not move.
-            left_out = {"digest", "reference", "approvals"} | {
-                name for name in ("monitoring", "card") if getattr(self, name) is None
-            }
-            body = self.model_dump(mode="json", exclude=left_out)
+            body = self.evidence_body()
             canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self.digest = hashlib.sha256(canonical.encode()).hexdigest()
+
+    def evidence_body(self, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The evidence as JSON values: without the digest, the reference and the approvals (not
+        evidence) and `leave_out`; evidence that is absent (no monitoring report, no card) stays
+        out of the body, so that digests made before it existed do not move."""
+        absent = {name for name in _OPTIONAL if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude={"digest", "reference", "approvals", *leave_out, *absent})
 
     def with_monitoring(self, report: dict[str, Any] | None) -> Subject:
         """The same evidence with a monitoring report (its digest covers the report)."""
