@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import uuid
-from collections import Counter
 
 from pml_policy.errors import NoPolicyApplies
 
@@ -68,26 +66,15 @@ class PythonBackend:
     def _policy_result(
         self, policy: CompiledPolicy, raws: list[Raw], waivers: WaiverIndex, subject: Subject, now: dt.datetime
     ) -> PolicyResult:
-        rules = []
-        for rule, raw in zip(policy.rules, raws):
-            if raw[0] == "pass" or raw[0] == "skip" or raw[0] == "pending" or not waivers.all:  # no waiver can matter
-                rules.append(
-                    RuleResult(
-                        policy.name,
-                        rule.id,
-                        rule.title,
-                        rule.level,
-                        raw[0],
-                        raw[1],
-                        rule.required,
-                        raw[2],
-                        None,
-                        [],
-                        rule.line,
-                    )
-                )
-            else:
-                rules.append(_with_waivers(policy, rule, raw, waivers, subject, now))
+        name, waivable = policy.name, waivers.all  # no waiver file: nothing to look up per rule
+        rules = [
+            _with_waivers(policy, rule, raw, waivers, subject, now)
+            if waivable and raw[0] != "pass" and raw[0] != "skip" and raw[0] != "pending"
+            else RuleResult(
+                name, rule.id, rule.title, rule.level, raw[0], raw[1], rule.required, raw[2], None, [], rule.line
+            )
+            for rule, raw in zip(policy.rules, raws)
+        ]
         outcome = policy_outcome(rules)
         actions = {"fail": policy.on_fail, "pending": policy.on_pending}.get(outcome, policy.on_pass)
         planned = [
@@ -143,21 +130,22 @@ def _decision(
     results: list[PolicyResult], subject: Subject, champion: Subject | None, now: dt.datetime, engine: str
 ) -> Decision:
     rules = [r for p in results for r in p.rules]
-    tally = Counter(map(_OUTCOME, rules))
-    counts = Counts(tally["pass"], tally["fail"], tally["skip"], tally["error"], tally["waived"], tally["pending"])
+    seen = [r.outcome for r in rules]  # list.count scans in C: a fifth of a Counter's time
+    counts = Counts(*map(seen.count, ("pass", "fail", "skip", "error", "waived", "pending")))
     # Only a failed or waived rule can carry waivers: skip the scans in the common case.
     touched = (
         [r for r in rules if r.outcome != "pass" and r.outcome != "skip"]
-        if tally["fail"] or tally["error"] or tally["waived"]
+        if counts.failed or counts.errored or counts.waived
         else []
     )
     outcome = combine([p.outcome for p in results])
     if outcome == "fail" or outcome == "pending":
         _withhold(results, rules, outcome)
-    return Decision.model_construct(
+    return Decision.assembled(
         schema_="pml-policy/decision",
         schema_version=DECISION_SCHEMA_VERSION,
         id=str(uuid.uuid4()),
+        kind="decision",
         time=now,
         engine=engine,
         subject=_summary(subject),
@@ -168,9 +156,6 @@ def _decision(
         expired_waivers=sorted({w for r in touched for w in r.expired_waivers}),
         counts=counts,
     )
-
-
-_OUTCOME = operator.attrgetter("outcome")
 
 
 def _withhold(results: list[PolicyResult], rules: list[RuleResult], outcome: Outcome) -> None:
