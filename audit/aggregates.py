@@ -189,15 +189,21 @@ class Aggregates:
             "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top",
             top=top,
         ):
-            message, observed = self._rows(
-                "SELECT r.message, r.observed FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = "
-                ":r "
-                "AND r.outcome IN ('fail', 'error') ORDER BY r.decision_seq DESC LIMIT 1",
+            latest = self._rows(
+                "SELECT MAX(r.decision_seq) FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = :r "
+                "AND r.outcome IN ('fail', 'error')",
                 p=policy,
                 r=rule,
-            )[0]
-            failing.append(RuleFailureCount(policy, rule, count, message, json.loads(observed)))
+            )[0][0]
+            result = next(r for r in self._rule_results(latest) if r["policy"] == policy and r["rule"] == rule)
+            failing.append(RuleFailureCount(policy, rule, count, result["message"], result["observed"]))
         return failing
+
+    def _rule_results(self, seq: int) -> list[dict[str, Any]]:
+        """A record's rule results as its hashed body holds them (message, observed values), each
+        with its policy's name: the rows beside it keep only what reports count by."""
+        (body,) = self._rows("SELECT body FROM pml_decisions WHERE seq = :s", s=seq)[0]
+        return [dict(r, policy=p["name"]) for p in json.loads(body)["policies"] for r in p["rules"]]
 
     def models(self) -> list[ModelLatest]:
         models = []
@@ -298,12 +304,9 @@ class Aggregates:
             "ON d.seq = v.last WHERE d.outcome = 'pending' ORDER BY d.model, d.version"
         ):
             rules = [
-                f"{p}/{r}: {m}"
-                for p, r, m in self._rows(
-                    "SELECT policy, rule, message FROM pml_rule_results WHERE decision_seq = :s AND outcome = "
-                    "'pending' ORDER BY id",
-                    s=seq,
-                )
+                f"{r['policy']}/{r['rule']}: {r['message']}"
+                for r in self._rule_results(seq)
+                if r["outcome"] == "pending"
             ]
             out.append(Awaiting(model, version, time_, rules))
         return out

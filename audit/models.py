@@ -42,6 +42,8 @@ class _BesideDecision(SQLModel):
 
 
 class RuleRecord(_BesideDecision, table=True):
+    """A rule's outcome in a decision: the narrow columns reports count by."""
+
     __tablename__ = "pml_rule_results"
     # Reports read a period's failures through this partial index: its inserts are only the failures.
     __table_args__ = (
@@ -58,10 +60,9 @@ class RuleRecord(_BesideDecision, table=True):
     rule: str
     enforce: str
     outcome: str
-    message: str
-    required: str
-    observed: str = Field(description="Every path the rule read, with its value, as canonical JSON.")
     waiver: str | None = None
+    # The rule's message, requirement and observed values are in the decision's hashed body only
+    # (schema 10): a second copy here cost every append a JSON encoding per rule.
 
 
 class DecisionPolicy(SQLModel, table=True):

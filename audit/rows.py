@@ -118,9 +118,6 @@ def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
         "rule": r["rule"],
         "enforce": r["enforce"],
         "outcome": r["outcome"],
-        "message": r["message"],
-        "required": r["required"],
-        "observed": chain.canonical(r["observed"]),
         "waiver": r["waiver"],
     }
 

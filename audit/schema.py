@@ -17,7 +17,7 @@ from .rows import ACTION_COLUMNS, change_record, insert_sql, utc_text
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -107,6 +107,14 @@ def _inbox(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[InboxJob.__table__])  # type: ignore[attr-defined]
 
 
+def _narrow_rule_results(conn: Connection) -> None:
+    """v9 -> v10: a rule's message, requirement and observed values live in the decision's hashed
+    body only; the copies beside it cost every append a JSON encoding per rule, and `audit verify`
+    a comparison. Reports read the latest failure's message from its record's body."""
+    for column in ("message", "required", "observed"):
+        conn.exec_driver_sql(f"ALTER TABLE pml_rule_results DROP COLUMN {column}")
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -118,6 +126,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     6: _record_kinds,
     7: _change_records,
     8: _inbox,
+    9: _narrow_rule_results,
 }
 
 

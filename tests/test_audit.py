@@ -89,12 +89,13 @@ def test_the_record_holds_what_an_auditor_needs(private_audit_log):
     with engine.connect() as conn:
         rules = conn.execute(
             text(
-                "select policy, rule, outcome, observed from pml_rule_results where decision_seq = 1 and rule = "
+                "select policy, rule, outcome, waiver from pml_rule_results where decision_seq = 1 and rule = "
                 "'auc_floor'"
             )
         ).one()
         actions = conn.execute(text("select kind, name, value, state from pml_actions where decision_seq = 1")).all()
-    assert tuple(rules) == ("promotion-gate", "auc_floor", "fail", '{"metrics.val_auc":0.781}')
+    assert tuple(rules) == ("promotion-gate", "auc_floor", "fail", None)  # its message and observed: the body's only
+    assert {c["name"] for c in inspect(engine).get_columns("pml_rule_results")}.isdisjoint({"message", "observed"})
     assert [tuple(a) for a in actions] == [("set_tag", "governance.status", "rejected", "planned")]
 
 
@@ -334,6 +335,31 @@ def test_an_older_log_is_upgraded_in_place_and_still_verifies(store_url, monkeyp
     assert AuditStore(store_url).schema_version() == current + 1  # upgraded once
 
 
+def _as_of_schema(store_url: str, version: int) -> None:
+    """Mark a log as written by an earlier schema; before 10, rule results had a second copy of each
+    rule's message, requirement and observed values, filled here as those versions wrote them."""
+    if version < 10:
+        for column in ("message", "required", "observed"):
+            _sql(store_url, f"ALTER TABLE pml_rule_results ADD COLUMN {column} VARCHAR NOT NULL DEFAULT 'copy'")
+    _sql(store_url, f"UPDATE pml_meta SET value = '{version}' WHERE key = 'schema_version'")
+
+
+def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and_hash(store_url):
+    store = _fill(store_url, 3)
+    before = [(r["seq"], r["hash"], r["body"]) for r in store.stream()]
+    store.close()
+    _as_of_schema(store_url, 9)
+    upgraded = AuditStore(store_url)
+    assert upgraded.schema_version() == schema.SCHEMA_VERSION == 10
+    with upgraded.db.engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("pml_rule_results")}
+    assert columns.isdisjoint({"message", "required", "observed"}) and {"rule", "outcome", "waiver"} <= columns
+    assert [(r["seq"], r["hash"], r["body"]) for r in upgraded.stream()] == before  # the chain is untouched
+    verdict = upgraded.verify()
+    assert verdict.ok and verdict.records == 3, verdict
+    upgraded.close()
+
+
 def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records(store_url):
     _fill(store_url, 2).close()
     # What a log written by the first release looks like: schema version 1, with the rule index
@@ -347,9 +373,9 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "DROP INDEX ix_pml_rule_failures")
     _sql(store_url, "DROP INDEX ix_pml_decisions_period")
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
-    _sql(store_url, "UPDATE pml_meta SET value = '1' WHERE key = 'schema_version'")
+    _as_of_schema(store_url, 1)
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 9
+    assert store.schema_version() == schema.SCHEMA_VERSION == 10
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
@@ -679,8 +705,8 @@ EDITS = {
     "pml_rule_results": (
         "UPDATE pml_rule_results SET outcome = 'pass' WHERE decision_seq = 2 AND outcome = 'fail'",
         "INSERT INTO pml_rule_results (decision_seq, policy, policy_version, policy_digest, rule, enforce, outcome, "
-        "message, required, observed, waiver) SELECT decision_seq, policy, policy_version, policy_digest, 'forged', "
-        "enforce, 'pass', message, required, observed, waiver FROM pml_rule_results WHERE decision_seq = 2 LIMIT 1",
+        "waiver) SELECT decision_seq, policy, policy_version, policy_digest, 'forged', enforce, 'pass', waiver FROM "
+        "pml_rule_results WHERE decision_seq = 2 LIMIT 1",
         "DELETE FROM pml_rule_results WHERE id = (SELECT MIN(id) FROM pml_rule_results WHERE decision_seq = 2)",
     ),
     "pml_actions": (
@@ -829,7 +855,7 @@ def test_registry_changes_of_an_older_log_become_records_of_their_own(store_url,
         "INSERT INTO pml_actions (decision_seq, policy, kind, name, value, state, time, detail) VALUES (2, "
         "'promotion-gate', 'set_tag', 'governance.status', 'rejected', 'applied', '2026-11-30T10:00:00.000000Z', NULL)",
     )
-    _sql(store_url, "UPDATE pml_meta SET value = '7' WHERE key = 'schema_version'")
+    _as_of_schema(store_url, 7)
     upgraded = AuditStore(store_url)
     assert upgraded.schema_version() == schema.SCHEMA_VERSION
     verdict = upgraded.verify()
