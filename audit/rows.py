@@ -17,7 +17,15 @@ if TYPE_CHECKING:  # types only: `audit verify` reads the log without loading th
     from pml_policy.engine.decision import Decision
     from pml_policy.engine.subject import Subject
 
-CHILD_TABLES = ("pml_rule_results", "pml_actions", "pml_waivers_used", "pml_decision_policies")
+# The tables beside a decision record, and their columns after decision_seq: every row in them is
+# derived from the decision's hashed body (children_of), and `audit verify` checks that it still is.
+CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "pml_rule_results": ("policy", "policy_version", "policy_digest", "rule", "enforce", "outcome", "waiver"),
+    "pml_actions": ("policy", "kind", "name", "value", "state"),
+    "pml_waivers_used": ("waiver", "policy", "rule", "expired"),
+    "pml_decision_policies": ("policy", "version", "digest"),
+}
+CHILD_TABLES = tuple(CHILD_COLUMNS)
 
 
 @dataclass
@@ -49,7 +57,7 @@ class Prepared:
     """One entry's rows, all but what depends on its place in the chain (seq, prev_hash, hash)."""
 
     row: dict[str, Any]
-    children: dict[str, list[dict[str, Any]]]
+    children: dict[str, list[tuple[Any, ...]]]
 
     @classmethod
     def of(cls, entry: Entry, actor: str, ci_json: str, evidence: dict[int, str]) -> Prepared:
@@ -76,26 +84,40 @@ class Prepared:
         }
         return cls(row, children_of(body))
 
+    def child_rows(self, seq: int) -> dict[str, list[dict[str, Any]]]:
+        """The rows beside record `seq`, by table, as append inserts them (named columns)."""
+        return {
+            name: [dict(zip(CHILD_COLUMNS[name], child), decision_seq=seq) for child in children]
+            for name, children in self.children.items()
+        }
 
-def children_of(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The rows beside a decision record, derived from its body alone: what append writes and what
-    `audit verify` expects to find (bodies of every schema version)."""
-    children: dict[str, list[dict[str, Any]]] = {name: [] for name in CHILD_TABLES}
+
+def children_of(body: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows beside a decision record, each in its table's CHILD_COLUMNS order, derived from
+    its body alone: what append writes and what `audit verify` expects to find (bodies of every
+    schema version). Tuples, not dicts: verify derives them for every record of the log."""
+    rules: list[tuple[Any, ...]] = []
+    actions: list[tuple[Any, ...]] = []
+    waivers: list[tuple[Any, ...]] = []
+    policies: list[tuple[Any, ...]] = []
     for p in body["policies"]:
-        children["pml_rule_results"].extend(_rule_row(p, r) for r in p["rules"])
-        children["pml_actions"].extend(
-            {
-                "policy": p["name"],
-                "kind": a["kind"],
-                "name": a["name"],
-                "value": a["value"],
-                "state": a.get("state", "planned"),
-            }  # schema 1 had no state: every action was planned
-            for a in p["actions"]
-        )
-        children["pml_waivers_used"].extend(_waiver_rows(p))
-        children["pml_decision_policies"].append({"policy": p["name"], "version": p["version"], "digest": p["digest"]})
-    return children
+        name, version, digest = p["name"], p["version"], p["digest"]
+        for r in p["rules"]:
+            rule, waiver = r["rule"], r["waiver"]
+            rules.append((name, version, digest, rule, r["enforce"], r["outcome"], waiver))
+            if waiver:
+                waivers.append((waiver, name, rule, False))
+            for w in r["expired_waivers"]:  # {"id", "expires"}; schema 1 wrote "ID (expired DATE)"
+                waivers.append((w["id"] if isinstance(w, dict) else w.rsplit(" (expired ", 1)[0], name, rule, True))
+        for a in p["actions"]:  # schema 1 had no state: every action was planned
+            actions.append((name, a["kind"], a["name"], a["value"], a.get("state", "planned")))
+        policies.append((name, version, digest))
+    return {
+        "pml_rule_results": rules,
+        "pml_actions": actions,
+        "pml_waivers_used": waivers,
+        "pml_decision_policies": policies,
+    }
 
 
 def _evidence_json(subject: Subject, cache: dict[int, str]) -> str:
@@ -108,29 +130,6 @@ def _evidence_json(subject: Subject, cache: dict[int, str]) -> str:
 def insert_sql(name: str, columns: tuple[str, ...], mark: str) -> str:
     """INSERT text with a named placeholder per column, in the driver's form (Database.mark)."""
     return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(mark.format(c) for c in columns)})"
-
-
-def _rule_row(policy: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "policy": policy["name"],
-        "policy_version": policy["version"],
-        "policy_digest": policy["digest"],
-        "rule": r["rule"],
-        "enforce": r["enforce"],
-        "outcome": r["outcome"],
-        "waiver": r["waiver"],
-    }
-
-
-def _waiver_rows(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for r in policy["rules"]:
-        if r["waiver"]:
-            rows.append({"waiver": r["waiver"], "policy": policy["name"], "rule": r["rule"], "expired": False})
-        for w in r["expired_waivers"]:  # {"id", "expires"}; schema 1 wrote "ID (expired DATE)"
-            waiver = w["id"] if isinstance(w, dict) else w.rsplit(" (expired ", 1)[0]
-            rows.append({"waiver": waiver, "policy": policy["name"], "rule": r["rule"], "expired": True})
-    return rows
 
 
 ACTION_COLUMNS = ("decision_seq", "policy", "kind", "name", "value", "state", "time", "detail")

@@ -89,8 +89,8 @@ class AuditStore:
                     row["hash"] = prev = chain.record_hash(row)
                     row["signature"] = self.signer.sign(prev) if self.signer else None
                     tables["pml_decisions"].append(row)
-                    for name in CHILD_TABLES:
-                        tables[name].extend(dict(child, decision_seq=seq) for child in p.children[name])
+                    for name, rows in p.child_rows(seq).items():
+                        tables[name].extend(rows)
                     appended.append((seq, prev))
                 # PostgreSQL: every write below in one pipeline, a round trip instead of one per
                 # statement (an append of one decision took 19 and spent most of its time waiting).
@@ -421,12 +421,9 @@ class _KindCheck:
             said = "change"
         elif body.startswith(APPROVAL_PREFIX):
             said = "approval"
-        elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"plan"' in body:
-            said = "plan"
-        elif f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"recheck"' in body:
-            said = "recheck"
         else:
-            said = "decision"
+            named = f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"'
+            said = next((k for k in ("plan", "recheck") if named + k + '"' in body), "decision")
         if kind != said and self.problem is None:
             self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
 

@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from measure import fill  # noqa: E402  (bench/, beside this script)
+
 PG_ADMIN = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"append_1_sqlite": 2000.0, "verify": 100_000.0, "cold_start": 0.5}
 
@@ -107,7 +110,6 @@ def floor_appends(url: str, count: int) -> float:
 
     store = AuditStore(url)
     prepared = Prepared.of(entry(), "bench", "{}", {})
-    children = {name: rows for name, rows in prepared.children.items() if rows}
     raw = store.db.engine.raw_connection()
     cursor, mark = raw.cursor(), store.db.mark
     start = time.perf_counter()
@@ -118,10 +120,9 @@ def floor_appends(url: str, count: int) -> float:
         seq = cursor.fetchone()[0] + 1
         row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
         cursor.execute(insert_sql("pml_decisions", tuple(row), mark), row)
-        for name, rows in children.items():
-            cursor.executemany(
-                insert_sql(name, ("decision_seq", *rows[0]), mark), [{"decision_seq": seq, **r} for r in rows]
-            )
+        for name, rows in prepared.child_rows(seq).items():
+            if rows:
+                cursor.executemany(insert_sql(name, tuple(rows[0]), mark), rows)
         cursor.execute(store.db.sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
         raw.commit()
     elapsed = time.perf_counter() - start
@@ -154,49 +155,6 @@ def floor_verify(url: str) -> float:
     raw.close()
     store.close()
     return count / elapsed
-
-
-def fill_chain(url: str, records: int, batch: int = 5000) -> float:
-    """Write `records` valid chained records in bulk (decision rows only); returns seconds."""
-    from sqlalchemy import column, table, text
-
-    from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.rows import json_of, utc_text
-
-    store = AuditStore(url)
-    e = entry()
-    body = json_of(e.decision)[1]
-    evidence = '{"champion":' + json_of(e.champion)[1] + ',"subject":' + json_of(e.subject)[1] + "}"
-    decisions = table("pml_decisions", *(column(c) for c in (*chain.HASHED, "hash")))
-    prev, seq, start = chain.GENESIS, 0, time.perf_counter()
-    base = e.decision.time
-    with store.db.engine.begin() as conn:
-        while seq < records:
-            rows = []
-            for _ in range(min(batch, records - seq)):
-                seq += 1
-                row = {
-                    "seq": seq,
-                    "id": uuid.uuid4().hex,
-                    "time": utc_text(base),
-                    "actor": "bench",
-                    "ci": "{}",
-                    "subject_ref": "examples/credit-fail",
-                    "subject_digest": e.subject.digest,
-                    "model": "credit-scorer",
-                    "version": "10",
-                    "outcome": "fail",
-                    "engine": "python",
-                    "body": body,
-                    "evidence": evidence,
-                    "prev_hash": prev,
-                }
-                row["hash"] = prev = chain.record_hash(row)
-                rows.append(row)
-            conn.execute(decisions.insert(), rows)
-        conn.execute(text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq, "h": prev})
-    store.close()
-    return time.perf_counter() - start
 
 
 def bench_verify(url: str) -> tuple[float, int]:
@@ -277,7 +235,7 @@ def main() -> None:
                     )
             url, drop = fresh_url(store, tmp)
             try:
-                seconds = fill_chain(url, args.records)
+                seconds = fill(url, args.records)
                 print(f"  (wrote {args.records:,} chained records in bulk in {seconds:.0f} s)", flush=True)
                 rate, count = bench_verify(url)
                 print(f"  verify {count:,} records     {rate:9.0f} /s   {verdict(rate, TARGETS['verify'])}", flush=True)

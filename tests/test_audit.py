@@ -619,7 +619,7 @@ def _forge_tail(url: str, signature: str | None) -> None:
             )
             for table, children in rows.children_of(json.loads(forged["body"])).items():
                 for child in children:
-                    child = {**child, "decision_seq": forged["seq"]}
+                    child = {**dict(zip(rows.CHILD_COLUMNS[table], child)), "decision_seq": forged["seq"]}
                     names = ", ".join(child)
                     conn.execute(
                         text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + k for k in child)})"), child
