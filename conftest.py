@@ -39,10 +39,19 @@ def needs(module: str, extra: str) -> Any:
         missing_service(f"{module} is not installed (pip install 'pml-policy[{extra}]')")
 
 
+@pytest.fixture(scope="session")
+def parse_cache_home(tmp_path_factory):
+    """One parse cache and cache key per test process, outside the working tree and the home."""
+    return tmp_path_factory.mktemp("parse-cache")
+
+
 @pytest.fixture(autouse=True)
-def private_audit_log(tmp_path, monkeypatch):
-    """Every test records into its own SQLite log, never into the working tree's .pml/."""
+def private_audit_log(tmp_path, monkeypatch, parse_cache_home):
+    """Every test records into its own SQLite log, never into the working tree's .pml/ (where the
+    parse cache goes too: the tests' is their own)."""
     url = f"sqlite:///{tmp_path}/audit.db"
+    monkeypatch.setenv("PML_CACHE_DIR", str(parse_cache_home / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(parse_cache_home / "home"))
     monkeypatch.setenv("PML_AUDIT_URL", url)
     monkeypatch.setenv("PML_ACTOR", "tester@example.com")
     return url

@@ -10,7 +10,7 @@ Adapters never decide and never read the process environment: their settings com
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -190,26 +190,45 @@ def selected(
 
 
 @lru_cache(maxsize=1)
-def adapters() -> tuple[type[Adapter], ...]:
-    """Every installed adapter: ours and third parties' (entry-point group pml_policy.adapters);
-    third parties' first, so that one can claim a reference ours would take (a folder too)."""
-    found: dict[str, type[Adapter]] = {}
+def _installed() -> tuple[tuple[str, Callable[[], type[Adapter]]], ...]:
+    """Every installed adapter by name, not imported yet: ours and third parties' (entry-point
+    group pml_policy.adapters); third parties' first, so that one can claim a reference ours would
+    take (a folder too); the local adapter takes any path, so it is asked last."""
+    found: dict[str, Callable[[], type[Adapter]]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in found:
-            found[ep.name] = ep.load()
-    if "local" not in found:  # running from a source tree without installed metadata
-        from .local import LocalAdapter
+        found.setdefault(ep.name, ep.load)
+    found.setdefault("local", _local)  # running from a source tree without installed metadata
+    return tuple(sorted(found.items(), key=lambda item: (item[0] in BUILTIN, item[0] == "local")))
 
-        found["local"] = LocalAdapter
-    # Ours after the plugins; the local adapter takes any path, so it is asked last.
-    return tuple(sorted(found.values(), key=lambda a: (a.name in BUILTIN, a.name == "local")))
+
+def _local() -> type[Adapter]:
+    from .local import LocalAdapter
+
+    return LocalAdapter
+
+
+def adapters() -> tuple[type[Adapter], ...]:
+    """Every installed adapter, in the order they are asked whether they read a reference."""
+    return tuple(load() for _, load in _installed())
+
+
+# What each of our registry adapters could read, decided without importing it (their modules cost
+# a tenth of a `check` of a folder): a necessary condition only; handles() has the final word.
+_MAY_HANDLE: dict[str, Callable[[str], bool]] = {
+    "mlflow": lambda ref: ref.startswith(("models:/", "runs:/")),
+    "sagemaker": lambda ref: ref.startswith(("sagemaker:", "arn:aws")),
+}
 
 
 def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
     """The adapter that reads ref, configured (by default from the environment, as library callers
     had it before options existed); UsageError when none does."""
     config = config or AdapterConfig.from_env()
-    for cls in adapters():
+    for name, load in _installed():
+        may_handle = _MAY_HANDLE.get(name)
+        if may_handle is not None and not may_handle(ref):
+            continue
+        cls = load()
         if cls.handles(ref):
             return cls(config)
     names = ", ".join(sorted(a.name for a in adapters()))

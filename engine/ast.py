@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class Loc(BaseModel):
     """Where a node stands in its file: 1-based lines and columns, end exclusive."""
 
+    # Every model here is built on first validation or dump, not at import: the parser constructs
+    # nodes without validating, and `check` never needs their schemas (a sixth of its cold start).
+    model_config = ConfigDict(defer_build=True)
+
     line: int
     column: int
     end_line: int
@@ -318,7 +322,3 @@ class PolicyFile(Block):
     @property
     def roles(self) -> list[Role]:
         return [d for d in self.decls if isinstance(d, Role)]
-
-
-for _model in (ListLit, Call, Unary, Binary, Matches, Presence, Quantifier):
-    _model.model_rebuild()

@@ -10,11 +10,11 @@ from pathlib import Path
 from pml_policy.errors import PolicyError, UsageError
 from pml_policy.files import files_under
 
-from . import ast
+from . import ast, parse_cache
 from .checker import check_file, check_set, reads_monitoring
 from .diagnostics import Diagnostic
 from .formatter import policy_text
-from .parser import parse_with_errors, read_policy
+from .reading import read_policy
 from .rules import CompiledPolicy, compile_policy
 from .signoffs import REGISTRY_TAGS
 from .waivers import WaiverIndex, WaiverSpec, from_ast
@@ -88,15 +88,27 @@ def parse_and_check(files: list[Path]) -> tuple[list[tuple[ast.PolicyFile, str]]
     for f in files:
         try:
             text = read_policy(f)
-            tree, build_errors = parse_with_errors(text, str(f))
+            tree = parse_cache.lookup(str(f), text)
+            if tree is None:
+                tree, found = _parse_and_check_file(text, str(f))
+                errors.extend(found)
         except PolicyError as exc:
             errors.extend(exc.errors)
             continue
-        errors.extend(build_errors)
-        errors.extend(check_file(tree, text))
         parsed.append((tree, text))
     errors.extend(check_set(parsed))
     return parsed, errors
+
+
+def _parse_and_check_file(text: str, path: str) -> tuple[ast.PolicyFile, list[Diagnostic]]:
+    """Parse and check one file (PolicyError on a syntax error); a file without errors is cached."""
+    from .parser import parse_with_errors  # lark: only when the cache has no tree for this text
+
+    tree, errors = parse_with_errors(text, path)
+    errors.extend(check_file(tree, text))
+    if not errors:
+        parse_cache.store(path, text, tree)
+    return tree, errors
 
 
 def load(paths: Sequence[str | Path]) -> PolicySet:

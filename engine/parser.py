@@ -19,12 +19,12 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from pydantic import BaseModel
 
-from pml_policy.errors import PolicyError, Unreadable
-from pml_policy.files import read_limited
+from pml_policy.errors import PolicyError
 
 from . import ast
 from .comments import attach_comments, find_comments
 from .diagnostics import Diagnostic, line_of
+from .reading import read_policy
 
 # What the user reads instead of lark's terminal names.
 _TOKEN_NAMES = {
@@ -95,7 +95,6 @@ def parse_with_errors(text: str, path: str = "<text>") -> tuple[ast.PolicyFile, 
 # walks expressions recursively: a limit far above what people write keeps that within Python's
 # stack, and makes a hostile file a located error instead of a RecursionError.
 MAX_DEPTH = 100
-MAX_POLICY_BYTES = 128 << 10  # one policy file (the starter ones are 1-3 KB): at ~40 us a token, parsed in seconds
 _CHAINS = {"or_": 1, "and_": 1, "arith": 2}  # children per level the tree builder nests to the left
 
 
@@ -116,15 +115,6 @@ def _too_deep(tree: Tree) -> Tree | None:
         if depth[id(node)] > MAX_DEPTH and node.meta and not node.meta.empty:
             return node
     return None
-
-
-def read_policy(path: FsPath) -> str:
-    """A policy file's text; PolicyError, located at the file, when it cannot be read, is too
-    large, or is not UTF-8."""
-    try:
-        return read_limited(path, MAX_POLICY_BYTES, "policy file")
-    except Unreadable as exc:
-        raise PolicyError([Diagnostic(str(path), exc.line or 1, 1, exc.reason, "", exc.hint)]) from None
 
 
 def parse_file(path: str | FsPath) -> ast.PolicyFile:

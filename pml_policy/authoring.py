@@ -8,7 +8,8 @@ from pathlib import Path
 from .engine.diagnostics import Diagnostic
 from .engine.formatter import fmt
 from .engine.loader import parse_and_check, policy_files
-from .engine.parser import parse, read_policy
+from .engine.parser import parse
+from .engine.reading import read_policy
 from .errors import PolicyError
 from .files import write_atomic
 
