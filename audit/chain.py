@@ -81,49 +81,42 @@ class Verdict:
     problem: str | None = None
     seq: int | None = None
     decision_id: str | None = None
+    seen: bool = False  # whether the walk met the expected head's hash
 
 
 _SEQ, _ID, _PREV = HASHED.index("seq"), HASHED.index("id"), HASHED.index("prev_hash")
 
 
-def verify_rows(
-    rows: Iterable[Sequence[Any]], head_row: tuple[int, str] | None, expect_head: str | None = None
-) -> Verdict:
-    """Walk the records in seq order, each as its HASHED columns and then its hash; name the first
-    one that breaks the chain."""
-    prev, expected, count, seen_expected = GENESIS, 1, 0, expect_head is None
+def walk(rows: Iterable[Sequence[Any]], start: tuple[int, str] = (0, GENESIS), watch: str | None = None) -> Verdict:
+    """Walk records in seq order from the one after `start` (seq, hash), each as its HASHED columns
+    and then its hash; name the first one that breaks the chain. `records` counts the records
+    that hold; `seen` says whether one of them has the hash `watch`."""
+    prev, expected, count, seen = start[1], start[0] + 1, 0, False
     for row in rows:
         *values, stored = row
         seq = values[_SEQ]
         if seq != expected:
-            return Verdict(
-                False,
-                count,
-                prev,
-                f"record #{expected} is missing: the log goes from #{expected - 1} to #{seq}",
-                expected,
-            )
+            problem = f"record #{expected} is missing: the log goes from #{expected - 1} to #{seq}"
+            return Verdict(False, count, prev, problem, expected, seen=seen)
         if values[_PREV] != prev:
-            return Verdict(
-                False,
-                count,
-                prev,
+            problem = (
                 f"record #{seq} does not follow record #{seq - 1}: its predecessor hash differs (records removed, "
-                "reordered or inserted)",
-                seq,
-                values[_ID],
+                "reordered or inserted)"
             )
+            return Verdict(False, count, prev, problem, seq, values[_ID], seen)
         if hash_values(*values) != stored:
-            return Verdict(
-                False,
-                count,
-                prev,
-                f"record #{seq} was altered: its content no longer matches its hash",
-                seq,
-                values[_ID],
-            )
+            problem = f"record #{seq} was altered: its content no longer matches its hash"
+            return Verdict(False, count, prev, problem, seq, values[_ID], seen)
         prev, expected, count = stored, expected + 1, count + 1
-        seen_expected = seen_expected or prev == expect_head
+        seen = seen or prev == watch
+    return Verdict(True, count, prev, seen=seen)
+
+
+def ended(walked: Verdict, head_row: tuple[int, str] | None, expect_head: str | None) -> Verdict:
+    """A whole chain's walk (records 1..n) against the head row, and the head published earlier."""
+    if not walked.ok:
+        return walked
+    count, prev = walked.records, walked.head
     if head_row is not None and head_row != (count, prev):
         return Verdict(
             False,
@@ -132,7 +125,7 @@ def verify_rows(
             f"the log ends at record #{count} but its head says #{head_row[0]}: records were removed from the end",
             count + 1,
         )
-    if not seen_expected:
+    if expect_head is not None and not walked.seen:
         return Verdict(
             False,
             count,
@@ -140,4 +133,4 @@ def verify_rows(
             f"the published head {expect_head} is not in the log: records were removed from the end, or the log was "
             "rewritten",
         )
-    return Verdict(True, count, prev)
+    return walked

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,14 +29,16 @@ _ORDER = {"pml_decision_policies": "decision_seq, policy"}  # no id column: the 
 class _Table:
     """One table's rows in (decision_seq, insertion) order, read alongside the chain."""
 
-    def __init__(self, name: str, cursor: Any, head: int, sql: Any) -> None:
+    def __init__(self, name: str, cursor: Any, seqs: tuple[int, int], sql: Any) -> None:
         self.name = name
         self.columns, condition = CHILD_COLUMNS[name], _WHERE.get(name, "")
-        where = f"decision_seq <= {{head}}{' AND ' + condition if condition else ''}"
+        # The first range also takes rows below seq 1: rows no record can have.
+        where = "decision_seq <= {last}" + ("" if seqs[0] <= 1 else " AND decision_seq >= {first}")
+        where += f" AND {condition}" if condition else ""
         order = _ORDER.get(name, "decision_seq, id")
         cursor.execute(
             sql(f"SELECT decision_seq, {', '.join(self.columns)} FROM {name} WHERE {where} ORDER BY {order}"),
-            {"head": head},
+            {"first": seqs[0], "last": seqs[1]},
         )
         self.rows: Iterator[Any] = iter(cursor)
         self.next: Any = next(self.rows, None)
@@ -53,18 +56,27 @@ class _Table:
         return found, stray
 
 
-class _Changes:
-    """The applied and failed action rows, in the order their change records were appended."""
-
-    def __init__(self, cursor: Any) -> None:
-        cursor.execute(
-            f"SELECT {', '.join(ACTION_COLUMNS)} FROM pml_actions WHERE state IN ('applied', 'failed') ORDER BY id"
-        )
-        self.rows: Iterator[Any] = iter(cursor)
-
-    def take(self) -> tuple[Any, ...] | None:
-        row = next(self.rows, None)
-        return None if row is None else _plain(tuple(row))
+def _changes_against_rows(
+    cursor: Any, changes: list[tuple[int, tuple[Any, ...]]]
+) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """The applied and failed action rows, in the order they were written, against the change
+    records' bodies in chain order (seq, action row): (the first that differs, a row left over)."""
+    cursor.execute(
+        f"SELECT {', '.join(ACTION_COLUMNS)} FROM pml_actions WHERE state IN ('applied', 'failed') ORDER BY id"
+    )
+    rows = iter(cursor)
+    for seq, action in changes:
+        row = next(rows, None)
+        if row is None or _plain(tuple(row)) != action:
+            what = "deleted" if row is None else "changed"
+            return (f"pml_actions: the row of registry change record #{seq} was {what}", seq), None
+    extra = next(rows, None)
+    if extra is None:
+        return None, None
+    problem = (
+        f"pml_actions: an applied or failed row for record #{extra[0]} was inserted without a registry change record"
+    )
+    return None, (problem, extra[0])
 
 
 REGISTRATION_COLUMNS = ("name", "version", "digest", "source", "first_decision", "first_time")
@@ -84,10 +96,18 @@ class _Registrations:
             if known is None:
                 self.first[key] = ((*key, p["digest"], p["source"], record_id, time), seq)
             elif known[0][2] != p["digest"]:
-                return (
-                    f'record #{seq} used policy "{key[0]}" version {key[1]} with another text (digest) than record '
-                    f"#{known[1]} did: the policy changed without a new version, its registration removed"
-                )
+                return _reused(key, seq, known[1])
+        return None
+
+    def merge(self, later: _Registrations) -> tuple[str, int] | None:
+        """Add the first uses a later range of the chain found; a version it used with another
+        digest than an earlier range is the problem feed() would have named."""
+        for key, (row, seq) in sorted(later.first.items(), key=lambda item: item[1][1]):
+            known = self.first.get(key)
+            if known is None:
+                self.first[key] = (row, seq)
+            elif known[0][2] != row[2]:
+                return _reused(key, seq, known[1]), seq
         return None
 
     def compare(self, cursor: Any) -> tuple[str, int | None] | None:
@@ -111,32 +131,46 @@ class _Registrations:
         return None
 
 
-class DerivedCheck:
-    """Fed every record in chain order; names the first row that its body does not derive."""
+def _reused(key: tuple[str, str], seq: int, first: int) -> str:
+    return (
+        f'record #{seq} used policy "{key[0]}" version {key[1]} with another text (digest) than record '
+        f"#{first} did: the policy changed without a new version, its registration removed"
+    )
 
-    def __init__(self, open_cursor: Any, head: int, sql: Any) -> None:
-        self.tables = [_Table(name, open_cursor(name), head, sql) for name in CHILD_COLUMNS]
-        self.changes = _Changes(open_cursor("changes"))
+
+@dataclass
+class Derived:
+    """What checking one range of the chain found (picklable: a worker process sends it back)."""
+
+    problem: str | None  # the first row the range's bodies do not derive
+    at: int | None
+    changes: list[tuple[int, tuple[Any, ...]]]  # (seq, action row) of its change records, in chain order
+    first_uses: _Registrations
+
+
+class DerivedCheck:
+    """Fed the records of a range of the chain in order; names the first row their bodies do
+    not derive. Change records' rows and policy registrations are concluded over the whole
+    chain (conclude): a log checked in ranges is checked as one."""
+
+    def __init__(self, open_cursor: Any, seqs: tuple[int, int], sql: Any) -> None:
+        self.tables = [_Table(name, open_cursor(name), seqs, sql) for name in CHILD_COLUMNS]
+        self.changes: list[tuple[int, tuple[Any, ...]]] = []
         self.registrations = _Registrations()
-        self.open_cursor = open_cursor
         self.problem: str | None = None
         self.at: int | None = None
 
     def feed(self, seq: int, record_id: str, time: str, body: str) -> None:
-        if self.problem is not None:
-            return
         if body.startswith(APPROVAL_PREFIX):  # a sign-off: everything it says is hashed, nothing derives from it
             return None
-        if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row
-            action = _parsed(body)
-            if action is None:
+        if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row (conclude)
+            change = _parsed(body)
+            if change is None:
                 return self._found(seq, f"record #{seq} was altered: its body is no longer JSON")
-            action = action["action"]
-            row = self.changes.take()
-            if row != _plain(tuple(action[c] for c in ACTION_COLUMNS)):
-                what = "deleted" if row is None else "changed"
-                self._found(seq, f"pml_actions: the row of registry change record #{seq} was {what}")
-            return
+            self.changes.append((seq, _plain(tuple(change["action"][c] for c in ACTION_COLUMNS))))
+            return None
+        if self.problem is not None:
+            return None
         decision = _parsed(body)
         if decision is None:
             return self._found(seq, f"record #{seq} was altered: its body is no longer JSON")
@@ -168,27 +202,42 @@ class DerivedCheck:
                 )
         return None
 
-    def finish(self) -> None:
-        if self.problem is None:
-            registered = self.registrations.compare(self.open_cursor("policies"))
-            if registered is not None:
-                self._found(registered[1] or 0, registered[0])
-        extra = self.changes.take()
-        if self.problem is None and extra is not None:
-            self._found(
-                extra[0],
-                f"pml_actions: an applied or failed row for record #{extra[0]} was inserted without "
-                "a registry change record",
-            )
+    def result(self) -> Derived:
+        """What the range holds, once every record of it was fed."""
         for table in self.tables:
             if self.problem is None and table.next is not None:
                 self._found(
                     table.next[0],
                     f"{table.name}: a row was inserted for record #{table.next[0]}, which is not in the chain",
                 )
+        return Derived(self.problem, self.at, self.changes, self.registrations)
 
     def _found(self, seq: int, problem: str) -> None:
-        self.problem, self.at = problem, seq
+        if self.problem is None or seq < (self.at or 0):
+            self.problem, self.at = problem, seq
+
+
+def conclude(ranges: list[Derived], open_cursor: Any) -> tuple[str, int | None] | None:
+    """The first problem of the whole chain, its ranges' results in order: a row a body does not
+    derive, a change record's row changed or deleted, a policy version used with two texts; then,
+    when there is none, the registrations and applied rows against what the chain derives."""
+    found = [(r.at or 0, r.problem) for r in ranges if r.problem is not None]
+    registrations = _Registrations()
+    for r in ranges:
+        clash = registrations.merge(r.first_uses)
+        if clash is not None:
+            found.append((clash[1], clash[0]))
+            break
+    changed, extra = _changes_against_rows(open_cursor("changes"), [c for r in ranges for c in r.changes])
+    if changed is not None:
+        found.append((changed[1], changed[0]))
+    if found:
+        at, problem = min(found)
+        return problem, at
+    registered = registrations.compare(open_cursor("policies"))
+    if registered is not None:
+        return registered[0], registered[1] or 0
+    return extra
 
 
 def _parsed(body: str) -> Any:

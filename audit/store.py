@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,11 +21,8 @@ from . import chain, queries, schema
 from .aggregates import Aggregates
 from .context import actor, ci_context
 from .database import Database, reason
-from .derived import DerivedCheck
 from .rows import (
     ACTION_COLUMNS,
-    APPROVAL_PREFIX,
-    CHANGE_PREFIX,
     CHILD_TABLES,
     Entry,
     Prepared,
@@ -277,52 +273,36 @@ class AuditStore:
         expect_head: str | None = None,
         public_key: PublicKey | None = None,
         checkpoint: tuple[int, str] | None = None,
+        workers: int | None = 1,
     ) -> chain.Verdict:
-        """Recompute every record's hash and link, streaming in seq order through the driver's own
-        cursor (a server-side one on PostgreSQL): SQLAlchemy's rows cost a third of the time. With
-        a public key, every record from the first signed one on must carry a valid signature; with
-        a checkpoint (seq, hash), the log must still hold that record."""
-        columns = ", ".join((*chain.HASHED, "hash", "signature", "kind"))
-        query = self.db.sql(f"SELECT {columns} FROM pml_decisions WHERE seq <= {{head}} ORDER BY seq")
+        """Recompute every record's hash and link, its kind and the rows derived from its body,
+        streaming in seq order through the driver's own cursors (server-side on PostgreSQL), in
+        seq ranges checked by `workers` processes at once (None: one per CPU for a log of
+        PARALLEL_FROM records or more; the default, 1: one pass). With a public key (one pass),
+        every record from the first signed one on must carry a valid signature; with a checkpoint
+        (seq, hash), the log must still hold that record."""
+        from . import verifying  # not on the write path: a `check` never loads it
+
         signatures = SignatureCheck(public_key) if public_key else None
-        kinds = _KindCheck()
         try:
             with self.db.driver() as raw:
                 # One snapshot for every read below: appends may go on meanwhile, and the chain and
                 # the rows beside it must be read as of the same moment.
-                raw.cursor().execute(
-                    "BEGIN" if self.db.is_sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
-                )
+                verifying.snapshot(self.db, raw)
                 head = _read_head(raw.cursor())  # verify up to the head seen first
-                cursor = self._reader(raw, "pml_verify")
-                cursor.execute(query, {"head": head[0]})
-                derived = DerivedCheck(lambda table: self._reader(raw, f"pml_verify_{table}"), head[0], self.db.sql)
-                verdict = chain.verify_rows(_checking(cursor, signatures, kinds, derived), head, expect_head)
-                if verdict.ok:
-                    derived.finish()
+                count = 1 if signatures else verifying.worker_count(head[0], workers)
+                parts = verifying.ranges(head[0], count)
+                if count == 1:
+                    found = [verifying.check_range(self.db, raw, parts[0], expect_head, signatures)]
+                else:
+                    found = verifying.check_ranges(self.db, parts, expect_head)
+                opened = lambda table: verifying.reader(self.db, raw, f"pml_verify_{table}")  # noqa: E731
+                cut = (lambda v: self._against_checkpoint(v, checkpoint)) if checkpoint else None
+                verdict = verifying.combine(found, head, expect_head, opened, signatures, cut)
                 raw.rollback()
-                if verdict.ok and checkpoint is not None:
-                    verdict = self._against_checkpoint(verdict, checkpoint)
         except self.db.errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
-        if not verdict.ok:
-            return verdict
-        if signatures is not None:
-            signatures.finish(verdict.records)
-        # The first record found wrong, whichever check found it; at one record, a bad signature first.
-        found = [(c.at or 0, rank, c.problem) for rank, c in enumerate((signatures, kinds, derived)) if c and c.problem]
-        if found:
-            at, _, problem = min(found)
-            return chain.Verdict(False, max(at - 1, 0), verdict.head, problem, at or None)
         return verdict
-
-    def _reader(self, raw: Any, name: str) -> Any:
-        """A cursor that streams: SQLite's own, a named server-side one on PostgreSQL."""
-        if self.db.is_sqlite:
-            return raw.cursor()
-        cursor = raw.driver_connection.cursor(name=name)
-        cursor.itersize = 2000  # rows per round trip
-        return cursor
 
     def _against_checkpoint(self, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
         seq, expected = checkpoint
@@ -403,39 +383,3 @@ def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
     cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + (" FOR UPDATE" if lock else ""))
     seq, hash_ = cursor.fetchone()
     return seq, hash_
-
-
-_SEQ, _ID, _TIME, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "time", "body")), len(chain.HASHED))
-
-
-class _KindCheck:
-    """A record's kind column must say what its (hashed) body says: a plan turned into a gating
-    decision by hand is found. In canonical JSON the body's top-level "kind" follows its "id"."""
-
-    def __init__(self) -> None:
-        self.problem: str | None = None
-        self.at: int | None = None
-
-    def feed(self, seq: int, record_id: str, body: str, kind: str) -> None:
-        if body.startswith(CHANGE_PREFIX):
-            said = "change"
-        elif body.startswith(APPROVAL_PREFIX):
-            said = "approval"
-        else:
-            named = f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"'
-            said = next((k for k in ("plan", "recheck") if named + k + '"' in body), "decision")
-        if kind != said and self.problem is None:
-            self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
-
-
-def _checking(
-    rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck, derived: DerivedCheck
-) -> Iterator[Any]:
-    """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
-    signature, kind and derived rows checked on the way."""
-    for row in rows:
-        if signatures is not None:
-            signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
-        kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
-        derived.feed(row[_SEQ], row[_ID], row[_TIME], row[_BODY])
-        yield row[: _HASH + 1]

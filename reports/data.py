@@ -223,7 +223,7 @@ def gather(
     ]
     chain = Chain(verified=False)
     if verify:
-        verdict = store.verify()
+        verdict = store.verify(workers=None)  # a large log in seq ranges, one process per CPU
         chain = Chain(verified=True, ok=verdict.ok, records=verdict.records, head=verdict.head, problem=verdict.problem)
     return Report(
         generated=utc_text(now),

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, inspect, text
 
 from pml_policy.adapters import fetch
-from pml_policy.audit import AuditStore, Entry, chain, rows, schema
+from pml_policy.audit import AuditStore, Entry, chain, rows, schema, verifying
 from pml_policy.audit.database import driver_url
 from pml_policy.audit.signing import PublicKey, Signer, keygen
 from pml_policy.engine import evaluate, load
@@ -29,6 +30,23 @@ from pml_policy.errors import AuditError, PolicyConflict
 from .helpers import ROOT, run_cli
 
 CHAMPION = ["--champion", "examples/credit-champion", "-p", "policies/starter"]
+_ONE_PASS, _CHECK_RANGES = AuditStore.verify, verifying.check_ranges
+
+
+@pytest.fixture(autouse=True)
+def verified_in_ranges_too(monkeypatch):
+    """Every verification in this file is made twice: in one pass, and split into three seq ranges
+    (checked one after the other here; processes only divide the work). A log verified in ranges
+    must give the verdict of one pass, on every tampering below."""
+
+    def both(store, expect_head=None, public_key=None, checkpoint=None, workers=None):
+        whole = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=1)
+        ranged = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=3)
+        assert ranged == whole, (ranged, whole)
+        return whole
+
+    monkeypatch.setattr(AuditStore, "verify", both)
+    monkeypatch.setattr(verifying, "check_ranges", partial(_CHECK_RANGES, processes=False))
 
 
 def _decision(example: str = "credit-pass"):
@@ -171,6 +189,19 @@ def test_no_audit_says_so():
 
 
 # ---- tamper evidence, on both stores ---------------------------------------------------------
+
+
+def test_worker_processes_checking_seq_ranges_give_the_verdict_of_one_pass(store_url, monkeypatch):
+    monkeypatch.setattr(verifying, "check_ranges", _CHECK_RANGES)  # real, spawned processes
+    store = _fill(store_url, 6)
+    assert _ONE_PASS(store, workers=2) == _ONE_PASS(store, workers=1) == _ONE_PASS(store)
+    assert _ONE_PASS(store, workers=2).records == 6
+    _sql(store_url, "UPDATE pml_rule_results SET outcome = 'pass' WHERE decision_seq = 5 AND outcome = 'fail'")
+    ranged = _ONE_PASS(store, workers=2)
+    assert not ranged.ok and ranged.seq == 5 and "pml_rule_results" in ranged.problem
+    assert ranged == _ONE_PASS(store, workers=1)
+    cli = run_cli("audit", "verify", "--audit", store_url, "--workers", "2")
+    assert cli.exit_code == 1 and "record #5" in cli.stderr
 
 
 def test_an_intact_log_verifies(store_url):

@@ -211,7 +211,16 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     help="A checkpoint `audit checkpoint` wrote: the log must still hold its record (signature checked "
     "with --public-key).",
 )
-def verify(audit_url: str, expect_head: str | None, public_key: str | None, checkpoint_file: str | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    envvar="PML_VERIFY_WORKERS",
+    help="Processes that check seq ranges of the log at once. Default: one per CPU (up to 8) for a log "
+    "of 50,000 records or more, else one. With --public-key: one.",
+)
+def verify(
+    audit_url: str, expect_head: str | None, public_key: str | None, checkpoint_file: str | None, workers: int | None
+) -> None:
     """Recompute the hash chain and name the first record that breaks it.
 
     Finds an edited field, a deleted or inserted record, records swapped, and records removed
@@ -225,7 +234,7 @@ def verify(audit_url: str, expect_head: str | None, public_key: str | None, chec
     key = PublicKey(public_key) if public_key else None
     published = read_checkpoint(checkpoint_file, key) if checkpoint_file else None
     store = AuditStore(audit_url, create=False)
-    verdict = store.verify(expect_head, key, published)
+    verdict = store.verify(expect_head, key, published, workers)
     if verdict.ok:
         signed = ", every record from the first signed one on signed by the key" if key else ""
         click.echo(f"OK: {verdict.records} records, chain intact{signed} in {store.shown}\nhead {verdict.head}")

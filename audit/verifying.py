@@ -1,0 +1,202 @@
+"""`audit verify`: every record's hash and link, its kind, its signature, and the rows derived
+from its body, in seq order. A large log is split into seq ranges checked in worker processes at
+once, each from the stored hash of the record before its range; where two ranges meet, the link
+is checked again, and the change records' rows and the policy registrations are concluded over
+the whole chain, so a log checked in ranges gives the verdict it gives checked in one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import chain
+from .database import Database
+from .derived import Derived, DerivedCheck, conclude
+from .rows import APPROVAL_PREFIX, CHANGE_PREFIX
+from .signing import SignatureCheck
+
+# Below this many records one process is quicker than starting others (a worker starts in ~0.3 s).
+PARALLEL_FROM = 50_000
+_COLUMNS = ", ".join((*chain.HASHED, "hash", "signature", "kind"))
+_SEQ, _ID, _TIME, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "time", "body")), len(chain.HASHED))
+
+
+@dataclass
+class RangeVerdict:
+    """One range's walk: its chain verdict, and the first kind or derived-row problem in it."""
+
+    first: int
+    last: int
+    start: str  # the stored hash of record first - 1: the link the range was checked from
+    chain: chain.Verdict
+    kind: tuple[int, str] | None
+    derived: Derived
+
+
+def ranges(head: int, workers: int) -> list[tuple[int, int]]:
+    """[first, last] seq ranges covering 1..head, one per worker."""
+    size = -(-head // workers) if head else 1
+    return [(first, min(first + size - 1, head)) for first in range(1, max(head, 1) + 1, size)]
+
+
+def worker_count(head: int, asked: int | None) -> int:
+    """The processes to check a log of `head` records with: as asked, else one per CPU for a large log."""
+    if asked is not None:
+        return max(1, min(asked, head or 1))
+    return min(os.cpu_count() or 1, 8) if head >= PARALLEL_FROM else 1
+
+
+def check_range(
+    db: Database, raw: Any, seqs: tuple[int, int], watch: str | None, signatures: SignatureCheck | None = None
+) -> RangeVerdict:
+    """Walk records first..last on an open connection (in the snapshot the caller chose)."""
+    first, last = seqs
+    cursor = raw.cursor()
+    start = chain.GENESIS
+    if first > 1:
+        cursor.execute(db.sql("SELECT hash FROM pml_decisions WHERE seq = {seq}"), {"seq": first - 1})
+        row = cursor.fetchone()
+        start = row[0] if row else ""  # record first - 1 is gone: its range's walk says so
+    rows = reader(db, raw, "pml_verify")
+    rows.execute(
+        db.sql(f"SELECT {_COLUMNS} FROM pml_decisions WHERE seq >= {{first}} AND seq <= {{last}} ORDER BY seq"),
+        {"first": first, "last": last},
+    )
+    kinds = _KindCheck()
+    derived = DerivedCheck(lambda table: reader(db, raw, f"pml_verify_{table}"), seqs, db.sql)
+    verdict = chain.walk(_checking(rows, signatures, kinds, derived), (first - 1, start), watch)
+    if verdict.ok and verdict.records < last - first + 1:  # the range ends early: a gap, or the log's end
+        missing = first + verdict.records
+        cursor.execute(db.sql("SELECT MIN(seq) FROM pml_decisions WHERE seq > {seq}"), {"seq": missing})
+        after = cursor.fetchone()[0]
+        if after is not None:  # as one pass names it; at the log's end, its head row says so (combine)
+            problem = f"record #{missing} is missing: the log goes from #{missing - 1} to #{after}"
+            verdict = replace(verdict, ok=False, problem=problem, seq=missing)
+    kind = (kinds.at or 0, kinds.problem) if kinds.problem else None
+    return RangeVerdict(first, last, start, verdict, kind, derived.result())
+
+
+def _check_range_in_worker(url: str, seqs: tuple[int, int], watch: str | None) -> RangeVerdict:
+    db = Database(url)
+    try:
+        with db.driver() as raw:
+            snapshot(db, raw)
+            found = check_range(db, raw, seqs, watch)
+            raw.rollback()
+            return found
+    finally:
+        db.close()
+
+
+def check_ranges(
+    db: Database, parts: list[tuple[int, int]], watch: str | None, processes: bool = True
+) -> list[RangeVerdict]:
+    """The ranges checked in worker processes at once, each on a connection of its own; one
+    after the other here when this process runs other threads (a fork would copy their locks, a
+    spawn re-runs a script without a main guard), or with `processes=False` (the tests)."""
+    import multiprocessing
+    import threading
+
+    if not processes or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_check_range_in_worker(db.url, part, watch) for part in parts]
+    with ProcessPoolExecutor(len(parts), mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_check_range_in_worker, [db.url] * len(parts), parts, [watch] * len(parts)))
+
+
+def combine(
+    parts: list[RangeVerdict],
+    head: tuple[int, str],
+    expect_head: str | None,
+    open_cursor: Any,
+    signatures: SignatureCheck | None = None,
+    also: Callable[[chain.Verdict], chain.Verdict] | None = None,
+) -> chain.Verdict:
+    """One verdict from the ranges' walks, in order: the first broken link (ranges must meet), then
+    the end of the log against its head row, then `also` (a checkpoint), then the first problem
+    of signatures, kinds or derived rows (at one record, a bad signature first)."""
+    records, prev = 0, chain.GENESIS
+    for part in parts:
+        if part.start != prev:  # where two ranges meet: the stored hash both read must be the same
+            return chain.Verdict(
+                False,
+                records,
+                prev,
+                f"record #{part.first} does not follow record #{part.first - 1}: its predecessor hash differs "
+                "(records removed, reordered or inserted)",
+                part.first,
+            )
+        if not part.chain.ok:  # its count is the range's: the records before it held too
+            return replace(part.chain, records=records + part.chain.records)
+        records, prev = records + part.chain.records, part.chain.head
+        if part.chain.records < part.last - part.first + 1:
+            break  # the log ends in this range (no record after it: check_range looked)
+    walked = chain.Verdict(True, records, prev, seen=any(p.chain.seen for p in parts))
+    ended = chain.ended(walked, head, expect_head)
+    if ended.ok and also is not None:
+        ended = also(ended)
+    if not ended.ok:
+        return ended
+    found = [(at, 1, problem) for at, problem in (p.kind for p in parts if p.kind)]
+    if signatures is not None:
+        signatures.finish(ended.records)
+        if signatures.problem is not None:
+            found.append((signatures.at or 0, 0, signatures.problem))
+    derived = conclude([p.derived for p in parts], open_cursor)
+    if derived is not None:
+        found.append((derived[1] or 0, 2, derived[0]))
+    if found:
+        at, _, problem = min(found)
+        return chain.Verdict(False, max(at - 1, 0), ended.head, problem, at or None)
+    return ended
+
+
+def snapshot(db: Database, raw: Any) -> None:
+    """One snapshot for every read that follows: appends may go on meanwhile."""
+    raw.cursor().execute("BEGIN" if db.is_sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def reader(db: Database, raw: Any, name: str) -> Any:
+    """A cursor that streams: SQLite's own, a named server-side one on PostgreSQL."""
+    if db.is_sqlite:
+        return raw.cursor()
+    cursor = raw.driver_connection.cursor(name=name) if hasattr(raw, "driver_connection") else raw.cursor(name=name)
+    cursor.itersize = 2000  # rows per round trip
+    return cursor
+
+
+class _KindCheck:
+    """A record's kind column must say what its (hashed) body says: a plan turned into a gating
+    decision by hand is found. In canonical JSON the body's top-level "kind" follows its "id"."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+        self.at: int | None = None
+
+    def feed(self, seq: int, record_id: str, body: str, kind: str) -> None:
+        if body.startswith(CHANGE_PREFIX):
+            said = "change"
+        elif body.startswith(APPROVAL_PREFIX):
+            said = "approval"
+        else:
+            named = f'"id":{json.dumps(record_id, ensure_ascii=False)},"kind":"'
+            said = next((k for k in ("plan", "recheck") if named + k + '"' in body), "decision")
+        if kind != said and self.problem is None:
+            self.problem, self.at = f"record #{seq} was altered: its kind is {kind!r} but its body says {said!r}", seq
+
+
+def _checking(
+    rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck, derived: DerivedCheck
+) -> Iterator[Any]:
+    """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
+    signature, kind and derived rows checked on the way."""
+    for row in rows:
+        if signatures is not None:
+            signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
+        kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
+        derived.feed(row[_SEQ], row[_ID], row[_TIME], row[_BODY])
+        yield row[: _HASH + 1]
