@@ -27,8 +27,10 @@ lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of 
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/static_checks.py
 
-bench: setup         ## engine throughput and check cold start; the service's throughput and latency; impact
-	$(BIN)/python bench/engine.py
+bench: setup         ## engines; audit log (appends, verify, cold start); report over 1M decisions; service; impact
+	-$(BIN)/python bench/engine.py
+	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python bench/service.py --mlflow
 	$(BIN)/python bench/impact.py
 
