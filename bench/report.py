@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 
 from measure import fill, run_pml  # noqa: E402  (bench/, beside this script)
 
-
 TARGET_1M = 6.0  # seconds for a report over 1,000,000 decisions, chain verified (issue #15)
 
 
