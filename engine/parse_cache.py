@@ -17,7 +17,6 @@ import os
 import pickle
 import secrets
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,12 +63,11 @@ def _existing(path: Path) -> bytes | None:
 
 @lru_cache(maxsize=1)
 def _built_by() -> str:
-    """What a cached tree depends on besides the file's path and text: the code that builds and
-    checks trees (an upgrade, or an edit in a checkout, makes new entries)."""
-    here = Path(__file__).parent
+    """What a cached tree depends on besides the file's path and text: the engine's code, which
+    builds and checks trees (an upgrade, or an edit in a checkout, makes new entries)."""
     code = hashlib.sha256()
-    for name in ("ast.py", "parser.py", "checker.py", "comments.py", "grammar.lark"):
-        code.update((here / name).read_bytes())
+    for source in sorted((*Path(__file__).parent.glob("*.py"), Path(__file__).with_name("grammar.lark"))):
+        code.update(source.name.encode() + b"\0" + source.read_bytes())
     return f"{code.hexdigest()} python {sys.version_info[:2]}"
 
 
@@ -109,6 +107,8 @@ def store(path: str, text: str, tree: ast.PolicyFile) -> None:
     entry, key = _entry(path, text), _key()
     if entry is None or key is None:
         return
+    import tempfile
+
     payload = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
