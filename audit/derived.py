@@ -21,7 +21,7 @@ import orjson
 from .rows import ACTION_COLUMNS, APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_COLUMNS, children_of
 
 # The rows of each table that a decision body derives (applied and failed actions are change
-# records' own, checked by _Changes).
+# records' own, checked against them by _changes_against_rows).
 _WHERE = {"pml_actions": "state IN ('planned', 'withheld')"}
 _ORDER = {"pml_decision_policies": "decision_seq, policy"}  # no id column: the body's order is by policy name
 
