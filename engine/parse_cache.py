@@ -20,6 +20,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from pml_policy.files import user_cache_dir
+
 from . import ast
 
 _MAC = hashlib.sha256().digest_size
@@ -30,14 +32,9 @@ def _folder() -> Path | None:
     return Path(where) / "policies" if where else None
 
 
-def _key_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pml-policy" / "cache.key"
-
-
 def _key() -> bytes | None:
     """The local key entries are signed with, made on first use; None when it cannot be kept."""
-    path = _key_file()
+    path = user_cache_dir() / "cache.key"
     key = _existing(path)
     if key is not None:
         return key

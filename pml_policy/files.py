@@ -19,6 +19,12 @@ _BLOCK = 1 << 20
 SPECIAL_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
+def user_cache_dir() -> Path:
+    """This user's cache folder for pml-policy ($XDG_CACHE_HOME, else ~/.cache): what is kept
+    between runs about this machine, never about a project (that goes under its .pml/)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pml-policy"
+
+
 def write_atomic(path: Path, text: str | bytes) -> None:
     """Write text to a temporary file beside path, then rename it over path. A path that is not a
     regular file (/dev/null, /dev/stdout, a pipe) is written in place: renaming over it would
