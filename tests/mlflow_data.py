@@ -120,7 +120,21 @@ class MlflowServer:
         self.process = None
 
     def requests_logged(self) -> int:
-        """Requests the server has answered so far (from its access log)."""
+        """Requests the server has answered so far (from its access log), once the log has settled:
+        the server writes a request's line after answering it, so a count read at once can miss
+        the last ones and give them to the next count."""
+        import time
+
+        count, deadline = self._logged(), time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            again = self._logged()
+            if again == count:
+                return count
+            count = again
+        return count
+
+    def _logged(self) -> int:
         return sum(
             1
             for line in self.log.read_text(errors="replace").splitlines()
