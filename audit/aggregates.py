@@ -183,18 +183,11 @@ class Aggregates:
 
     def failing_rules(self, top: int = 10) -> list[RuleFailureCount]:
         failing = []
-        for policy, rule, count in self._rows(
-            "SELECT r.policy, r.rule, COUNT(*) AS n FROM pml_rule_results r WHERE {results} AND r.outcome IN "
-            "('fail', 'error') "
-            "GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top",
+        for policy, rule, count, latest in self._rows(
+            "SELECT r.policy, r.rule, COUNT(*) AS n, MAX(r.decision_seq) FROM pml_rule_results r WHERE {results} AND "
+            "r.outcome IN ('fail', 'error') GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top",
             top=top,
         ):
-            latest = self._rows(
-                "SELECT MAX(r.decision_seq) FROM pml_rule_results r WHERE {results} AND r.policy = :p AND r.rule = :r "
-                "AND r.outcome IN ('fail', 'error')",
-                p=policy,
-                r=rule,
-            )[0][0]
             result = next(r for r in self._rule_results(latest) if r["policy"] == policy and r["rule"] == rule)
             failing.append(RuleFailureCount(policy, rule, count, result["message"], result["observed"]))
         return failing

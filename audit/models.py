@@ -13,8 +13,9 @@ class DecisionRecord(SQLModel, table=True):
     """A decision as recorded. `hash` covers every other column and `prev_hash` (chain.py)."""
 
     __tablename__ = "pml_decisions"
-    # Reports count a period's decisions by outcome and model from this index alone.
-    __table_args__ = (Index("ix_pml_decisions_period", "time", "outcome", "model"),)
+    # Reports count a period's decisions (kind: not plans) by outcome, model and version from this
+    # index alone, never reading a record's ~10 KB row.
+    __table_args__ = (Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),)
     seq: int = Field(primary_key=True, description="Position in the chain: 1, 2, 3… with no gaps.")
     id: str = Field(unique=True, description="The decision id printed by check.")
     time: str = Field(description="UTC, ISO 8601 with microseconds and Z.")

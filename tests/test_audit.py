@@ -376,15 +376,19 @@ def _as_of_schema(store_url: str, version: int) -> None:
 
 
 def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and_hash(store_url):
+    """And v10 -> v11: the period index covers what reports filter and group by."""
     store = _fill(store_url, 3)
     before = [(r["seq"], r["hash"], r["body"]) for r in store.stream()]
     store.close()
     _as_of_schema(store_url, 9)
     upgraded = AuditStore(store_url)
-    assert upgraded.schema_version() == schema.SCHEMA_VERSION == 10
+    assert upgraded.schema_version() == schema.SCHEMA_VERSION == 11
     with upgraded.db.engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("pml_rule_results")}
+        period = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("pml_decisions")}
     assert columns.isdisjoint({"message", "required", "observed"}) and {"rule", "outcome", "waiver"} <= columns
+    # v11: reports count a period's decisions from the index alone
+    assert period["ix_pml_decisions_period"] == ["time", "kind", "outcome", "model", "version"]
     assert [(r["seq"], r["hash"], r["body"]) for r in upgraded.stream()] == before  # the chain is untouched
     verdict = upgraded.verify()
     assert verdict.ok and verdict.records == 3, verdict
@@ -396,17 +400,17 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     # What a log written by the first release looks like: schema version 1, with the rule index
     # and without the columns of applied changes and of signatures.
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
+    _sql(store_url, "DROP INDEX ix_pml_decisions_period")  # it covers kind since v11
     _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN signature")
     _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN kind")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN time")
     _sql(store_url, "ALTER TABLE pml_actions DROP COLUMN detail")
     _sql(store_url, "DROP TABLE pml_decision_policies")
     _sql(store_url, "DROP INDEX ix_pml_rule_failures")
-    _sql(store_url, "DROP INDEX ix_pml_decisions_period")
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _as_of_schema(store_url, 1)
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 10
+    assert store.schema_version() == schema.SCHEMA_VERSION == 11
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}
