@@ -212,11 +212,11 @@ def adapters() -> tuple[type[Adapter], ...]:
     return tuple(load() for _, load in _installed())
 
 
-# What each of our registry adapters could read, decided without importing it (their modules cost
-# a tenth of a `check` of a folder): a necessary condition only; handles() has the final word.
-_MAY_HANDLE: dict[str, Callable[[str], bool]] = {
-    "mlflow": lambda ref: ref.startswith(("models:/", "runs:/")),
-    "sagemaker": lambda ref: ref.startswith(("sagemaker:", "arn:aws")),
+# How the references each of our registry adapters reads begin, known without importing it (their
+# modules cost a tenth of a `check` of a folder): a necessary condition; handles() decides.
+REFERENCE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "mlflow": ("models:/", "runs:/"),
+    "sagemaker": ("sagemaker:", "arn:aws"),
 }
 
 
@@ -225,8 +225,7 @@ def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
     had it before options existed); UsageError when none does."""
     config = config or AdapterConfig.from_env()
     for name, load in _installed():
-        may_handle = _MAY_HANDLE.get(name)
-        if may_handle is not None and not may_handle(ref):
+        if name in REFERENCE_PREFIXES and not ref.startswith(REFERENCE_PREFIXES[name]):
             continue
         cls = load()
         if cls.handles(ref):

@@ -33,7 +33,7 @@ from pml_policy.files import sha256_file
 from pml_policy.mappings import LIMITS
 from pml_policy.secrets import redact
 
-from .base import AdapterConfig, RegistryState, selected
+from .base import REFERENCE_PREFIXES, AdapterConfig, RegistryState, selected
 from .cards import card_path, read_card_file
 from .monitoring import read_report
 
@@ -98,7 +98,7 @@ class MlflowAdapter:
 
     @classmethod
     def handles(cls, ref: str) -> bool:
-        return ref.startswith(("models:/", "runs:/"))
+        return ref.startswith(REFERENCE_PREFIXES["mlflow"])
 
     # ---- the client ---------------------------------------------------------------------------
 

@@ -338,7 +338,7 @@ def test_the_readmes_first_example_is_what_the_command_prints(tmp_path, monkeypa
 
 
 def test_each_reference_still_reaches_its_adapter_though_registry_adapters_load_only_for_theirs():
-    from pml_policy.adapters.base import _MAY_HANDLE, adapter_for, adapters
+    from pml_policy.adapters.base import REFERENCE_PREFIXES, adapter_for, adapters
 
     routed = {
         "models:/credit-scorer/3": "mlflow",
@@ -353,5 +353,5 @@ def test_each_reference_still_reaches_its_adapter_though_registry_adapters_load_
     # The cheap pre-check is a necessary condition: whatever an adapter reads passes it.
     for cls in adapters():
         for ref in routed:
-            if cls.name in _MAY_HANDLE and cls.handles(ref):
-                assert _MAY_HANDLE[cls.name](ref), (cls.name, ref)
+            if cls.name in REFERENCE_PREFIXES and cls.handles(ref):
+                assert ref.startswith(REFERENCE_PREFIXES[cls.name]), (cls.name, ref)
