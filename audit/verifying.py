@@ -192,7 +192,7 @@ class _KindCheck:
 def _checking(
     rows: Iterator[Any], signatures: SignatureCheck | None, kinds: _KindCheck, derived: DerivedCheck
 ) -> Iterator[Any]:
-    """The rows as verify_rows reads them (the hashed columns, then the hash), each record's
+    """The rows as chain.walk reads them (the hashed columns, then the hash), each record's
     signature, kind and derived rows checked on the way."""
     for row in rows:
         if signatures is not None:

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from measure import fill  # noqa: E402  (bench/, beside this script)
+from measure import fill, run_pml  # noqa: E402  (bench/, beside this script)
 
 PG_ADMIN = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"append_cpu_sqlite": 2500.0, "govern_100": 8000.0, "verify_sqlite": 200_000.0, "verify_postgresql": 60_000.0}
@@ -190,15 +190,8 @@ def bench_verify(url: str, workers: int | None) -> tuple[float, int]:
 
 def bench_export_memory(url: str) -> tuple[float, float]:
     """Peak RSS of `pml-policy audit export` writing to /dev/null, and its time."""
-    exe = Path(sys.executable).with_name("pml-policy")
-    start = time.perf_counter()
-    out = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", str(exe), "audit", "export", "--audit", url, "-o", "/dev/null"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(out.stderr.strip().splitlines()[-1]) / 1024, time.perf_counter() - start
+    elapsed, peak, _ = run_pml("audit", "export", "--audit", url, "-o", "/dev/null")
+    return peak, elapsed
 
 
 def bench_cold_start(runs: int, tmp: Path) -> tuple[float, float]:
@@ -262,11 +255,10 @@ def main() -> None:
             print(f"{store}:", flush=True)
             bench_store(store, tmp, args.appends, args.records)
         check, floor = bench_cold_start(args.cold_runs, tmp)
-        met = check / floor <= COLD_START_RATIO
         print(f"cold start, check with its SQLite append (installed wheel): median {check:.3f} s", flush=True)
         print(
             f"  floor: python -c 'import click, lark, yaml; from pydantic import BaseModel': {floor:.3f} s   "
-            f"ratio {check / floor:.2f}x   target <= {COLD_START_RATIO}x: {'met' if met else 'MISSED'}"
+            f"ratio {check / floor:.2f}x   {verdict(check / floor, COLD_START_RATIO, higher_is_better=False)}"
         )
 
 
