@@ -34,7 +34,12 @@ def _folder() -> Path | None:
 
 def _key() -> bytes | None:
     """The local key entries are signed with, made on first use; None when it cannot be kept."""
-    path = user_cache_dir() / "cache.key"
+    return _key_at(user_cache_dir() / "cache.key")
+
+
+@lru_cache(maxsize=4)
+def _key_at(path: Path) -> bytes | None:
+    """Read (or made) once per process: every policy file looked up and stored is signed with it."""
     key = _existing(path)
     if key is not None:
         return key
