@@ -164,7 +164,7 @@ def reader(db: Database, raw: Any, name: str) -> Any:
     """A cursor that streams: SQLite's own, a named server-side one on PostgreSQL."""
     if db.is_sqlite:
         return raw.cursor()
-    cursor = raw.driver_connection.cursor(name=name) if hasattr(raw, "driver_connection") else raw.cursor(name=name)
+    cursor = raw.driver_connection.cursor(name=name)
     cursor.itersize = 2000  # rows per round trip
     return cursor
 
