@@ -25,7 +25,8 @@ test-quick: setup    ## a quick local run: no slow tests, fewer Hypothesis examp
 lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of DESIGN.md (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python scripts/static_checks.py
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup         ## engines; audit log (appends, verify, cold start); report over 1M decisions; service; impact
 	-$(BIN)/python bench/engine.py

@@ -35,14 +35,14 @@ _API = {
     "Subject": "pml_policy.engine",
     "fetch": "pml_policy.adapters",
     "AdapterConfig": "pml_policy.adapters",
-    "check": "pml_policy.checking",
-    "record": "pml_policy.checking",
-    "govern": "pml_policy.governing",
-    "replay": "pml_policy.replaying",
-    "approve": "pml_policy.approving",
-    "revoke": "pml_policy.approving",
+    "check": "pml_policy.usecases.checking",
+    "record": "pml_policy.usecases.checking",
+    "govern": "pml_policy.usecases.governing",
+    "replay": "pml_policy.usecases.replaying",
+    "approve": "pml_policy.usecases.approving",
+    "revoke": "pml_policy.usecases.approving",
     "AuditStore": "pml_policy.audit",
-    "PmlError": "pml_policy.errors",
+    "PmlError": "pml_policy.base.errors",
 }
 
 

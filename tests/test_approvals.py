@@ -347,7 +347,7 @@ def test_an_approval_appended_without_the_key_is_caught(governed_repo, monkeypat
 
 
 def test_evidence_cannot_bring_its_own_approvals(tmp_path):
-    from pml_policy.approving import attach
+    from pml_policy.usecases.approving import attach
 
     ps = policies(tmp_path, ROLE + 'policy "p" version "1.0.0" { rule r { require approved by "model-risk" } }')
     s = subject(model="credit", version="8")

@@ -24,8 +24,8 @@ from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry, chain, rows, schema, verifying
 from pml_policy.audit.database import driver_url
 from pml_policy.audit.signing import PublicKey, Signer, keygen
+from pml_policy.base.errors import AuditError, PolicyConflict
 from pml_policy.engine import evaluate, load
-from pml_policy.errors import AuditError, PolicyConflict
 
 from .helpers import ROOT, run_cli
 

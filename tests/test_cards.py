@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from pml_policy.adapters.cards import card_path, read_card
 from pml_policy.adapters.local import LocalAdapter
+from pml_policy.base.errors import EvidenceError
 from pml_policy.engine import evaluate
-from pml_policy.errors import EvidenceError
 
 from .helpers import ROOT, rule_policy, run_cli, subject
 from .mlflow_data import log_version

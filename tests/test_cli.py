@@ -78,7 +78,7 @@ def test_json_output_follows_the_versioned_schema(tmp_path):
 
 
 def test_the_published_json_schema_is_current():
-    from pml_policy.schema import check_schema
+    from pml_policy.usecases.schema import check_schema
 
     published = json.loads((ROOT / "docs" / "check-output.schema.json").read_text())
     assert published == check_schema(), "regenerate with: pml-policy schema > docs/check-output.schema.json"
@@ -189,16 +189,18 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "cli.changes",
     "cli.check",
     "cli.options",
-    "approving",
-    "checking",
-    "config",
-    "errors",
-    "escaping",
-    "secrets",
-    "waiting",
-    "files",
-    "mappings",
-    "plan",
+    "base",
+    "usecases",
+    "usecases.approving",
+    "usecases.checking",
+    "base.config",
+    "base.errors",
+    "base.escaping",
+    "base.secrets",
+    "base.waiting",
+    "base.files",
+    "base.mappings",
+    "usecases.plan",
     "adapters",
     "adapters.base",
     "adapters.cards",

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
+from pml_policy.base.errors import NoPolicyApplies
 from pml_policy.engine import Decision, evaluate
 from pml_policy.engine.decision import ExpiredWaiver
-from pml_policy.errors import NoPolicyApplies
 
 from .helpers import NOW, outcome_of, policies, rule_policy, subject
 

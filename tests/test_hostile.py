@@ -32,7 +32,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pml_policy.errors import EvidenceError
+from pml_policy.base.errors import EvidenceError
 
 from .helpers import ROOT, run_cli
 

@@ -10,7 +10,7 @@ import pytest
 
 from pml_policy.audit import AuditStore
 from pml_policy.engine import load
-from pml_policy.impact import impact
+from pml_policy.usecases.impact import impact
 
 from .helpers import ROOT, run_cli
 

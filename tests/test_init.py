@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pml_policy.scaffolding import MIN_COVERAGE, PACKS
+from pml_policy.usecases.scaffolding import MIN_COVERAGE, PACKS
 
 from .helpers import ROOT, run_cli
 
@@ -139,7 +139,7 @@ def test_a_failure_part_way_leaves_nothing(tmp_path, monkeypatch):
     the folders init made, and the one line says so."""
     import errno
 
-    from pml_policy import scaffolding
+    from pml_policy.usecases import scaffolding
 
     real, calls = os.replace, []
 

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pml_policy.base.errors import PolicyError
 from pml_policy.engine import ast, evaluate
 from pml_policy.engine.formatter import fmt
 from pml_policy.engine.loader import load, parse_and_check
 from pml_policy.engine.parser import parse
-from pml_policy.errors import PolicyError
 
 from . import strategies
 from .helpers import NOW, ROOT, run_cli, subject

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pml_policy.adapters import adapter_for, fetch
-from pml_policy.errors import EvidenceError, UsageError
+from pml_policy.base.errors import EvidenceError, UsageError
 
 from .helpers import ROOT, run_cli
 

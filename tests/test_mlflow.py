@@ -229,10 +229,10 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_s
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
     from pml_policy.audit import AuditStore
-    from pml_policy.checking import entries_of
     from pml_policy.engine import load
-    from pml_policy.governing import govern
-    from pml_policy.plan import apply
+    from pml_policy.usecases.checking import entries_of
+    from pml_policy.usecases.governing import govern
+    from pml_policy.usecases.plan import apply
 
     server = mlflow_server
     try:

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pml_policy.audit import AuditStore, Entry
+from pml_policy.base.errors import PolicyError
 from pml_policy.engine import evaluate, load
-from pml_policy.errors import PolicyError
-from pml_policy.replaying import replay
+from pml_policy.usecases.replaying import replay
 
 from .helpers import NOW, outcome_of, rule_policy, run_cli, subject
 

@@ -155,7 +155,7 @@ _JSON = st.recursive(
 def test_a_report_of_any_shape_is_read_or_refused_never_a_crash(document):
     """Hostile reports: Evidently's keys in any arrangement and any JSON value."""
     from pml_policy.adapters.monitoring import report_from
-    from pml_policy.errors import EvidenceError
+    from pml_policy.base.errors import EvidenceError
 
     try:
         report = report_from(document, "report.json")

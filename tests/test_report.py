@@ -259,7 +259,7 @@ def test_the_scheduler_writes_one_report_per_period_and_a_restart_writes_no_dupl
 
 
 def test_the_scheduler_names_weekly_files_by_their_period(decided, tmp_path):
-    from pml_policy.reporting import run_schedule
+    from pml_policy.usecases.reporting import run_schedule
 
     written = []
     clock = iter([dt.datetime(2026, 11, 30, 7, tzinfo=dt.UTC)] * 3)

@@ -158,7 +158,7 @@ def test_a_reference_the_adapter_cannot_read_is_a_usage_error(ref):
 
 def test_model_monitor_and_clarify_reports_map_to_metrics():
     from pml_policy.adapters.sagemaker_reports import metrics_of
-    from pml_policy.errors import EvidenceError
+    from pml_policy.base.errors import EvidenceError
 
     quality = {
         "dataset": {"item_count": 100},
@@ -210,7 +210,7 @@ _SECTIONS += ["metrics", "name"]
 )
 def test_a_report_of_any_shape_maps_or_is_refused_never_a_crash(document, slot):
     from pml_policy.adapters.sagemaker_reports import metrics_of
-    from pml_policy.errors import EvidenceError
+    from pml_policy.base.errors import EvidenceError
 
     try:
         metrics = metrics_of(slot, document, "s3://b/report.json")
@@ -330,10 +330,10 @@ def test_a_server_stopped_halfway_leaves_the_log_true_and_a_rerun_finishes(moto,
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.sagemaker import SageMakerAdapter
     from pml_policy.audit import AuditStore
-    from pml_policy.checking import entries_of
     from pml_policy.engine import load
-    from pml_policy.governing import govern
-    from pml_policy.plan import apply
+    from pml_policy.usecases.checking import entries_of
+    from pml_policy.usecases.governing import govern
+    from pml_policy.usecases.plan import apply
 
     adapter = SageMakerAdapter(AdapterConfig(endpoint_url=moto.url, timeout=6))
     governed = govern(group, load([GATE]), adapter)

@@ -466,7 +466,8 @@ def test_the_pytest_plugin_is_inert_until_a_scenario_needs_it():
     )
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert (
-        loaded.strip() == "['pml_policy', 'pml_policy.errors', 'pml_policy.scenarios', 'pml_policy.scenarios.plugin']"
+        loaded.strip()
+        == "['pml_policy', 'pml_policy.base', 'pml_policy.base.errors', 'pml_policy.scenarios', 'pml_policy.scenarios.plugin']"
     )
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import click
 
 from pml_policy import __version__
-from pml_policy.errors import PmlError
-from pml_policy.escaping import lines_of
-from pml_policy.secrets import redact
+from pml_policy.base.errors import PmlError
+from pml_policy.base.escaping import lines_of
+from pml_policy.base.secrets import redact
 
 # name -> (module, attribute): the one place where laziness lives.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -7,13 +7,14 @@ import datetime as dt
 
 import click
 
-from pml_policy import approving, config
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.audit.context import actor
+from pml_policy.base import config
+from pml_policy.base.errors import UsageError
+from pml_policy.base.escaping import one_line
 from pml_policy.engine import load
 from pml_policy.engine.signoffs import REGISTRY_TAGS
-from pml_policy.errors import UsageError
-from pml_policy.escaping import one_line
+from pml_policy.usecases import approving
 
 from .options import audit_option, policies_option, registry_options, signing_option
 

@@ -12,20 +12,20 @@ from typing import Any
 
 import click
 
-from pml_policy import config
 from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Change, Record
 from pml_policy.audit.signing import PublicKey, Signer, read_checkpoint
 from pml_policy.audit.signing import keygen as keygen_files
-from pml_policy.checking import load_data
-from pml_policy.dates import parse_when
-from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
-from pml_policy.escaping import csv_cell, one_line
-from pml_policy.export import export as export_records
-from pml_policy.files import write_atomic
+from pml_policy.base import config
+from pml_policy.base.dates import parse_when
+from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.escaping import csv_cell, one_line
+from pml_policy.base.files import write_atomic
 from pml_policy.outputs import Options, get
-from pml_policy.replaying import Replay, recorded_decision
-from pml_policy.replaying import replay as replay_record
+from pml_policy.usecases.checking import load_data
+from pml_policy.usecases.export import export as export_records
+from pml_policy.usecases.replaying import Replay, recorded_decision
+from pml_policy.usecases.replaying import replay as replay_record
 
 from .options import audit_option, data_option, signing_option
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pml_policy.plan import Change, summary
+from pml_policy.usecases.plan import Change, summary
 
 _MARK = {
     "planned": "PLAN",

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from pml_policy import checking, config
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
-from pml_policy.files import write_atomic
+from pml_policy.base import config
+from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
+from pml_policy.usecases import checking
 
 from .changes import render_changes
 from .options import audit_option, data_option, policies_option, registry_options, signing_option

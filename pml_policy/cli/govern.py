@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig, Registry, registry_for, registry_named
-from pml_policy.checking import apply_recorded, load_data, record
+from pml_policy.base import config
+from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_USAGE, EvidenceError, NoPolicyApplies, UsageError
 from pml_policy.engine import PolicySet, load
-from pml_policy.errors import EXIT_EVIDENCE, EXIT_USAGE, EvidenceError, NoPolicyApplies, UsageError
-from pml_policy.governing import Governed
-from pml_policy.governing import govern as decide
+from pml_policy.usecases.checking import apply_recorded, load_data, record
+from pml_policy.usecases.governing import Governed
+from pml_policy.usecases.governing import govern as decide
 
 from .changes import render_changes
 from .options import audit_option, data_option, policies_option, registry_options, signing_option

@@ -7,15 +7,15 @@ import sys
 
 import click
 
-from pml_policy import config
 from pml_policy.audit import AuditStore
-from pml_policy.checking import load_data
-from pml_policy.dates import parse_when
+from pml_policy.base import config
+from pml_policy.base.dates import parse_when
+from pml_policy.base.errors import EXIT_POLICY_FAILED
 from pml_policy.engine import load
-from pml_policy.errors import EXIT_POLICY_FAILED
-from pml_policy.impact import Impact, VersionImpact, impact
 from pml_policy.outputs.markdown import text as markdown_text
-from pml_policy.replaying import RuleChange
+from pml_policy.usecases.checking import load_data
+from pml_policy.usecases.impact import Impact, VersionImpact, impact
+from pml_policy.usecases.replaying import RuleChange
 
 from .options import audit_option, data_option, policies_option
 

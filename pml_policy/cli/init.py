@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pml_policy.scaffolding import CI_SYSTEMS, PACKS, init
+from pml_policy.usecases.scaffolding import CI_SYSTEMS, PACKS, init
 
 
 @click.command(name="init")

@@ -10,7 +10,7 @@ import click
 
 from pml_policy.adapters.base import DEFAULT_CHAMPION_ALIAS, AdapterConfig
 from pml_policy.adapters.base import registry_timeout as seconds
-from pml_policy.config import DEFAULT_AUDIT_URL
+from pml_policy.base.config import DEFAULT_AUDIT_URL
 
 audit_option = click.option(
     "--audit",

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from pml_policy import config
-from pml_policy.authoring import format_files
-from pml_policy.authoring import validate as validate_files
-from pml_policy.errors import EXIT_POLICY_FAILED, EXIT_USAGE
-from pml_policy.escaping import lines_of
-from pml_policy.schema import check_schema
+from pml_policy.base import config
+from pml_policy.base.errors import EXIT_POLICY_FAILED, EXIT_USAGE
+from pml_policy.base.escaping import lines_of
+from pml_policy.usecases.authoring import format_files
+from pml_policy.usecases.authoring import validate as validate_files
+from pml_policy.usecases.schema import check_schema
 
 
 @click.command()

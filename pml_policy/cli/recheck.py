@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig, Registry, registry_for, registry_named
 from pml_policy.adapters.monitoring import read_report
-from pml_policy.checking import load_data
+from pml_policy.base import config
+from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED
 from pml_policy.engine import load
-from pml_policy.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED
 from pml_policy.outputs import Options, get
-from pml_policy.rechecking import Rechecked, recheck
+from pml_policy.usecases.checking import load_data
+from pml_policy.usecases.rechecking import Rechecked, recheck
 
 from .changes import render_changes
 from .options import audit_option, data_option, policies_option, registry_options, signing_option

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
-from pml_policy.files import write_atomic
-from pml_policy.reporting import format_of, make_report, read_cover, run_schedule
+from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.files import write_atomic
 from pml_policy.reports.period import Period, parse
 from pml_policy.reports.render import Cover
+from pml_policy.usecases.reporting import format_of, make_report, read_cover, run_schedule
 
 from .options import audit_option, policies_option
 

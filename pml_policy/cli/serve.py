@@ -12,14 +12,14 @@ from typing import Any
 
 import click
 
-from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.checking import load_data
-from pml_policy.errors import PmlError, UsageError
-from pml_policy.escaping import lines_of
-from pml_policy.secrets import redact
-from pml_policy.tokens import ROLES
-from pml_policy.tokens import create as create_token
+from pml_policy.base import config
+from pml_policy.base.errors import PmlError, UsageError
+from pml_policy.base.escaping import lines_of
+from pml_policy.base.secrets import redact
+from pml_policy.usecases.checking import load_data
+from pml_policy.usecases.tokens import ROLES
+from pml_policy.usecases.tokens import create as create_token
 
 from .options import audit_option, data_option, policies_option, registry_options, signing_option
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from pml_policy import config
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.errors import EXIT_POLICY_FAILED, UsageError
-from pml_policy.files import write_atomic
+from pml_policy.base import config
+from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.files import write_atomic
 from pml_policy.scenarios import coverage, report
 from pml_policy.scenarios.runner import run
 from pml_policy.scenarios.vocabulary import glossary

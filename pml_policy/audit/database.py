@@ -1,0 +1,199 @@
+"""The connection to the audit database and what differs between dialects: URLs, drivers,
+placeholders, SQLite's settings, and the errors a failing database raises.
+
+A plain SQLite file is written through sqlite3 itself once its schema is current: importing
+SQLAlchemy alone took half of `check`'s cold start. SQLAlchemy (and so sqlmodel) is loaded for
+creating and upgrading the schema, for other databases, and for the commands that read the log.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pml_policy.base.errors import UsageError
+from pml_policy.base.secrets import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import Engine
+
+
+class Database:
+    """One audit database: its URL (as shown to people, without a password) and its connections."""
+
+    def __init__(self, url: str) -> None:
+        supported(url)
+        self.url = driver_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.shown = redact(self.url if self.is_sqlite else without_password(self.url))
+        self.sqlite_path = sqlite_file(self.url)
+        self.is_memory = self.is_sqlite and (
+            self.url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.url
+        )
+        self._sqlite: sqlite3.Connection | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine: for the schema, for other databases, and for reading."""
+        from sqlalchemy import create_engine, event
+
+        if not self.is_sqlite:
+            args = {"connect_timeout": 10} if self.url.startswith("postgresql") else {}
+            return create_engine(self.url, connect_args=args, pool_pre_ping=True)
+        if self.sqlite_path:
+            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self.url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            sqlite_settings(dbapi_connection)
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock first: no lost updates
+
+        return engine
+
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """What a failing database raises: sqlite3's errors, and once the engine exists SQLAlchemy's
+        and its driver's."""
+        errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+        if "engine" in self.__dict__:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            errors += (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+        return errors
+
+    @contextmanager
+    def driver(self) -> Iterator[Any]:
+        """A DBAPI connection, rolled back if the block fails."""
+        if self.sqlite_path:
+            if self._sqlite is None:
+                # One connection per Database; a caller sharing it across threads holds its own lock.
+                self._sqlite = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60, check_same_thread=False))
+            raw: Any = self._sqlite
+        else:
+            raw = self.engine.raw_connection()
+        try:
+            yield raw
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            if raw is not self._sqlite:
+                raw.close()  # back to the pool, which rolls back whatever is left open
+
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        """A cursor in a write transaction, committed when the block ends. SQLite: BEGIN IMMEDIATE
+        takes the write lock first, so no two writers read the same head (no lost updates)."""
+        with self.driver() as raw:
+            cursor = raw.cursor()
+            if self.is_sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            raw.commit()
+
+    @property
+    def mark(self) -> str:
+        """A named placeholder as the driver takes it: sqlite3 :name, psycopg %(name)s."""
+        return ":{}" if self.is_sqlite else "%({})s"
+
+    def sql(self, template: str) -> str:
+        """Fill {name} placeholders with the driver's own markers."""
+        return template.format_map(_Marks(self.mark))
+
+    def hint(self) -> str:
+        if self.is_sqlite:
+            return "check that the folder is writable, or pass --audit URL / set PML_AUDIT_URL"
+        return "check that the database server is running and reachable, and the URL in --audit / PML_AUDIT_URL"
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+class _Marks(dict[str, str]):
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self.mark = mark
+
+    def __missing__(self, key: str) -> str:
+        return self.mark.format(key)
+
+
+def sqlite_settings(connection: sqlite3.Connection) -> sqlite3.Connection:
+    connection.isolation_level = None  # we say when transactions begin (BEGIN IMMEDIATE)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    connection.execute("PRAGMA busy_timeout=60000")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a plain sqlite:///PATH URL; None for anything else (memory, options, other drivers)."""
+    prefix = "sqlite:///"
+    path = url[len(prefix) :] if url.startswith(prefix) else ""
+    return path if path and "?" not in path and path != ":memory:" else None
+
+
+def without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def supported(url: str) -> None:
+    """Refuse, in one line, a URL the audit log cannot live at: not a URL, another database, or
+    PostgreSQL without its driver installed."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else None
+    if scheme is None:
+        raise UsageError(f"audit log {redact(url)!r} is not a database URL", "give sqlite:///PATH or postgresql://…")
+    if scheme not in _SCHEMES:
+        raise UsageError(
+            f"audit log {redact(url)}: {scheme}:// is not supported",
+            "the audit log lives in SQLite (sqlite:///PATH, the default) or PostgreSQL (postgresql://USER@HOST/DB)",
+        )
+    if scheme.startswith("postgres") and importlib.util.find_spec("psycopg") is None:
+        raise UsageError(
+            f"audit log {redact(url)}: PostgreSQL needs the psycopg driver, which is not installed",
+            "pip install 'pml-policy[postgres]'",
+        )
+    if scheme != "sqlite":
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(driver_url(url)).port  # noqa: B018  (parsing the port is the check)
+        except ValueError as exc:  # SQLAlchemy's ArgumentError is one too
+            raise UsageError(
+                f"audit log {redact(url)}: not a valid database URL ({redact(str(exc))})",
+                "check the URL's host, port and database",
+            ) from None
+
+
+def driver_url(url: str) -> str:
+    """postgresql:// means psycopg 3, the driver pml-policy[postgres] installs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def reason(exc: BaseException) -> str:
+    """The database's own words, without SQLAlchemy's statement dump or a password."""
+    orig = getattr(exc, "orig", None)
+    lines = str(orig or exc).strip().splitlines()
+    return redact(lines[0] if lines else type(exc).__name__)

@@ -1,0 +1,1 @@
+"""What every layer needs: errors with exit codes, files, mappings, dates, escaping, secrets, deadlines."""

@@ -1,0 +1,58 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`): a status, a title, one line of
+detail, and the hint a CLI user would get. Never a traceback, never a secret."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from pml_policy.base.errors import (
+    AuditError,
+    EvidenceError,
+    NoPolicyApplies,
+    NotRecorded,
+    PmlError,
+    PolicyConflict,
+    PolicyError,
+    Refused,
+)
+from pml_policy.base.escaping import lines_of
+from pml_policy.base.secrets import redact
+
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": _safe(detail)}
+    if hint:
+        body["hint"] = _safe(hint)
+    body.update(extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="pml-policy"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _safe(text: str) -> str:
+    return lines_of(redact(text))
+
+
+def status_of(exc: PmlError) -> int:
+    """The HTTP status of an error class: the CLI's exit codes, said the web's way."""
+    if isinstance(exc, NotRecorded):
+        return 404
+    if isinstance(exc, Refused):
+        return 403
+    if isinstance(exc, AuditError):
+        return 503  # the log cannot be written: nothing was decided
+    if isinstance(exc, PolicyConflict):
+        return 409
+    if isinstance(exc, (EvidenceError, NoPolicyApplies, PolicyError)):
+        return 422
+    return 400
+
+
+def from_error(exc: PmlError) -> JSONResponse:
+    if isinstance(exc, PolicyError):
+        return problem(422, exc.message, errors=[_safe(e.render()) for e in exc.errors])
+    return problem(status_of(exc), exc.message, exc.hint)

@@ -1,0 +1,1 @@
+"""The operations the fronts (CLI, service) run: each takes a workspace and returns a typed result."""

@@ -1,0 +1,200 @@
+"""Sign-offs (DSL 1.1, "Approvals") as library calls: give one, withdraw one, list them, and hand a
+subject the ones recorded for it before it is evaluated (the engine never reads the log).
+
+>>> seq = approve("models:/credit-scorer/8", "model-risk", "Reviewed the validation pack", policies,
+...               AUDIT_URL, by="cro@bank.example")                                    # doctest: +SKIP
+>>> [(a["approver"], state) for a, state in listed(AUDIT_URL, "credit-scorer")]         # doctest: +SKIP
+[('cro@bank.example', 'valid')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from pml_policy.adapters.base import AdapterConfig, adapter_for
+from pml_policy.audit import AuditStore
+from pml_policy.audit.queries import ApprovalRow
+from pml_policy.audit.signing import Signer
+from pml_policy.base.errors import NoAuditLog, Refused, UsageError
+from pml_policy.engine import PolicySet, Subject
+from pml_policy.engine.diagnostics import did_you_mean
+from pml_policy.engine.signoffs import REGISTRY_TAGS, bound_digest
+from pml_policy.engine.subject import Approval
+
+MAX_REASON = 2000  # characters: a reason is a sentence or a paragraph, never a document
+
+
+def approve(
+    ref: str,
+    role: str,
+    reason: str,
+    policies: PolicySet,
+    audit_url: str,
+    by: str,
+    expires: dt.date | None = None,
+    config: AdapterConfig | None = None,
+    signing_key: str | None = None,
+) -> tuple[int, Subject]:
+    """Record `by`'s sign-off of the evidence behind `ref` for `role`; returns its record number and
+    the subject as approved. Refused (UsageError): an undeclared role, a non-member, whoever trained
+    the model, a subject with no model version, an expiry in the past, an empty reason."""
+    members = _members(policies, role)
+    if by not in members:
+        raise Refused(
+            f'{by} is not a member of the role "{role}" ({", ".join(members)})',
+            "approve as a member (the actor is PML_ACTOR, else your git user.email), or change the role in the "
+            "policy files through review",
+        )
+    reason = _reason(reason)
+    if expires is not None and expires < dt.datetime.now(dt.UTC).date():
+        raise UsageError(f"--expires {expires.isoformat()} is in the past", "give today or a later day")
+    subject = adapter_for(ref, config).fetch(ref)
+    if not subject.model.name or not subject.model.version:
+        raise UsageError(
+            f"{ref}: the evidence names no model version, and an approval binds one",
+            "name it in the folder's pml.yaml (model: {name, version}) or approve a registry reference",
+        )
+    if subject.run.user and subject.run.user == by:
+        raise Refused(
+            f"{by} trained {subject.model.name} version {subject.model.version} (run.user), and cannot approve it",
+            f'another member of "{role}" must sign off',
+        )
+    approval = {
+        "role": role,
+        "approver": by,
+        "digest": bound_digest(subject, policies.managed_tags),
+        "model": subject.model.name,
+        "version": subject.model.version,
+        "reason": reason,
+        "expires": expires.isoformat() if expires else None,
+        "revokes": None,
+    }
+    return _record(audit_url, signing_key, approval, ref, by), subject
+
+
+def revoke(seq: int, reason: str, policies: PolicySet, audit_url: str, by: str, signing_key: str | None = None) -> int:
+    """Withdraw an approval with a new record (never an edit): by its approver or a member of its role."""
+    store = AuditStore(audit_url, create=False)
+    try:
+        given = next((a for a in store.approvals(None) if a["seq"] == seq), None)
+    finally:
+        store.close()
+    if given is None or given["revoked_by"] is not None:
+        what = "is not an approval" if given is None else f"was revoked by record #{given['revoked_by']}"
+        raise UsageError(f"record #{seq} {what}", "`pml-policy approvals` lists the approvals and their records")
+    if by != given["approver"] and by not in policies.roles.get(given["role"], []):
+        raise Refused(f'{by} neither gave approval #{seq} nor is a member of "{given["role"]}"')
+    withdrawal: dict[str, Any] = {
+        "role": given["role"],
+        "approver": by,
+        "digest": given["digest"],
+        "model": given["model"],
+        "version": given["version"],
+        "reason": _reason(reason),
+        "expires": None,
+        "revokes": seq,
+    }
+    return _record(audit_url, signing_key, withdrawal, given["subject_ref"], by)
+
+
+def attach(subjects: Iterable[Subject], policies: PolicySet, audit_url: str | None) -> None:
+    """Give each subject the approvals recorded for its model version, where a policy that applies
+    to it has a sign-off rule: one read per model. No log yet: no approvals (none can exist). A log
+    that cannot be read is an AuditError: a decision never goes ahead without the approvals it needs."""
+    subjects = list(subjects)
+    for s in subjects:  # only the log says who approved: never evidence pushed or read from a folder
+        s.approvals = []
+    wanted = [s for s in subjects if s.model.name and s.model.version and policies.approvals_needed(s.model.name)]
+    if not wanted or audit_url is None:
+        return
+    try:
+        store = AuditStore(audit_url, create=False)
+    except NoAuditLog:
+        return
+    try:
+        by_model = {name: store.approvals(name) for name in sorted({s.model.name or "" for s in wanted})}
+    finally:
+        store.close()
+    for s in wanted:
+        s.approvals = [
+            _approval(a)
+            for a in by_model[s.model.name or ""]
+            if a["version"] == s.model.version and a["revoked_by"] is None
+        ]
+
+
+def listed(
+    audit_url: str, model: str | None = None, version: str | None = None, managed: frozenset[str] = REGISTRY_TAGS
+) -> list[tuple[ApprovalRow, str]]:
+    """Each approval with its state: valid; void: evidence changed (the latest decision recorded on
+    that version was made on other evidence; `managed`: the tags governance sets, left out of it);
+    expired; revoked."""
+    store = AuditStore(audit_url, create=False)
+    try:
+        rows = store.approvals(model, version)
+        evidence = {m: store.latest_evidence(m) for m in sorted({a["model"] for a in rows})}
+    finally:
+        store.close()
+    latest = {
+        m: {v: bound_digest(Subject.model_validate_json(e), managed) for v, e in by_version.items()}
+        for m, by_version in evidence.items()
+    }
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    out = []
+    for a in rows:
+        current = latest[a["model"]].get(a["version"])
+        if a["revoked_by"] is not None:
+            state = f"revoked (#{a['revoked_by']})"
+        elif a["expires"] is not None and a["expires"] < today:
+            state = "expired"
+        elif current is not None and current != a["digest"]:
+            state = "void: evidence changed"
+        else:
+            state = "valid"
+        out.append((a, state))
+    return out
+
+
+def _members(policies: PolicySet, role: str) -> list[str]:
+    if role not in policies.roles:
+        known = sorted(policies.roles)
+        raise UsageError(
+            f'no role "{role}" is declared in the policy files',
+            did_you_mean(role, known)
+            or (f"declared: {', '.join(known)}" if known else 'declare one: role "NAME" { members [...] }'),
+        )
+    return policies.roles[role]
+
+
+def _reason(text: str) -> str:
+    reason = " ".join(text.split())
+    if not reason:
+        raise UsageError("--reason is empty", "say what was reviewed: it is recorded with the approval")
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"--reason is {len(reason)} characters; the limit is {MAX_REASON}")
+    return reason
+
+
+def _approval(a: ApprovalRow) -> Approval:
+    expires: Any = a["expires"]
+    return Approval(
+        role=a["role"],
+        approver=a["approver"],
+        digest=a["digest"],
+        model=a["model"],
+        version=a["version"],
+        reason=a["reason"],
+        expires=dt.date.fromisoformat(expires) if expires else None,
+        time=dt.datetime.fromisoformat(a["time"].replace("Z", "+00:00")),
+        record=a["seq"],
+    )
+
+
+def _record(audit_url: str, signing_key: str | None, approval: dict[str, Any], ref: str, by: str) -> int:
+    store = AuditStore(audit_url, signer=Signer(signing_key) if signing_key else None)
+    try:
+        return store.record_approval(approval, ref, by)
+    finally:
+        store.close()
