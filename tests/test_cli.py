@@ -205,8 +205,10 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "adapters.base",
     "adapters.cards",
     "adapters.local",
+    "adapters.lookup",
     "adapters.wandb",
-    "adapters.wandb_log",
+    "adapters.wandb.adapter",
+    "adapters.wandb.log",
     "audit",
     "audit.aggregates",
     "audit.chain",
@@ -340,7 +342,8 @@ def test_the_readmes_first_example_is_what_the_command_prints(tmp_path, monkeypa
 
 
 def test_each_reference_still_reaches_its_adapter_though_registry_adapters_load_only_for_theirs():
-    from pml_policy.adapters.base import REFERENCE_PREFIXES, adapter_for, adapters
+    from pml_policy.adapters.base import REFERENCE_PREFIXES
+    from pml_policy.adapters.lookup import adapter_for, adapters
 
     routed = {
         "models:/credit-scorer/3": "mlflow",

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import needs
-from pml_policy.adapters.mlflow_thresholds import policy_text
+from pml_policy.adapters.mlflow.thresholds import policy_text
 from pml_policy.engine import evaluate, load
 
 from .helpers import subject

@@ -210,7 +210,7 @@ def test_a_recorded_recheck_replays_to_the_same_outcome_a_month_later(tmp_path, 
     folder = _champion_folder(tmp_path, then - dt.timedelta(days=30))
     snapshot, _ = evidently_report(False, then - dt.timedelta(days=1))
     (tmp_path / "report.json").write_text(snapshot)
-    from pml_policy.adapters.base import fetch
+    from pml_policy.adapters.lookup import fetch
 
     champion: Subject = fetch(str(folder)).with_monitoring(read_report(tmp_path / "report.json"))
     decision = evaluate(load([PRODUCTION]), champion, data={"monitored_columns": {"credit": ["income"]}}, now=then)

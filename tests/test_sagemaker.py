@@ -157,7 +157,7 @@ def test_a_reference_the_adapter_cannot_read_is_a_usage_error(ref):
 
 
 def test_model_monitor_and_clarify_reports_map_to_metrics():
-    from pml_policy.adapters.sagemaker_reports import metrics_of
+    from pml_policy.adapters.sagemaker.reports import metrics_of
     from pml_policy.base.errors import EvidenceError
 
     quality = {
@@ -209,7 +209,7 @@ _SECTIONS += ["metrics", "name"]
     st.sampled_from(["ModelQuality.Statistics", "Bias.Report"]),
 )
 def test_a_report_of_any_shape_maps_or_is_refused_never_a_crash(document, slot):
-    from pml_policy.adapters.sagemaker_reports import metrics_of
+    from pml_policy.adapters.sagemaker.reports import metrics_of
     from pml_policy.base.errors import EvidenceError
 
     try:
@@ -246,7 +246,7 @@ def test_a_package_becomes_a_subject_with_its_reports_metadata_and_model_data(gr
 def test_the_decision_is_the_same_as_on_a_local_folder_with_the_same_evidence(group, tmp_path):
     import yaml
 
-    from pml_policy.adapters.base import fetch
+    from pml_policy.adapters.lookup import fetch
     from pml_policy.engine import evaluate, load
 
     policies = load([GATE])

@@ -1,27 +1,24 @@
-"""The contracts of evidence sources, and the table that maps a reference to the adapter that reads it.
+"""The contracts of evidence sources: what an adapter and a registry are, and what they are told.
 
 Two protocols: every adapter is an `Adapter` (it fetches subjects); an adapter that stands in front
 of a model registry is also a `Registry` (it lists versions, names the champion, sets tags and
 aliases). Callers test for the protocol (`isinstance(adapter, Registry)`), never for attributes.
 Adapters never decide and never read the process environment: their settings come in as an
-`AdapterConfig`, built by the front (options, env vars) or by `AdapterConfig.from_env()`.
+`AdapterConfig`, built by the front (options, env vars) or by `AdapterConfig.from_env()`. Which
+adapter reads a reference is lookup.py's to say; this module imports no implementation.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from pml_policy.base.errors import UsageError
 from pml_policy.base.waiting import DEFAULT_SECONDS, Deadline
 from pml_policy.engine.subject import Subject
 
-ENTRY_POINT_GROUP = "pml_policy.adapters"
-BUILTIN = frozenset({"local", "mlflow", "wandb", "sagemaker"})
 DEFAULT_CHAMPION_ALIAS = "champion"
 
 
@@ -148,30 +145,12 @@ class MonitoringSource(Protocol):
         ...
 
 
-REGISTRIES = {"mlflow": "a bare MODEL name", "sagemaker": "sagemaker:GROUP"}
-
-
-def registry_named(kind: str, config: AdapterConfig) -> Registry:
-    """The registry adapter of a kind (mlflow | sagemaker), imported only when asked for."""
-    if kind == "sagemaker":
-        from .sagemaker import SageMakerAdapter
-
-        return SageMakerAdapter(config)
-    if kind == "mlflow":
-        from .mlflow import MlflowAdapter
-
-        return MlflowAdapter(config)
-    raise UsageError(f"registry {kind!r}: not one this version knows", "use mlflow or sagemaker")
-
-
-def registry_for(target: str, config: AdapterConfig) -> tuple[Registry, str]:
-    """What `govern TARGET` governs: a SageMaker model package group (sagemaker:GROUP), else a
-    registered model on MLflow; with the model's name in that registry."""
-    if target.startswith("sagemaker:"):
-        from .sagemaker import group_of
-
-        return registry_named("sagemaker", config), group_of(target)
-    return registry_named("mlflow", config), target
+# How the references each of our registry adapters reads begin, known without importing it (their
+# modules cost a tenth of a `check` of a folder): a necessary condition; handles() decides.
+REFERENCE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "mlflow": ("models:/", "runs:/"),
+    "sagemaker": ("sagemaker:", "arn:aws"),
+}
 
 
 def selected(
@@ -187,58 +166,3 @@ def selected(
         key, _, value = select[4:].partition("=")
         return tags.get(key) == value
     return aliases.get(select) == version
-
-
-@lru_cache(maxsize=1)
-def _installed() -> tuple[tuple[str, Callable[[], type[Adapter]]], ...]:
-    """Every installed adapter by name, not imported yet: ours and third parties' (entry-point
-    group pml_policy.adapters); third parties' first, so that one can claim a reference ours would
-    take (a folder too); the local adapter takes any path, so it is asked last."""
-    found: dict[str, Callable[[], type[Adapter]]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.load)
-    found.setdefault("local", _local)  # running from a source tree without installed metadata
-    return tuple(sorted(found.items(), key=lambda item: (item[0] in BUILTIN, item[0] == "local")))
-
-
-def _local() -> type[Adapter]:
-    from .local import LocalAdapter
-
-    return LocalAdapter
-
-
-def adapters() -> tuple[type[Adapter], ...]:
-    """Every installed adapter, in the order they are asked whether they read a reference."""
-    return tuple(load() for _, load in _installed())
-
-
-# How the references each of our registry adapters reads begin, known without importing it (their
-# modules cost a tenth of a `check` of a folder): a necessary condition; handles() decides.
-REFERENCE_PREFIXES: dict[str, tuple[str, ...]] = {
-    "mlflow": ("models:/", "runs:/"),
-    "sagemaker": ("sagemaker:", "arn:aws"),
-}
-
-
-def adapter_for(ref: str, config: AdapterConfig | None = None) -> Adapter:
-    """The adapter that reads ref, configured (by default from the environment, as library callers
-    had it before options existed); UsageError when none does."""
-    config = config or AdapterConfig.from_env()
-    for name, load in _installed():
-        if name in REFERENCE_PREFIXES and not ref.startswith(REFERENCE_PREFIXES[name]):
-            continue
-        cls = load()
-        if cls.handles(ref):
-            return cls(config)
-    names = ", ".join(sorted(a.name for a in adapters()))
-    raise UsageError(
-        f"{ref}: no installed adapter reads this kind of reference (installed: {names})",
-        "pass a folder of evidence or a W&B run folder, models:/… and runs:/… on MLflow (pml-policy[mlflow]), "
-        "wandb:ENTITY/PROJECT/RUN_ID (pml-policy[wandb]) or sagemaker:GROUP/VERSION (pml-policy[sagemaker]); "
-        "other sources need an adapter plugin",
-    )
-
-
-def fetch(ref: str, config: AdapterConfig | None = None) -> Subject:
-    """The subject behind a reference, through the adapter that handles it."""
-    return adapter_for(ref, config).fetch(ref)

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from pml_policy.adapters.base import AdapterConfig, Registry, registry_for, registry_named
+from pml_policy.adapters.base import AdapterConfig, Registry
+from pml_policy.adapters.lookup import registry_for, registry_named
 from pml_policy.base import config
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_USAGE, EvidenceError, NoPolicyApplies, UsageError
 from pml_policy.engine import PolicySet, load

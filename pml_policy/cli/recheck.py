@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from pml_policy.adapters.base import AdapterConfig, Registry, registry_for, registry_named
+from pml_policy.adapters.base import AdapterConfig, Registry
+from pml_policy.adapters.lookup import registry_for, registry_named
 from pml_policy.adapters.monitoring import read_report
 from pml_policy.base import config
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED

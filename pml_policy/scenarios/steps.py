@@ -12,7 +12,7 @@ from typing import Any, Literal, cast
 import pytest
 from pytest_bdd import parsers, step
 
-from pml_policy.adapters.base import fetch
+from pml_policy.adapters.lookup import fetch
 
 from .plugin import session_of
 from .state import ScenarioState

@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from pml_policy.adapters.base import AdapterConfig, adapter_for
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.adapters.lookup import adapter_for
 from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import ApprovalRow
 from pml_policy.audit.signing import Signer

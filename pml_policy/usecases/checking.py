@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from pml_policy.adapters.base import Adapter, AdapterConfig, MonitoringSource, Registry, adapter_for
+from pml_policy.adapters.base import Adapter, AdapterConfig, MonitoringSource, Registry
 from pml_policy.adapters.local import LocalAdapter
+from pml_policy.adapters.lookup import adapter_for
 from pml_policy.adapters.monitoring import read_report
 from pml_policy.audit import AuditStore, Entry
 from pml_policy.audit.context import actor, ci_context

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pml_policy.adapters.base import AdapterConfig, Registry, registry_named
+from pml_policy.adapters.base import AdapterConfig, Registry
+from pml_policy.adapters.lookup import registry_named
 from pml_policy.audit import AuditStore
 from pml_policy.base.errors import UsageError
 from pml_policy.engine import PolicySet, backend

@@ -1,93 +1,29 @@
 """AWS SageMaker Model Registry: subjects from model packages, and the approval status governed.
 
-References: `sagemaker:GROUP/VERSION`, `sagemaker:GROUP@champion`, or a model package ARN
-(`arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION`); `govern sagemaker:GROUP` governs a
-model package group. boto3 is imported only here (`pml-policy[sagemaker]`); region and credentials
-come the usual boto3 way (AWS_PROFILE, AWS_REGION, …), the endpoint from `--endpoint-url` /
-AWS_ENDPOINT_URL; requests retry in boto3's standard mode (throttling included).
-
-The subject of a package: the group is the model name; `CustomerMetadataProperties` are its tags
-(where SageMaker keeps per-version metadata, and where `set tag` writes), with `sagemaker.approval_status`,
-`sagemaker.repository`, `sagemaker.project_id` and `sagemaker.arn`; `run.git_commit` and `run.id`
-from `MetadataProperties` (CommitId, GeneratedBy), `run.user` from `CreatedBy`, `run.start_time` from
-`CreationTime`; metrics from the Model Monitor and Clarify reports `ModelMetrics` points to in S3
-(sagemaker_reports says how they map; a report whose `ContentDigest` does not match is refused); the
-model data objects as artifacts (size; sha256 with --hash-artifacts). Resource tags of a package
-are not read: they are not per-version metadata in SageMaker's model, and each would cost a request.
-
-The registry has no aliases: the champion is the newest `Approved` version. `set alias "champion"`
-approves the target and sends every newer `Approved` version back to `PendingManualApproval` (the
-change record says which), so the deployment pipeline that ships the newest approved version ships
-the target. Listing a group is one paged request; SageMaker lists summaries only, so each version
-is then described (and its reports read) on a few threads, within the command's time budget.
+The registry protocol over boto3's SageMaker and S3 clients: one subject, many versions at once
+(govern), the inventory (the sweep), and the approval status as the champion alias.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from pml_policy.base.errors import EvidenceError, UsageError
-from pml_policy.base.mappings import LIMITS, loads_bounded
 from pml_policy.base.secrets import redact
-from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
+from pml_policy.engine.subject import Subject
 
-from .base import AdapterConfig, RegistryState, selected
-from .sagemaker_reports import merge, metrics_of, report_locations
+from ..base import AdapterConfig, RegistryState, selected
+from .packages import APPROVED, PENDING, first_line, hint_for, metadata_of, newest_approved, readable
+from .references import PREFIX, Ref, is_arn
+from .subjects import subject_of
 
-PREFIX = "sagemaker:"
-APPROVED, PENDING = "Approved", "PendingManualApproval"
-_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]*:model-package/(?P<group>[^/]+)/(?P<version>[0-9]+)")
-_GROUP = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # SageMaker's own pattern for group names
 _METADATA_VALUE_LIMIT = 256  # characters of a CustomerMetadataProperties value
 _THREADS = 8
 _PAGE = 100
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A parsed SageMaker reference: a group with a version or an alias."""
-
-    group: str
-    version: str = ""
-    alias: str = ""
-
-    @classmethod
-    def parse(cls, ref: str) -> Ref:
-        arn = _ARN.fullmatch(ref)
-        if arn:
-            return cls(arn["group"], version=arn["version"])
-        rest = ref[len(PREFIX) :] if ref.startswith(PREFIX) else ""
-        group, sep, alias = rest.partition("@")
-        if sep and _GROUP.fullmatch(group) and alias:
-            return cls(group, alias=alias)
-        group, _, version = rest.partition("/")
-        if _GROUP.fullmatch(group) and version.isdigit():
-            return cls(group, version=str(int(version)))
-        raise UsageError(
-            f"{ref}: not a SageMaker reference this adapter reads",
-            "use sagemaker:GROUP/VERSION, sagemaker:GROUP@champion or a model package ARN "
-            "(arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)",
-        )
-
-
-def group_of(target: str) -> str:
-    """The model package group `govern sagemaker:GROUP` names."""
-    group = target[len(PREFIX) :]
-    if not _GROUP.fullmatch(group):
-        raise UsageError(
-            f"{target}: not a model package group name",
-            "govern takes sagemaker:GROUP (letters, digits and dashes, at most 63 characters)",
-        )
-    return group
 
 
 class SageMakerAdapter:
@@ -101,7 +37,7 @@ class SageMakerAdapter:
 
     @classmethod
     def handles(cls, ref: str) -> bool:
-        return ref.startswith(PREFIX) or bool(_ARN.match(ref))
+        return ref.startswith(PREFIX) or is_arn(ref)
 
     def reference(self, name: str, version: str) -> str:
         return f"{PREFIX}{name}/{version}"
@@ -143,8 +79,8 @@ class SageMakerAdapter:
                 return fn(**kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            code, message = _readable(str(error.get("Code", "")), str(error.get("Message") or exc))
-            raise EvidenceError(f"{self.where}: {what}: {code}: {message}", _hint_for(code, message)) from None
+            code, message = readable(str(error.get("Code", "")), str(error.get("Message") or exc))
+            raise EvidenceError(f"{self.where}: {what}: {code}: {message}", hint_for(code, message)) from None
         except NoCredentialsError:
             raise EvidenceError(
                 f"{self.where}: {what}: no AWS credentials",
@@ -152,7 +88,7 @@ class SageMakerAdapter:
             ) from None
         except BotoCoreError as exc:  # connection refused, timeouts, retries exhausted
             raise EvidenceError(
-                f"{self.where}: {what}: {_first_line(redact(str(exc)))}",
+                f"{self.where}: {what}: {first_line(redact(str(exc)))}",
                 "check that the endpoint is up and reachable (--endpoint-url / AWS_ENDPOINT_URL)",
             ) from None
 
@@ -161,19 +97,19 @@ class SageMakerAdapter:
     def fetch(self, ref: str) -> Subject:
         r = Ref.parse(ref)
         summaries = self._summaries(r.group)
-        champion = _champion(summaries)
+        champion = newest_approved(summaries)
         version = r.version
         if r.alias:
             version = self._alias_version(r.group, r.alias, champion)
         package = self._describe(r.group, version)
-        return self._subject(ref, package, champion, artifacts=True)
+        return subject_of(self, ref, package, champion, artifacts=True)
 
     def champion_of(self, subject: Subject) -> Subject | None:
         """The newest Approved version of the subject's group, if any."""
         name = subject.model.name
         if subject.source != self.name or not name or subject.model.version is None:
             return None
-        holder = _champion(self._summaries(name))
+        holder = newest_approved(self._summaries(name))
         return self.fetch(self.reference(name, holder)) if holder else None
 
     def _alias_version(self, group: str, alias: str, champion: str | None) -> str:
@@ -203,29 +139,29 @@ class SageMakerAdapter:
         """Every version of the group that `select` picks (all | new | ALIAS | tag:KEY=VALUE), as
         subjects; and the registry as it is (the champion, each version's metadata)."""
         summaries = self._summaries(name)
-        champion = _champion(summaries)
+        champion = newest_approved(summaries)
         packages = self._parallel(
             f'versions of model package group "{name}"',
             lambda s: self._describe(name, str(s["ModelPackageVersion"])),
             summaries,
         )
         aliases = {self.champion_alias: champion} if champion else {}
-        tags = {str(p["ModelPackageVersion"]): _metadata(p) for p in packages}
+        tags = {str(p["ModelPackageVersion"]): metadata_of(p) for p in packages}
         registry = RegistryState(aliases, tags)
         chosen = [
-            p for p in packages if selected(str(p["ModelPackageVersion"]), _metadata(p), select, aliases, tag_keys)
+            p for p in packages if selected(str(p["ModelPackageVersion"]), metadata_of(p), select, aliases, tag_keys)
         ]
         subjects = self._parallel(
             f'evidence of model package group "{name}"',
-            lambda p: self._subject(self.reference(name, str(p["ModelPackageVersion"])), p, champion, artifacts),
+            lambda p: subject_of(self, self.reference(name, str(p["ModelPackageVersion"])), p, champion, artifacts),
             chosen,
         )
         return subjects, registry
 
     def state(self, name: str, versions: Iterable[str]) -> RegistryState:
         """The registry as it is for a few versions (check --apply)."""
-        champion = _champion(self._summaries(name))
-        tags = {str(v): _metadata(self._describe(name, str(v))) for v in versions}
+        champion = newest_approved(self._summaries(name))
+        tags = {str(v): metadata_of(self._describe(name, str(v))) for v in versions}
         return RegistryState({self.champion_alias: champion} if champion else {}, tags)
 
     def inventory(self) -> dict[str, RegistryState]:
@@ -248,7 +184,7 @@ class SageMakerAdapter:
         for group, summaries in by_group.items():
             state = found.setdefault(group, RegistryState({}))
             state.tags = {str(s["ModelPackageVersion"]): {} for s in summaries}
-            champion = _champion(summaries)
+            champion = newest_approved(summaries)
             state.aliases = {self.champion_alias: champion} if champion else {}
         return found
 
@@ -264,7 +200,7 @@ class SageMakerAdapter:
                 "shorten the value the policy sets",
             )
         package = self._describe(name, version)
-        self._update(package, metadata={**_metadata(package), key: value})
+        self._update(package, metadata={**metadata_of(package), key: value})
 
     def set_alias(self, name: str, version: str, alias: str) -> str | None:
         """Make the version the newest Approved one: approve it, then send newer Approved versions
@@ -295,7 +231,7 @@ class SageMakerAdapter:
         request: dict[str, Any] = {
             "ModelPackageArn": package["ModelPackageArn"],
             "ModelApprovalStatus": status or package.get("ModelApprovalStatus") or PENDING,
-            "CustomerMetadataProperties": _metadata(package) if metadata is None else metadata,
+            "CustomerMetadataProperties": metadata_of(package) if metadata is None else metadata,
         }
         if package.get("ApprovalDescription"):
             request["ApprovalDescription"] = package["ApprovalDescription"]
@@ -358,145 +294,3 @@ class SageMakerAdapter:
                 return list(pool.map(fn, items))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    # ---- the subject --------------------------------------------------------------------------
-
-    def _subject(self, ref: str, package: dict[str, Any], champion: str | None, artifacts: bool) -> Subject:
-        group, version = package["ModelPackageGroupName"], str(package["ModelPackageVersion"])
-        meta = package.get("MetadataProperties") or {}
-        created = package.get("CreatedBy") or {}
-        urls = _model_data(package)
-        tags = {
-            **_metadata(package),
-            **{
-                f"sagemaker.{name}": value
-                for name, value in (
-                    ("approval_status", package.get("ModelApprovalStatus")),
-                    ("repository", meta.get("Repository")),
-                    ("project_id", meta.get("ProjectId")),
-                    ("arn", package.get("ModelPackageArn")),
-                )
-                if value
-            },
-        }
-        created_at = package.get("CreationTime")
-        return Subject(
-            source=self.name,
-            reference=ref,
-            model=ModelInfo(
-                name=group,
-                version=version,
-                aliases=[self.champion_alias] if version == champion else [],
-                source=urls[0] if urls else package.get("ModelPackageArn"),
-            ),
-            run=RunInfo(
-                id=meta.get("GeneratedBy"),
-                start_time=created_at.astimezone(dt.UTC) if isinstance(created_at, dt.datetime) else None,
-                user=created.get("UserProfileName") or (created.get("IamIdentity") or {}).get("Arn"),
-                git_commit=meta.get("CommitId"),
-            ),
-            metrics=self._metrics(package),
-            tags=tags,
-            artifacts=self._artifacts(urls) if artifacts else [],
-        )
-
-    def _metrics(self, package: dict[str, Any]) -> dict[str, float]:
-        metrics: dict[str, float] = {}
-        for slot, source in report_locations(package.get("ModelMetrics") or {}):
-            uri = source["S3Uri"]
-            body = self._object(uri, f"the {slot} report")
-            digest = source.get("ContentDigest")
-            if digest and digest.lower() != "sha256:" + hashlib.sha256(body).hexdigest():
-                raise EvidenceError(
-                    f"{uri}: the {slot} report does not match its ContentDigest ({digest})",
-                    "the report was changed after the package was registered; register a new version",
-                )
-            try:
-                report = loads_bounded(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise EvidenceError(f"{uri}: the {slot} report is not readable JSON: {_first_line(str(exc))}") from None
-            merge(metrics, metrics_of(slot, report, uri), uri)
-        return metrics
-
-    def _object(self, uri: str, what: str) -> bytes:
-        bucket, key = _s3_location(uri)
-        answer = self.call(f"read {what} {uri}", self.client("s3").get_object, Bucket=bucket, Key=key)
-        if int(answer.get("ContentLength") or 0) > LIMITS.document_bytes:
-            raise EvidenceError(f"{uri}: {what} is larger than {LIMITS.document_bytes >> 20} MiB")
-        body: bytes = self.call(f"read {what} {uri}", answer["Body"].read, amt=LIMITS.document_bytes + 1)
-        if len(body) > LIMITS.document_bytes:
-            raise EvidenceError(f"{uri}: {what} is larger than {LIMITS.document_bytes >> 20} MiB")
-        return body
-
-    def _artifacts(self, urls: list[str]) -> list[ArtifactInfo]:
-        located = [(url, *_s3_location(url)) for url in urls]
-        names = [PurePosixPath(key).name for _, _, key in located]
-        unique = len(set(names)) == len(names)
-        found = []
-        for (url, bucket, key), name in zip(located, names):
-            s3 = self.client("s3")
-            head = self.call(f"model data {url}", s3.head_object, Bucket=bucket, Key=key)
-            sha256 = self._sha256(url, bucket, key) if self.config.hash_artifacts else None
-            found.append(ArtifactInfo(path=name if unique else key, size=int(head["ContentLength"]), sha256=sha256))
-        return found
-
-    def _sha256(self, url: str, bucket: str, key: str) -> str:
-        body = self.call(f"model data {url}", self.client("s3").get_object, Bucket=bucket, Key=key)["Body"]
-        digest = hashlib.sha256()
-        for chunk in self.call(f"model data {url}", body.iter_chunks, chunk_size=1 << 20):
-            digest.update(chunk)
-        return digest.hexdigest()
-
-
-def _champion(summaries: list[dict[str, Any]]) -> str | None:
-    """The newest Approved version: what SageMaker deployment pipelines ship."""
-    approved = [int(s["ModelPackageVersion"]) for s in summaries if s.get("ModelApprovalStatus") == APPROVED]
-    return str(max(approved)) if approved else None
-
-
-def _metadata(package: dict[str, Any]) -> dict[str, str]:
-    return dict(package.get("CustomerMetadataProperties") or {})
-
-
-def _model_data(package: dict[str, Any]) -> list[str]:
-    containers = (package.get("InferenceSpecification") or {}).get("Containers") or []
-    return [c["ModelDataUrl"] for c in containers if c.get("ModelDataUrl")]
-
-
-def _s3_location(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not uri.startswith("s3://") or not bucket or not key:
-        raise EvidenceError(f"{uri}: not an s3://BUCKET/KEY location", "SageMaker keeps reports and model data in S3")
-    return bucket, key
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[0] if lines else "request failed"
-
-
-def _readable(code: str, message: str) -> tuple[str, str]:
-    """The error code and first line of the message; from an XML error body too, which botocore
-    leaves unparsed for a JSON service (emulators and proxies answer so)."""
-    if message.lstrip().startswith("<"):
-        inner = {tag: re.search(rf"<{tag}>(.*?)</{tag}>", message, re.S) for tag in ("Code", "Message")}
-        code = inner["Code"].group(1) if inner["Code"] else code
-        message = inner["Message"].group(1) if inner["Message"] else f"HTTP {code}"
-    return code, _first_line(message)
-
-
-def _hint_for(code: str, message: str) -> str:
-    if (
-        code in ("ResourceNotFound", "NoSuchKey", "NoSuchBucket", "404")
-        or "not found" in message.lower()
-        or ("does not exist" in message.lower())
-    ):
-        return "check the group name and version: aws sagemaker list-model-packages --model-package-group-name GROUP"
-    if "AccessDenied" in code or code in ("UnauthorizedOperation", "403", "ExpiredToken", "InvalidClientTokenId"):
-        return (
-            "the credentials need sagemaker:ListModelPackages, DescribeModelPackage(Group), s3:GetObject on the "
-            "reports and, with --apply, sagemaker:UpdateModelPackage"
-        )
-    if code in ("ThrottlingException", "Throttling", "TooManyRequestsException", "SlowDown"):
-        return "SageMaker throttled the requests after boto3's retries; try again later or raise AWS_MAX_ATTEMPTS"
-    return "check that the endpoint is up and reachable (--endpoint-url / AWS_ENDPOINT_URL)"

@@ -13,7 +13,7 @@ the log has no exit record); the model name is the W&B project; the run's id, st
 commit; the artifacts are the files under the run's `files/` (path, size, sha256) and the
 artifacts it logged (`wandb-artifacts/TYPE/NAME`, size from the manifest).
 
-Offline runs are read from the binary log (wandb_log.py), replaying its run, config, summary,
+Offline runs are read from the binary log (log.py), replaying its run, config, summary,
 history, artifact and exit records; where an older wandb wrote `files/wandb-summary.json` and
 `files/config.yaml`, those are used instead.
 """
@@ -32,9 +32,9 @@ from pml_policy.base.mappings import flatten as flatten_mapping
 from pml_policy.base.mappings import loads_bounded, read_document
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 
-from .base import AdapterConfig
-from .cards import card_among
-from .wandb_log import read_records
+from ..base import AdapterConfig
+from ..cards import card_among
+from .log import read_records
 
 PREFIX = "wandb:"
 
