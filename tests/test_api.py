@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import pml_policy
 
 from .helpers import ROOT
@@ -27,13 +29,16 @@ def test_load_fetch_evaluate():
 
 def test_the_public_api_is_listed_and_each_name_resolves():
     api = {
+        "Workspace",
         "load",
         "fetch",
         "evaluate",
         "check",
-        "record",
         "govern",
+        "recheck",
         "replay",
+        "approve",
+        "revoke",
         "AuditStore",
         "AdapterConfig",
         "Decision",
@@ -42,17 +47,23 @@ def test_the_public_api_is_listed_and_each_name_resolves():
         "PmlError",
         "__version__",
     }
-    assert api <= set(dir(pml_policy))
-    assert all(getattr(pml_policy, name) is not None for name in api)
-    assert "pml_policy.check(" in pml_policy.__doc__ and "pml_policy.record(" in pml_policy.__doc__
+    assert api <= set(dir(pml_policy)) and set(pml_policy.__all__) == set(dir(pml_policy))
+    assert all(getattr(pml_policy, name) is not None for name in pml_policy.__all__)
+    assert "pml_policy.check(ws" in pml_policy.__doc__ and "pml_policy.Workspace.open(" in pml_policy.__doc__
 
 
-def test_check_and_record_as_a_library_call(private_audit_log):
-    run = pml_policy.check([str(ROOT / "examples" / "credit-fail")], [str(ROOT / "policies" / "starter")])
-    recorded = pml_policy.record(run, private_audit_log)
-    assert [d.outcome for d in run.decisions] == ["fail"]
-    assert [seq for _, seq, _ in recorded.records] == [1]
+def test_check_records_through_the_workspace_it_is_given(private_audit_log):
+    with pml_policy.Workspace.open([ROOT / "policies" / "starter"], audit_url=private_audit_log) as ws:
+        checked = pml_policy.check(ws, [str(ROOT / "examples" / "credit-fail")])
+    assert [d.outcome for d in checked.decisions] == ["fail"] and checked.exit_code == 1
+    assert checked.recorded is not None and checked.recorded.seqs == [1]
     assert pml_policy.AuditStore(private_audit_log).verify().ok
+
+
+def test_a_string_for_the_references_is_refused_not_read_letter_by_letter():
+    ws = pml_policy.Workspace.open([ROOT / "policies" / "starter"], audit_url=None)
+    with ws, pytest.raises(TypeError, match="list of references"):
+        pml_policy.check(ws, str(ROOT / "examples" / "credit-fail"))  # type: ignore[arg-type]
 
 
 PLUGIN = '''

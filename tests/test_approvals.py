@@ -348,11 +348,13 @@ def test_an_approval_appended_without_the_key_is_caught(governed_repo, monkeypat
 
 def test_evidence_cannot_bring_its_own_approvals(tmp_path):
     from pml_policy.usecases.approving import attach
+    from pml_policy.usecases.workspace import Workspace
 
     ps = policies(tmp_path, ROLE + 'policy "p" version "1.0.0" { rule r { require approved by "model-risk" } }')
     s = subject(model="credit", version="8")
     s.approvals = [_signed(s, "cro@bank.example")]  # as if pushed with the evidence
-    attach([s], ps, f"sqlite:///{tmp_path}/none.db")  # no log: nobody approved anything
+    with Workspace.open(ps, audit_url=f"sqlite:///{tmp_path}/none.db") as ws:
+        attach(ws, [s])  # no log: nobody approved anything
     assert s.approvals == [] and evaluate(ps, s, now=NOW).outcome == "pending"
 
 

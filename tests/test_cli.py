@@ -201,6 +201,8 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "base.files",
     "base.mappings",
     "usecases.plan",
+    "usecases.recording",
+    "usecases.workspace",
     "adapters",
     "adapters.base",
     "adapters.cards",

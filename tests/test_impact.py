@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pml_policy.audit import AuditStore
-from pml_policy.engine import load
 from pml_policy.usecases.impact import impact
+from pml_policy.usecases.workspace import Workspace
 
 from .helpers import ROOT, run_cli
 
@@ -127,7 +127,8 @@ def test_only_the_latest_gating_decision_of_each_version_is_replayed(
     assert v8["outcome"] == "pending" and v8["seq"] == max(
         r["seq"] for r in store.records(model="credit-scorer", kind="decision") if r["version"] == "8"
     )
-    result = impact(store, load([str(recorded)]))
+    with Workspace.open([str(recorded)], audit_url=private_audit_log) as ws:
+        result = impact(ws)
     assert result.replayed == 3
     (v8_change,) = result.changed  # under the starter policies alone, the sign-off rule is gone
     assert (v8_change.subject, v8_change.before, v8_change.after) == ("credit-scorer v8", "pending", "pass")

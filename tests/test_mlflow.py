@@ -228,11 +228,11 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_s
     (The session's server, killed and started again on its own store: one start fewer.)"""
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.mlflow import MlflowAdapter
-    from pml_policy.audit import AuditStore
     from pml_policy.engine import load
-    from pml_policy.usecases.checking import entries_of
-    from pml_policy.usecases.governing import govern
+    from pml_policy.usecases.governing import decide_versions
     from pml_policy.usecases.plan import apply
+    from pml_policy.usecases.recording import record
+    from pml_policy.usecases.workspace import Workspace
 
     server = mlflow_server
     try:
@@ -240,9 +240,10 @@ def test_a_server_lost_halfway_leaves_the_log_true_and_a_rerun_finishes(mlflow_s
         _three_versions(server.uri, model)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
         adapter = MlflowAdapter(AdapterConfig(tracking_uri=server.uri))
-        governed = govern(model, load([GATE]), adapter)
-        store = AuditStore(private_audit_log)
-        store.append(entries_of(governed), "tester", {})
+        ws = Workspace.open(load([GATE]), audit_url=private_audit_log, actor="tester")
+        governed = decide_versions(ws, model, adapter)  # decided and planned; recorded, then applied by hand
+        record(ws, governed)
+        store = ws.log.store()
         started = time.monotonic()
         attempted = apply(governed.changes, adapter, recorded_then(store, server.stop))  # gone after the first change
         assert time.monotonic() - started < 60  # bounded: not minutes of retries

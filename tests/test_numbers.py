@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pml_policy.audit import AuditStore, Entry
+from pml_policy.audit import Entry
 from pml_policy.base.errors import PolicyError
 from pml_policy.engine import evaluate, load
 from pml_policy.usecases.replaying import replay
+from pml_policy.usecases.workspace import Workspace
 
 from .helpers import NOW, outcome_of, rule_policy, run_cli, subject
 
@@ -93,9 +94,8 @@ def test_the_recorded_evidence_reproduces_every_decision(tmp_path_factory, metri
     s = subject(metrics=metrics, params={"lr": lr})
     c = subject(version="0", metrics=champion) if champion is not None else None
     decision = evaluate(policies, s, c, now=NOW)
-    store = AuditStore(f"sqlite:///{folder}/audit.db")
-    store.append([Entry(decision, s, c)], "tester", {})
-    replayed = replay(store.get("#1"), [str(folder)])
+    with Workspace.open(policies, audit_url=f"sqlite:///{folder}/audit.db") as ws:
+        ws.append([Entry(decision, s, c)])
+        replayed = replay(ws, "#1")
     assert replayed.now is not None
     assert [(r.ref, r.outcome) for r in replayed.now.rules] == [(r.ref, r.outcome) for r in decision.rules]
-    store.close()

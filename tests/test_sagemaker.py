@@ -329,16 +329,17 @@ def test_a_server_stopped_halfway_leaves_the_log_true_and_a_rerun_finishes(moto,
     time budget; what the log says applied is what the registry has; a rerun finishes the job."""
     from pml_policy.adapters.base import AdapterConfig
     from pml_policy.adapters.sagemaker import SageMakerAdapter
-    from pml_policy.audit import AuditStore
     from pml_policy.engine import load
-    from pml_policy.usecases.checking import entries_of
-    from pml_policy.usecases.governing import govern
+    from pml_policy.usecases.governing import decide_versions
     from pml_policy.usecases.plan import apply
+    from pml_policy.usecases.recording import record
+    from pml_policy.usecases.workspace import Workspace
 
     adapter = SageMakerAdapter(AdapterConfig(endpoint_url=moto.url, timeout=6))
-    governed = govern(group, load([GATE]), adapter)
-    store = AuditStore(private_audit_log)
-    store.append(entries_of(governed), "tester", {})
+    ws = Workspace.open(load([GATE]), audit_url=private_audit_log, actor="tester")
+    governed = decide_versions(ws, group, adapter)  # decided and planned; recorded, then applied by hand
+    record(ws, governed)
+    store = ws.log.store()
     try:
         started = time.monotonic()
         attempted = apply(

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, run_cli
 from .mlflow_data import _free_port, log_version
 
 SECRET = "webhook-secret-for-tests"
@@ -112,7 +112,13 @@ def test_pushed_evidence_is_decided_recorded_and_listed(service):
     listed = service.call("GET", "/v1/decisions").json()["decisions"]
     assert [d["id"] for d in listed] == [record["decision"]] and listed[0]["actor"] == "local-admin"
     one = service.call("GET", f"/v1/decisions/{record['decision'][:8]}").json()
-    assert one["record"]["hash"] == record["hash"] and one["body"]["outcome"] == "pass"
+    assert one["record"]["hash"] == record["hash"] and one["decision"]["outcome"] == "pass"
+    # One shape per concept: the CLI prints the very document the service answers with.
+    audit = f"sqlite:///{service.root}/audit.db"
+    shown = run_cli("audit", "show", record["decision"][:8], "--format", "json", "--audit", audit)
+    assert json.loads(shown.stdout) == one
+    cli_list = json.loads(run_cli("audit", "list", "--format", "json", "--audit", audit).stdout)
+    assert cli_list == listed
     assert service.call("GET", "/v1/audit/verify").json() == {
         "ok": True,
         "records": 1,

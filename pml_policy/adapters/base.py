@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from pml_policy.base.errors import UsageError
@@ -37,6 +37,11 @@ class AdapterConfig:
     def __post_init__(self) -> None:
         if self.deadline is None:
             object.__setattr__(self, "deadline", Deadline(self.timeout))
+
+    def renewed(self) -> AdapterConfig:
+        """The same configuration with a time budget of its own, from its first use (a service's
+        request or job)."""
+        return replace(self, deadline=Deadline(self.timeout))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:

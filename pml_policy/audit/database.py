@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -36,7 +37,11 @@ class Database:
         self.is_memory = self.is_sqlite and (
             self.url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.url
         )
-        self._sqlite: sqlite3.Connection | None = None
+        # SQLite: one connection per thread, so that one Database serves a service's request threads,
+        # workers and recorder at once (a connection shared across threads would mix transactions).
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
 
     @cached_property
     def engine(self) -> Engine:
@@ -73,21 +78,27 @@ class Database:
     @contextmanager
     def driver(self) -> Iterator[Any]:
         """A DBAPI connection, rolled back if the block fails."""
-        if self.sqlite_path:
-            if self._sqlite is None:
-                # One connection per Database; a caller sharing it across threads holds its own lock.
-                self._sqlite = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60, check_same_thread=False))
-            raw: Any = self._sqlite
-        else:
-            raw = self.engine.raw_connection()
+        own = self.sqlite_path is not None
+        raw: Any = self._sqlite_connection() if own else self.engine.raw_connection()
         try:
             yield raw
         except BaseException:
             raw.rollback()
             raise
         finally:
-            if raw is not self._sqlite:
+            if not own:
                 raw.close()  # back to the pool, which rolls back whatever is left open
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        """This thread's connection to the SQLite file, opened on its first use and kept until close()."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            assert self.sqlite_path is not None
+            connection = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60, check_same_thread=False))
+            self._local.connection = connection
+            with self._opened_lock:
+                self._opened.append(connection)
+        return connection
 
     @contextmanager
     def writing(self) -> Iterator[Any]:
@@ -115,9 +126,11 @@ class Database:
         return "check that the database server is running and reachable, and the URL in --audit / PML_AUDIT_URL"
 
     def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+            self._local = threading.local()  # a thread that comes back opens a connection afresh
+        for connection in opened:
+            connection.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

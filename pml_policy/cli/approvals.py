@@ -4,19 +4,17 @@ in the audit log and bound to the evidence the approver saw."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import click
 
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.audit.context import actor
-from pml_policy.base import config
 from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import one_line
-from pml_policy.engine import load
-from pml_policy.engine.signoffs import REGISTRY_TAGS
+from pml_policy.outputs.documents import listed_approval
 from pml_policy.usecases import approving
 
-from .options import audit_option, policies_option, registry_options, signing_option
+from .options import audit_option, open_workspace, policies_option, registry_options, signing_option
 
 EXIT_CODES = """\b
 Exit codes:
@@ -71,23 +69,15 @@ def approve(
       pml-policy approve models:/credit-scorer/8 --role model-risk --reason "Validation pack reviewed"
       pml-policy approve runs/2026-11-20 --role model-risk --reason "…" --expires 2027-01-31
     """
-    policies = load(config.policy_paths(policy_paths))
-    by = actor()
-    seq, subject = approving.approve(
-        ref,
-        role,
-        reason,
-        policies,
-        audit_url,
-        by,
-        expires,
-        adapters,
-        signing_key,
-    )
+    with open_workspace(policy_paths, audit_url, signing_key=signing_key, adapters=adapters) as ws:
+        approved = approving.approve(ws, ref, role, reason, expires)
+    subject = approved.subject
     until = f", until {expires.isoformat()}" if expires else ""
     click.echo(
-        f'approved {subject.model.name} version {subject.model.version} as "{role}" by {by}{until}: record #{seq}; '
-        f"it binds the evidence {subject.digest[:12]}… (new or changed evidence voids it)"
+        one_line(
+            f'approved {subject.model.name} version {subject.model.version} as "{role}" by {approved.approver}{until}: '
+            f"record #{approved.record}; it binds the evidence {approved.digest} (new or changed evidence voids it)"
+        )
     )
 
 
@@ -105,25 +95,28 @@ def revoke(record: str, reason: str, policy_paths: tuple[str, ...], audit_url: s
     text = record.lstrip("#")
     if not text.isdigit():
         raise UsageError(f"{record!r} is not a record number", "give the approval's #SEQ from `pml-policy approvals`")
-    policies = load(config.policy_paths(policy_paths))
-    seq = approving.revoke(int(text), reason, policies, audit_url, actor(), signing_key)
+    with open_workspace(policy_paths, audit_url, signing_key=signing_key) as ws:
+        seq = approving.revoke(ws, int(text), reason)
     click.echo(f"approval #{text} revoked: record #{seq}")
 
 
 @click.command()
 @click.argument("model", required=False)
 @click.option("--version", "version", metavar="N", help="Only this version of MODEL.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @policies_option
 @audit_option
-def approvals(model: str | None, version: str | None, policy_paths: tuple[str, ...], audit_url: str) -> None:
+def approvals(model: str | None, version: str | None, fmt: str, policy_paths: tuple[str, ...], audit_url: str) -> None:
     """List the approvals recorded (for MODEL), with their state: valid; void: evidence changed
     (the latest decision on that version was made on other evidence); expired; revoked. The
     policies (-p, default ./policies) say which tags governance sets: those never void an approval."""
     if version is not None and model is None:
         raise UsageError("--version needs a MODEL")
-    found = config.policy_paths(policy_paths, required=False)
-    managed = load(found).managed_tags if found else REGISTRY_TAGS
-    rows = approving.listed(audit_url, model, version, managed)
+    with open_workspace(policy_paths, audit_url, required=False) as ws:
+        rows = approving.listed(ws, model, version)
+    if fmt == "json":
+        click.echo(json.dumps([listed_approval(a, state) for a, state in rows], indent=2))
+        return
     if not rows:
         click.echo("no approvals recorded" + (f" for {model}" if model else ""))
         return

@@ -12,22 +12,20 @@ from typing import Any
 
 import click
 
-from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Change, Record
-from pml_policy.audit.signing import PublicKey, Signer, read_checkpoint
 from pml_policy.audit.signing import keygen as keygen_files
-from pml_policy.base import config
 from pml_policy.base.dates import parse_when
-from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import csv_cell, one_line
 from pml_policy.base.files import write_atomic
 from pml_policy.outputs import Options, get
-from pml_policy.usecases.checking import load_data
+from pml_policy.outputs.documents import record_summary
+from pml_policy.usecases import auditing
 from pml_policy.usecases.export import export as export_records
 from pml_policy.usecases.replaying import Replay, recorded_decision
 from pml_policy.usecases.replaying import replay as replay_record
 
-from .options import audit_option, data_option, signing_option
+from .options import audit_option, data_option, open_workspace, signing_option
 
 LIST_COLUMNS = ("seq", "time", "kind", "outcome", "model", "version", "subject_ref", "actor", "id")
 
@@ -84,17 +82,14 @@ def list_(
     fmt: str,
 ) -> None:
     """List recorded decisions and plans, newest first."""
-    store = AuditStore(audit_url, create=False)
-    rows: Sequence[Mapping[str, Any]] = store.records(
-        model, policy, outcome, _when(since, "--since"), _when(until, "--until"), limit or None, kind=kind
-    )
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                [{**{k: r[k] for k in LIST_COLUMNS}, "hash": r["hash"], "ci": json.loads(r["ci"])} for r in rows],
-                indent=2,
-            )
+    start, end = _when(since, "--since"), _when(until, "--until")
+    with open_workspace(None, audit_url) as ws:
+        rows: Sequence[Mapping[str, Any]] = auditing.records(
+            ws, model=model, policy=policy, outcome=outcome, since=start, until=end, limit=limit or None, kind=kind
         )
+        shown = ws.log.store(create=False).shown
+    if fmt == "json":
+        click.echo(json.dumps([record_summary(r) for r in rows], indent=2))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow((*LIST_COLUMNS, "hash"))
@@ -105,30 +100,17 @@ def list_(
         click.echo("  ".join(c.upper().ljust(w) for c, w in zip(LIST_COLUMNS, widths)).rstrip())
         for row in table:
             click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-        click.echo(f"{len(rows)} record{'s' if len(rows) != 1 else ''} in {store.shown}", err=True)
+        click.echo(f"{len(rows)} record{'s' if len(rows) != 1 else ''} in {shown}", err=True)
 
 
-def _show(row: Record, fmt: str, changes: list[Change]) -> str:
+def _show(row: Record, changes: list[Change]) -> str:
+    """A record as people read it: a decision as check printed it, a change, an approval."""
     if row["kind"] == "change":
-        return _show_change(row, fmt)
+        return _show_change(row)
     if row["kind"] == "approval":
-        return _show_approval(row, fmt)
+        return _show_approval(row)
     decision = recorded_decision(row)
     made = [c for c in changes if c["state"] in ("applied", "failed")]  # planned and withheld: in the decision
-    if fmt == "json":
-        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
-        return (
-            json.dumps(
-                {
-                    "record": record,
-                    "ci": json.loads(row["ci"]),
-                    "decision": json.loads(row["body"]),
-                    "registry_changes": made,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
     ci = json.loads(row["ci"])
     where = f" in {ci.get('system')} run {ci.get('run_id')}" if ci else ""
     header = f"decision {row['id']} (record #{row['seq']}, {row['time']}, by {row['actor']}{where})\n"
@@ -147,12 +129,9 @@ def _show(row: Record, fmt: str, changes: list[Change]) -> str:
     )
 
 
-def _show_change(row: Record, fmt: str) -> str:
+def _show_change(row: Record) -> str:
     """A registry change record: what was made to the registry, for which decision."""
     action = json.loads(row["body"])["action"]
-    if fmt == "json":
-        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
-        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "registry_change": action}, indent=2) + "\n"
     value = f' = "{action["value"]}"' if action["value"] is not None else ""
     detail = f" ({action['detail']})" if action["detail"] else ""
     return (
@@ -163,12 +142,9 @@ def _show_change(row: Record, fmt: str) -> str:
     )
 
 
-def _show_approval(row: Record, fmt: str) -> str:
+def _show_approval(row: Record) -> str:
     """An approval record (or its withdrawal): who signed off what evidence, for which role."""
     a = json.loads(row["body"])["approval"]
-    if fmt == "json":
-        record = {k: row[k] for k in ("seq", "time", "actor", "prev_hash", "hash")}
-        return json.dumps({"record": record, "ci": json.loads(row["ci"]), "approval": a}, indent=2) + "\n"
     what = f"revokes approval #{a['revokes']}" if a.get("revokes") is not None else f'signs off as "{a["role"]}"'
     until = f", until {a['expires']}" if a.get("expires") else ""
     return (
@@ -184,10 +160,14 @@ def _show_approval(row: Record, fmt: str) -> str:
 @audit_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(ref: str, audit_url: str, fmt: str) -> None:
-    """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ."""
-    store = AuditStore(audit_url, create=False)
-    row = store.get(ref)
-    click.echo(_show(row, fmt, store.changes(row["id"])), nl=False)
+    """Show a recorded decision as check printed it. ID: the id, its first 6+ characters, or #SEQ.
+    --format json prints the record's document, the one `GET /v1/decisions/{ID}` answers with."""
+    with open_workspace(None, audit_url) as ws:
+        shown = auditing.show(ws, ref)
+    if fmt == "json":
+        click.echo(json.dumps(shown.document(), indent=2))
+    else:
+        click.echo(_show(shown.row, shown.actions), nl=False)
 
 
 @audit.command()
@@ -231,19 +211,19 @@ def verify(
     \b
       pml-policy audit verify --public-key keys/audit.pub --checkpoint published.json
     """
-    key = PublicKey(public_key) if public_key else None
-    published = read_checkpoint(checkpoint_file, key) if checkpoint_file else None
-    store = AuditStore(audit_url, create=False)
-    verdict = store.verify(expect_head, key, published, workers)
+    with open_workspace(None, audit_url) as ws:
+        verified = auditing.verify(ws, expect_head, public_key, checkpoint_file, workers)
+    verdict = verified.verdict
     if verdict.ok:
-        signed = ", every record from the first signed one on signed by the key" if key else ""
-        click.echo(f"OK: {verdict.records} records, chain intact{signed} in {store.shown}\nhead {verdict.head}")
-        return
-    who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
-    click.echo(
-        f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {store.shown}", err=True
-    )
-    sys.exit(EXIT_POLICY_FAILED)
+        signed = ", every record from the first signed one on signed by the key" if verified.signed else ""
+        click.echo(f"OK: {verdict.records} records, chain intact{signed} in {verified.store}\nhead {verdict.head}")
+    else:
+        who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
+        click.echo(
+            f"TAMPERED: {verdict.problem}{who}\n{verdict.records} records verified before it, in {verified.store}",
+            err=True,
+        )
+    sys.exit(verified.exit_code)
 
 
 @audit.command()
@@ -268,11 +248,8 @@ def keygen(prefix: str) -> None:
 def checkpoint_command(audit_url: str, signing_key: str | None, output: str | None) -> None:
     """Print the log's head (seq, hash, time), signed: publish it elsewhere (a ticket, a release),
     and `audit verify --checkpoint FILE` later shows the log still holds it."""
-    if not signing_key:
-        raise UsageError("a checkpoint is signed: give --signing-key FILE or set PML_AUDIT_SIGNING_KEY")
-    signer = Signer(signing_key)
-    store = AuditStore(audit_url, create=False)
-    text = json.dumps(store.checkpoint(signer), indent=2) + "\n"
+    with open_workspace(None, audit_url, signing_key=signing_key) as ws:
+        text = json.dumps(auditing.checkpoint(ws), indent=2) + "\n"
     if output:
         write_atomic(Path(output), text)
         click.echo(f"checkpoint written to {output}", err=True)
@@ -290,12 +267,12 @@ def export(audit_url: str, fmt: str, output: str | None) -> None:
     jsonl: one record a line, with the decision, its evidence and the chain hashes, as stored.
     csv: one record a line, the columns an auditor filters on.
     """
-    store = AuditStore(audit_url, create=False)
-    if not output:
-        export_records(store, fmt, sys.stdout)
-        return
-    with open(output, "w", encoding="utf-8", newline="") as out:
-        export_records(store, fmt, out)
+    with open_workspace(None, audit_url) as ws:
+        if not output:
+            export_records(ws, fmt, sys.stdout)
+            return
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            export_records(ws, fmt, out)
 
 
 @click.command()
@@ -320,16 +297,17 @@ def explain(ref: str, audit_url: str, replay: bool, policy_paths: tuple[str, ...
       pml-policy explain 2cee3ef7
       pml-policy explain 2cee3ef7 --replay -p policies/     # which rules would now decide otherwise
     """
-    store = AuditStore(audit_url, create=False)
-    row = store.get(ref)
-    if row["kind"] in ("change", "approval"):
-        raise UsageError(
-            f"{ref} is a {'registry change' if row['kind'] == 'change' else 'approval'} record, not a decision",
-            "show it with `pml-policy audit show`",
-        )
-    click.echo(_show(row, "text", store.changes(row["id"])), nl=False)
-    if replay:
-        replayed = replay_record(row, config.policy_paths(policy_paths), load_data(data_file))
+    with open_workspace(policy_paths if replay else None, audit_url, data_file=data_file) as ws:
+        shown = auditing.show(ws, ref)
+        kind = shown.row["kind"]
+        if kind in ("change", "approval"):
+            raise UsageError(
+                f"{ref} is a {'registry change' if kind == 'change' else 'approval'} record, not a decision",
+                "show it with `pml-policy audit show`",
+            )
+        replayed = replay_record(ws, ref) if replay else None
+    click.echo(_show(shown.row, shown.actions), nl=False)
+    if replayed is not None:
         click.echo(_replay(replayed), nl=False)
 
 

@@ -8,14 +8,22 @@ from pathlib import Path
 import click
 
 from pml_policy.adapters.base import AdapterConfig
-from pml_policy.base import config
-from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.errors import UsageError
 from pml_policy.base.files import write_atomic
 from pml_policy.outputs import FORMATS, Options, get
-from pml_policy.usecases import checking
+from pml_policy.usecases.checking import Checked, check
+from pml_policy.usecases.recording import Recorded
 
 from .changes import render_changes
-from .options import audit_option, data_option, policies_option, registry_options, signing_option
+from .options import (
+    audit_option,
+    data_option,
+    engine_option,
+    open_workspace,
+    policies_option,
+    registry_options,
+    signing_option,
+)
 
 EXIT_CODES = """\b
 Exit codes:
@@ -27,7 +35,7 @@ Exit codes:
      registry change (--apply) failed"""
 
 
-@click.command(epilog=EXIT_CODES)
+@click.command(name="check", epilog=EXIT_CODES)
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @policies_option
 @click.option(
@@ -59,14 +67,7 @@ Exit codes:
     show_default=True,
     help="Lowest outcome that exits 1.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["python", "durable"]),
-    default="python",
-    show_default=True,
-    envvar="PML_ENGINE",
-    help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.",
-)
+@engine_option
 @click.option(
     "--monitoring",
     "monitoring_file",
@@ -87,7 +88,7 @@ Exit codes:
     "audit log.",
 )
 @registry_options
-def check(
+def check_command(
     refs: tuple[str, ...],
     policy_paths: tuple[str, ...],
     champion: str | None,
@@ -123,26 +124,27 @@ def check(
       pml-policy check run/ --fail-on warn        # warnings block the gate too
       pml-policy check models:/credit-scorer@challenger --tracking-uri http://mlflow:5000
     """
-    if do_apply:
-        if no_audit:
-            raise UsageError(
-                "--apply and --no-audit cannot go together: every registry change is recorded in the audit log"
-            )
-        checking.registries(list(refs), adapters)
-    run = checking.check(
-        list(refs),
-        config.policy_paths(policy_paths),
-        champion,
-        data_file,
-        engine,
-        adapters,
-        audit_url=audit_url,
-        monitoring_file=monitoring_file,
-    )
-    decisions = run.decisions
-    # Recorded before anything is reported: a decision that could not be recorded is not shown.
-    recorded = checking.record(run, audit_url, signing_key) if not no_audit else None
-    note, audit = checking.Recorded.report(recorded)
+    with open_workspace(
+        policy_paths, audit_url, signing_key=signing_key, adapters=adapters, data_file=data_file, engine=engine
+    ) as ws:
+        checked = check(
+            ws,
+            list(refs),
+            champion=champion,
+            monitoring=monitoring_file,
+            record=not no_audit,
+            apply=do_apply,
+            fail_on="warn" if fail_on == "warn" else "fail",
+        )
+    _render(checked, fmt, output, color)
+    sys.exit(checked.exit_code)
+
+
+def _render(checked: Checked, fmt: str, output: str | None, color: bool | None) -> None:
+    """The decisions in the format asked for (to -o FILE, with a text summary on stdout); then,
+    with --apply, what was made in each registry."""
+    decisions, recorded = checked.decisions, checked.recorded
+    note, audit = Recorded.report(recorded)
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
         try:
@@ -155,17 +157,12 @@ def check(
     else:
         coloured = is_tty and fmt == "text"
         click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
-    if do_apply:
-        applied = checking.apply_run(run, audit_url, signing_key)
+    if checked.applied is not None:
         report = "".join(
-            f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in applied.changes
+            f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in checked.applied
         )
         click.echo(report, nl=False, err=fmt != "text" and not output)  # machine formats keep stdout to themselves
-        if not applied.ok:
+        if not checked.applied_ok:
             click.echo(
                 "error: a registry change failed; the audit log records what was made. Run again to finish.", err=True
             )
-            sys.exit(EXIT_EVIDENCE)
-    outcomes = {d.outcome for d in decisions}
-    if outcomes & {"fail", "pending"} or (fail_on == "warn" and "warn" in outcomes):
-        sys.exit(EXIT_POLICY_FAILED)

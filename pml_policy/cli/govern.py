@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any
 
 import click
 
-from pml_policy.adapters.base import AdapterConfig, Registry
-from pml_policy.adapters.lookup import registry_for, registry_named
-from pml_policy.base import config
-from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_USAGE, EvidenceError, NoPolicyApplies, UsageError
-from pml_policy.engine import PolicySet, load
-from pml_policy.usecases.checking import apply_recorded, load_data, record
-from pml_policy.usecases.governing import Governed
-from pml_policy.usecases.governing import govern as decide
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.base.errors import EXIT_EVIDENCE, EvidenceError, UsageError
+from pml_policy.usecases.governing import Governed, ModelGoverned, govern_models
 
 from .changes import render_changes
-from .options import audit_option, data_option, policies_option, registry_options, signing_option
+from .options import (
+    audit_option,
+    data_option,
+    engine_option,
+    open_workspace,
+    policies_option,
+    registry_options,
+    signing_option,
+)
 
 GOVERN_EXIT_CODES = """\b
 Exit codes:
@@ -28,7 +30,7 @@ Exit codes:
   3  the registry or the audit log could not be read or written; a change failed"""
 
 
-@click.command(epilog=GOVERN_EXIT_CODES)
+@click.command(name="govern", epilog=GOVERN_EXIT_CODES)
 @click.argument("models", nargs=-1, metavar="MODEL...")
 @click.option(
     "--all",
@@ -46,6 +48,7 @@ Exit codes:
     "tag:KEY=VALUE.",
 )
 @data_option
+@engine_option
 @click.option(
     "--apply",
     "do_apply",
@@ -55,12 +58,13 @@ Exit codes:
 @registry_options
 @audit_option
 @signing_option
-def govern(
+def govern_command(
     models: tuple[str, ...],
     every_model: bool,
     policy_paths: tuple[str, ...],
     candidates: str,
     data_file: str | None,
+    engine: str,
     do_apply: bool,
     audit_url: str,
     signing_key: str | None,
@@ -88,67 +92,45 @@ def govern(
     """
     if every_model == bool(models):
         raise UsageError("name the models to govern, or pass --all (not both)", "pml-policy govern MODEL... | --all")
-    policies = load(config.policy_paths(policy_paths))
-    data = load_data(data_file)
-    targets = list(models) or _every_model(policies, adapters)
-    outcomes: list[str] = []
-    for target in targets:
-        adapter, model = registry_for(target, adapters)
-        try:
-            outcomes.append(_govern_one(model, adapter, policies, candidates, data, do_apply, audit_url, signing_key))
-        except (EvidenceError, NoPolicyApplies) as exc:
-            if len(targets) == 1:
-                raise
-            click.echo(f'error: model "{model}": {exc.message}', err=True)
-            outcomes.append("error" if isinstance(exc, EvidenceError) else "no policy")
-    if len(targets) > 1:
-        counts = ", ".join(f"{n} {what}" for what, n in sorted(Counter(outcomes).items()))
-        click.echo(f"{len(targets)} models: {counts}")
-    if "failed" in outcomes or "error" in outcomes:
+    with open_workspace(
+        policy_paths, audit_url, signing_key=signing_key, adapters=adapters, data_file=data_file, engine=engine
+    ) as ws:
+        run = govern_models(ws, list(models), candidates=candidates, apply=do_apply)
+    for m in run.models:
+        if m.error is not None:
+            click.echo(f'error: model "{m.target}": {m.error.message}', err=True)
+        elif m.governed is not None:
+            click.echo(_report(m.governed, candidates, do_apply), nl=False)
+    if len(run.models) > 1:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(Counter(_what(m, do_apply) for m in run.models).items()))
+        click.echo(f"{len(run.models)} models: {counts}")
+    if run.exit_code == EXIT_EVIDENCE:
         click.echo(
             "error: a model could not be read or a registry change failed; the audit log records what was made. "
             "Run govern --apply again to finish.",
             err=True,
         )
-        sys.exit(EXIT_EVIDENCE)
-    if "no policy" in outcomes and models:
-        sys.exit(EXIT_USAGE)
+    sys.exit(run.exit_code)
 
 
-def _every_model(policies: PolicySet, adapters: AdapterConfig) -> list[str]:
-    """The registered models (MLflow) that a policy applies to, in name order."""
-    found = registry_named("mlflow", adapters).inventory()
-    return [m for m in sorted(found) if policies.applicable(m, None)]
-
-
-def _govern_one(
-    model: str,
-    adapter: Registry,
-    policies: PolicySet,
-    candidates: str,
-    data: dict[str, Any],
-    do_apply: bool,
-    audit_url: str,
-    signing_key: str | None,
-) -> str:
-    """One model: decide, record, report, apply. Returns what happened, for the summary."""
-    result = decide(model, policies, adapter, candidates, data, audit_url)
-    if not result.subjects:
-        click.echo(f'model "{model}": no version matches --candidates {candidates}; nothing to decide')
+def _what(m: ModelGoverned, applied: bool) -> str:
+    """What happened to one model, for the summary."""
+    if m.error is not None:
+        return "error" if isinstance(m.error, EvidenceError) else "no policy"
+    assert m.governed is not None
+    if not m.governed.subjects:
         return "nothing to decide"
-    if not do_apply:
-        result.as_plan()
-    recorded = record(result, audit_url, signing_key)  # before anything is reported or applied
-    click.echo(_report(model, result, [seq for _, seq, _ in recorded.records]))
-    if do_apply:
-        apply_recorded(result.changes, adapter, audit_url, signing_key)
-    click.echo(render_changes(result.changes, do_apply), nl=False)
-    if any(c.state == "failed" for c in result.changes):
+    if m.governed.failed:
         return "failed"
-    return "governed" if do_apply else "planned"
+    return "governed" if applied else "planned"
 
 
-def _report(model: str, result: Governed, seqs: list[int]) -> str:
+def _report(result: Governed, candidates: str, applied: bool) -> str:
+    """One model's pass: each candidate's decision, where it was recorded, and the registry changes."""
+    model = result.model
+    if not result.subjects or result.recorded is None:
+        return f'model "{model}": no version matches --candidates {candidates}; nothing to decide\n'
+    seqs = result.recorded.seqs
     champion = result.champion
     who = f"champion version {champion.model.version}" if champion else "no champion yet"
     count = len(result.subjects)
@@ -166,4 +148,4 @@ def _report(model: str, result: Governed, seqs: list[int]) -> str:
     lines.append(
         f"recorded in the audit log {what}as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one"
     )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + render_changes(result.changes, applied)

@@ -7,17 +7,14 @@ import sys
 
 import click
 
-from pml_policy.audit import AuditStore
-from pml_policy.base import config
 from pml_policy.base.dates import parse_when
-from pml_policy.base.errors import EXIT_POLICY_FAILED
 from pml_policy.engine import load
+from pml_policy.outputs.documents import impact_row
 from pml_policy.outputs.markdown import text as markdown_text
-from pml_policy.usecases.checking import load_data
-from pml_policy.usecases.impact import Impact, VersionImpact, impact
+from pml_policy.usecases.impact import Impact, impact
 from pml_policy.usecases.replaying import RuleChange
 
-from .options import audit_option, data_option, policies_option
+from .options import audit_option, data_option, open_workspace, policies_option
 
 EXIT_CODES = """\b
 Exit codes:
@@ -73,14 +70,12 @@ def impact_command(
       pml-policy impact -p policies --current /tmp/main/policies --format md >> "$GITHUB_STEP_SUMMARY"
       pml-policy impact --model credit-scorer --since 30d --fail-on-change
     """
-    proposed = load(config.policy_paths(policy_paths))
-    current = load(list(current_paths)) if current_paths else None
-    data = load_data(data_file)
     when = parse_when(since, "--since")
-    result = impact(AuditStore(audit_url, create=False), proposed, current, when, model, data)
+    with open_workspace(policy_paths, audit_url, data_file=data_file) as ws:
+        current = load(list(current_paths)) if current_paths else None
+        result = impact(ws, current, when, model, fail_on_change)
     click.echo({"text": _text, "md": _markdown, "json": _json}[fmt](result), nl=False)
-    if fail_on_change and result.outcome_changes:
-        sys.exit(EXIT_POLICY_FAILED)
+    sys.exit(result.exit_code)
 
 
 def _rule_line(change: RuleChange) -> str:
@@ -124,31 +119,7 @@ def _markdown(result: Impact) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _message(change: RuleChange) -> str | None:
-    """What the rule says now, or what it said when the proposed policies no longer have it."""
-    result = change.after or change.before
-    return result.message if result else None
-
-
 def _json(result: Impact) -> str:
-    def version(v: VersionImpact) -> dict[str, object]:
-        return {
-            "subject": v.subject,
-            "decision": v.decision,
-            "time": v.time.isoformat(),
-            "before": v.before,
-            "after": v.after,
-            "rules": [
-                {
-                    "rule": c.rule,
-                    "before": c.before.outcome if c.before else None,
-                    "after": c.after.outcome if c.after else None,
-                    "message": _message(c),
-                }
-                for c in v.rules
-            ],
-        }
-
     body = {
         "proposed": result.proposed,
         "baseline": result.baseline,
@@ -157,6 +128,8 @@ def _json(result: Impact) -> str:
         "replayed": result.replayed,
         "outcome_changes": len(result.outcome_changes),
         "summary": result.summary(),
-        "changed": [version(v) for v in result.changed],
+        "changed": [
+            impact_row(v.subject, v.decision, v.time.isoformat(), v.before, v.after, v.rules) for v in result.changed
+        ],
     }
     return json.dumps(body, indent=2) + "\n"

@@ -10,7 +10,11 @@ import click
 
 from pml_policy.adapters.base import DEFAULT_CHAMPION_ALIAS, AdapterConfig
 from pml_policy.adapters.base import registry_timeout as seconds
+from pml_policy.base import config
 from pml_policy.base.config import DEFAULT_AUDIT_URL
+from pml_policy.engine.backends import BACKENDS
+from pml_policy.usecases.checking import load_data
+from pml_policy.usecases.workspace import Workspace
 
 audit_option = click.option(
     "--audit",
@@ -39,6 +43,16 @@ data_option = click.option(
     type=click.Path(dir_okay=False),
     envvar="PML_DATA",
     help="YAML or JSON context data, read as `data.…` (thresholds per use case, lists). Env: PML_DATA.",
+)
+
+
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(list(BACKENDS)),
+    default="python",
+    show_default=True,
+    envvar="PML_ENGINE",
+    help="Evaluator backend; durable needs pml-policy[durable]. Env: PML_ENGINE.",
 )
 
 
@@ -116,3 +130,26 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_REGISTRY_OPTIONS):
         with_config = option(with_config)
     return with_config
+
+
+def open_workspace(
+    policy_paths: tuple[str, ...] | None,
+    audit_url: str,
+    *,
+    required: bool = True,
+    signing_key: str | None = None,
+    adapters: AdapterConfig | None = None,
+    data_file: str | None = None,
+    engine: str = "python",
+) -> Workspace:
+    """The command's workspace, from its options: the policies given (else ./policies; with
+    required=False none is fine; None: the command decides nothing and reads no policy), the log,
+    the signing key, the registries, the context data."""
+    return Workspace.open(
+        config.policy_paths(policy_paths, required=required) if policy_paths is not None else (),
+        audit_url=audit_url,
+        signing_key=signing_key,
+        adapters=adapters,
+        data=load_data(data_file),
+        engine=engine,
+    )

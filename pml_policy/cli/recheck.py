@@ -4,22 +4,24 @@ and with --apply revert a champion that no longer holds."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from pml_policy.adapters.base import AdapterConfig, Registry
-from pml_policy.adapters.lookup import registry_for, registry_named
-from pml_policy.adapters.monitoring import read_report
-from pml_policy.base import config
-from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED
-from pml_policy.engine import load
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.base.errors import EXIT_EVIDENCE
 from pml_policy.outputs import Options, get
-from pml_policy.usecases.checking import load_data
 from pml_policy.usecases.rechecking import Rechecked, recheck
 
 from .changes import render_changes
-from .options import audit_option, data_option, policies_option, registry_options, signing_option
+from .options import (
+    audit_option,
+    data_option,
+    engine_option,
+    open_workspace,
+    policies_option,
+    registry_options,
+    signing_option,
+)
 
 EXIT_CODES = """\b
 Exit codes:
@@ -33,6 +35,7 @@ Exit codes:
 @click.argument("models", nargs=-1, metavar="[MODEL]...")
 @policies_option
 @data_option
+@engine_option
 @click.option(
     "--monitoring",
     "monitoring_file",
@@ -53,6 +56,7 @@ def recheck_command(
     models: tuple[str, ...],
     policy_paths: tuple[str, ...],
     data_file: str | None,
+    engine: str,
     monitoring_file: str | None,
     do_apply: bool,
     adapters: AdapterConfig,
@@ -75,22 +79,14 @@ def recheck_command(
       pml-policy recheck --apply --data context.yaml            # every champion, reverts made
       pml-policy recheck sagemaker:credit-scorer --monitoring drift.json
     """
-    policies = load(config.policy_paths(policy_paths))
-    data = load_data(data_file)
-    report = read_report(Path(monitoring_file)) if monitoring_file else None
-    groups: dict[str, tuple[Registry, list[str]]] = {}
-    for target in models or ("",):
-        adapter, name = registry_for(target, adapters) if target else (registry_named("mlflow", adapters), "")
-        groups.setdefault(adapter.name, (adapter, []))[1].extend([name] if name else [])
-    done: list[Rechecked] = []
-    for adapter, names in groups.values():
-        done += recheck(names, policies, adapter, audit_url, do_apply, signing_key, None, data, report)
-    click.echo(_report(done, do_apply), nl=False)
-    if any(c.state == "failed" for r in done for c in r.changes):
+    with open_workspace(
+        policy_paths, audit_url, signing_key=signing_key, adapters=adapters, data_file=data_file, engine=engine
+    ) as ws:
+        run = recheck(ws, list(models), apply=do_apply, monitoring=monitoring_file)
+    click.echo(_report(run.models, do_apply), nl=False)
+    if run.exit_code == EXIT_EVIDENCE:
         click.echo("error: a registry change failed; the audit log records what was made. Run recheck again.", err=True)
-        sys.exit(EXIT_EVIDENCE)
-    if any(r.decision is not None and r.decision.outcome in ("fail", "pending") for r in done):
-        sys.exit(EXIT_POLICY_FAILED)
+    sys.exit(run.exit_code)
 
 
 def _report(done: list[Rechecked], applied: bool) -> str:

@@ -14,7 +14,7 @@ from pml_policy.reports.period import Period, parse
 from pml_policy.reports.render import Cover
 from pml_policy.usecases.reporting import format_of, make_report, read_cover, run_schedule
 
-from .options import audit_option, policies_option
+from .options import audit_option, open_workspace, policies_option
 
 REPORT_EXIT_CODES = """\b
 Exit codes:
@@ -156,9 +156,8 @@ def _write_report(
     cover: Cover,
 ) -> bool:
     """Render and write one report; returns whether the chain is intact (or unverified)."""
-    rendered = make_report(
-        period, model, fmt, audit_url, list(policy_paths), template_dir, verify=not no_verify, cover=cover
-    )
+    with open_workspace(policy_paths, audit_url, required=False) as ws:
+        rendered = make_report(ws, period, model, fmt, template_dir, verify=not no_verify, cover=cover)
     if output:
         write_atomic(Path(output), rendered.text)
         click.echo(

@@ -1,4 +1,4 @@
-"""`pml-policy serve`: the governance service; `pml-policy token create`; `pml-policy inbox list|retry`."""
+"""`pml-policy serve`: the governance service."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from pml_policy.base.errors import PmlError, UsageError
 from pml_policy.base.escaping import lines_of
 from pml_policy.base.secrets import redact
 from pml_policy.usecases.checking import load_data
-from pml_policy.usecases.tokens import ROLES
-from pml_policy.usecases.tokens import create as create_token
 
 from .options import audit_option, data_option, policies_option, registry_options, signing_option
 
@@ -169,7 +167,7 @@ def serve(
     signal.signal(signal.SIGHUP, lambda *_: _reload(service))
     who = f"tokens from {tokens}" if tokens else "no tokens: loopback only, every caller is the local admin"
     click.echo(
-        f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.current.policies)} policies from "
+        f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
         f"{_registry_shown(registry_kind, adapters)}; {'applying' if do_apply else 'planning only'}; webhooks "
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
@@ -209,70 +207,8 @@ def _logging() -> None:
 def _reload(service: Any) -> None:
     log = logging.getLogger("pml_policy.service")
     try:
-        fresh = service.policies.reload()
+        fresh = service.reload()
     except PmlError as exc:
         log.error(json.dumps({"event": "reload refused; the old policies stay", "errors": lines_of(exc.render())}))
         return
     log.info(json.dumps({"event": "policies reloaded", "policies": [f"{p.name} {p.version}" for p in fresh.policies]}))
-
-
-@click.group()
-def token() -> None:
-    """Bearer tokens for `pml-policy serve`: a YAML file of names, roles and hashes."""
-
-
-@token.command(name="create")
-@click.argument("name")
-@click.option("--role", "roles", type=click.Choice(ROLES), multiple=True, required=True, help="Repeatable.")
-@click.option("--tokens", type=click.Path(dir_okay=False), required=True, envvar="PML_TOKENS", help="The tokens file.")
-def token_create(name: str, roles: tuple[str, ...], tokens: str) -> None:
-    """Make a token for NAME (the actor the audit log records); print it once, keep only its hash.
-
-    \b
-    Roles: read (decisions, the log), decide (check, govern), approve, admin (everything).
-      pml-policy token create ci-gate --role decide --tokens tokens.yaml
-    """
-    made = create_token(tokens, name, list(roles))
-    click.echo(made)
-    click.echo(f"token {name!r} ({', '.join(roles)}) added to {tokens}; it is shown this once", err=True)
-
-
-@click.group()
-def inbox() -> None:
-    """The service's inbox of registry events: what is waiting, what failed."""
-
-
-@inbox.command(name="list")
-@audit_option
-@click.option("--state", type=click.Choice(["pending", "running", "done", "dead"]), help="Only jobs in this state.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-def inbox_list(audit_url: str, state: str | None, limit: int) -> None:
-    """List inbox jobs, newest first."""
-    from pml_policy.audit import AuditStore
-    from pml_policy.audit.inbox import jobs
-
-    store = AuditStore(audit_url, create=False)
-    try:
-        for j in jobs(store.db, state, limit):
-            error = f"  {lines_of(j.last_error)}" if j.last_error else ""
-            click.echo(
-                f"{j.id:>6}  {j.state:<8} {j.received}  {j.event:<28} {j.model or '-'}  tries {j.attempts}{error}"
-            )
-    finally:
-        store.close()
-
-
-@inbox.command(name="retry")
-@click.argument("job_id", required=False, type=click.IntRange(min=1))
-@audit_option
-def inbox_retry(job_id: int | None, audit_url: str) -> None:
-    """Send dead jobs (JOB_ID, or all) back to the workers."""
-    from pml_policy.audit import AuditStore
-    from pml_policy.audit.inbox import retry
-
-    store = AuditStore(audit_url, create=False)
-    try:
-        count = retry(store.db, job_id)
-    finally:
-        store.close()
-    click.echo(f"{count} dead job{'s' if count != 1 else ''} sent back to the workers")

@@ -15,9 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from pml_policy.audit import AuditStore, Entry
-from pml_policy.audit.context import ci_context
-from pml_policy.base.errors import PmlError
-from pml_policy.usecases.checking import Decided, Recorded, entries_of
+from pml_policy.base.errors import AuditError, PmlError
 
 BATCH = 256  # callers in one transaction at most
 
@@ -32,21 +30,25 @@ class _Slot:
 
 
 class Recorder:
-    def __init__(self, store: AuditStore) -> None:
+    """The service's workspaces append through `append` (a workspace.Appender)."""
+
+    def __init__(self, store: AuditStore, ci: dict[str, str]) -> None:
         self.store = store
+        self.ci = ci
         self.waiting: queue.Queue[_Slot | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="pml-recorder", daemon=True)
         self.thread.start()
 
-    def record(self, decided: Decided, by: str) -> Recorded:
-        """Append these decisions (with the others waiting now); raises what the append raised."""
-        slot = _Slot(entries_of(decided), by)
+    def append(self, entries: list[Entry], by: str) -> list[tuple[int, str]]:
+        """Append these entries (with the others waiting now); each record's (seq, hash); raises
+        what the append raised."""
+        slot = _Slot(entries, by)
         self.waiting.put(slot)
         slot.done.wait()
         if slot.error is not None:
             raise slot.error
         assert slot.result is not None
-        return Recorded.of(self.store.shown, decided, slot.result)
+        return slot.result
 
     def close(self) -> None:
         self.waiting.put(None)
@@ -73,8 +75,10 @@ class Recorder:
         entries = [e for slot in batch for e in slot.entries]
         actors = [slot.actor for slot in batch for _ in slot.entries]
         try:
-            appended = self.store.append(entries, actors, ci_context())
-        except PmlError as exc:
+            appended = self.store.append(entries, actors, self.ci)
+        except Exception as exc:  # the thread outlives any fault: each caller gets its own error
+            if not isinstance(exc, PmlError):
+                exc = AuditError(f"the decision was not recorded: {type(exc).__name__}: {str(exc)[:200]}")
             if len(batch) == 1:
                 batch[0].error = exc
                 batch[0].done.set()

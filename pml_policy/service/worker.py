@@ -9,24 +9,24 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pml_policy.audit.database import Database
 from pml_policy.audit.inbox import claim, fail, finish
 from pml_policy.base.errors import PmlError
 from pml_policy.base.secrets import redact
-from pml_policy.usecases.reacting import Governance, react
+from pml_policy.usecases.reacting import react
 
-from .metrics import Metrics
+if TYPE_CHECKING:
+    from .runtime import Service
 
 log = logging.getLogger("pml_policy.service")
 
 
 class Workers:
-    def __init__(self, audit_url: str, governance: Callable[[], Governance], metrics: Metrics, poll: float) -> None:
-        self.audit_url = audit_url
-        self.governance = governance  # fresh per job: the policies in force then, a fresh registry budget
-        self.metrics = metrics
+    def __init__(self, service: Service, poll: float) -> None:
+        self.service = service  # each job acts through a fresh view: the policies in force then, its own budget
+        self.metrics = service.metrics
         self.poll = poll
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -49,14 +49,16 @@ class Workers:
             thread.join(timeout=30)
 
     def _run(self, name: str) -> None:
-        db = Database(self.audit_url)  # a connection of its own (sqlite3 connections stay in their thread)
-        try:
-            while not self.stopping.is_set():
-                if not self.run_one(db, name):
-                    self.wakeup.wait(self.poll)
-                    self.wakeup.clear()
-        finally:
-            db.close()
+        db = self.service.database()  # this thread uses a connection of its own (the Database keeps one per thread)
+        while not self.stopping.is_set():
+            try:
+                busy = self.run_one(db, name)
+            except Exception:  # the inbox could not be written: the worker lives on and tries again
+                log.exception(json.dumps({"event": "inbox job not settled", "worker": name}))
+                busy = False
+            if not busy:
+                self.wakeup.wait(self.poll)
+                self.wakeup.clear()
 
     def run_one(self, db: Database, name: str) -> bool:
         """Handle the next job, if any; False when there was none to take."""
@@ -67,9 +69,9 @@ class Workers:
             return False
         if job is None:
             return False
-        ctx = self.governance()
+        ws = self.service.acting()
         try:
-            result = react(ctx, job.event, json.loads(job.body).get("data") or {})
+            reaction = react(ws, job.event, json.loads(job.body).get("data") or {}, self.service.controls)
         except PmlError as exc:
             state = fail(db, job, redact(exc.message))
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
@@ -81,11 +83,8 @@ class Workers:
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
             log.exception(json.dumps({"job": job.id, "event": job.event, "state": state}))
             return True
-        finish(db, job, result)
+        finish(db, job, reaction.message)
         self.metrics.jobs.labels("done").inc()
-        for change in ctx.changes:
-            self.metrics.changes.labels(change.state).inc()
-        for outcome in ctx.outcomes:
-            self.metrics.decisions.labels(outcome).inc()
-        log.info(json.dumps({"job": job.id, "event": job.event, "model": job.model, "result": result}))
+        self.service.count(reaction.decisions, reaction.changes)
+        log.info(json.dumps({"job": job.id, "event": job.event, "model": job.model, "result": reaction.message}))
         return True

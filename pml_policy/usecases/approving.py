@@ -1,9 +1,10 @@
 """Sign-offs (DSL 1.1, "Approvals") as library calls: give one, withdraw one, list them, and hand a
 subject the ones recorded for it before it is evaluated (the engine never reads the log).
 
->>> seq = approve("models:/credit-scorer/8", "model-risk", "Reviewed the validation pack", policies,
-...               AUDIT_URL, by="cro@bank.example")                                    # doctest: +SKIP
->>> [(a["approver"], state) for a, state in listed(AUDIT_URL, "credit-scorer")]         # doctest: +SKIP
+>>> ws = Workspace.open(["policies"], actor="cro@bank.example")                            # doctest: +SKIP
+>>> approve(ws, "models:/credit-scorer/8", "model-risk", "Reviewed the validation pack").record  # doctest: +SKIP
+12
+>>> [(a["approver"], state) for a, state in listed(ws, "credit-scorer")]                  # doctest: +SKIP
 [('cro@bank.example', 'valid')]
 """
 
@@ -11,36 +12,55 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from pml_policy.adapters.base import AdapterConfig
 from pml_policy.adapters.lookup import adapter_for
-from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import ApprovalRow
-from pml_policy.audit.signing import Signer
-from pml_policy.base.errors import NoAuditLog, Refused, UsageError
+from pml_policy.base.errors import Refused, UsageError
 from pml_policy.engine import PolicySet, Subject
 from pml_policy.engine.diagnostics import did_you_mean
-from pml_policy.engine.signoffs import REGISTRY_TAGS, bound_digest
+from pml_policy.engine.signoffs import bound_digest
 from pml_policy.engine.subject import Approval
+
+from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .governing import Governed
 
 MAX_REASON = 2000  # characters: a reason is a sentence or a paragraph, never a document
 
 
+@dataclass
+class Approved:
+    """A sign-off as recorded: its record, the subject as approved, the digest it binds; and, when
+    asked, the govern pass of its model that followed."""
+
+    record: int
+    subject: Subject
+    role: str
+    approver: str
+    digest: str
+    expires: dt.date | None
+    governed: Governed | None = None
+
+
 def approve(
+    ws: Workspace,
     ref: str,
     role: str,
     reason: str,
-    policies: PolicySet,
-    audit_url: str,
-    by: str,
     expires: dt.date | None = None,
-    config: AdapterConfig | None = None,
-    signing_key: str | None = None,
-) -> tuple[int, Subject]:
-    """Record `by`'s sign-off of the evidence behind `ref` for `role`; returns its record number and
-    the subject as approved. Refused (UsageError): an undeclared role, a non-member, whoever trained
-    the model, a subject with no model version, an expiry in the past, an empty reason."""
+    *,
+    then_govern: bool = False,
+    apply: bool = False,
+) -> Approved:
+    """Record the workspace actor's sign-off of the evidence behind `ref` for `role`. Refused
+    (UsageError): an undeclared role, a non-member, whoever trained the model, a subject with no
+    model version, an expiry in the past, an empty reason. then_govern: a version in the
+    workspace's registry may pass now, so its model is governed at once (the one govern
+    sequence), its changes made with apply."""
+    by, policies = ws.actor, ws.policies
     members = _members(policies, role)
     if by not in members:
         raise Refused(
@@ -51,7 +71,7 @@ def approve(
     reason = _reason(reason)
     if expires is not None and expires < dt.datetime.now(dt.UTC).date():
         raise UsageError(f"--expires {expires.isoformat()} is in the past", "give today or a later day")
-    subject = adapter_for(ref, config).fetch(ref)
+    subject = adapter_for(ref, ws.adapters).fetch(ref)
     if not subject.model.name or not subject.model.version:
         raise UsageError(
             f"{ref}: the evidence names no model version, and an approval binds one",
@@ -62,26 +82,30 @@ def approve(
             f"{by} trained {subject.model.name} version {subject.model.version} (run.user), and cannot approve it",
             f'another member of "{role}" must sign off',
         )
+    digest = bound_digest(subject, policies.managed_tags)
     approval = {
         "role": role,
         "approver": by,
-        "digest": bound_digest(subject, policies.managed_tags),
+        "digest": digest,
         "model": subject.model.name,
         "version": subject.model.version,
         "reason": reason,
         "expires": expires.isoformat() if expires else None,
         "revokes": None,
     }
-    return _record(audit_url, signing_key, approval, ref, by), subject
+    seq = ws.log.store().record_approval(approval, ref, by)
+    approved = Approved(seq, subject, role, by, digest, expires)
+    if then_govern and subject.source == ws.registry_kind:
+        from .governing import govern
+
+        approved.governed = govern(ws, subject.model.name or "", apply=apply)
+    return approved
 
 
-def revoke(seq: int, reason: str, policies: PolicySet, audit_url: str, by: str, signing_key: str | None = None) -> int:
+def revoke(ws: Workspace, seq: int, reason: str) -> int:
     """Withdraw an approval with a new record (never an edit): by its approver or a member of its role."""
-    store = AuditStore(audit_url, create=False)
-    try:
-        given = next((a for a in store.approvals(None) if a["seq"] == seq), None)
-    finally:
-        store.close()
+    by, policies = ws.actor, ws.policies
+    given = next((a for a in ws.log.store(create=False).approvals(None) if a["seq"] == seq), None)
     if given is None or given["revoked_by"] is not None:
         what = "is not an approval" if given is None else f"was revoked by record #{given['revoked_by']}"
         raise UsageError(f"record #{seq} {what}", "`pml-policy approvals` lists the approvals and their records")
@@ -97,27 +121,22 @@ def revoke(seq: int, reason: str, policies: PolicySet, audit_url: str, by: str, 
         "expires": None,
         "revokes": seq,
     }
-    return _record(audit_url, signing_key, withdrawal, given["subject_ref"], by)
+    return ws.log.store().record_approval(withdrawal, given["subject_ref"], by)
 
 
-def attach(subjects: Iterable[Subject], policies: PolicySet, audit_url: str | None) -> None:
+def attach(ws: Workspace, subjects: Iterable[Subject], policies: PolicySet | None = None) -> None:
     """Give each subject the approvals recorded for its model version, where a policy that applies
     to it has a sign-off rule: one read per model. No log yet: no approvals (none can exist). A log
     that cannot be read is an AuditError: a decision never goes ahead without the approvals it needs."""
+    policies = policies or ws.policies
     subjects = list(subjects)
     for s in subjects:  # only the log says who approved: never evidence pushed or read from a folder
         s.approvals = []
     wanted = [s for s in subjects if s.model.name and s.model.version and policies.approvals_needed(s.model.name)]
-    if not wanted or audit_url is None:
+    store = ws.log.existing() if wanted else None
+    if store is None:
         return
-    try:
-        store = AuditStore(audit_url, create=False)
-    except NoAuditLog:
-        return
-    try:
-        by_model = {name: store.approvals(name) for name in sorted({s.model.name or "" for s in wanted})}
-    finally:
-        store.close()
+    by_model = {name: store.approvals(name) for name in sorted({s.model.name or "" for s in wanted})}
     for s in wanted:
         s.approvals = [
             _approval(a)
@@ -126,18 +145,14 @@ def attach(subjects: Iterable[Subject], policies: PolicySet, audit_url: str | No
         ]
 
 
-def listed(
-    audit_url: str, model: str | None = None, version: str | None = None, managed: frozenset[str] = REGISTRY_TAGS
-) -> list[tuple[ApprovalRow, str]]:
+def listed(ws: Workspace, model: str | None = None, version: str | None = None) -> list[tuple[ApprovalRow, str]]:
     """Each approval with its state: valid; void: evidence changed (the latest decision recorded on
-    that version was made on other evidence; `managed`: the tags governance sets, left out of it);
-    expired; revoked."""
-    store = AuditStore(audit_url, create=False)
-    try:
-        rows = store.approvals(model, version)
-        evidence = {m: store.latest_evidence(m) for m in sorted({a["model"] for a in rows})}
-    finally:
-        store.close()
+    that version was made on other evidence; the tags governance sets, as the workspace's policies
+    say, are left out of it); expired; revoked."""
+    store = ws.log.store(create=False)
+    managed = ws.policies.managed_tags
+    rows = store.approvals(model, version)
+    evidence = {m: store.latest_evidence(m) for m in sorted({a["model"] for a in rows})}
     latest = {
         m: {v: bound_digest(Subject.model_validate_json(e), managed) for v, e in by_version.items()}
         for m, by_version in evidence.items()
@@ -191,11 +206,3 @@ def _approval(a: ApprovalRow) -> Approval:
         time=dt.datetime.fromisoformat(a["time"].replace("Z", "+00:00")),
         record=a["seq"],
     )
-
-
-def _record(audit_url: str, signing_key: str | None, approval: dict[str, Any], ref: str, by: str) -> int:
-    store = AuditStore(audit_url, signer=Signer(signing_key) if signing_key else None)
-    try:
-        return store.record_approval(approval, ref, by)
-    finally:
-        store.close()

@@ -1,30 +1,36 @@
-"""The check gate as library calls: fetch each subject, evaluate, record; with apply, act on the registry.
+"""`check`, the CI gate, as one operation: fetch each subject, decide it, record the decisions, and
+with apply make each subject's registry changes. The result carries its exit code.
 
 >>> import pml_policy
->>> run = pml_policy.check(["examples/credit-pass"], ["policies/starter"])  # doctest: +SKIP
->>> pml_policy.record(run, "sqlite:///.pml/audit.db").records              # doctest: +SKIP
-[('2cee3ef7-…', 1, '9f1c…')]
+>>> with pml_policy.Workspace.open(["policies/starter"], audit_url=None) as ws:
+...     checked = pml_policy.check(ws, ["examples/credit-fail"])
+>>> checked.outcome, checked.exit_code
+('fail', 1)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal
 
-from pml_policy.adapters.base import Adapter, AdapterConfig, MonitoringSource, Registry
+from pml_policy.adapters.base import Adapter, MonitoringSource, Registry
 from pml_policy.adapters.local import LocalAdapter
 from pml_policy.adapters.lookup import adapter_for
 from pml_policy.adapters.monitoring import read_report
-from pml_policy.audit import AuditStore, Entry
-from pml_policy.audit.context import actor, ci_context
-from pml_policy.audit.signing import Signer
-from pml_policy.base.errors import UsageError
+from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_POLICY_FAILED, UsageError
 from pml_policy.base.mappings import read_mapping
-from pml_policy.engine import Decision, PolicySet, Subject, backend, load
+from pml_policy.engine import Decision, PolicySet, Subject
 
+from . import recording
 from .approving import attach
-from .plan import Change, apply, plan, unranked
+from .plan import Change, plan, unranked
+from .recording import Recorded, apply_changes
+from .workspace import Workspace
+
+FailOn = Literal["fail", "warn"]
+OUTCOME_ORDER = ("pass", "warn", "pending", "fail")  # worst last
 
 
 def load_data(path: str | None) -> dict[str, Any]:
@@ -38,77 +44,110 @@ def load_data(path: str | None) -> dict[str, Any]:
 
 
 @dataclass
-class CheckRun:
-    """The decisions of one `check`, with the evidence they were made on (what the audit log keeps)."""
+class Checked:
+    """What one `check` decided, on what evidence, where it was recorded and what it applied."""
 
-    decisions: list[Decision]
-    subjects: list[Subject]
-    champions: list[Subject | None]  # each subject's champion: --champion, else its registry's alias holder
-    adapters: list[Adapter]  # what each subject was read through (and `--apply` writes through)
+    decisions: list[Decision] = field(default_factory=list)
+    subjects: list[Subject] = field(default_factory=list)
+    champions: list[Subject | None] = field(default_factory=list)  # --champion, else the registry's alias holder
+    adapters: list[Adapter] = field(default_factory=list)  # what each subject was read (and is applied) through
+    recorded: Recorded | None = None  # None: not recorded (--no-audit, or a workspace without a log)
+    applied: list[tuple[Subject, list[Change]]] | None = None  # with apply: each subject's changes, in order
+    fail_on: FailOn = "fail"
+
+    @property
+    def outcome(self) -> str:
+        """The worst outcome of the decisions (pass < warn < pending < fail)."""
+        return max((d.outcome for d in self.decisions), key=OUTCOME_ORDER.index, default="pass")
+
+    @property
+    def applied_ok(self) -> bool:
+        return not any(c.state == "failed" for _, changes in self.applied or [] for c in changes)
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a registry change failed; 1 when a decision failed or is pending (or warned,
+        with fail_on warn); else 0."""
+        if not self.applied_ok:
+            return EXIT_EVIDENCE
+        blocking = {"fail", "pending", "warn"} if self.fail_on == "warn" else {"fail", "pending"}
+        return EXIT_POLICY_FAILED if {d.outcome for d in self.decisions} & blocking else EXIT_PASS
 
 
 def check(
-    refs: list[str],
-    policy_paths: list[str],
-    champion_ref: str | None = None,
-    data_file: str | None = None,
-    engine: str = "python",
-    config: AdapterConfig | None = None,
-    audit_url: str | None = None,
-    monitoring_file: str | None = None,
-) -> CheckRun:
-    """Load and check the policies first (a bad policy fails before any evidence is read)."""
-    policies = load(policy_paths)
-    report = read_report(Path(monitoring_file)) if monitoring_file else None
-    return decide(
-        refs, policies, champion_ref, load_data(data_file), engine, config, audit_url=audit_url, monitoring=report
-    )
+    ws: Workspace,
+    refs: list[str] | tuple[str, ...] = (),
+    *,
+    subjects: list[Subject] | tuple[Subject, ...] = (),
+    champion: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    monitoring: str | Path | None = None,
+    record: bool = True,
+    apply: bool = False,
+    fail_on: FailOn = "fail",
+) -> Checked:
+    """Decide each reference (read through its adapter) and each subject given as evidence (the
+    service's pushed evidence) under the workspace's policies; record the decisions before
+    anything is reported; with apply, make each subject's registry changes, recorded as made.
+
+    champion: the reference of the champion to compare with (default: each subject's registry's
+    alias holder). data: context data for `data.…` (default: the workspace's). monitoring: a
+    report file for every subject (default: the newest one its registry has, where a policy reads
+    `monitoring.…`). Raises EvidenceError (exit 3) for evidence that cannot be read, UsageError for
+    apply without a registry or without recording."""
+    if isinstance(refs, str):  # a string is a sequence of one-letter references: never what was meant
+        raise TypeError("check() takes a list of references, not one string: check(ws, [ref])")
+    if apply and not record:
+        raise UsageError(
+            "--apply and --no-audit cannot go together: every registry change is recorded in the audit log"
+        )
+    if apply:
+        _registries(ws, refs)
+    report = read_report(Path(monitoring)) if monitoring is not None else None
+    checked = decide(ws, refs, subjects, champion, dict(data) if data is not None else ws.data, report)
+    checked.fail_on = fail_on
+    if record and ws.audit_url is not None:
+        checked.recorded = recording.record(ws, checked)
+    if apply:
+        checked.applied = _apply(ws, checked)
+    return checked
 
 
 def decide(
-    refs: list[str],
-    policies: PolicySet,
+    ws: Workspace,
+    refs: Sequence[str],
+    inline: Sequence[Subject] = (),
     champion_ref: str | None = None,
     data: dict[str, Any] | None = None,
-    engine: str = "python",
-    config: AdapterConfig | None = None,
-    inline: list[Subject] | None = None,
-    audit_url: str | None = None,
     monitoring: dict[str, Any] | None = None,
-) -> CheckRun:
-    """Decide each reference (read through its adapter) and each subject given inline (the
-    service's pushed evidence) under policies already loaded; nothing is recorded yet. The
-    approvals recorded in the log at `audit_url` are handed to sign-off rules; `monitoring` (a
-    report given with --monitoring) to every subject, else each adapter that finds reports looks
-    for one where a policy reads `monitoring.…`."""
-    data = data or {}
-    evaluator = backend(engine)
-    given = adapter_for(champion_ref, config).fetch(champion_ref) if champion_ref else None
-    held: dict[
-        tuple[Any, ...], Subject | None
-    ] = {}  # one registry read per model, however many of its versions are checked
-    result = CheckRun([], [], [], [])
+) -> Checked:
+    """The decisions alone, nothing recorded: each subject with the approvals recorded for it, its
+    monitoring evidence where a policy reads it, and its champion (one registry read per model)."""
+    given = adapter_for(champion_ref, ws.adapters).fetch(champion_ref) if champion_ref else None
+    held: dict[tuple[Any, ...], Subject | None] = {}
     read: list[tuple[Subject, Subject | None, Adapter]] = []
     for ref in refs:
-        adapter = adapter_for(ref, config)
+        adapter = adapter_for(ref, ws.adapters)
         subject = adapter.fetch(ref)
-        if champion_ref:
-            champion = given
-        else:
+        champion = given
+        if not champion_ref:
             key = (type(adapter), subject.source, subject.model.name, subject.model.version is None)
             if key not in held:
                 held[key] = adapter.champion_of(subject) if isinstance(adapter, Registry) else None
             champion = held[key]
         read.append((subject, champion, adapter))
-    read += [(s, given, LocalAdapter()) for s in inline or []]  # never a registry: nothing to apply to
-    read = [(with_monitoring(s, a, policies, monitoring), c, a) for s, c, a in read]
-    attach([s for s, _, _ in read], policies, audit_url)
+    read += [(s, given, LocalAdapter()) for s in inline]  # never a registry: nothing to apply to
+    read = [(with_monitoring(s, a, ws.policies, monitoring), c, a) for s, c, a in read]
+    attach(ws, [s for s, _, _ in read])
+    checked = Checked()
     for subject, champion, adapter in read:
-        result.decisions.append(evaluator.evaluate(policies, subject, champion, data))
-        result.subjects.append(subject)
-        result.champions.append(champion)
-        result.adapters.append(adapter)
-    return result
+        checked.decisions.append(
+            ws.evaluator.evaluate(ws.policies, subject, champion, data if data is not None else ws.data)
+        )
+        checked.subjects.append(subject)
+        checked.champions.append(champion)
+        checked.adapters.append(adapter)
+    return checked
 
 
 def with_monitoring(
@@ -123,105 +162,26 @@ def with_monitoring(
     return subject
 
 
-@dataclass
-class Recorded:
-    store: str
-    records: list[tuple[str, int, str]]  # (decision id, seq, hash)
-
-    @classmethod
-    def of(cls, store: str, decided: Decided, appended: list[tuple[int, str]]) -> Recorded:
-        return cls(store, [(d.id, seq, h) for d, (seq, h) in zip(decided.decisions, appended)])
-
-    def note(self) -> str:
-        seqs = ", ".join(f"#{seq}" for _, seq, _ in self.records)
-        return f"recorded in the audit log {self.store} as {seqs}; head {self.records[-1][2]}"
-
-    @staticmethod
-    def report(recorded: Recorded | None) -> tuple[str, dict[str, Any]]:
-        """The line for people and the `audit` object for machines (JSON output)."""
-        if recorded is None:
-            return "NOT RECORDED: --no-audit was given; these decisions are not in the audit log", {
-                "recorded": False,
-                "store": None,
-                "records": [],
-            }
-        records = [{"decision": i, "seq": n, "hash": h} for i, n, h in recorded.records]
-        return recorded.note(), {"recorded": True, "store": recorded.store, "records": records}
-
-
-class Decided(Protocol):
-    """Decisions with the evidence and the champion each was made on: a CheckRun, or a govern pass."""
-
-    decisions: list[Decision]
-    subjects: list[Subject]
-    champions: list[Subject | None]
-
-
-def record(decided: Decided, url: str, signing_key: str | None = None, by: str | None = None) -> Recorded:
-    """Append the decisions to the audit log in one transaction (raises AuditError, PolicyConflict);
-    with a signing key (an Ed25519 private key file), each record is signed. `by`: the actor (the
-    service's token name); default: as audit.context.actor reads it."""
-    store = AuditStore(url, signer=Signer(signing_key) if signing_key else None)
-    try:
-        appended = store.append(entries_of(decided), by or actor(), ci_context())
-    finally:
-        store.close()
-    return Recorded.of(store.shown, decided, appended)
-
-
-def entries_of(decided: Decided) -> list[Entry]:
-    """What the log keeps of each decision: the decision, its evidence and its champion's."""
-    return [Entry(d, s, c) for d, s, c in zip(decided.decisions, decided.subjects, decided.champions)]
-
-
-def registries(refs: list[str], config: AdapterConfig | None = None) -> None:
+def _registries(ws: Workspace, refs: Sequence[str]) -> None:
     """--apply needs references a registry stands behind (a folder has none)."""
     for ref in refs:
-        if not isinstance(adapter_for(ref, config), Registry):
+        if not isinstance(adapter_for(ref, ws.adapters), Registry):
             raise UsageError(
                 f"--apply: {ref} is not in a model registry, so there is nothing to apply to",
                 "use --apply with models:/… (MLflow) or sagemaker:… (SageMaker) references",
             )
 
 
-@dataclass
-class Applied:
-    """What `check --apply` did to each subject's registry, in order; it stops at the first failure."""
-
-    changes: list[tuple[Subject, list[Change]]]
-
-    @property
-    def ok(self) -> bool:
-        return not any(c.state == "failed" for _, changes in self.changes for c in changes)
-
-
-def apply_run(checked: CheckRun, audit_url: str, signing_key: str | None = None) -> Applied:
-    """`check --apply`: each subject's own actions, through the adapter it was read with, each
-    change recorded in the audit log as it is made."""
-    done = Applied([])
+def _apply(ws: Workspace, checked: Checked) -> list[tuple[Subject, list[Change]]]:
+    """Each subject's own actions, through the adapter it was read with, each change recorded as
+    it is made; it stops at the first subject whose registry fails."""
+    done: list[tuple[Subject, list[Change]]] = []
     for decision, subject, adapter in zip(checked.decisions, checked.subjects, checked.adapters):
-        assert isinstance(adapter, Registry)  # registries() refused anything else before the run
+        assert isinstance(adapter, Registry)  # _registries refused anything else before the run
         state = adapter.state(subject.model.name or "", [subject.model.version or ""])
         changes = plan([(subject, decision)], state, unranked)
-        apply_recorded(changes, adapter, audit_url, signing_key)
-        done.changes.append((subject, changes))
-        if not done.ok:
+        apply_changes(ws, changes, adapter)
+        done.append((subject, changes))
+        if any(c.state == "failed" for c in changes):
             break  # stop: the registry is not answering
     return done
-
-
-def apply_recorded(
-    changes: list[Change], adapter: Registry, audit_url: str, signing_key: str | None = None, by: str | None = None
-) -> list[Change]:
-    """Apply the planned changes, recording each in the audit log as it happens."""
-    store = AuditStore(audit_url, signer=Signer(signing_key) if signing_key else None)
-    try:
-        return apply(changes, adapter, lambda c: record_change(store, c, by))
-    finally:
-        store.close()
-
-
-def record_change(store: AuditStore, change: Change, by: str | None = None) -> None:
-    store.record_change(
-        change.decision_id, change.policy, change.kind, change.name, change.value, change.state, change.detail, by
-    )

@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping
 from typing import TextIO
 
-from pml_policy.audit import AuditStore
 from pml_policy.base.escaping import csv_cell
+
+from .workspace import Workspace
 
 EXPORT_COLUMNS = (
     "seq",
@@ -27,9 +28,10 @@ EXPORT_COLUMNS = (
 )
 
 
-def export(store: AuditStore, fmt: str, out: TextIO) -> None:
+def export(ws: Workspace, fmt: str, out: TextIO) -> None:
     """jsonl: one record a line, with the decision, its evidence and the chain hashes, as stored.
     csv: one record a line, the columns an auditor filters on."""
+    store = ws.log.store(create=False)
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)

@@ -1,84 +1,102 @@
-"""`govern` as a library call: decide every candidate version of a registered model in one pass,
-rank, plan the registry changes, and apply them with each change recorded.
+"""`govern`: the one govern sequence. Read every candidate version of a registered model in
+batches, decide each (with the approvals recorded for it), rank, plan the registry changes, record
+the decisions (a plan without apply), and with apply make the changes, each recorded as it is made.
+The CLI's `govern`, the service's jobs and `POST /v1/govern`, its sweep and an approval that lets a
+version pass all run this function.
 
->>> import pml_policy
->>> result = pml_policy.govern("credit-scorer", policies, MlflowAdapter(config))  # doctest: +SKIP
->>> [c.describe() for c in result.changes]                                    # doctest: +SKIP
-['alias "champion" -> version 3', ...]
+>>> governed = pml_policy.govern(ws, "credit-scorer", apply=True)    # doctest: +SKIP
+>>> [c.describe() for c in governed.changes]                            # doctest: +SKIP
+['tag governance.status = "approved" on version 3', 'alias "champion" -> version 3']
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pml_policy.adapters.base import Registry, RegistryState
-from pml_policy.engine import Decision, PolicySet, Subject, backend
+from pml_policy.adapters.lookup import registry_for
+from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_USAGE, EvidenceError, NoPolicyApplies
+from pml_policy.engine import Decision, PolicySet, Subject
 from pml_policy.engine.checker import reads_artifacts, reads_card
 from pml_policy.engine.rank import order, ranker
 
 from .approving import attach
 from .plan import Change, Ranker, plan
+from .recording import Recorded, conclude
+from .workspace import Workspace
 
 
 @dataclass
 class Governed:
-    """One govern pass: each candidate with its decision and the champion it was judged against."""
+    """One govern pass of a model: each candidate with its decision and the champion it was judged
+    against, the changes planned (and with apply, made), and where the decisions were recorded."""
 
-    subjects: list[Subject]
-    decisions: list[Decision]
-    champions: list[Subject | None]
-    changes: list[Change]
-    champion: Subject | None  # the alias holder before this pass
+    model: str
+    subjects: list[Subject] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    champions: list[Subject | None] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    champion: Subject | None = None  # the alias holder before this pass
+    recorded: Recorded | None = None
+    applied: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """Whether a registry change failed (the log records what was made)."""
+        return any(c.state == "failed" for c in self.changes)
 
     def as_plan(self) -> None:
-        """Recorded without --apply: a plan, never a gating decision (reports leave it out)."""
+        """Recorded without apply: a plan, never a gating decision (reports leave it out)."""
         for d in self.decisions:
             d.kind = "plan"
 
 
 def govern(
+    ws: Workspace,
     model: str,
-    policies: PolicySet,
-    adapter: Registry,
+    registry: Registry | None = None,
+    *,
     candidates: str = "all",
-    data: dict[str, Any] | None = None,
-    audit_url: str | None = None,
+    apply: bool = False,
 ) -> Governed:
-    """Read the candidates in batches, decide each (with the approvals recorded in the log at
-    `audit_url`), and plan the registry changes. A pending version never receives an alias."""
-    data = data or {}
-    policies = policies.without_alias(adapter.champion_alias)  # production policies are recheck's
-    tag_keys = policies.action_tags
+    """The one govern sequence (the module's docstring). registry: default the workspace's; a
+    model with no candidate version records nothing. candidates: all | new | ALIAS | tag:KEY=VALUE."""
+    registry = registry or ws.registry()
+    governed = decide_versions(ws, model, registry, candidates)
+    if not governed.subjects:
+        return governed
+    if not apply:
+        governed.as_plan()
+    governed.recorded = conclude(ws, governed, governed.changes, registry, apply)
+    governed.applied = apply
+    return governed
+
+
+def decide_versions(ws: Workspace, model: str, registry: Registry, candidates: str = "all") -> Governed:
+    """Read the candidates in batches, decide each, rank and plan; nothing recorded. A pending
+    version never receives an alias; production policies (on the champion alias) are recheck's."""
+    policies = ws.policies.without_alias(registry.champion_alias)
     applicable = policies.applicable(model)
     artifacts = any(p.tree is None or reads_artifacts(p.tree) for p in applicable)
     card = any(p.tree is None or reads_card(p.tree) for p in applicable)
-    subjects, registry = adapter.versions(model, candidates, tag_keys, artifacts, card)
-    champion = _champion(adapter, model, registry, subjects)
-    attach(subjects, policies, audit_url)
-    evaluator = backend("python")
-    rank = rank_with(policies, data)
+    subjects, state = registry.versions(model, candidates, policies.action_tags, artifacts, card)
+    champion = _champion(registry, model, state, subjects)
+    attach(ws, subjects, policies)
+    evaluate = ws.evaluator.evaluate
+    rank = rank_with(policies, ws.data)
+    decisions = [evaluate(policies, s, champion, ws.data) for s in subjects]
     champions: list[Subject | None] = [champion] * len(subjects)
-    decisions = [evaluator.evaluate(policies, s, champion, data) for s in subjects]
-    changes = plan(list(zip(subjects, decisions)), registry, rank)
+    changes = plan(list(zip(subjects, decisions)), state, rank)
     # Judge the others against the champion this pass leaves in place, not the one it replaces:
     # otherwise a second pass, seeing the new champion, would decide (and tag) them differently.
-    promoted = next(
-        (
-            c.version
-            for c in changes
-            if c.kind == "set_alias" and c.name == adapter.champion_alias and c.state == "planned"
-        ),
-        None,
-    )
-    if promoted is not None:
-        winner = next(s for s in subjects if s.model.version == promoted)
+    winner = _promoted(changes, registry.champion_alias, subjects)
+    if winner is not None:
         champions = [champion if s is winner else winner for s in subjects]
-        decisions = [
-            d if s is winner else evaluator.evaluate(policies, s, winner, data) for s, d in zip(subjects, decisions)
-        ]
-        changes = plan(list(zip(subjects, decisions)), registry, rank)
-    return Governed(subjects, decisions, champions, changes, champion)
+        decisions = [d if s is winner else evaluate(policies, s, winner, ws.data) for s, d in zip(subjects, decisions)]
+        changes = plan(list(zip(subjects, decisions)), state, rank)
+    return Governed(model, subjects, decisions, champions, changes, champion)
 
 
 def rank_with(policies: PolicySet, data: dict[str, Any]) -> Ranker:
@@ -96,11 +114,84 @@ def rank_with(policies: PolicySet, data: dict[str, Any]) -> Ranker:
     return rank
 
 
-def _champion(adapter: Registry, model: str, registry: RegistryState, subjects: list[Subject]) -> Subject | None:
-    holder = registry.aliases.get(adapter.champion_alias)
+def _promoted(changes: list[Change], alias: str, subjects: list[Subject]) -> Subject | None:
+    version = next(
+        (c.version for c in changes if c.kind == "set_alias" and c.name == alias and c.state == "planned"), None
+    )
+    return next((s for s in subjects if s.model.version == version), None) if version is not None else None
+
+
+def _champion(registry: Registry, model: str, state: RegistryState, subjects: list[Subject]) -> Subject | None:
+    holder = state.aliases.get(registry.champion_alias)
     if holder is None:
         return None
     for s in subjects:  # usually among the candidates: no second read
         if s.model.version == holder:
             return s
-    return adapter.fetch(adapter.reference(model, holder))
+    return registry.fetch(registry.reference(model, holder))
+
+
+# ---- several models: `pml-policy govern MODEL... | --all` ----------------------------------------
+
+
+@dataclass
+class ModelGoverned:
+    """One model of a `govern` run: its pass, or the error that stopped it (the others go on)."""
+
+    target: str
+    governed: Governed | None = None
+    error: EvidenceError | NoPolicyApplies | None = None
+
+
+@dataclass
+class GovernRun:
+    """Every model a `govern` command named, in order; its exit code."""
+
+    models: list[ModelGoverned]
+    named: bool  # models were named (not --all): one that no policy covers is a usage error
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a model could not be read or a change failed; 2 when a named model has no policy; else 0."""
+        if any(isinstance(m.error, EvidenceError) or (m.governed and m.governed.failed) for m in self.models):
+            return EXIT_EVIDENCE
+        if self.named and any(isinstance(m.error, NoPolicyApplies) for m in self.models):
+            return EXIT_USAGE
+        return EXIT_PASS
+
+
+def govern_models(
+    ws: Workspace, targets: list[str] | tuple[str, ...] = (), *, candidates: str = "all", apply: bool = False
+) -> GovernRun:
+    """Govern each target (a model on MLflow, or sagemaker:GROUP), or with none every registered
+    model (on the workspace's registry) that a policy applies to. With several models, one that
+    cannot be read or that no policy covers is reported in its place and the others go on; with
+    one, its error is raised."""
+    named = bool(targets)
+    chosen = targeted(ws, targets) if targets else [(ws.registry(), m) for m in every_model(ws)]
+    run = GovernRun([], named)
+    for registry, model in chosen:
+        try:
+            run.models.append(ModelGoverned(model, govern(ws, model, registry, candidates=candidates, apply=apply)))
+        except (EvidenceError, NoPolicyApplies) as exc:
+            if len(chosen) == 1:
+                raise
+            run.models.append(ModelGoverned(model, error=exc))
+    return run
+
+
+def targeted(ws: Workspace, targets: Sequence[str]) -> list[tuple[Registry, str]]:
+    """Each target's registry and model name in it: sagemaker:GROUP, else a model on MLflow; one
+    adapter per registry, shared by its models."""
+    registries: dict[str, Registry] = {}
+    chosen = []
+    for target in targets:
+        registry, model = registry_for(target, ws.adapters)
+        chosen.append((registries.setdefault(registry.name, registry), model))
+    return chosen
+
+
+def every_model(ws: Workspace) -> list[str]:
+    """The registered models that a policy applies to, in name order (a few paged listings)."""
+    found = ws.registry().inventory()
+    return [m for m in sorted(found) if ws.policies.applicable(m, None)]

@@ -9,11 +9,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from pml_policy.audit import AuditStore
 from pml_policy.audit.queries import Record
+from pml_policy.base.errors import EXIT_PASS, EXIT_POLICY_FAILED
 from pml_policy.engine import Decision, PolicySet
 
 from .replaying import RuleChange, recorded_decision, reevaluate, rule_changes
+from .workspace import Workspace
 
 UNGOVERNED = "not governed"  # no policy of the set applies to the subject
 
@@ -42,6 +43,12 @@ class Impact:
     model: str | None
     replayed: int = 0
     changed: list[VersionImpact] = field(default_factory=list)  # only these are kept: memory stays bounded
+    fail_on_change: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """1 with fail_on_change when some version's outcome would change; else 0."""
+        return EXIT_POLICY_FAILED if self.fail_on_change and self.outcome_changes else EXIT_PASS
 
     @property
     def outcome_changes(self) -> list[VersionImpact]:
@@ -66,23 +73,25 @@ class Impact:
 
 
 def impact(
-    store: AuditStore,
-    proposed: PolicySet,
+    ws: Workspace,
     current: PolicySet | None = None,
     since: dt.datetime | None = None,
     model: str | None = None,
-    data: dict[str, Any] | None = None,
+    fail_on_change: bool = False,
 ) -> Impact:
     """Replay the latest decision on every model version since `since` (of `model`) under the
-    proposed policies; compare with the recorded decision, or with the current policies when given.
-    One pass over the log, streamed; only the versions that would change are kept."""
+    workspace's policies (the proposed ones); compare with the recorded decision, or with the
+    current policies when given. One pass over the log, streamed; only the versions that would
+    change are kept."""
+    proposed, data = ws.policies, ws.data
     result = Impact(
         [f"{p.name} {p.version}" for p in proposed.policies],
         "recorded" if current is None else "current policies",
         since,
         model,
+        fail_on_change=fail_on_change,
     )
-    for row in store.latest_decisions(since, model):
+    for row in ws.log.store(create=False).latest_decisions(since, model):
         result.replayed += 1
         changed = _compare(row, proposed, current, data)
         if changed is not None:

@@ -1,15 +1,18 @@
 """What governance does when a registry event arrives: the use case the service's workers (and its
-reconciliation sweep) call, over the same govern, record and apply as the CLI.
+reconciliation sweep and schedule) call, over the same govern sequence, recording and applying as
+the CLI.
 
-- A version registered, or a version's tags changed: govern its model (every version: the best
-  passing one holds the alias, every one has the tags of its decision), plan or apply.
+- A version registered, or a version's tags changed: govern its model (`governing.govern`: every
+  version decided, the best passing one holds the alias, every one has the tags of its decision),
+  planned or applied.
 - The champion alias moved: the holder needs a passing decision under the current policies. The
   service's own moves are recognised from the log and left alone (no loops); a hand move to a
   version that does not pass is reverted to the most recent earlier holder that passes
   (`revert`), tagged `governance.violation` (`flag`), or only recorded (`off`).
+- The schedule's re-check: `rechecking.recheck_model`.
 
->>> ctx = Governance(policies, AdapterConfig(tracking_uri="http://mlflow:5000"), AUDIT_URL)  # doctest: +SKIP
->>> react(ctx, "model_version.created", {"name": "credit-scorer", "version": "4"})        # doctest: +SKIP
+>>> event = {"name": "credit-scorer", "version": "4"}
+>>> react(ws, "model_version.created", event, Controls(apply=True)).message   # doctest: +SKIP
 'governed credit-scorer: 4 decisions #12..#15; 2 applied, 6 unchanged'
 """
 
@@ -20,17 +23,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pml_policy.adapters.base import AdapterConfig, Registry
-from pml_policy.adapters.lookup import registry_named
-from pml_policy.audit import AuditStore
 from pml_policy.base.errors import UsageError
-from pml_policy.engine import PolicySet, backend
+from pml_policy.engine import Decision
 
 from .approving import attach
-from .checking import CheckRun, Recorded, apply_recorded, record
-from .governing import Governed, govern
+from .checking import Checked
+from .governing import govern
 from .plan import Change, summary
-from .rechecking import champions, earlier_holder, recheck
+from .rechecking import champions, earlier_holder, recheck_model
+from .recording import apply_changes, record
+from .workspace import Workspace
 
 Enforce = Literal["revert", "flag", "off"]
 VIOLATION_TAG = "governance.violation"
@@ -40,69 +42,78 @@ ALIAS_EVENTS = ("model_version_alias.created",)
 RECHECK_EVENT = "pml.recheck"  # the service's schedule (--recheck CRON): re-check a model's champion
 
 
-@dataclass
-class Governance:
-    """What the service governs with: the policies in force, where the registry and the log are,
-    and what it may do."""
+@dataclass(frozen=True)
+class Controls:
+    """What the service may do on its own: change the registry (apply), and how it answers a
+    champion moved by hand to a version that does not pass (enforce)."""
 
-    policies: PolicySet
-    config: AdapterConfig
-    audit_url: str
     apply: bool = False
     enforce: Enforce = "revert"
-    signing_key: str | None = None
-    by: str = "pml-policy service"  # the actor recorded for what the service does on its own
-    data: dict[str, Any] = field(default_factory=dict)
-    changes: list[Change] = field(default_factory=list)  # every registry change planned or made, for metrics
-    outcomes: list[str] = field(default_factory=list)  # every decision recorded, for metrics
-    registry_kind: str = "mlflow"  # mlflow | sagemaker: the registry the service governs
-
-    def registry(self) -> Registry:
-        return registry_named(self.registry_kind, self.config)
 
 
-def react(ctx: Governance, event: str, data: dict[str, Any]) -> str:
-    """Handle one registry event; returns one line saying what was done (the inbox keeps it)."""
+@dataclass
+class Reaction:
+    """What an event led to: one line for the inbox, and the decisions and changes it recorded."""
+
+    message: str
+    decisions: list[Decision] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+
+def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -> Reaction:
+    """Handle one registry event (its workspace acts as the service)."""
     model = str(data.get("name") or "")
     if not model:
         raise UsageError(f"{event}: the event names no model")
-    if event in TAG_EVENTS and _own_tag(ctx, model, data, event):
-        return f"{model}: tag {data.get('key')} on version {data.get('version')} was governance's own change"
+    if event in TAG_EVENTS and _own_tag(ws, model, data, event):
+        return Reaction(f"{model}: tag {data.get('key')} on version {data.get('version')} was governance's own change")
     if event in GOVERNED_EVENTS:
-        return govern_model(ctx, model)
+        return govern_model(ws, model, controls.apply)
     if event in ALIAS_EVENTS:
-        return enforce_alias(ctx, model, str(data.get("alias") or ""), str(data.get("version") or ""))
+        return enforce_alias(ws, model, str(data.get("alias") or ""), str(data.get("version") or ""), controls)
     if event == RECHECK_EVENT:
-        return recheck_model(ctx, model)
-    return f"{event}: not an event governance acts on"
+        return _recheck(ws, model, controls.apply)
+    return Reaction(f"{event}: not an event governance acts on")
 
 
-def sweep(ctx: Governance) -> list[tuple[str, str, dict[str, Any]]]:
+def govern_model(ws: Workspace, model: str, apply: bool) -> Reaction:
+    governed = govern(ws, model, apply=apply)
+    if governed.recorded is None:
+        return Reaction(f"{model}: no version to govern")
+    seqs = governed.recorded.seqs
+    what = "governed" if apply else "planned"
+    line = f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(governed.changes)}"
+    return Reaction(line, governed.decisions, governed.changes)
+
+
+def _recheck(ws: Workspace, model: str, apply: bool) -> Reaction:
+    """Re-check the model's champion on its monitoring evidence, plan or make the changes."""
+    done = recheck_model(ws, model, ws.registry(), apply)
+    if done.decision is None or done.recorded is None:
+        return Reaction(f"{model}: no champion to re-check")
+    seq = done.recorded.seqs[0]
+    line = f"re-checked {model} version {done.champion}: {done.decision.outcome} #{seq}; {summary(done.changes)}"
+    return Reaction(line, [done.decision], done.changes)
+
+
+def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
     """What registry events may have been missed: (delivery id, event, data) for each model with a
     version no decision under the current policies covers (govern it), and each champion whose
     latest decision under them does not pass (enforce). The ids name what was found, so a sweep that
     finds the same again adds no second job."""
-    registry = ctx.registry().inventory()
-    store = AuditStore(ctx.audit_url)
-    try:
-        latest = store.latest_per_version()
-        jobs = _missed(ctx, store, registry, latest)
-    finally:
-        store.close()
-    return jobs
-
-
-def _missed(
-    ctx: Governance, store: AuditStore, registry: dict[str, Any], latest: dict[tuple[str, str], Any]
-) -> list[tuple[str, str, dict[str, Any]]]:
+    registry = ws.registry()
+    inventory = registry.inventory()
+    store = ws.log.existing()
+    latest = store.latest_per_version() if store is not None else {}
     jobs: list[tuple[str, str, dict[str, Any]]] = []
-    policies = ctx.policies.without_alias(ctx.config.champion_alias)  # production policies: recheck's
-    for model, state in sorted(registry.items()):
+    policies = ws.policies.without_alias(registry.champion_alias)  # production policies: recheck's
+    alias = registry.champion_alias
+    for model, state in sorted(inventory.items()):
         if not policies.applicable(model, None):
             continue
         held: dict[str, list[str]] = {}
-        for alias, version in state.aliases.items():
-            held.setdefault(version, []).append(alias)
+        for name, version in state.aliases.items():
+            held.setdefault(version, []).append(name)
         digests = {v: sorted(p.digest for p in policies.applicable(model, held.get(v, []))) for v in state.tags}
         missed = [
             v
@@ -113,12 +124,11 @@ def _missed(
             name = key(model, missed, sorted(digests.items()))
             jobs.append((f"sweep:govern:{name}", "model_version.created", {"name": model, "version": missed[-1]}))
             continue
-        alias = ctx.config.champion_alias
         holder = state.aliases.get(alias)
         decided = latest.get((model, holder)) if holder else None
         if decided is None or decided.outcome in ("pass", "warn"):
             continue
-        moved = store.alias_holders(model, alias)
+        moved = store.alias_holders(model, alias) if store is not None else []
         if moved and moved[0] == holder:
             continue  # governance put it there: re-checking a champion is `recheck`'s, not the sweep's
         # Named by the state, not by a decision: enforcing records a decision, and a champion that
@@ -134,104 +144,61 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
 
-def _own_tag(ctx: Governance, model: str, data: dict[str, Any], event: str) -> bool:
+def _own_tag(ws: Workspace, model: str, data: dict[str, Any], event: str) -> bool:
     """A tag set to the value governance last applied to it: the echo of its own change."""
     if event != "model_version_tag.set":
         return False
-    store = AuditStore(ctx.audit_url)
-    try:
-        return store.latest_tag(model, str(data.get("version")), str(data.get("key"))) == data.get("value")
-    finally:
-        store.close()
+    store = ws.log.existing()
+    if store is None:
+        return False
+    return store.latest_tag(model, str(data.get("version")), str(data.get("key"))) == data.get("value")
 
 
-def governed(ctx: Governance, model: str) -> tuple[Governed, Recorded] | None:
-    """Govern every version of a model, record it (a plan without apply), and with apply make the
-    changes; None when the model has no version. The worker and `POST /v1/govern` both call it."""
-    adapter = ctx.registry()
-    result = govern(model, ctx.policies, adapter, "all", ctx.data, ctx.audit_url)
-    if not result.subjects:
-        return None
-    if not ctx.apply:
-        result.as_plan()
-    recorded = record(result, ctx.audit_url, ctx.signing_key, ctx.by)
-    if ctx.apply:
-        apply_recorded(result.changes, adapter, ctx.audit_url, ctx.signing_key, ctx.by)
-    ctx.changes.extend(result.changes)
-    ctx.outcomes.extend(d.outcome for d in result.decisions)
-    return result, recorded
-
-
-def govern_model(ctx: Governance, model: str) -> str:
-    done = governed(ctx, model)
-    if done is None:
-        return f"{model}: no version to govern"
-    result, recorded = done
-    seqs = [seq for _, seq, _ in recorded.records]
-    what = "planned" if not ctx.apply else "governed"
-    return f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(result.changes)}"
-
-
-def recheck_model(ctx: Governance, model: str) -> str:
-    """Re-check the model's champion on its monitoring evidence (`recheck`), plan or make the changes."""
-    (done,) = recheck(
-        [model], ctx.policies, ctx.registry(), ctx.audit_url, ctx.apply, ctx.signing_key, ctx.by, ctx.data
-    )
-    if done.decision is None or done.recorded is None:
-        return f"{model}: no champion to re-check"
-    ctx.outcomes.append(done.decision.outcome)
-    ctx.changes.extend(done.changes)
-    (_, seq, _), *_ = done.recorded.records
-    return f"re-checked {model} version {done.champion}: {done.decision.outcome} #{seq}; {summary(done.changes)}"
-
-
-def rechecks_due(ctx: Governance, slot: str) -> list[tuple[str, str, dict[str, Any]]]:
+def rechecks_due(ws: Workspace, slot: str) -> list[tuple[str, str, dict[str, Any]]]:
     """One re-check job per model that has a champion, named by the schedule's slot: replicas that
     enqueue the same slot add each job once."""
-    return [(f"recheck:{slot}:{key(m)}", RECHECK_EVENT, {"name": m}) for m in champions(ctx.registry())]
+    return [(f"recheck:{slot}:{key(m)}", RECHECK_EVENT, {"name": m}) for m in champions(ws.registry())]
 
 
-def enforce_alias(ctx: Governance, model: str, alias: str, version: str) -> str:
+def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls: Controls) -> Reaction:
     """The champion alias moved to `version`: keep it if the version passes under the current
     policies, else revert or flag as configured; every step recorded."""
-    adapter = ctx.registry()
-    if alias != adapter.champion_alias:
-        return f'{model}: alias "{alias}" is not the champion alias; nothing to enforce'
-    holder = adapter.state(model, []).aliases.get(alias)
+    registry = ws.registry()
+    if alias != registry.champion_alias:
+        return Reaction(f'{model}: alias "{alias}" is not the champion alias; nothing to enforce')
+    holder = registry.state(model, []).aliases.get(alias)
     if holder != version:
-        return f'{model}: alias "{alias}" has moved on to version {holder} since; nothing to enforce'
-    store = AuditStore(ctx.audit_url)  # read from here; what is recorded goes through record()
-    try:
-        moved = store.alias_holders(model, alias)
-        if moved and moved[0] == version:
-            return f'{model}: alias "{alias}" -> version {version} was governance\'s own move'
-        subject = adapter.fetch(adapter.reference(model, version))
-        policies = ctx.policies.without_alias(alias)  # is it a version governance would promote? (recheck: production)
-        attach([subject], policies, ctx.audit_url)
-        decision = backend("python").evaluate(policies, subject, None, ctx.data)
-        checked = CheckRun([decision], [subject], [None], [adapter])
-        (_, seq, _), *_ = record(checked, ctx.audit_url, ctx.signing_key, ctx.by).records
-        ctx.outcomes.append(decision.outcome)
-        if decision.outcome in ("pass", "warn"):
-            return f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})'
-        if ctx.enforce == "off":
-            return f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
-        reason = f'alias "{alias}" moved by hand to version {version}, whose decision is {decision.outcome} (#{seq})'
-        change = _enforcement(ctx, model, alias, version, decision.id, reason)
-        if ctx.apply:
-            apply_recorded([change], adapter, ctx.audit_url, ctx.signing_key, ctx.by)
-        ctx.changes.append(change)
-        return f"{model}: {reason}; {change.describe()}: {change.state if ctx.apply else 'planned (no --apply)'}"
-    finally:
-        store.close()
+        return Reaction(f'{model}: alias "{alias}" has moved on to version {holder} since; nothing to enforce')
+    store = ws.log.existing()
+    moved = store.alias_holders(model, alias) if store is not None else []
+    if moved and moved[0] == version:
+        return Reaction(f'{model}: alias "{alias}" -> version {version} was governance\'s own move')
+    subject = registry.fetch(registry.reference(model, version))
+    policies = ws.policies.without_alias(alias)  # is it a version governance would promote? (recheck: production)
+    attach(ws, [subject], policies)
+    decision = ws.evaluator.evaluate(policies, subject, None, ws.data)
+    seq = record(ws, Checked([decision], [subject], [None], [registry])).seqs[0]
+    if decision.outcome in ("pass", "warn"):
+        return Reaction(f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})', [decision])
+    if controls.enforce == "off":
+        line = f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
+        return Reaction(line, [decision])
+    reason = f'alias "{alias}" moved by hand to version {version}, whose decision is {decision.outcome} (#{seq})'
+    change = _enforcement(ws, model, alias, version, decision.id, reason, controls.enforce)
+    if controls.apply:
+        apply_changes(ws, [change], registry)
+    line = f"{model}: {reason}; {change.describe()}: {change.state if controls.apply else 'planned (no --apply)'}"
+    return Reaction(line, [decision], [change])
 
 
-def _enforcement(ctx: Governance, model: str, alias: str, version: str, decision_id: str, reason: str) -> Change:
+def _enforcement(
+    ws: Workspace, model: str, alias: str, version: str, decision_id: str, reason: str, enforce: Enforce
+) -> Change:
     """Revert to the most recent earlier holder whose latest decision passed (the change rests on
     that decision); flag the version when so configured, or when no earlier holder passes (an alias
     is never simply removed)."""
-    if ctx.enforce == "revert":
-        target = earlier_holder(ctx.audit_url)(model, alias, version)
+    if enforce == "revert":
+        target = earlier_holder(ws)(model, alias, version)
         if target is not None:
             return Change(model, target[0], "set_alias", alias, None, "governance", target[1], detail=reason)
         reason += "; no earlier holder passes, so the version is flagged instead"

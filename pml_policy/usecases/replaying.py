@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pml_policy.audit.queries import Record
-from pml_policy.base.errors import NoPolicyApplies
-from pml_policy.engine import Decision, PolicySet, RuleResult, Subject, evaluate, load
+from pml_policy.base.errors import NoPolicyApplies, UsageError
+from pml_policy.engine import Decision, PolicySet, RuleResult, Subject, evaluate
+
+from .workspace import Workspace
 
 
 @dataclass
@@ -31,10 +33,16 @@ def recorded_decision(row: Record) -> Decision:
     return Decision.model_validate_json(row["body"])
 
 
-def replay(row: Record, policy_paths: list[str], data: dict[str, Any] | None = None) -> Replay:
-    """Re-evaluate the evidence a record holds (subject and champion) under the policies at these
-    paths, at the time the decision was made, with this context data."""
-    return replay_under(row, load(policy_paths), data)
+def replay(ws: Workspace, ref: str) -> Replay:
+    """Re-evaluate the evidence of a recorded decision (its id, a 6+ character prefix, or #SEQ) under
+    the workspace's policies, at the time the decision was made, with the workspace's context data."""
+    row = ws.log.store(create=False).get(ref)
+    if row["kind"] in ("change", "approval"):
+        raise UsageError(
+            f"{ref} is a {'registry change' if row['kind'] == 'change' else 'approval'} record, not a decision",
+            "show it with `pml-policy audit show`",
+        )
+    return replay_under(row, ws.policies, ws.data)
 
 
 def replay_under(row: Record, policies: PolicySet, data: dict[str, Any] | None = None) -> Replay:

@@ -12,16 +12,14 @@ from pathlib import Path
 from croniter import croniter
 from pydantic import ValidationError
 
-from pml_policy.audit import AuditStore
-from pml_policy.base import config
 from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import one_line
 from pml_policy.base.mappings import read_mapping
-from pml_policy.engine import PolicySet, load
-from pml_policy.engine.signoffs import REGISTRY_TAGS
 from pml_policy.reports.data import Report, gather
 from pml_policy.reports.period import Period, ending_at
 from pml_policy.reports.render import Cover, ensure_renderer, render
+
+from .workspace import Workspace
 
 REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
 REPORT_CONFIG = "pml-report.yaml"  # the cover and sign-off block, read from here when present
@@ -75,33 +73,22 @@ def read_cover(
 
 
 def make_report(
+    ws: Workspace,
     period: Period,
     model: str | None,
     fmt: str,
-    audit_url: str,
-    policy_paths: list[str],
     template_dir: str | None = None,
     verify: bool = True,
     cover: Cover | None = None,
 ) -> Rendered:
-    """Gather the period's numbers from the audit log and render them."""
+    """Gather the period's numbers from the workspace's log and render them; the workspace's
+    policies (none is fine) give the waivers' expiry dates and the tags governance sets."""
     ensure_renderer(fmt)  # before reading a log that may take a while
-    store = AuditStore(audit_url, create=False)
-    try:
-        policies = policy_set(policy_paths)
-        waivers = list(policies.waivers.all) if policies else []
-        managed = policies.managed_tags if policies else REGISTRY_TAGS
-        data = gather(store, period, model, waivers, dt.datetime.now(dt.UTC), verify=verify, managed=managed)
-    finally:
-        store.close()
+    store = ws.log.store(create=False)
+    policies = ws.policies
+    waivers = list(policies.waivers.all)
+    data = gather(store, period, model, waivers, dt.datetime.now(dt.UTC), verify=verify, managed=policies.managed_tags)
     return Rendered(render(data, fmt, template_dir, cover), data)
-
-
-def policy_set(policy_paths: list[str]) -> PolicySet | None:
-    """The policies, for their waivers' expiry dates and the tags they set; None when there are
-    no policies here."""
-    paths = config.policy_paths(policy_paths, required=False)
-    return load(paths) if paths else None
 
 
 def run_schedule(

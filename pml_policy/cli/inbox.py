@@ -1,0 +1,41 @@
+"""`pml-policy inbox list|retry`: the service's inbox of registry events."""
+
+from __future__ import annotations
+
+import click
+
+from pml_policy.base.escaping import lines_of, one_line
+
+from .options import audit_option, open_workspace
+
+
+@click.group()
+def inbox() -> None:
+    """The service's inbox of registry events: what is waiting, what failed."""
+
+
+@inbox.command(name="list")
+@audit_option
+@click.option("--state", type=click.Choice(["pending", "running", "done", "dead"]), help="Only jobs in this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def inbox_list(audit_url: str, state: str | None, limit: int) -> None:
+    """List inbox jobs, newest first."""
+    from pml_policy.audit.inbox import jobs
+
+    with open_workspace(None, audit_url) as ws:
+        for j in jobs(ws.log.store(create=False).db, state, limit):
+            error = f"  {lines_of(j.last_error)}" if j.last_error else ""
+            model = one_line(j.model or "-")
+            click.echo(f"{j.id:>6}  {j.state:<8} {j.received}  {j.event:<28} {model}  tries {j.attempts}{error}")
+
+
+@inbox.command(name="retry")
+@click.argument("job_id", required=False, type=click.IntRange(min=1))
+@audit_option
+def inbox_retry(job_id: int | None, audit_url: str) -> None:
+    """Send dead jobs (JOB_ID, or all) back to the workers."""
+    from pml_policy.audit.inbox import retry
+
+    with open_workspace(None, audit_url) as ws:
+        count = retry(ws.log.store(create=False).db, job_id)
+    click.echo(f"{count} dead job{'s' if count != 1 else ''} sent back to the workers")

@@ -1,0 +1,127 @@
+"""Request bodies, read with the evidence readers' limits (size, depth, integer length, no key
+twice) rather than FastAPI's own parsing, and documented in the OpenAPI document from the same
+models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pml_policy.base.mappings import loads_bounded
+from pml_policy.engine import Subject
+from pml_policy.usecases.approving import MAX_REASON
+
+REGISTRY_REFS = ("models:/", "runs:/", "wandb:", "sagemaker:", "arn:aws")
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class Problem(Exception):
+    """A request the service answers with a problem (status, one line of detail, extra fields)."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.extra = status, detail, extra
+
+
+class InlineModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=500)
+    version: str | None = Field(default=None, max_length=100)
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+
+
+class InlineSubject(BaseModel):
+    """Evidence pushed by a tool that has it at hand: what a local folder would hold."""
+
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=500)
+    model: InlineModel = Field(default_factory=InlineModel)
+    run: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    artifacts: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    refs: list[str] = Field(default_factory=list, max_length=100, description="References as the CLI takes them.")
+    subjects: list[InlineSubject] = Field(default_factory=list, max_length=100)
+    champion: str | None = Field(default=None, max_length=500)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GovernRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    apply: bool = False
+
+
+class ApprovalRequest(BaseModel):
+    """A sign-off: the approver is the token's name, never a field of the request."""
+
+    model_config = ConfigDict(extra="forbid")
+    ref: str = Field(min_length=1, max_length=500, description="The model version, as the CLI names it.")
+    role: str = Field(min_length=1, max_length=200, description="The role signed off for, as the policies declare it.")
+    reason: str = Field(min_length=1, max_length=MAX_REASON, description="What was reviewed.")
+    expires: dt.date | None = Field(default=None, description="The last day it counts (UTC).")
+
+
+async def read_body(request: Request, model: type[Body], limit: int) -> Body:
+    """The body as `model`, read within `limit` bytes: 413, 400 (not JSON within the limits) or 422."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise Problem(413, f"the request body is larger than {limit:,} bytes")
+    try:
+        data = loads_bounded(raw.decode("utf-8")) if raw else {}  # no body: every field's default, if it has one
+    except ValueError as exc:
+        raise Problem(400, f"the body is not JSON within the limits: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:20]]
+        raise Problem(422, f"the body does not fit: {errors[0]['msg']}", errors=errors) from None
+
+
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that parses its body itself (with the evidence
+    readers' limits): the model's JSON Schema with its definitions written in place."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: inline(v) for k, v in node.items()}
+        return [inline(v) for v in node] if isinstance(node, list) else node
+
+    content = {"application/json": {"schema": inline(schema)}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def inline_subject(given: InlineSubject) -> Subject:
+    try:
+        return Subject.model_validate({**given.model_dump(), "source": "inline", "digest": ""})
+    except ValidationError as exc:
+        raise Problem(422, f"subject {given.reference!r}: {exc.errors()[0]['msg']}") from None
+
+
+def registry_refs_only(refs: list[str], root: str | None) -> None:
+    """The service reads registries; a folder on its own disk only under --evidence-root."""
+    for ref in refs:
+        if ref.startswith(REGISTRY_REFS):
+            continue
+        inside = root is not None and Path(ref).resolve().is_relative_to(Path(root).resolve())
+        if not inside:
+            raise Problem(
+                400,
+                f"{ref!r}: the service reads model registries (models:/…, runs:/…, wandb:…, sagemaker:…); push "
+                "other evidence inline as `subjects`",
+                hint="start the service with --evidence-root DIR to allow folders under DIR",
+            )

@@ -1,0 +1,41 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import ServiceDep
+from ..problems import problem
+
+router = APIRouter()
+
+
+@router.get("/healthz", summary="Alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Ready: the log answers, policies are loaded, the inbox keeps up")
+async def readyz(service: ServiceDep) -> Response:
+    try:
+        depth = await run_in_threadpool(service.depth)
+    except Exception:
+        return problem(503, "the audit database does not answer")
+    lag, bound = depth.age(), service.settings.max_lag
+    if lag > bound:
+        return problem(503, f"the inbox lags: its oldest pending job waits for {lag:.0f} s (bound {bound:.0f} s)")
+    body = {
+        "status": "ready",
+        "policies": [f"{p.name} {p.version}" for p in service.policies.policies],
+        "inbox": depth._asdict(),
+    }
+    return Response(json.dumps(body), media_type="application/json")
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(service: ServiceDep) -> Response:
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

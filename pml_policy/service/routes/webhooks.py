@@ -1,0 +1,40 @@
+"""Registry events: MLflow's signed webhook deliveries, verified, kept once in the durable inbox."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..bodies import Problem
+from ..deps import ServiceDep
+from ..webhooks import Refused, verify
+
+router = APIRouter()
+
+
+@router.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)")
+async def mlflow_webhook(request: Request, service: ServiceDep) -> Response:
+    settings = service.settings
+    if not settings.webhook_secret:
+        raise Problem(404, "webhooks are off: start the service with PML_WEBHOOK_SECRET set")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > settings.max_body:
+            raise Problem(413, f"the request body is larger than {settings.max_body:,} bytes")
+    try:
+        delivery_id, delivery = verify(settings.webhook_secret, request.headers, bytes(raw))
+    except Refused as exc:
+        service.metrics.deliveries.labels("refused").inc()
+        raise Problem(exc.status, exc.reason) from None
+    request.state.actor = "mlflow-webhook"
+    model = delivery.data.get("name")
+    fresh = await run_in_threadpool(
+        service.enqueue, delivery_id, delivery.event, str(model) if model else None, raw.decode("utf-8")
+    )
+    service.metrics.deliveries.labels("accepted" if fresh else "duplicate").inc()
+    if fresh:
+        service.workers.wake()
+    return Response(json.dumps({"accepted": fresh, "duplicate": not fresh}), media_type="application/json")

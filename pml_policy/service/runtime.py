@@ -1,0 +1,180 @@
+"""The running service: its workspace (opened once at start; a policy reload swaps the policies and
+keeps the log), its group-commit recorder, the inbox workers, the sweep and the re-check schedule.
+Routes and workers act through a view of the workspace per request or job (`acting`)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pml_policy.adapters.base import AdapterConfig
+from pml_policy.audit import Entry
+from pml_policy.audit import inbox as inbox_jobs
+from pml_policy.audit.database import Database, reason
+from pml_policy.base.errors import AuditError, PmlError
+from pml_policy.base.secrets import redact
+from pml_policy.engine import Decision, PolicySet, load
+from pml_policy.usecases.plan import Change
+from pml_policy.usecases.reacting import Controls, rechecks_due, sweep
+from pml_policy.usecases.tokens import TokenFile
+from pml_policy.usecases.workspace import Workspace
+
+from .auth import Gate
+from .metrics import Metrics
+from .recorder import Recorder
+from .settings import ServiceSettings
+from .worker import Workers
+
+log = logging.getLogger("pml_policy.service")
+SERVICE_ACTOR = "pml-policy service"  # who the log says acted, for what the service does on its own
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings) -> None:
+        """Loads the policies, the tokens and the log (created or upgraded now, not at the first
+        request); raises PmlError for a bad policy set, tokens file or audit log."""
+        self.settings = settings
+        self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None)
+        self._lock = threading.Lock()
+        self._workspace = Workspace.open(
+            load(settings.policy_paths),
+            audit_url=settings.audit_url,
+            signing_key=settings.signing_key,
+            adapters=self.adapters(),
+            actor=SERVICE_ACTOR,
+            data=settings.data,
+            registry_kind=settings.registry,
+        )
+        store = self._workspace.log.store()
+        self.recorder = Recorder(store, self._workspace.ci)
+        self._workspace.appender = self._append
+        self.metrics = Metrics(self.depth, self.rechecks)
+        self.controls = Controls(settings.apply, settings.enforce)
+        self.workers = Workers(self, settings.poll_seconds)
+
+    # ---- the workspace ---------------------------------------------------------------------------
+
+    def adapters(self) -> AdapterConfig:
+        s = self.settings
+        return AdapterConfig(
+            tracking_uri=s.tracking_uri,
+            endpoint_url=s.endpoint_url,
+            champion_alias=s.champion_alias,
+            timeout=s.registry_timeout,
+        )
+
+    @property
+    def policies(self) -> PolicySet:
+        return self._workspace.policies
+
+    def acting(self, actor: str = SERVICE_ACTOR) -> Workspace:
+        """The workspace for one request or job: its actor, a registry budget of its own."""
+        with self._lock:
+            return self._workspace.acting_as(actor)
+
+    def reload(self) -> PolicySet:
+        """Load the policies again; a set with errors is refused (PolicyError) and the old one stays."""
+        fresh = load(self.settings.policy_paths)
+        with self._lock:
+            self._workspace = self._workspace.with_policies(fresh)
+        return fresh
+
+    def close(self) -> None:
+        self.workers.stop()
+        self.recorder.close()
+        self._workspace.close()
+
+    def _append(self, entries: list[Entry], by: str) -> list[tuple[int, str]]:
+        """Every append the service makes (requests and jobs): through the group commit, timed."""
+        started = time.perf_counter()
+        try:
+            return self.recorder.append(entries, by)
+        finally:
+            self.metrics.append.observe(time.perf_counter() - started)
+
+    def count(self, decisions: Iterable[Decision], changes: Iterable[Change] = ()) -> None:
+        for d in decisions:
+            self.metrics.decisions.labels(d.outcome).inc()
+        for c in changes:
+            self.metrics.changes.labels(c.state).inc()
+
+    # ---- the inbox ------------------------------------------------------------------------------
+
+    def database(self) -> Database:
+        """The audit database, where the inbox lives (a connection per thread on SQLite)."""
+        return self._workspace.log.store().db
+
+    @contextlib.contextmanager
+    def inbox(self) -> Iterator[Database]:
+        """The inbox's database; one that fails is an AuditError (503)."""
+        db = self.database()
+        try:
+            yield db
+        except db.errors() as exc:
+            raise AuditError(f"the inbox in {db.shown} cannot be read or written: {reason(exc)}") from None
+
+    def depth(self) -> inbox_jobs.Depth:
+        with self.inbox() as db:
+            return inbox_jobs.depth(db)
+
+    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
+        with self.inbox() as db:
+            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
+
+    def rechecks(self) -> list[Any]:
+        """Each model's latest re-check, from the log (every replica reports the same)."""
+        store = self._workspace.log.existing()
+        return store.latest_rechecks() if store is not None else []
+
+    # ---- what runs on its own -------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Compare the registry with the log; enqueue what was missed. Returns the jobs added."""
+        return self._enqueue_all(sweep(self.acting()), "sweep")
+
+    def rechecking(self, stop: threading.Event) -> None:
+        """At each time of --recheck CRON, a re-check job per champion into the inbox (named by the
+        time: replicas enqueue each once); the workers run them like any registry event."""
+        from croniter import croniter
+
+        assert self.settings.recheck is not None
+        schedule = croniter(self.settings.recheck, dt.datetime.now(dt.UTC))
+        while not stop.is_set():
+            slot = schedule.get_next(dt.datetime)
+            if stop.wait(max(0.0, (slot - dt.datetime.now(dt.UTC)).total_seconds())):
+                return
+            try:
+                added = self._enqueue_all(rechecks_due(self.acting(), slot.isoformat()), "schedule")
+                log.info(json.dumps({"event": "recheck scheduled", "slot": slot.isoformat(), "jobs": added}))
+            except PmlError as exc:
+                log.warning(json.dumps({"event": "recheck not scheduled", "error": redact(exc.message)}))
+            except Exception:
+                log.exception(json.dumps({"event": "recheck not scheduled"}))
+
+    def sweeping(self, stop: threading.Event) -> None:
+        """At start, then every --reconcile-every; a failed sweep is logged and tried at the next."""
+        while not stop.is_set():
+            try:
+                added = self.sweep()
+                log.info(json.dumps({"event": "sweep", "jobs": added}))
+            except PmlError as exc:
+                log.warning(json.dumps({"event": "sweep failed", "error": redact(exc.message)}))
+            except Exception:
+                log.exception(json.dumps({"event": "sweep failed"}))
+            if stop.wait(self.settings.reconcile_every):
+                return
+
+    def _enqueue_all(self, jobs: list[tuple[str, str, dict[str, Any]]], source: str) -> int:
+        added = 0
+        for delivery_id, event, data in jobs:
+            body = json.dumps({"source": source, "event": event, "data": data})
+            added += self.enqueue(delivery_id, event, data["name"], body, source=source)
+        if added:
+            self.workers.wake()
+        return added
