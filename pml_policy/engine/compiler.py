@@ -16,16 +16,15 @@ from collections.abc import Callable
 from typing import Any
 
 from . import ast
+from .environment import Env, Fn, decision_time, is_param
 from .formatter import expr_text
 from .functions import FUNCTIONS
+from .paths import artifact_reader, path_reader
 from .patterns import compile_pattern
 from .signoffs import SignOffs, Tally
 from .values import (
-    ABSENT,
     EQUAL,
-    INF,
     ORDER,
-    EvalError,
     EvalTypeError,
     Missing,
     as_bool,
@@ -34,7 +33,6 @@ from .values import (
     is_missing,
     is_number,
     param_number,
-    show,
     time_arith,
     timestamp,
 )
@@ -42,76 +40,7 @@ from .values import (
 _TIMES = (dt.date, dt.timedelta)  # what `+ - * /` takes besides numbers (with ISO 8601 strings beside them)
 
 
-class Env:
-    """What one evaluation reads: the subject, the champion, context data, facts; what it saw."""
-
-    __slots__ = ("subject", "champion", "data", "facts", "observed", "absent", "signoffs", "now")
-
-    def __init__(
-        self,
-        subject: dict,
-        champion: dict | None,
-        data: dict,
-        signoffs: SignOffs | None = None,
-        now: dt.datetime | None = None,
-    ) -> None:
-        self.subject = subject
-        self.champion = champion
-        self.data = data
-        self.signoffs = signoffs  # the approvals given on the subject, for `approved by` (1.1)
-        self.now = now  # the time of the decision, fixed once and recorded with it (1.1)
-        self.facts: dict[str, Any] = {}
-        self.observed: dict[str, Any] = {}  # path -> value read by the current rule (None when absent)
-        self.absent: set[str] = set()  # paths found absent in this evaluation, to say "absent", not "null"
-
-    def missing(self, text: str, v: Any) -> Missing:
-        """Record a path that cannot be read, and the exception that makes its rule an error."""
-        if v is ABSENT:
-            self.absent.add(text)
-            v = None
-        self.observed[text] = v
-        return Missing(text, ABSENT if text in self.absent else v)
-
-    def seen(self) -> str:
-        """The observed values as a message lists them (the first six)."""
-        parts = []
-        for k, v in self.observed.items():
-            parts.append(f"{k} = absent" if k in self.absent else f"{k} = {show(v)}")
-            if len(parts) == 6:
-                break
-        return ", ".join(parts)
-
-
-Fn = Callable[[Env], Any]
-
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
-
-
-class FactFailed:
-    """A fact that could not be computed: rules that read it fail with its reason."""
-
-    __slots__ = ("error", "observed")
-
-    def __init__(self, error: EvalError, observed: dict) -> None:
-        self.error = error
-        self.observed = observed
-
-
-class FactValue:
-    """A computed fact with the evidence it read, which becomes evidence of every rule using it."""
-
-    __slots__ = ("value", "observed")
-
-    def __init__(self, value: Any, observed: dict) -> None:
-        self.value = value
-        self.observed = observed
-
-
-def is_param(node: ast.Expr) -> bool:
-    if not isinstance(node, ast.Path):
-        return False
-    parts = node.parts[1:] if node.parts[0] == "champion" else node.parts
-    return bool(parts) and parts[0] == "params"
 
 
 # ---- expressions ----------------------------------------------------------------------------
@@ -130,9 +59,9 @@ def compile_expr(node: ast.Expr, facts: frozenset[str] = frozenset()) -> Fn:
             items = [compile_expr(i, facts) for i in node.items]
             return lambda env: [f(env) for f in items]
         case ast.Path():
-            return _path(node, facts)
+            return path_reader(node, facts)
         case ast.Artifact():
-            return _artifact(node.path)
+            return artifact_reader(node.path)
         case ast.Presence():
             return _presence(node, facts)
         case ast.Unary(op="not"):
@@ -198,109 +127,6 @@ def _numeric_operand(node: ast.Expr, facts: frozenset[str]) -> tuple[Fn, str]:
     if is_param(node):
         return (lambda env: param_number(fn(env), text)), text
     return fn, text
-
-
-def _path(node: ast.Path, facts: frozenset[str]) -> Fn:
-    text = expr_text(node)
-    root, keys = node.parts[0], tuple(node.parts[1:])
-    if root in facts:
-        return _fact(root, keys, text)
-    if root == "champion":
-        return _champion_path(keys, text)
-    if root == "data":
-        return _walk(lambda env: env.data, keys, text)
-    if root == "now":
-        return lambda env: _observe(env, text, decision_time(env))
-    if root == "monitoring":  # a report, or none (null): walked as nested mappings
-        return _walk(lambda env: env.subject["monitoring"], keys, text)
-    if root == "card":
-        return _card(lambda env: env.subject["card"], keys, text)
-    if root == "artifacts" and not keys:
-        return lambda env: _observe(env, text, list(env.subject["artifacts"]))
-    if len(keys) == 1:  # the hot path: metrics.x, params.x, tags.x, model.x, run.x
-        key = keys[0]
-
-        def get(env: Env) -> Any:
-            v = env.subject[root].get(key, ABSENT)
-            if v is ABSENT or v is None or (type(v) is float and not -INF < v < INF):  # is_missing, inlined: hot
-                raise env.missing(text, v)
-            env.observed[text] = v
-            return v
-
-        return get
-    return _walk(lambda env: env.subject[root], keys, text)
-
-
-def _observe(env: Env, text: str, v: Any) -> Any:
-    if is_missing(v):
-        raise env.missing(text, v)
-    env.observed[text] = v
-    return v
-
-
-def _walk(base: Fn, keys: tuple[str, ...], text: str) -> Fn:
-    def get(env: Env) -> Any:
-        v = base(env)
-        for k in keys:
-            if not isinstance(v, dict):
-                v = ABSENT
-                break
-            v = v.get(k, ABSENT)
-        return _observe(env, text, v)
-
-    return get
-
-
-def _champion_path(keys: tuple[str, ...], text: str) -> Fn:
-    def champion(env: Env) -> Any:
-        if env.champion is None:
-            raise env.missing("champion", ABSENT)
-        return env.champion
-
-    if not keys:
-        return champion
-    if keys[0] == "card":
-        return _card(lambda env: champion(env)["card"], keys[1:], text)
-    return _walk(champion, keys, text)
-
-
-def _card(base: Fn, keys: tuple[str, ...], text: str) -> Fn:
-    """A model card (one flat mapping with dotted keys, or none): `card.a.b` and `card["a.b"]` read
-    the same key; `card` alone is the card, for `card exists`."""
-    key = ".".join(keys)
-
-    def get(env: Env) -> Any:
-        card = base(env)
-        if not keys or card is None:
-            return _observe(env, text, card if card is not None else ABSENT)
-        return _observe(env, text, card.get(key, ABSENT))
-
-    return get
-
-
-def _fact(name: str, keys: tuple[str, ...], text: str) -> Fn:
-    def fact(env: Env) -> Any:
-        f = env.facts[name]
-        env.observed.update(f.observed)
-        if isinstance(f, FactFailed):
-            raise f.error
-        env.observed[name] = f.value
-        return f.value
-
-    return _walk(fact, keys, text) if keys else fact
-
-
-def _artifact(path: str) -> Fn:
-    text = f'artifact "{path}"'
-    if any(ch in path for ch in "*?["):
-        pattern = re.compile(fnmatch.translate(path))
-
-        def glob(env: Env) -> Any:
-            hits = [a for p, a in env.subject["artifacts"].items() if pattern.match(p)]
-            return _observe(env, text, hits[0] if hits else ABSENT)
-
-        return glob
-    return lambda env: _observe(env, text, env.subject["artifacts"].get(path, ABSENT))
 
 
 def _presence(node: ast.Presence, facts: frozenset[str]) -> Fn:
@@ -403,12 +229,6 @@ def compile_quantifier(node: ast.Quantifier, facts: frozenset[str]) -> Callable[
         return verdict, hits, r
 
     return quantifier
-
-
-def decision_time(env: Env) -> dt.datetime:
-    if env.now is None:  # an evaluation always has one; ranking candidates does not
-        raise EvalTypeError("now is not known here (rank by cannot read the time)")
-    return env.now
 
 
 def _age(node: ast.Call, facts: frozenset[str]) -> Fn:

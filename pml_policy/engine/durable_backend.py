@@ -32,7 +32,8 @@ from typing import Any
 from pml_policy.base.errors import UsageError
 
 from . import ast
-from .compiler import Env, compile_expr, is_param
+from .compiler import compile_expr
+from .environment import Env, is_param
 from .python_backend import PythonBackend
 from .rules import CompiledPolicy, Raw, compute_facts
 from .values import EvalError, comparable, is_number, param_number

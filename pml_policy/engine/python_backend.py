@@ -9,7 +9,6 @@ import uuid
 from pml_policy.base.errors import NoPolicyApplies
 
 from . import ast
-from .compiler import Env
 from .decision import (
     DECISION_SCHEMA_VERSION,
     Counts,
@@ -24,6 +23,7 @@ from .decision import (
     is_awaited,
     is_blocking,
 )
+from .environment import Env
 from .loader import PolicySet
 from .rules import CompiledPolicy, CompiledRule, Raw, compute_facts
 from .signoffs import SignOffs

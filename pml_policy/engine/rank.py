@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .compiler import Env, compile_expr
+from .compiler import compile_expr
+from .environment import Env
 from .rules import CompiledPolicy, compute_facts
 from .subject import Subject
 from .values import EvalError, is_number

@@ -13,18 +13,9 @@ from typing import Any, cast
 
 from . import ast
 from .checker import roots
-from .compiler import (
-    Env,
-    FactFailed,
-    FactValue,
-    Fn,
-    compile_comparison,
-    compile_expr,
-    compile_quantifier,
-    is_param,
-    tally,
-)
+from .compiler import compile_comparison, compile_expr, compile_quantifier, tally
 from .decision import Level, RuleOutcome
+from .environment import Env, FactFailed, FactValue, Fn, is_param
 from .formatter import expr_text
 from .values import ABSENT, EQUAL, INF, ORDER, EvalError, EvalTypeError, Missing, as_bool, compare, show
 
