@@ -16,11 +16,11 @@ setup: $(BIN)/pml-policy
 demo: setup          ## check the example runs against the starter policies
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh
 
-test: lint           ## the static checks, then unit tests, Gherkin scenarios and property tests, in parallel
+test: lint           ## the static checks, then every tier (unit, integration, e2e), in parallel
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup --hypothesis-profile ci
 
-test-quick: setup    ## a quick local run: no slow tests, fewer Hypothesis examples
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not slow" --hypothesis-profile quick
+test-quick: setup    ## the unit tier only (no server, no subprocess), fewer Hypothesis examples: seconds
+	$(BIN)/python -m pytest -q -n auto tests/unit --hypothesis-profile quick
 
 lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of DESIGN.md (import-linter)
 	$(BIN)/ruff check .

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-# Hypothesis: `ci` (make test, CI) tries many examples; `quick` (make test-quick) a few, for a fast
-# local loop. Choose with --hypothesis-profile; the default is ci.
+# Hypothesis: `ci` (make test, CI) tries many examples; `dev` (a plain `pytest` run, the default) a
+# third of them, so that `pytest tests/unit` stays under a minute; `quick` (make test-quick) a few,
+# for a fast local loop. Choose with --hypothesis-profile.
 settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("quick", max_examples=25, deadline=None)
-settings.load_profile("ci")
+settings.load_profile("dev")
 
 PG_ADMIN_URL = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -1,9 +1,13 @@
 """The evaluator backends by name: one table, so that no backend imports the module that picks it.
 
+>>> from pml_policy.adapters import fetch
 >>> from pml_policy.engine import load, evaluate
->>> decision = evaluate(load(["policies/"]), subject)      # doctest: +SKIP
->>> decision.outcome
+>>> policies = load(["policies/starter"])
+>>> champion = fetch("examples/credit-champion")
+>>> evaluate(policies, fetch("examples/credit-pass"), champion).outcome
 'pass'
+>>> backend("durable").evaluate(policies, fetch("examples/credit-fail"), champion).outcome
+'fail'
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ policy reload, sharing the log), a library user one from arguments:
 
 >>> import pml_policy
 >>> with pml_policy.Workspace.open(["policies/starter"], audit_url=None) as ws:
-...     [p.name for p in ws.policies.policies][:2]
-['documentation', 'fairness']
+...     [p.name for p in ws.policies.policies]
+['documentation', 'fairness-high-risk', 'promotion-gate', 'reproducibility']
 
 No use case opens the log or reads configuration on its own: they take a workspace.
 """

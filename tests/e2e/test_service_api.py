@@ -1,0 +1,241 @@
+"""The governance service's HTTP API as users call it: decisions, pages, hostile requests, reloads,
+tokens, webhook deliveries, its OpenAPI document fuzzed, readiness."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..helpers import ROOT, run_cli
+from .serving import INLINE, SECRET, Service, _token, _wait, signed
+
+
+def test_pushed_evidence_is_decided_recorded_and_listed(service):
+    answer = service.call("POST", "/v1/check", json={"subjects": [INLINE]})
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["schema"] == "pml-policy/check" and document["outcome"] == "pass"
+    (record,) = document["audit"]["records"]
+    listed = service.call("GET", "/v1/decisions").json()["decisions"]
+    assert [d["id"] for d in listed] == [record["decision"]] and listed[0]["actor"] == "local-admin"
+    one = service.call("GET", f"/v1/decisions/{record['decision'][:8]}").json()
+    assert one["record"]["hash"] == record["hash"] and one["decision"]["outcome"] == "pass"
+    # One shape per concept: the CLI prints the very document the service answers with.
+    audit = f"sqlite:///{service.root}/audit.db"
+    shown = run_cli("audit", "show", record["decision"][:8], "--format", "json", "--audit", audit)
+    assert json.loads(shown.stdout) == one
+    cli_list = json.loads(run_cli("audit", "list", "--format", "json", "--audit", audit).stdout)
+    assert cli_list == listed
+    assert service.call("GET", "/v1/audit/verify").json() == {
+        "ok": True,
+        "records": 1,
+        "head": record["hash"],
+        "problem": None,
+    }
+    metrics = service.call("GET", "/metrics").text
+    assert 'pml_decisions_total{outcome="pass"} 1.0' in metrics
+
+
+def test_decisions_come_in_pages(service):
+    for n in range(5):
+        subject = {**INLINE, "reference": f"pushed-{n}"}
+        assert service.call("POST", "/v1/check", json={"subjects": [subject]}).status_code == 200
+    first = service.call("GET", "/v1/decisions?limit=2").json()
+    second = service.call("GET", first["next"]).json()
+    third = service.call("GET", second["next"]).json()
+    seqs = [d["seq"] for page in (first, second, third) for d in page["decisions"]]
+    assert seqs == [5, 4, 3, 2, 1] and third["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        (b"[" * 100_000, 400, "nested deeper than the limit"),
+        (b'{"refs": 5}', 422, "Input should be a valid list"),
+        (b'{"refs": ["/etc"]}', 400, "the service reads model registries"),
+        (b'{"refs": ["../policies"]}', 400, "the service reads model registries"),
+        (b'{"subjects": [{"reference": "x", "metrics": {"a": 1, "a": 2}}]}', 400, 'the key "a" is given twice'),
+        (b'{"unknown": 1}', 422, "Extra inputs are not permitted"),
+        (b"{}", 422, "give `refs`"),
+        (b"\xff\xfe", 400, "not JSON"),
+        (b" " * (1 << 20) + b"{}", 413, "larger than 1,048,576 bytes"),
+    ],
+    ids=["deep", "mistyped", "a folder", "a relative folder", "a key twice", "unknown field", "empty", "bytes", "big"],
+)
+def test_hostile_requests_get_one_clear_problem(service, body, status, says):
+    answer = service.call("POST", "/v1/check", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == status and answer.headers["content-type"] == "application/problem+json"
+    assert says in answer.json()["detail"], answer.text
+    assert service.call("GET", "/healthz").status_code == 200  # and the service lives on
+
+
+def test_a_policy_reload_with_errors_is_refused_and_the_old_set_stays(service, workspace):
+    (workspace / "policies" / "broken.pml").write_text('policy "b" version "1.0.0" { rule r { require } }')
+    refused = service.call("POST", "/v1/policies/reload")
+    assert refused.status_code == 422 and "broken.pml:1:" in refused.json()["errors"][0]
+    assert len(service.call("GET", "/readyz").json()["policies"]) == 4
+    (workspace / "policies" / "broken.pml").unlink()
+    shutil.copy(ROOT / "tests" / "data" / "dsl_example.pml", workspace / "policies" / "extra.pml")
+    assert service.call("POST", "/v1/policies/reload").status_code == 200
+    assert len(service.call("GET", "/readyz").json()["policies"]) == 5
+    (workspace / "policies" / "extra.pml").unlink()
+    os.killpg(service.process.pid, signal.SIGHUP)  # a reload by signal, the same way
+    _wait(lambda: len(service.call("GET", "/readyz").json()["policies"]) == 4, 10, "reloaded on SIGHUP")
+
+
+def test_tokens_and_roles(workspace):
+    reader, decider, admin = (
+        _token(workspace, n, r) for n, r in (("dash", "read"), ("ci", "decide"), ("ops", "admin"))
+    )
+    stored = (workspace / "tokens.yaml").read_text()
+    assert reader not in stored and hashlib.sha256(reader.encode()).hexdigest() in stored  # only the hash
+    assert oct((workspace / "tokens.yaml").stat().st_mode & 0o777) == "0o600"
+    service = Service(workspace, "--tokens", "tokens.yaml")
+    try:
+        check = {"json": {"subjects": [INLINE]}}
+        matrix = [
+            ("POST", "/v1/check", None, 401),
+            ("POST", "/v1/check", "pml_not-a-token", 401),
+            ("POST", "/v1/check", reader, 403),
+            ("POST", "/v1/check", decider, 200),
+            ("GET", "/v1/decisions", reader, 200),
+            ("GET", "/v1/decisions", None, 401),
+            ("POST", "/v1/policies/reload", decider, 403),
+            ("POST", "/v1/policies/reload", admin, 200),
+            ("POST", "/v1/check", admin, 200),
+        ]
+        for method, path, token, status in matrix:
+            answer = service.call(method, path, token, **(check if path == "/v1/check" else {}))
+            assert answer.status_code == status, (path, token, answer.text)
+            if status in (401, 403):
+                assert answer.headers["content-type"] == "application/problem+json"
+        actors = {d["actor"] for d in service.call("GET", "/v1/decisions", reader).json()["decisions"]}
+        assert actors == {"ci", "ops"}  # the token's name is the actor recorded
+        log = service.log.read_text()
+        assert reader not in log and decider not in log and admin not in log  # no token in any log line
+    finally:
+        service.stop()
+
+
+def test_a_service_reachable_from_other_machines_needs_tokens(workspace):
+    refused = subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "serve", "--host", "0.0.0.0"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "no --tokens file says who may call" in refused.stderr
+
+
+def test_webhook_deliveries_are_verified_and_kept_once(service):
+    body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": "m", "version": "1"}}).encode()
+    headers = signed(body)
+    first = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)
+    again = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)  # a replayed delivery id
+    assert first.json() == {"accepted": True, "duplicate": False} and again.json() == {
+        "accepted": False,
+        "duplicate": True,
+    }
+    refused = [
+        service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, secret="another")),
+        service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, stamp=int(time.time()) - 600)),
+        service.call("POST", "/v1/webhooks/mlflow", content=body + b" ", headers=headers),  # the body changed
+        service.call("POST", "/v1/webhooks/mlflow", content=body),  # no signature at all
+    ]
+    assert [r.status_code for r in refused] == [401, 401, 401, 401]
+    assert "timestamp is more than 300 s away" in refused[1].json()["detail"]
+    jobs = service.call("GET", "/v1/inbox").json()
+    assert len(jobs) == 1 and jobs[0]["event"] == "model_version.created"
+    metrics = service.call("GET", "/metrics").text
+    assert 'pml_webhook_deliveries_total{result="refused"} 4.0' in metrics
+    assert 'pml_webhook_deliveries_total{result="duplicate"} 1.0' in metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhooks on", "webhooks off"])
+def test_no_request_the_openapi_document_allows_or_not_gets_a_5xx(workspace, webhooks, tmp_path):
+    """schemathesis, as its CLI runs it: every route, with what the schema allows and what it does
+    not; a 4xx problem or a success, never a server error."""
+    pytest.importorskip("schemathesis")
+    service = Service(workspace, env={"PML_WEBHOOK_SECRET": SECRET} if webhooks else {})
+    try:
+        assert service.call("POST", "/v1/check", json={"subjects": [INLINE]}).status_code == 200  # a record to read
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "run",
+                f"{service.url}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "40",
+                "--seed",
+                "20261203",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working folder: not the tree's
+        )
+        assert run.returncode == 0, run.stdout[-4000:]
+        assert "Tested: 12" in run.stdout
+    finally:
+        service.stop()
+
+
+@pytest.mark.slow
+def test_when_the_database_goes_away_nothing_is_answered_as_recorded(workspace, postgres_url):
+    import psycopg
+
+    from conftest import PG_ADMIN_URL
+
+    service = Service(workspace, env={"PML_WEBHOOK_SECRET": SECRET, "PML_AUDIT_URL": postgres_url})
+    try:
+        assert service.call("POST", "/v1/check", json={"subjects": [INLINE]}).status_code == 200
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{postgres_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        check = service.call("POST", "/v1/check", json={"subjects": [INLINE]})
+        body = json.dumps({"entity": "model_version", "action": "created", "data": {"name": "m", "version": "1"}})
+        delivery = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body.encode()))
+        ready = service.call("GET", "/readyz")
+        for answer in (check, delivery, ready):
+            assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json", (
+                answer.text
+            )
+        assert "decision was not recorded" in check.json()["detail"]
+        assert service.call("GET", "/healthz").status_code == 200  # alive, and says it is not ready
+    finally:
+        service.stop()
+
+
+def test_a_lagging_inbox_is_not_ready(service, workspace):
+    import sqlite3
+
+    with sqlite3.connect(workspace / "audit.db") as db:  # a job that has waited an hour, not yet due again
+        db.execute(
+            "INSERT INTO pml_inbox (delivery_id, source, event, model, body, received, state, attempts, not_before) "
+            "VALUES ('old', 'mlflow', 'model_version.created', 'm', '{}', '2026-12-03T00:00:00.000000Z', 'pending', "
+            "1, '2999-01-01T00:00:00.000000Z')"
+        )
+    answer = service.call("GET", "/readyz")
+    assert answer.status_code == 503 and "the inbox lags" in answer.json()["detail"]
+    assert (
+        float(
+            next(
+                line
+                for line in service.call("GET", "/metrics").text.splitlines()
+                if line.startswith("pml_inbox_oldest")
+            ).split()[-1]
+        )
+        > 3600
+    )
