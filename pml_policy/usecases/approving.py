@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pml_policy.adapters.lookup import adapter_for
 from pml_policy.audit.queries import ApprovalRow
-from pml_policy.base.errors import Refused, UsageError
+from pml_policy.base.errors import EXIT_PASS, Refused, UsageError
 from pml_policy.engine import PolicySet, Subject
 from pml_policy.engine.diagnostics import did_you_mean
 from pml_policy.engine.signoffs import bound_digest
@@ -43,6 +43,12 @@ class Approved:
     digest: str
     expires: dt.date | None
     governed: Governed | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0: recorded (a refusal is an exception: Refused, exit 2); 3 when the govern pass that
+        followed could not make a registry change."""
+        return self.governed.exit_code if self.governed is not None else EXIT_PASS
 
 
 def approve(

@@ -47,6 +47,11 @@ class Governed:
         """Whether a registry change failed (the log records what was made)."""
         return any(c.state == "failed" for c in self.changes)
 
+    @property
+    def exit_code(self) -> int:
+        """3 when a registry change failed; else 0, whatever the candidates' outcomes."""
+        return EXIT_EVIDENCE if self.failed else EXIT_PASS
+
     def as_plan(self) -> None:
         """Recorded without apply: a plan, never a gating decision (reports leave it out)."""
         for d in self.decisions:

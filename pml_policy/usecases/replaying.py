@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pml_policy.audit.queries import Record
-from pml_policy.base.errors import NoPolicyApplies, UsageError
+from pml_policy.base.errors import EXIT_PASS, NoPolicyApplies, UsageError
 from pml_policy.engine import Decision, PolicySet, RuleResult, Subject, evaluate
 
 from .workspace import Workspace
@@ -26,6 +26,11 @@ class Replay:
     recorded: Decision
     now: Decision | None  # None: no current policy applies to the subject
     changes: list[RuleChange]  # the rules that would now decide otherwise, by policy/rule
+
+    @property
+    def exit_code(self) -> int:
+        """0: replayed (what would change is the answer, not a failure)."""
+        return EXIT_PASS
 
 
 def recorded_decision(row: Record) -> Decision:
