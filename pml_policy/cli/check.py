@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -95,7 +96,7 @@ def check_command(
     data_file: str | None,
     fmt: str,
     output: str | None,
-    fail_on: str,
+    fail_on: Literal["fail", "warn"],
     engine: str,
     monitoring_file: str | None,
     color: bool | None,
@@ -134,7 +135,7 @@ def check_command(
             monitoring=monitoring_file,
             record=not no_audit,
             apply=do_apply,
-            fail_on="warn" if fail_on == "warn" else "fail",
+            fail_on=fail_on,
         )
     _render(checked, fmt, output, color)
     sys.exit(checked.exit_code)

@@ -136,42 +136,43 @@ def record_document(row: Mapping[str, Any], actions: Iterable[Mapping[str, Any]]
     return document
 
 
-def recorded_approval(row: Mapping[str, Any], approval: Mapping[str, Any]) -> Approval:
-    """An approval record's body, as an approval (its state is judged by `approvals`, not here)."""
+def approval(
+    record: int,
+    time: str | None,
+    subject_ref: str | None,
+    given: Mapping[str, Any],
+    *,
+    revokes: int | None = None,
+    revoked_by: int | None = None,
+    state: str | None = None,
+) -> Approval:
+    """An approval: its record, and what `given` says (model, version, role, approver, digest,
+    reason, expires: an approval record's body, a listed row, or one just recorded)."""
     return {
-        "record": row["seq"],
-        "time": row["time"],
-        "subject_ref": row.get("subject_ref"),
-        "model": approval["model"],
-        "version": approval["version"],
-        "role": approval["role"],
-        "approver": approval["approver"],
-        "digest": approval["digest"],
-        "reason": approval.get("reason"),
-        "expires": approval.get("expires"),
-        "revokes": approval.get("revokes"),
-        "revoked_by": None,
-        "state": None,
+        "record": record,
+        "time": time,
+        "subject_ref": subject_ref,
+        "model": given["model"],
+        "version": given["version"],
+        "role": given["role"],
+        "approver": given["approver"],
+        "digest": given["digest"],
+        "reason": given.get("reason"),
+        "expires": given.get("expires"),
+        "revokes": revokes,
+        "revoked_by": revoked_by,
+        "state": state,
     }
+
+
+def recorded_approval(row: Mapping[str, Any], body: Mapping[str, Any]) -> Approval:
+    """An approval record (or a withdrawal), from its body; its state is judged by `approvals`."""
+    return approval(row["seq"], row["time"], row.get("subject_ref"), body, revokes=body.get("revokes"))
 
 
 def listed_approval(row: Mapping[str, Any], state: str) -> Approval:
     """An approval as `approvals` lists it: with the record that revoked it and its state."""
-    return {
-        "record": row["seq"],
-        "time": row["time"],
-        "subject_ref": row["subject_ref"],
-        "model": row["model"],
-        "version": row["version"],
-        "role": row["role"],
-        "approver": row["approver"],
-        "digest": row["digest"],
-        "reason": row["reason"],
-        "expires": row["expires"],
-        "revokes": None,
-        "revoked_by": row["revoked_by"],
-        "state": state,
-    }
+    return approval(row["seq"], row["time"], row["subject_ref"], row, revoked_by=row["revoked_by"], state=state)
 
 
 def record_summary(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -
     if event in TAG_EVENTS and _own_tag(ws, model, data, event):
         return Reaction(f"{model}: tag {data.get('key')} on version {data.get('version')} was governance's own change")
     if event in GOVERNED_EVENTS:
-        return govern_model(ws, model, controls.apply)
+        return _govern(ws, model, controls.apply)
     if event in ALIAS_EVENTS:
         return enforce_alias(ws, model, str(data.get("alias") or ""), str(data.get("version") or ""), controls)
     if event == RECHECK_EVENT:
@@ -76,7 +76,7 @@ def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -
     return Reaction(f"{event}: not an event governance acts on")
 
 
-def govern_model(ws: Workspace, model: str, apply: bool) -> Reaction:
+def _govern(ws: Workspace, model: str, apply: bool) -> Reaction:
     governed = govern(ws, model, apply=apply)
     if governed.recorded is None:
         return Reaction(f"{model}: no version to govern")

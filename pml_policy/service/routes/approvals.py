@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from pml_policy.outputs.documents import Approval, registry_change
+from pml_policy.outputs.documents import Approval, approval, registry_change
 from pml_policy.usecases.approving import Approved, approve
 
 from ..bodies import ApprovalRequest, documented, read_body, registry_refs_only
@@ -40,22 +40,17 @@ async def approvals(request: Request, by: Approver, service: ServiceDep) -> JSON
 
 
 def _approval(approved: Approved, ref: str, reason: str) -> Approval:
-    subject = approved.subject
-    return {
-        "record": approved.record,
-        "time": None,
-        "subject_ref": ref,
-        "model": subject.model.name or "",
-        "version": subject.model.version or "",
+    model = approved.subject.model
+    given = {
+        "model": model.name or "",
+        "version": model.version or "",
         "role": approved.role,
         "approver": approved.approver,
         "digest": approved.digest,
         "reason": reason,
         "expires": approved.expires.isoformat() if approved.expires else None,
-        "revokes": None,
-        "revoked_by": None,
-        "state": "valid",
     }
+    return approval(approved.record, None, ref, given, state="valid")
 
 
 def _governed(approved: Approved) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ router = APIRouter()
     summary="Govern a registered model: plan, or apply",
     openapi_extra=documented(GovernRequest),
 )
-async def govern_model(model: str, request: Request, by: Decider, service: ServiceDep) -> Response:
+async def govern_route(model: str, request: Request, by: Decider, service: ServiceDep) -> Response:
     body = await read_body(request, GovernRequest, service.settings.max_body)
     if body.apply and not service.settings.apply:
         raise Problem(403, "this service plans only; start it with --apply to let it change the registry")
