@@ -117,9 +117,9 @@ def verified_in_ranges_too(monkeypatch):
     ranges must give the verdict of one pass, on every tampering. (The audit test modules use it
     for every test: `pytestmark`.)"""
 
-    def both(store, expect_head=None, public_key=None, checkpoint=None, workers=None):
-        whole = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=1)
-        ranged = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=3)
+    def both(store, expect_head=None, public_key=None, checkpoint=None, workers=None, signed_from=1):
+        whole = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=1, signed_from=signed_from)
+        ranged = _ONE_PASS(store, expect_head, public_key, checkpoint, workers=3, signed_from=signed_from)
         assert ranged == whole, (ranged, whole)
         return whole
 

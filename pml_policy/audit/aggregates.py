@@ -106,7 +106,11 @@ class Aggregates:
         self.model = model
         # Plans (govern without --apply) are recorded but never gate: no count below includes them
         # but plans(), which counts them apart.
-        self.period = "d.time >= :since AND d.time < :until" + (" AND d.model = :model" if model else "")
+        # Only the chain counts (queries.in_chain): seq 1..head, the head read once when entered.
+        self.chain = "d.seq BETWEEN 1 AND :head"
+        self.period = f"{self.chain} AND d.time >= :since AND d.time < :until" + (
+            " AND d.model = :model" if model else ""
+        )
         self.where = self.period + " AND d.kind = 'decision'"
         self.args: dict[str, Any] = {"since": utc_text(since), "until": utc_text(until), "model": model}
         self.results = "FALSE"
@@ -114,6 +118,7 @@ class Aggregates:
 
     def __enter__(self) -> Aggregates:
         self.conn = self.db.engine.connect()
+        self.args["head"] = self._rows("SELECT seq FROM pml_head WHERE id = 1")[0][0]
         lo, hi = self._rows("SELECT MIN(d.seq), MAX(d.seq) FROM pml_decisions d WHERE {where}")[0]
         self.args.update(lo=lo or 0, hi=hi or -1)
         # When the period's decisions are exactly the seqs lo..hi (always, but for decisions timed
@@ -167,8 +172,8 @@ class Aggregates:
         return int(
             self._rows(
                 "SELECT COUNT(*) FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-                "WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since AND a.time < :until"
-                + (" AND d.model = :model" if self.model else "")
+                f"WHERE {self.chain} AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time >= :since "
+                "AND a.time < :until" + (" AND d.model = :model" if self.model else "")
             )[0][0]
         )
 
@@ -218,8 +223,8 @@ class Aggregates:
             ]
             champion = self._rows(
                 "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-                "WHERE d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until ORDER BY "
-                "a.id DESC LIMIT 1",
+                f"WHERE {self.chain} AND d.model = :m AND a.kind = 'set_alias' AND a.state = 'applied' "
+                "AND a.time < :until ORDER BY a.id DESC LIMIT 1",
                 m=name,
             )
             models.append(ModelLatest(name, count, time_, version, outcome, why, champion[0][0] if champion else None))
@@ -256,8 +261,8 @@ class Aggregates:
         revoked = {
             json.loads(body)["approval"]["revokes"]: seq
             for seq, body in self._rows(
-                "SELECT d.seq, d.body FROM pml_decisions d WHERE d.kind = 'approval' AND d.outcome = 'revoked' "
-                "AND d.time < :until"
+                f"SELECT d.seq, d.body FROM pml_decisions d WHERE {self.chain} AND d.kind = 'approval' "
+                "AND d.outcome = 'revoked' AND d.time < :until"
             )
         }
         out = []
@@ -266,8 +271,8 @@ class Aggregates:
             if a.get("revokes") is not None:
                 continue
             latest = self._rows(
-                "SELECT evidence FROM pml_decisions WHERE model = :m AND version = :v AND kind IN "
-                "('decision', 'plan') AND time < :until ORDER BY seq DESC LIMIT 1",
+                f"SELECT d.evidence FROM pml_decisions d WHERE {self.chain} AND d.model = :m AND d.version = :v "
+                "AND d.kind IN ('decision', 'plan') AND d.time < :until ORDER BY d.seq DESC LIMIT 1",
                 m=model,
                 v=version,
             )
@@ -323,8 +328,8 @@ class Aggregates:
             RevertRow(*r)
             for r in self._rows(
                 "SELECT a.time, d.model, d.version, a.detail FROM pml_actions a JOIN pml_decisions d ON "
-                "d.seq = a.decision_seq WHERE a.kind = 'set_alias' AND a.state = 'applied' AND a.detail LIKE "
-                "'reverted from version %' AND a.time >= :since AND a.time < :until"
+                f"d.seq = a.decision_seq WHERE {self.chain} AND a.kind = 'set_alias' AND a.state = 'applied' "
+                "AND a.detail LIKE 'reverted from version %' AND a.time >= :since AND a.time < :until"
                 + (" AND d.model = :model" if self.model else "")
                 + " ORDER BY a.id"
             )

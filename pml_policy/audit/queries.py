@@ -1,15 +1,20 @@
 """Reading the audit log: records by filter, one record by id, every record in order, a decision's
-registry changes. The CLI and the service read through these, never through SQL of their own."""
+registry changes. The CLI and the service read through these, never through SQL of their own.
+
+The chain is the log: every query here reads only records with 1 <= seq <= the head's seq (and the
+rows beside them), the records `audit verify` walks. A row someone wrote outside that range (a
+negative seq, one after the head) is never counted, listed or reported; verify names it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple, TypedDict
 
 from pml_policy.base.errors import AuditError, NotRecorded, UsageError
 
+from . import chain
 from .database import Database
 from .rows import utc_text
 
@@ -28,6 +33,22 @@ RECORD_COLUMNS = (
     "ci",
 )
 CHANGE_COLUMNS = ("policy", "kind", "name", "value", "state", "time", "detail")
+HEAD_SEQ = "(SELECT head.seq FROM pml_head head WHERE head.id = 1)"
+
+
+def in_chain(column: str = "seq") -> str:
+    """SQL: the record (by its seq column, or a row beside it by decision_seq) is in the chain."""
+    return f"{column} BETWEEN 1 AND {HEAD_SEQ}"
+
+
+def _chained(column: Any) -> Any:
+    """The same bound for SQLAlchemy queries."""
+    from sqlalchemy import select
+
+    from .models import Head
+
+    head = Head.__table__.c  # type: ignore[attr-defined]
+    return column.between(1, select(head.seq).where(head.id == 1).scalar_subquery())
 
 
 class RecordSummary(TypedDict):
@@ -86,7 +107,7 @@ def records(
     from .models import DecisionRecord, RuleRecord
 
     t = DecisionRecord.__table__.c  # type: ignore[attr-defined]
-    query = select(*(t[c] for c in RECORD_COLUMNS))
+    query = select(*(t[c] for c in RECORD_COLUMNS)).where(_chained(t.seq))
     if model:
         query = query.where(t.model == model)
     if outcome:
@@ -123,7 +144,7 @@ def get(db: Database, ref: str) -> Record:
     else:
         raise UsageError(f"{ref!r}: give a decision id, at least its first 6 characters, or #SEQ")
     with db.engine.connect() as conn:
-        rows: list[Any] = [dict(r) for r in conn.execute(query).mappings()]
+        rows: list[Any] = [dict(r) for r in conn.execute(query.where(_chained(table.c.seq))).mappings()]
     if not rows:
         raise NotRecorded(f"no decision {ref} in the audit log at {db.shown}", "see `pml-policy audit list`")
     if len(rows) > 1:
@@ -141,7 +162,7 @@ def stream(db: Database, batch: int = 2000) -> Iterator[Record]:
     table = DecisionRecord.__table__  # type: ignore[attr-defined]
     with db.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            select(table).order_by(table.c.seq)
+            select(table).where(_chained(table.c.seq)).order_by(table.c.seq)
         )
         for row in result.mappings():
             record: Any = dict(row)
@@ -160,7 +181,7 @@ def latest_decisions(
 
     table = DecisionRecord.__table__  # type: ignore[attr-defined]
     t = table.c
-    latest = select(func.max(t.seq)).where(t.kind.in_(("decision", "plan")))
+    latest = select(func.max(t.seq)).where(t.kind.in_(("decision", "plan")), _chained(t.seq))
     if since:
         latest = latest.where(t.time >= utc_text(since))
     if model:
@@ -188,7 +209,7 @@ def changes(db: Database, decision_id: str) -> list[Change]:
     rows = _fetch(
         db,
         "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
-        "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} ORDER BY a.id",
+        "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} AND " + in_chain("d.seq") + " ORDER BY a.id",
         {"id": decision_id},
     )
     return [Change(**dict(zip(CHANGE_COLUMNS, row))) for row in rows]  # type: ignore[typeddict-item]
@@ -199,7 +220,9 @@ def alias_holders(db: Database, model: str, alias: str) -> list[str]:
     rows = _fetch(
         db,
         "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
-        "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' ORDER BY a.id DESC",
+        "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' AND "
+        + in_chain("d.seq")
+        + " ORDER BY a.id DESC",
         {"m": model, "a": alias},
     )
     return [row[0] for row in rows]
@@ -211,7 +234,7 @@ def latest_tag(db: Database, model: str, version: str, key: str) -> str | None:
         db,
         "SELECT a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
         "WHERE d.model = {m} AND d.version = {v} AND a.kind = 'set_tag' AND a.name = {k} "
-        "AND a.state = 'applied' ORDER BY a.id DESC LIMIT 1",
+        "AND a.state = 'applied' AND " + in_chain("d.seq") + " ORDER BY a.id DESC LIMIT 1",
         {"m": model, "v": version, "k": key},
     )
     return rows[0][0] if rows else None
@@ -228,8 +251,7 @@ def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
     found = _fetch(
         db,
         "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind IN ('decision', "
-        "'recheck') "
-        "ORDER BY seq DESC LIMIT 1",
+        "'recheck') AND " + in_chain() + " ORDER BY seq DESC LIMIT 1",
         {"m": model, "v": version},
     )
     if not found:
@@ -245,8 +267,9 @@ def latest_per_version(db: Database) -> dict[tuple[str, str], Latest]:
     rows = _fetch(
         db,
         "SELECT d.model, d.version, d.id, d.outcome, p.digest FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
-        "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL "
-        "GROUP BY model, version) l ON d.seq = l.last JOIN pml_decision_policies p ON p.decision_seq = d.seq",
+        "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL AND "
+        + in_chain()
+        + " GROUP BY model, version) l ON d.seq = l.last JOIN pml_decision_policies p ON p.decision_seq = d.seq",
         {},
     )
     found: dict[tuple[str, str], Latest] = {}
@@ -271,10 +294,18 @@ class ApprovalRow(TypedDict):
     revoked_by: int | None
 
 
-def approvals(db: Database, model: str | None, version: str | None = None) -> list[ApprovalRow]:
+def approvals(
+    db: Database,
+    model: str | None,
+    version: str | None = None,
+    trusted: Callable[[Mapping[str, Any]], bool] | None = None,
+) -> list[ApprovalRow]:
     """The approval records of a model (or one version; every model with None), oldest first,
-    revocations applied."""
-    query = "SELECT seq, time, subject_ref, body FROM pml_decisions WHERE kind = 'approval'"
+    revocations applied. trusted: a test each record (its hashed columns, hash and signature) must
+    pass to count at all, approvals and withdrawals alike (a signed log: chain.record_hash and the
+    signature)."""
+    columns = ("seq", "time", "subject_ref", "body") if trusted is None else (*chain.HASHED, "hash", "signature")
+    query = f"SELECT {', '.join(columns)} FROM pml_decisions WHERE kind = 'approval' AND " + in_chain()
     params: dict[str, Any] = {}
     if model is not None:
         query += " AND model = {m}"
@@ -284,15 +315,18 @@ def approvals(db: Database, model: str | None, version: str | None = None) -> li
         params["v"] = version
     given: dict[int, ApprovalRow] = {}
     revoked: dict[int, int] = {}
-    for seq, time, ref, body in _fetch(db, query + " ORDER BY seq", params):
-        a = json.loads(body)["approval"]
-        if a.get("revokes") is not None:
-            revoked.setdefault(int(a["revokes"]), int(seq))
+    for found in _fetch(db, query + " ORDER BY seq", params):
+        row = dict(zip(columns, found))
+        if trusted is not None and not trusted(row):
             continue
-        given[int(seq)] = ApprovalRow(
-            seq=int(seq),
-            time=time,
-            subject_ref=ref,
+        seq, a = int(row["seq"]), json.loads(row["body"])["approval"]
+        if a.get("revokes") is not None:
+            revoked.setdefault(int(a["revokes"]), seq)
+            continue
+        given[seq] = ApprovalRow(
+            seq=seq,
+            time=row["time"],
+            subject_ref=row["subject_ref"],
             model=a["model"],
             version=a["version"],
             role=a["role"],
@@ -313,8 +347,9 @@ def latest_evidence(db: Database, model: str) -> dict[str, str]:
     rows = _fetch(
         db,
         "SELECT d.version, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last FROM pml_decisions "
-        "WHERE model = {m} AND kind IN ('decision', 'plan') AND version IS NOT NULL GROUP BY version) v "
-        "ON d.seq = v.last",
+        "WHERE model = {m} AND kind IN ('decision', 'plan') AND version IS NOT NULL AND "
+        + in_chain()
+        + " GROUP BY version) v ON d.seq = v.last",
         {"m": model},
     )
     return {str(version): json.dumps(json.loads(evidence)["subject"]) for version, evidence in rows}
@@ -333,8 +368,9 @@ def latest_rechecks(db: Database) -> list[LatestRecheck]:
     rows = _fetch(
         db,
         "SELECT d.model, d.version, d.outcome, d.time, d.seq FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
-        "FROM pml_decisions WHERE kind = 'recheck' AND model IS NOT NULL GROUP BY model) v ON d.seq = v.last "
-        "ORDER BY d.model",
+        "FROM pml_decisions WHERE kind = 'recheck' AND model IS NOT NULL AND "
+        + in_chain()
+        + " GROUP BY model) v ON d.seq = v.last ORDER BY d.model",
         {},
     )
     return [LatestRecheck(str(m), str(v), str(o), str(t), int(s)) for m, v, o, t, s in rows]

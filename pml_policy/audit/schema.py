@@ -161,7 +161,7 @@ def prepare(db: Database, create: bool = True) -> None:
                 row = raw.execute("SELECT value FROM pml_meta WHERE key = 'schema_version'").fetchone()
         except db.errors():  # another process made the file and is creating its tables: wait below, in a transaction
             row = None
-        if row and int(row[0]) == SCHEMA_VERSION:
+        if row and _number(row[0], db) == SCHEMA_VERSION:
             return  # the common case, without SQLAlchemy
     from sqlalchemy import text
 
@@ -181,7 +181,7 @@ def prepare(db: Database, create: bool = True) -> None:
             )
             conn.execute(text("INSERT INTO pml_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": chain.GENESIS})
             return
-        version = _version(conn)
+        version = _version(conn, db)
         if version > SCHEMA_VERSION:
             raise AuditError(
                 f"the audit log at {db.shown} has schema version {version}; this pml-policy reads up to "
@@ -195,13 +195,26 @@ def prepare(db: Database, create: bool = True) -> None:
 
 def schema_version(db: Database) -> int:
     with db.engine.connect() as conn:
-        return _version(conn)
+        return _version(conn, db)
 
 
-def _version(conn: Connection) -> int:
+def _version(conn: Connection, db: Database) -> int:
     from sqlalchemy import text
 
-    return int(conn.execute(text("SELECT value FROM pml_meta WHERE key = 'schema_version'")).scalar_one())
+    found = conn.execute(text("SELECT value FROM pml_meta WHERE key = 'schema_version'")).scalar_one_or_none()
+    return _number(found, db)
+
+
+def _number(value: object, db: Database) -> int:
+    """The schema version as pml_meta holds it: a whole number, or the log was edited by hand."""
+    text = str(value) if value is not None else ""
+    if not text.isdigit() or len(text) > 6:
+        raise AuditError(
+            f"the audit log at {db.shown} has a damaged schema version ({text[:20]!r} in pml_meta): "
+            "it was edited by hand",
+            "restore the log from a backup; never edit it by hand",
+        )
+    return int(text)
 
 
 def _missing(db: Database) -> AuditError:

@@ -79,6 +79,10 @@ class Signer:
     def sign(self, message: str) -> str:
         return base64.b64encode(self._key.sign(message.encode())).decode()
 
+    def verifies(self, message: str, signature: str | None) -> bool:
+        """Whether `signature` is this key's signature of `message` (a record's hash)."""
+        return _verifies(self._key.public_key(), message, signature)
+
 
 class PublicKey:
     def __init__(self, path: str | Path) -> None:
@@ -95,37 +99,45 @@ class PublicKey:
         self._key = key
 
     def verifies(self, message: str, signature: str | None) -> bool:
-        from cryptography.exceptions import InvalidSignature
+        return _verifies(self._key, message, signature)
 
-        if not signature:
-            return False
-        try:
-            self._key.verify(base64.b64decode(signature, validate=True), message.encode())
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+
+def _verifies(key: Any, message: str, signature: str | None) -> bool:
+    """Whether `signature` (base64) is the Ed25519 signature of `message` under a public key."""
+    from cryptography.exceptions import InvalidSignature
+
+    if not signature:
+        return False
+    try:
+        key.verify(base64.b64decode(signature, validate=True), message.encode())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 @dataclass
 class SignatureCheck:
-    """Fed every record in chain order: once a record verifies, every later one must too."""
+    """Fed every record in chain order: every record from `signed_from` on must carry a signature
+    this key verifies (1: the whole log; a log that gained its key later says where signing began)."""
 
     key: PublicKey
+    signed_from: int = 1
     signed: int = 0
     problem: str | None = None
     at: int | None = None  # the seq of the first bad record
 
     def feed(self, seq: int, record_hash: str, signature: str | None) -> None:
-        if self.problem is not None:
+        if self.problem is not None or seq < self.signed_from:
             return
         if self.key.verifies(record_hash, signature):
             self.signed += 1
-        elif signature or self.signed:
-            what = "is not signed" if not signature else "has a signature this public key does not verify"
-            self.problem, self.at = f"record #{seq} {what} (records after the first signed one must all be signed)", seq
+            return
+        what = "is not signed" if not signature else "has a signature this public key does not verify"
+        since = "every record" if self.signed_from == 1 else f"every record from #{self.signed_from} on"
+        self.problem, self.at = f"record #{seq} {what} (with a public key, {since} must be signed)", seq
 
     def finish(self, records: int) -> None:
-        if self.problem is None and records and not self.signed:
+        if self.problem is None and records >= self.signed_from and not self.signed:
             self.problem = "no record is signed by this public key"
 
 

@@ -46,6 +46,7 @@ class AuditStore:
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
         try:
             schema.prepare(self.db, create)
+            self.head()  # a log without its head row was edited by hand: nothing reads or writes it
         except self.db.errors() as exc:
             raise AuditError(f"cannot open the audit log at {self.shown}: {reason(exc)}", self.db.hint()) from None
 
@@ -120,7 +121,8 @@ class AuditStore:
             with self.db.writing() as cursor:
                 cursor.execute(
                     self.db.sql(
-                        "SELECT seq, subject_ref, subject_digest, model, version FROM pml_decisions WHERE id = {id}"
+                        "SELECT seq, subject_ref, subject_digest, model, version FROM pml_decisions WHERE id = {id} "
+                        "AND " + queries.in_chain()
                     ),
                     {"id": decision_id},
                 )
@@ -182,15 +184,32 @@ class AuditStore:
             ) from None
 
     def _revocable(self, cursor: Any, seq: int) -> None:
-        cursor.execute(self.db.sql("SELECT kind, outcome FROM pml_decisions WHERE seq = {seq}"), {"seq": seq})
+        cursor.execute(
+            self.db.sql("SELECT kind, outcome FROM pml_decisions WHERE seq = {seq} AND " + queries.in_chain()),
+            {"seq": seq},
+        )
         found = cursor.fetchone()
         if found is None or tuple(found) != ("approval", "approved"):
             raise UsageError(f"record #{seq} is not an approval", "`pml-policy approvals MODEL` lists them")
 
-    def approvals(self, model: str | None, version: str | None = None) -> list[queries.ApprovalRow]:
+    def approvals(
+        self, model: str | None, version: str | None = None, signed_only: bool = False
+    ) -> list[queries.ApprovalRow]:
         """The sign-offs recorded for a model (one version, or all; every model with None), oldest
-        first, each with the record that revoked it, if any."""
-        return queries.approvals(self.db, model, version)
+        first, each with the record that revoked it, if any. signed_only (a store with a signer):
+        only records whose hash recomputes from their columns and whose signature this key
+        verifies count, approvals and withdrawals alike: someone with write access to the
+        database but not the key cannot make a sign-off count."""
+        if not signed_only:
+            return queries.approvals(self.db, model, version)
+        signer = self.signer
+        if signer is None:
+            raise UsageError("signed approvals are asked for, but no signing key was given")
+
+        def trusted(row: Any) -> bool:
+            return chain.record_hash(row) == row["hash"] and signer.verifies(row["hash"], row["signature"])
+
+        return queries.approvals(self.db, model, version, trusted)
 
     def latest_rechecks(self) -> list[queries.LatestRecheck]:
         """Each model's latest re-check of its champion."""
@@ -274,16 +293,18 @@ class AuditStore:
         public_key: PublicKey | None = None,
         checkpoint: tuple[int, str] | None = None,
         workers: int | None = 1,
+        signed_from: int = 1,
     ) -> chain.Verdict:
         """Recompute every record's hash and link, its kind and the rows derived from its body,
         streaming in seq order through the driver's own cursors (server-side on PostgreSQL), in
         seq ranges checked by `workers` processes at once (None: one per CPU for a log of
         PARALLEL_FROM records or more; the default, 1: one pass). With a public key (one pass),
-        every record from the first signed one on must carry a valid signature; with a checkpoint
-        (seq, hash), the log must still hold that record."""
+        every record (from `signed_from` on) must carry a valid signature; with a checkpoint (seq,
+        hash), the chain verified must reach that record and still hold it. A record or a row beside
+        one outside seq 1..head is tampering too: no reader looks at it."""
         from . import verifying  # not on the write path: a `check` never loads it
 
-        signatures = SignatureCheck(public_key) if public_key else None
+        signatures = SignatureCheck(public_key, signed_from) if public_key else None
         try:
             with self.db.driver() as raw:
                 # One snapshot for every read below: appends may go on meanwhile, and the chain and
@@ -297,28 +318,13 @@ class AuditStore:
                 else:
                     found = verifying.check_ranges(self.db, parts, expect_head)
                 opened = lambda table: verifying.reader(self.db, raw, f"pml_verify_{table}")  # noqa: E731
-                cut = (lambda v: self._against_checkpoint(v, checkpoint)) if checkpoint else None
+                cut = (lambda v: verifying.against_checkpoint(self.db, raw, v, checkpoint)) if checkpoint else None
                 verdict = verifying.combine(found, head, expect_head, opened, signatures, cut)
+                if verdict.ok:
+                    verdict = verifying.outside_the_chain(self.db, raw, verdict, head[0])
                 raw.rollback()
         except self.db.errors() as exc:
             raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
-        return verdict
-
-    def _against_checkpoint(self, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
-        seq, expected = checkpoint
-        with self.db.driver() as raw:
-            cursor = raw.cursor()
-            cursor.execute(self.db.sql("SELECT hash FROM pml_decisions WHERE seq = {seq}"), {"seq": seq})
-            found = cursor.fetchone()
-        if found is None or found[0] != expected:
-            what = "is no longer in the log" if found is None else "has another hash now"
-            return chain.Verdict(
-                False,
-                verdict.records,
-                verdict.head,
-                f"the checkpoint's record #{seq} {what}: the log was cut or rewritten after it",
-                seq,
-            )
         return verdict
 
     def checkpoint(self, signer: Signer) -> dict[str, Any]:
@@ -381,5 +387,10 @@ class AuditStore:
 def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
     """The last record's (seq, hash); with lock, held until the transaction ends (PostgreSQL)."""
     cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + (" FOR UPDATE" if lock else ""))
-    seq, hash_ = cursor.fetchone()
-    return seq, hash_
+    found = cursor.fetchone()
+    if found is None or not isinstance(found[0], int) or not isinstance(found[1], str):
+        raise AuditError(
+            "the audit log's head row (pml_head) is missing or damaged: it was edited by hand",
+            "run `pml-policy audit verify` on a copy restored from a backup; no record can be added meanwhile",
+        )
+    return int(found[0]), found[1]

@@ -17,7 +17,7 @@ from typing import Any
 from . import chain
 from .database import Database
 from .derived import Derived, DerivedCheck, conclude
-from .rows import APPROVAL_PREFIX, CHANGE_PREFIX
+from .rows import APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_TABLES
 from .signing import SignatureCheck
 
 # Below this many records one process is quicker than starting others (a worker starts in ~0.3 s).
@@ -153,6 +153,49 @@ def combine(
         at, _, problem = min(found)
         return chain.Verdict(False, max(at - 1, 0), ended.head, problem, at or None)
     return ended
+
+
+def against_checkpoint(db: Database, raw: Any, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
+    """A checkpoint pins history: its record must be in the chain just verified (the head at or
+    after it: a head rewound below it hides a rewrite), with the hash the checkpoint names."""
+    seq, expected = checkpoint
+    cursor = raw.cursor()
+    cursor.execute(db.sql("SELECT hash FROM pml_decisions WHERE seq = {seq}"), {"seq": seq})
+    found = cursor.fetchone()
+    if seq > verdict.records:
+        problem = (
+            f"the log's head is record #{verdict.records}, before the checkpoint's record #{seq}: it was cut or rewound"
+        )
+    elif found is None or found[0] != expected:
+        what = "is no longer in the log" if found is None else "has another hash now"
+        problem = f"the checkpoint's record #{seq} {what}: the log was cut or rewritten after it"
+    else:
+        return verdict
+    return chain.Verdict(False, min(verdict.records, seq - 1), verdict.head, problem, seq)
+
+
+def outside_the_chain(db: Database, raw: Any, verdict: chain.Verdict, head: int) -> chain.Verdict:
+    """The chain is the log: a record with a seq outside 1..head, or a row beside one, was written
+    by hand (a negative seq, a record after the head, a head rewound): tampering, named."""
+    cursor = raw.cursor()
+    found = []
+    for table, column in (("pml_decisions", "seq"), *((t, "decision_seq") for t in CHILD_TABLES)):
+        cursor.execute(
+            db.sql(f"SELECT MIN({column}), MAX({column}) FROM {table} WHERE {column} < 1 OR {column} > {{head}}"),
+            {"head": head},
+        )
+        low, high = cursor.fetchone()
+        if low is not None:
+            found.append((table, low if low < 1 else high))
+    if not found:
+        return verdict
+    table, seq = found[0]
+    what = "a record" if table == "pml_decisions" else f"a row of {table} beside record"
+    problem = (
+        f"{what} #{seq} lies outside the chain (records #1 to the head, #{head}): written by hand, never appended "
+        "by pml-policy; no command reads it"
+    )
+    return chain.Verdict(False, verdict.records, verdict.head, problem, seq)
 
 
 def snapshot(db: Database, raw: Any) -> None:

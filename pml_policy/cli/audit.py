@@ -192,6 +192,15 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     "with --public-key).",
 )
 @click.option(
+    "--signed-from",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="SEQ",
+    help="With --public-key: the record from which on every record must be signed (a log that gained its key "
+    "later); every record before it may be unsigned.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     envvar="PML_VERIFY_WORKERS",
@@ -199,23 +208,32 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     "of 50,000 records or more, else one. With --public-key: one.",
 )
 def verify(
-    audit_url: str, expect_head: str | None, public_key: str | None, checkpoint_file: str | None, workers: int | None
+    audit_url: str,
+    expect_head: str | None,
+    public_key: str | None,
+    checkpoint_file: str | None,
+    signed_from: int,
+    workers: int | None,
 ) -> None:
     """Recompute the hash chain and name the first record that breaks it.
 
-    Finds an edited field, a deleted or inserted record, records swapped, and records removed
-    from the end (with --expect-head or --checkpoint, or when the head row no longer matches).
-    With --public-key, a record appended by someone without the signing key is found too. Exits
-    1 when the log has been tampered with.
+    Finds an edited field, a deleted or inserted record, records swapped, records removed from
+    the end (with --expect-head or --checkpoint, or when the head row no longer matches), and a
+    row written outside the chain (a seq below 1 or after the head: no command ever reads one).
+    With --public-key, a record appended by someone without the signing key is found too: every
+    record must be signed (--signed-from SEQ for a log that gained its key later). Exits 1 when
+    the log has been tampered with.
 
     \b
       pml-policy audit verify --public-key keys/audit.pub --checkpoint published.json
     """
     with open_workspace(None, audit_url) as ws:
-        verified = auditing.verify(ws, expect_head, public_key, checkpoint_file, workers)
+        verified = auditing.verify(ws, expect_head, public_key, checkpoint_file, workers, signed_from)
     verdict = verified.verdict
     if verdict.ok:
-        signed = ", every record from the first signed one on signed by the key" if verified.signed else ""
+        signed = ", every record signed by the key" if verified.signed else ""
+        if verified.signed and signed_from > 1:
+            signed = f", every record from #{signed_from} on signed by the key"
         click.echo(f"OK: {verdict.records} records, chain intact{signed} in {verified.store}\nhead {verdict.head}")
     else:
         who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""

@@ -133,7 +133,9 @@ def revoke(ws: Workspace, seq: int, reason: str) -> int:
 def attach(ws: Workspace, subjects: Iterable[Subject], policies: PolicySet | None = None) -> None:
     """Give each subject the approvals recorded for its model version, where a policy that applies
     to it has a sign-off rule: one read per model. No log yet: no approvals (none can exist). A log
-    that cannot be read is an AuditError: a decision never goes ahead without the approvals it needs."""
+    that cannot be read is an AuditError: a decision never goes ahead without the approvals it needs.
+    With a signing key, an approval (or a withdrawal) whose record is unsigned, signed by another
+    key, or edited since does not count."""
     policies = policies or ws.policies
     subjects = list(subjects)
     for s in subjects:  # only the log says who approved: never evidence pushed or read from a folder
@@ -142,7 +144,10 @@ def attach(ws: Workspace, subjects: Iterable[Subject], policies: PolicySet | Non
     store = ws.log.existing() if wanted else None
     if store is None:
         return
-    by_model = {name: store.approvals(name) for name in sorted({s.model.name or "" for s in wanted})}
+    signed = store.signer is not None  # a signed log: an approval counts only if its record is ours, intact
+    by_model = {
+        name: store.approvals(name, signed_only=signed) for name in sorted({s.model.name or "" for s in wanted})
+    }
     for s in wanted:
         s.approvals = [
             _approval(a)

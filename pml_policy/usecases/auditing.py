@@ -73,15 +73,17 @@ def verify(
     public_key: str | Path | None = None,
     checkpoint: str | Path | None = None,
     workers: int | None = 1,
+    signed_from: int = 1,
 ) -> Verified:
     """Recompute the chain and every table beside it; with a public key, every record from the
-    first signed one on must carry its valid signature; with a checkpoint file (signature checked
-    with the key), the log must still hold its record; expect_head: a head hash published earlier.
-    workers: processes checking seq ranges at once (None: one per CPU for a large log)."""
+    record (from `signed_from` on: where a log that gained its key later began signing) must carry
+    its valid signature; with a checkpoint file (signature checked with the key), the chain must
+    reach its record and still hold it; expect_head: a head hash published earlier. workers:
+    processes checking seq ranges at once (None: one per CPU for a large log)."""
     key = PublicKey(public_key) if public_key else None
     published = read_checkpoint(str(checkpoint), key) if checkpoint else None
     store = ws.log.store(create=False)
-    return Verified(store.verify(expect_head, key, published, workers), store.shown, key is not None)
+    return Verified(store.verify(expect_head, key, published, workers, signed_from), store.shown, key is not None)
 
 
 def checkpoint(ws: Workspace) -> dict[str, Any]:
