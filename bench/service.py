@@ -69,7 +69,16 @@ class Serve:
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("PML_", "MLFLOW_"))}
         environment.update({"PML_AUDIT_URL": audit_url, **(env or {})})
         self.process = subprocess.Popen(
-            [*pml(), "serve", "--port", str(self.port), "-p", str(ROOT / "policies" / "starter"), *args],
+            [
+                *pml(),
+                "serve",
+                "--port",
+                str(self.port),
+                "--local-admin",
+                "-p",
+                str(ROOT / "policies" / "starter"),
+                *args,
+            ],
             cwd=root,
             env=environment,
             stdout=subprocess.DEVNULL,

@@ -96,6 +96,30 @@ def seconds_of(text: str, option: str) -> float:
     "only and every caller is the local admin. Env: PML_TOKENS.",
 )
 @click.option(
+    "--local-admin",
+    is_flag=True,
+    envvar="PML_LOCAL_ADMIN",
+    help="Without --tokens: let every loopback caller decide, approve and reload (default: read only). Only for a "
+    "machine where every local user, and every page a local browser opens, may act as governance. Env: "
+    "PML_LOCAL_ADMIN.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name the service answers to besides its bound address (the name a reverse proxy forwards, "
+    "gov.example.com); repeatable. Any other Host gets 421: a DNS-rebound page cannot reach the service.",
+)
+@click.option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="URL",
+    help="A web page's origin (https://portal.example.com) that may call the service from a browser; repeatable. "
+    "Requests from any other page get 403.",
+)
+@click.option(
     "--evidence-root",
     type=click.Path(file_okay=False, exists=True),
     envvar="PML_EVIDENCE_ROOT",
@@ -116,6 +140,9 @@ def serve(
     reconcile_every: str,
     recheck_cron: str | None,
     tokens: str | None,
+    local_admin: bool,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
     evidence_root: str | None,
     signing_key: str | None,
 ) -> None:
@@ -125,9 +152,14 @@ def serve(
     process lists). Policies load at start; SIGHUP or POST /v1/policies/reload loads them again,
     and a set with errors is refused while the old one stays in force.
 
+    No web page drives it: a request from another page (Origin) gets 403, one to a name that is
+    not the service's (Host) 421, a body that is not application/json 415. Without --tokens it
+    listens on loopback only and is read-only, unless --local-admin says otherwise.
+
     \b
     Examples:
-      pml-policy serve                                         # 127.0.0.1:8077, ./policies, .pml/audit.db
+      pml-policy serve                                         # 127.0.0.1:8077, read only, ./policies
+      pml-policy serve --local-admin                           # loopback callers may decide too
       PML_WEBHOOK_SECRET=… pml-policy serve --tracking-uri http://mlflow:5000 --apply
       pml-policy serve --host 0.0.0.0 --tokens tokens.yaml --audit postgresql://gov@db/governance
     """
@@ -157,6 +189,9 @@ def serve(
         recheck=cron_of(recheck_cron),
         data=load_data(data_file),
         tokens=tokens,
+        local_admin=local_admin,
+        allowed_hosts=list(allowed_hosts),
+        allowed_origins=list(allowed_origins),
         webhook_secret=os.environ.get("PML_WEBHOOK_SECRET") or None,
         signing_key=signing_key,
         evidence_root=evidence_root,
@@ -165,7 +200,9 @@ def serve(
     app = create_app(settings)
     service = app.state.service
     signal.signal(signal.SIGHUP, lambda *_: _reload(service))
-    who = f"tokens from {tokens}" if tokens else "no tokens: loopback only, every caller is the local admin"
+    who = f"tokens from {tokens}" if tokens else "no tokens: loopback only, read only (--local-admin lets callers act)"
+    if not tokens and local_admin:
+        who = "no tokens: loopback only, --local-admin: every loopback caller may decide, approve and reload"
     click.echo(
         f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "

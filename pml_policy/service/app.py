@@ -74,15 +74,18 @@ def _lifespan(service: Service) -> Callable[[FastAPI], AbstractAsyncContextManag
 
 
 def _observe(service: Service) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Every request: the body limit from its Content-Length, a problem (never a traceback) for a
-    bug, its latency in the metrics and one JSON log line."""
+    """Every request: its Host and Origin (guard.py), the body limit from its Content-Length, a
+    problem (never a traceback) for a bug, its latency in the metrics and one JSON log line."""
     limit = service.settings.max_body
 
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            response: Response = problem(413, f"the request body is larger than {limit:,} bytes")
+        refused = service.guard.refusal(request.headers.get("host"), request.headers.get("origin"))
+        if refused is not None:  # a page in a browser, or a rebound name: nothing runs
+            response: Response = problem(*refused)
+        elif length.isdigit() and int(length) > limit:
+            response = problem(413, f"the request body is larger than {limit:,} bytes")
         else:
             try:
                 response = await call_next(request)

@@ -1,5 +1,6 @@
 """Who may do what: bearer tokens bound to roles (pml_policy.usecases.tokens). Without a tokens file the
-service listens on loopback only, and every caller there is the local admin."""
+service listens on loopback only, and callers there may read; with --local-admin, every loopback
+caller is the local admin (decide, approve, reload): an explicit choice, said at start."""
 
 from __future__ import annotations
 
@@ -19,12 +20,19 @@ class Denied(Exception):
 
 
 class Gate:
-    def __init__(self, tokens: TokenFile | None) -> None:
+    def __init__(self, tokens: TokenFile | None, local_admin: bool = False) -> None:
         self.tokens = tokens
+        self.local_admin = local_admin
 
     def actor(self, request: Request, role: str) -> str:
         """The name the audit log records for this request, once its token is known to hold `role`."""
         if self.tokens is None:
+            if role != "read" and not self.local_admin:
+                raise Denied(
+                    403,
+                    f"this service has no tokens, so it is read-only; {role!r} needs a token, or a service started "
+                    "with --local-admin (every loopback caller is then the admin)",
+                )
             return LOCAL_ADMIN
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():

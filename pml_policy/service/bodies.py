@@ -15,6 +15,8 @@ from pml_policy.base.mappings import loads_bounded
 from pml_policy.engine import Subject
 from pml_policy.usecases.approving import MAX_REASON
 
+from .guard import json_body
+
 REGISTRY_REFS = ("models:/", "runs:/", "wandb:", "sagemaker:", "arn:aws")
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -71,7 +73,9 @@ class ApprovalRequest(BaseModel):
 
 
 async def read_body(request: Request, model: type[Body], limit: int) -> Body:
-    """The body as `model`, read within `limit` bytes: 413, 400 (not JSON within the limits) or 422."""
+    """The body as `model`, read within `limit` bytes: 415 (not application/json), 413, 400 (not
+    JSON within the limits) or 422."""
+    refuse_other_media(request)
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -86,6 +90,15 @@ async def read_body(request: Request, model: type[Body], limit: int) -> Body:
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:20]]
         raise Problem(422, f"the body does not fit: {errors[0]['msg']}", errors=errors) from None
+
+
+def refuse_other_media(request: Request) -> None:
+    """A body that is not application/json is never read: a form or a text/plain POST, what a web
+    page can send without asking, gets 415. No body at all: every field's default."""
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if has_body and not json_body(request.headers.get("content-type")):
+        shown = (request.headers.get("content-type") or "none")[:100]
+        raise Problem(415, f"the request body must be application/json, not {shown}")
 
 
 def documented(model: type[BaseModel]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pml_policy.usecases.tokens import TokenFile
 from pml_policy.usecases.workspace import Workspace
 
 from .auth import Gate
+from .guard import Guard
 from .metrics import Metrics
 from .recorder import Recorder
 from .settings import ServiceSettings
@@ -40,7 +41,8 @@ class Service:
         """Loads the policies, the tokens and the log (created or upgraded now, not at the first
         request); raises PmlError for a bad policy set, tokens file or audit log."""
         self.settings = settings
-        self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None)
+        self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None, settings.local_admin)
+        self.guard = Guard.of(settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins)
         self._lock = threading.Lock()
         self._workspace = Workspace.open(
             load(settings.policy_paths),

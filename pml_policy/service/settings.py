@@ -35,6 +35,9 @@ class ServiceSettings(BaseModel):
     recheck: str | None = Field(default=None, description="Cron schedule of champion re-checks (croniter).")
     data: dict[str, Any] = Field(default_factory=dict, description="Context data the policies read as data.… (--data).")
     tokens: str | None = None
+    local_admin: bool = False  # without tokens: loopback callers may decide, approve and reload (else: read only)
+    allowed_hosts: list[str] = Field(default_factory=list, description="Host names accepted besides the bound address.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Pages (origins) allowed to call the service.")
     webhook_secret: str | None = Field(default=None, repr=False)
     signing_key: str | None = None
     evidence_root: str | None = None  # folders under it may be checked by path; otherwise refs are registries'

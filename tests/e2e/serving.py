@@ -40,6 +40,9 @@ class Service:
         self.root, self.port = root, port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "serve.log"
+        if "--tokens" not in args and "--read-only" not in args:  # the tests act as the local admin, said so
+            args = (*args, "--local-admin")
+        args = tuple(a for a in args if a != "--read-only")
         command = [sys.executable, "-m", "pml_policy.cli", "serve", "--port", str(self.port), *args]
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("PML_", "MLFLOW_"))}
         environment.update({"PML_AUDIT_URL": f"sqlite:///{root}/audit.db", **(env or {})})

@@ -7,7 +7,7 @@ import json
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..bodies import Problem
+from ..bodies import Problem, refuse_other_media
 from ..deps import ServiceDep
 from ..webhooks import Refused, verify
 
@@ -29,6 +29,7 @@ async def mlflow_webhook(request: Request, service: ServiceDep) -> Response:
     except Refused as exc:
         service.metrics.deliveries.labels("refused").inc()
         raise Problem(exc.status, exc.reason) from None
+    refuse_other_media(request)  # signed, and JSON as MLflow sends it
     request.state.actor = "mlflow-webhook"
     model = delivery.data.get("name")
     fresh = await run_in_threadpool(
