@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from pml_policy.base.errors import UsageError
-from pml_policy.base.waiting import DEFAULT_SECONDS, Deadline
+from pml_policy.base.waiting import DEFAULT_SECONDS, Deadline, Slots
 from pml_policy.engine.subject import Subject
 
 DEFAULT_CHAMPION_ALIAS = "champion"
@@ -31,17 +31,19 @@ class AdapterConfig:
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     hash_artifacts: bool = False  # download a registry's artifacts to take their sha256
     timeout: float = DEFAULT_SECONDS  # seconds a command waits for registries, in total
+    # How many registry calls this process lets wait at once (the service); None: no bound (a command).
+    slots: Slots | None = field(default=None, compare=False, repr=False)
     # One budget for everything read with this configuration (one per command), from its first use.
     deadline: Deadline = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.deadline is None:
-            object.__setattr__(self, "deadline", Deadline(self.timeout))
+            object.__setattr__(self, "deadline", Deadline(self.timeout, self.slots))
 
     def renewed(self) -> AdapterConfig:
         """The same configuration with a time budget of its own, from its first use (a service's
-        request or job)."""
-        return replace(self, deadline=Deadline(self.timeout))
+        request or job), sharing the process's slots."""
+        return replace(self, deadline=Deadline(self.timeout, self.slots))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:

@@ -48,6 +48,15 @@ def seconds_of(text: str, option: str) -> float:
     "and credentials the usual boto3 way; sweeps only: its events come through EventBridge). Env: PML_REGISTRY.",
 )
 @click.option(
+    "--registry-calls",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    envvar="PML_REGISTRY_CALLS",
+    help="Registry calls in flight at once, at most; beyond them a request gets 429 (Retry-After) at once, so a "
+    "registry that hangs cannot take every thread. Env: PML_REGISTRY_CALLS.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=1,
@@ -134,6 +143,7 @@ def serve(
     audit_url: str,
     adapters: AdapterConfig,
     registry_kind: str,
+    registry_calls: int,
     workers: int,
     do_apply: bool,
     enforce: str,
@@ -182,6 +192,7 @@ def serve(
         endpoint_url=adapters.endpoint_url,
         champion_alias=adapters.champion_alias,
         registry_timeout=adapters.timeout,
+        registry_calls=registry_calls,
         workers=workers,
         apply=do_apply,
         enforce=enforce,

@@ -20,6 +20,7 @@ from pml_policy.base.errors import (
 )
 from pml_policy.base.escaping import lines_of
 from pml_policy.base.secrets import redact
+from pml_policy.base.waiting import RETRY_AFTER, Busy
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -29,8 +30,10 @@ def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> 
     if hint:
         body["hint"] = _safe(hint)
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="pml-policy"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = {"WWW-Authenticate": 'Bearer realm="pml-policy"'} if status == 401 else {}
+    if status == 429:
+        headers["Retry-After"] = str(RETRY_AFTER)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 def _safe(text: str) -> str:
@@ -39,6 +42,8 @@ def _safe(text: str) -> str:
 
 def status_of(exc: PmlError) -> int:
     """The HTTP status of an error class: the CLI's exit codes, said the web's way."""
+    if isinstance(exc, Busy):
+        return 429  # the registry slots are full: try again shortly (Retry-After)
     if isinstance(exc, NotRecorded):
         return 404
     if isinstance(exc, Refused):

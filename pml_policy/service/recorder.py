@@ -43,12 +43,22 @@ class Recorder:
         """Append these entries (with the others waiting now); each record's (seq, hash); raises
         what the append raised."""
         slot = _Slot(entries, by)
+        self._alive()
         self.waiting.put(slot)
-        slot.done.wait()
+        while not slot.done.wait(1.0):  # a caller never waits on a thread that is gone
+            self._alive()
         if slot.error is not None:
             raise slot.error
         assert slot.result is not None
         return slot.result
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def _alive(self) -> None:
+        if not self.alive:
+            raise AuditError("the service's recorder has stopped: nothing can be recorded", "restart the service")
 
     def close(self) -> None:
         self.waiting.put(None)

@@ -19,6 +19,7 @@ from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database, reason
 from pml_policy.base.errors import AuditError, PmlError
 from pml_policy.base.secrets import redact
+from pml_policy.base.waiting import Slots
 from pml_policy.engine import Decision, PolicySet, load
 from pml_policy.usecases.plan import Change
 from pml_policy.usecases.reacting import Controls, rechecks_due, sweep
@@ -41,6 +42,7 @@ class Service:
         """Loads the policies, the tokens and the log (created or upgraded now, not at the first
         request); raises PmlError for a bad policy set, tokens file or audit log."""
         self.settings = settings
+        self.slots = Slots(settings.registry_calls)  # shared by every request and job: a hanging registry fills them
         self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None, settings.local_admin)
         self.guard = Guard.of(settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins)
         self._lock = threading.Lock()
@@ -69,6 +71,7 @@ class Service:
             endpoint_url=s.endpoint_url,
             champion_alias=s.champion_alias,
             timeout=s.registry_timeout,
+            slots=self.slots,
         )
 
     @property
@@ -128,6 +131,14 @@ class Service:
     def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
         with self.inbox() as db:
             return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
+
+    def unfit(self) -> str | None:
+        """Why the service cannot decide now (a thread it needs has stopped), or None."""
+        if not self.recorder.alive:
+            return "the recorder thread has stopped: no decision can be recorded"
+        if self.workers.stopped:
+            return f"{self.workers.stopped} inbox worker thread(s) stopped: registry events are not handled"
+        return None
 
     def rechecks(self) -> list[Any]:
         """Each model's latest re-check, from the log (every replica reports the same)."""

@@ -39,6 +39,11 @@ class Workers:
             thread.start()
             self.threads.append(thread)
 
+    @property
+    def stopped(self) -> int:
+        """How many worker threads have ended while the service runs (never, unless something is badly wrong)."""
+        return 0 if self.stopping.is_set() else sum(not t.is_alive() for t in self.threads)
+
     def wake(self) -> None:
         self.wakeup.set()
 

@@ -82,8 +82,7 @@ class MlflowAdapter:
         from mlflow.exceptions import MlflowException
 
         try:
-            with self.config.deadline.bounded(f"MLflow at {self.shown_uri}: {what}"):
-                return fn(*args, **kwargs)
+            return self.config.deadline.run(f"MLflow at {self.shown_uri}: {what}", fn, *args, **kwargs)
         except MlflowException as exc:
             raise EvidenceError(
                 f"MLflow at {self.shown_uri}: {what}: {first_line(exc.message)}", hint_for(exc)

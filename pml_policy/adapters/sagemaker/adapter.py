@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 from pml_policy.base.errors import EvidenceError, UsageError
@@ -75,8 +76,7 @@ class SageMakerAdapter:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
-            with self.config.deadline.bounded(f"{self.where}: {what}"):
-                return fn(**kwargs)
+            return self.config.deadline.run(f"{self.where}: {what}", fn, **kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = readable(str(error.get("Code", "")), str(error.get("Message") or exc))
@@ -289,8 +289,10 @@ class SageMakerAdapter:
             return [fn(item) for item in items]
         self.client("sagemaker"), self.client("s3")  # made here: creating boto3 clients is not thread-safe
         pool = ThreadPoolExecutor(max_workers=min(_THREADS, len(items)), thread_name_prefix="pml-sagemaker")
-        try:
-            with self.config.deadline.bounded(f"{self.where}: {what}"):
-                return list(pool.map(fn, items))
+        deadline = self.config.deadline
+        try:  # each fn's requests keep to the budget (call); this waits no longer than it either
+            return list(pool.map(fn, items, timeout=max(deadline.remaining(), 0)))
+        except FutureTimeout:
+            raise deadline.expired(f"{self.where}: {what}") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)

@@ -80,8 +80,9 @@ class WandbAdapter:
                 "set WANDB_API_KEY (the key is never logged or recorded)",
             )
         try:
-            with self.config.deadline.bounded(f"W&B: run {path}"):
-                run = wandb.Api(timeout=math.ceil(self.config.timeout)).run(path)
+            run = self.config.deadline.run(
+                f"W&B: run {path}", lambda: wandb.Api(timeout=math.ceil(self.config.timeout)).run(path)
+            )
         except EvidenceError:
             raise
         except Exception as exc:  # wandb raises its own CommError and requests' errors alike

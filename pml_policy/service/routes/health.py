@@ -19,8 +19,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the log answers, policies are loaded, the inbox keeps up")
+@router.get("/readyz", summary="Ready: the log answers, the recorder and workers run, the inbox keeps up")
 async def readyz(service: ServiceDep) -> Response:
+    unfit = service.unfit()
+    if unfit is not None:
+        return problem(503, unfit)
     try:
         depth = await run_in_threadpool(service.depth)
     except Exception:
