@@ -30,6 +30,7 @@ class AdapterConfig:
     endpoint_url: str | None = None  # AWS: SageMaker and S3 (an emulator, a VPC endpoint)
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     hash_artifacts: bool = False  # download a registry's artifacts to take their sha256
+    local_artifacts: str | None = None  # a folder a registry's runs may keep artifacts in on this disk; else none
     timeout: float = DEFAULT_SECONDS  # seconds a command waits for registries, in total
     # How many registry calls this process lets wait at once (the service); None: no bound (a command).
     slots: Slots | None = field(default=None, compare=False, repr=False)
@@ -48,14 +49,15 @@ class AdapterConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AdapterConfig:
         """The settings a user put in the environment (MLFLOW_TRACKING_URI, AWS_ENDPOINT_URL,
-        PML_CHAMPION_ALIAS, PML_HASH_ARTIFACTS=1, PML_REGISTRY_TIMEOUT), for library calls and plain
-        pytest runs that have no options."""
+        PML_CHAMPION_ALIAS, PML_HASH_ARTIFACTS=1, PML_REGISTRY_TIMEOUT, PML_ALLOW_LOCAL_ARTIFACTS), for
+        library calls and plain pytest runs that have no options."""
         return cls(
             tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             champion_alias=env.get("PML_CHAMPION_ALIAS") or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=env.get("PML_HASH_ARTIFACTS", "") == "1",
             timeout=registry_timeout(env.get("PML_REGISTRY_TIMEOUT")),
+            local_artifacts=env.get("PML_ALLOW_LOCAL_ARTIFACTS") or None,
         )
 
 

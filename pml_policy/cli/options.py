@@ -96,6 +96,15 @@ _REGISTRY_OPTIONS = (
         "Env: PML_REGISTRY_TIMEOUT.",
     ),
     click.option(
+        "--allow-local-artifacts",
+        metavar="DIR",
+        envvar="PML_ALLOW_LOCAL_ARTIFACTS",
+        type=click.Path(file_okay=False),
+        help="Read a registry run's artifacts from this machine's disk, inside DIR only (a local MLflow file store). "
+        "Default: only through the registry's artifact store (mlflow-artifacts:, s3:…): a run that points at a "
+        "local path is refused. Env: PML_ALLOW_LOCAL_ARTIFACTS.",
+    ),
+    click.option(
         "--hash-artifacts",
         is_flag=True,
         envvar="PML_HASH_ARTIFACTS",
@@ -115,6 +124,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
         endpoint_url: str | None,
         champion_alias: str | None,
         registry_timeout: str | None,
+        allow_local_artifacts: str | None,
         hash_artifacts: bool,
         **kwargs: Any,
     ) -> Any:
@@ -124,6 +134,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
             champion_alias=champion_alias or DEFAULT_CHAMPION_ALIAS,
             hash_artifacts=hash_artifacts,
             timeout=seconds(registry_timeout),
+            local_artifacts=allow_local_artifacts,
         )
         return command(*args, adapters=config, **kwargs)
 

@@ -192,6 +192,7 @@ def serve(
         endpoint_url=adapters.endpoint_url,
         champion_alias=adapters.champion_alias,
         registry_timeout=adapters.timeout,
+        local_artifacts=adapters.local_artifacts,
         registry_calls=registry_calls,
         workers=workers,
         apply=do_apply,

@@ -71,6 +71,7 @@ class Service:
             endpoint_url=s.endpoint_url,
             champion_alias=s.champion_alias,
             timeout=s.registry_timeout,
+            local_artifacts=s.local_artifacts,
             slots=self.slots,
         )
 

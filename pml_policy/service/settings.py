@@ -28,6 +28,7 @@ class ServiceSettings(BaseModel):
     endpoint_url: str | None = None  # SageMaker and S3, where not AWS's own (an emulator, a VPC endpoint)
     champion_alias: str = DEFAULT_CHAMPION_ALIAS
     registry_timeout: float = DEFAULT_SECONDS
+    local_artifacts: str | None = None  # --allow-local-artifacts: the one folder run artifacts may be read from
     registry_calls: int = Field(default=16, ge=1, le=1024, description="Registry calls in flight at once, at most.")
     workers: int = Field(default=1, ge=1, le=64, description="Inbox worker threads in this process.")
     apply: bool = False

@@ -299,6 +299,8 @@ def test_the_file_store_works_too(tmp_path, model, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     _three_versions(uri, model)
-    result = run_cli("govern", model, "-p", GATE, "--apply")
+    refused = run_cli("govern", model, "-p", GATE, "--apply")  # the runs' artifacts are local paths
+    assert refused.exit_code == 3 and "artifacts are on this machine's disk" in refused.stderr
+    result = run_cli("govern", model, "-p", GATE, "--apply", "--allow-local-artifacts", str(tmp_path / "mlruns"))
     assert result.exit_code == 0, result.output
     assert _client(uri).get_registered_model(model).aliases == {"champion": "3"}

@@ -23,7 +23,7 @@ from pml_policy.engine.subject import Subject
 
 from ..base import REFERENCE_PREFIXES, AdapterConfig, RegistryState, selected
 from ..monitoring import read_report
-from .references import Ref, first_line, hint_for, quote
+from .references import Ref, artifacts_where_they_belong, first_line, hint_for, quote
 from .subjects import aliases_by_version, subject_of
 
 MONITORS_TAG = "pml.monitors"  # a monitoring run names the model version it watched: NAME/VERSION
@@ -169,6 +169,7 @@ class MlflowAdapter:
         if not runs:
             return None
         run = runs[0]
+        artifacts_where_they_belong(run.info.artifact_uri, self.config.local_artifacts, run.info.run_id)
         with tempfile.TemporaryDirectory(prefix="pml-monitoring-") as tmp:
             where = self.call(
                 f"{MONITORING_ARTIFACT} of monitoring run {run.info.run_id}",

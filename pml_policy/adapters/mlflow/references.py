@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from pml_policy.base.errors import UsageError
+from pml_policy.base.errors import EvidenceError, UsageError
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,26 @@ def hint_for(exc: Any) -> str:
             "to read (and, with --apply, to edit) this model"
         )
     return "check that the tracking server is running and reachable at --tracking-uri / MLFLOW_TRACKING_URI"
+
+
+def artifacts_where_they_belong(uri: str, allowed_root: str | None, run_id: str) -> None:
+    """A run's artifacts are read through the registry's own artifact store (mlflow-artifacts:, s3:,
+    gs:, …), never from this machine's disk because a run says so (any MLflow user can set an
+    experiment's artifact location to a local path): a file: or bare path is refused, unless the
+    operator allowed a folder (--allow-local-artifacts DIR), and then only inside it."""
+    parts = urlsplit(uri)
+    if len(parts.scheme) > 1 and parts.scheme != "file":  # a store's scheme (one letter: a Windows drive)
+        return
+    local = Path(unquote(parts.path) if parts.scheme == "file" else uri).resolve()
+    if allowed_root is None:
+        raise EvidenceError(
+            f"run {run_id}: its artifacts are on this machine's disk ({local}); pml-policy reads a registry's "
+            "artifacts only through its artifact store",
+            "log artifacts to the tracking server (mlflow-artifacts:) or a bucket, or allow a folder with "
+            "--allow-local-artifacts DIR / PML_ALLOW_LOCAL_ARTIFACTS",
+        )
+    if not local.is_relative_to(Path(allowed_root).resolve()):
+        raise EvidenceError(
+            f"run {run_id}: its artifacts at {local} lie outside --allow-local-artifacts {allowed_root}",
+            "allow the folder that holds them, or move the run's artifacts",
+        )

@@ -15,6 +15,7 @@ from pml_policy.base.mappings import LIMITS
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 
 from ..cards import card_path, read_card_file
+from .references import artifacts_where_they_belong
 
 if TYPE_CHECKING:
     from .adapter import MlflowAdapter
@@ -77,6 +78,7 @@ def _archived(
     list_artifacts(run_id) reads the whole run again first, doubling the requests."""
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
+    artifacts_where_they_belong(info.artifact_uri, adapter.config.local_artifacts, info.run_id)
     repository = get_artifact_repository(info.artifact_uri)
     files = sorted(_listing(adapter, repository, info.run_id, None), key=lambda f: f.path)
     card = card_path([f.path for f in files]) if read_card else None
