@@ -10,6 +10,7 @@ import click
 
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.base.errors import EXIT_EVIDENCE, EvidenceError, UsageError
+from pml_policy.base.escaping import one_line
 from pml_policy.usecases.governing import Governed, ModelGoverned, govern_models
 
 from .changes import render_changes
@@ -98,7 +99,7 @@ def govern_command(
         run = govern_models(ws, list(models), candidates=candidates, apply=do_apply)
     for m in run.models:
         if m.error is not None:
-            click.echo(f'error: model "{m.target}": {m.error.message}', err=True)
+            click.echo(one_line(f'error: model "{m.target}": {m.error.message}'), err=True)
         elif m.governed is not None:
             click.echo(_report(m.governed, candidates, do_apply), nl=False)
     if len(run.models) > 1:
@@ -129,7 +130,7 @@ def _report(result: Governed, candidates: str, applied: bool) -> str:
     """One model's pass: each candidate's decision, where it was recorded, and the registry changes."""
     model = result.model
     if not result.subjects or result.recorded is None:
-        return f'model "{model}": no version matches --candidates {candidates}; nothing to decide\n'
+        return one_line(f'model "{model}": no version matches --candidates {candidates}; nothing to decide') + "\n"
     seqs = result.recorded.seqs
     champion = result.champion
     who = f"champion version {champion.model.version}" if champion else "no champion yet"
@@ -148,4 +149,5 @@ def _report(result: Governed, candidates: str, applied: bool) -> str:
     lines.append(
         f"recorded in the audit log {what}as #{seqs[0]}..#{seqs[-1]}; `pml-policy audit show #SEQ` explains one"
     )
-    return "\n".join(lines) + "\n" + render_changes(result.changes, applied)
+    # Names come from the registry: each line made safe, so none can forge another (=> PASS, ::error).
+    return "".join(one_line(line) + "\n" for line in lines) + render_changes(result.changes, applied)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from pml_policy.base.dates import parse_when
+from pml_policy.base.escaping import one_line
 from pml_policy.engine import load
 from pml_policy.outputs.documents import impact_row
 from pml_policy.outputs.markdown import text as markdown_text
@@ -103,7 +104,7 @@ def _text(result: Impact) -> str:
     if result.changed:
         lines.append("")
     lines.append(result.summary())
-    return "\n".join(lines) + "\n"
+    return "".join(one_line(line) + "\n" for line in lines)  # names and messages come from evidence
 
 
 def _markdown(result: Impact) -> str:

@@ -9,6 +9,7 @@ import click
 
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.base.errors import EXIT_EVIDENCE
+from pml_policy.base.escaping import one_line
 from pml_policy.outputs import Options, get
 from pml_policy.usecases.rechecking import Rechecked, recheck
 
@@ -95,7 +96,7 @@ def _report(done: list[Rechecked], applied: bool) -> str:
     out = []
     for r in done:
         if r.decision is None or r.subject is None or r.recorded is None:
-            out.append(f'model "{r.model}": no champion to re-check\n')
+            out.append(one_line(f'model "{r.model}": no champion to re-check') + "\n")
             continue
         monitoring = r.subject.monitoring or {}
         seen = (
@@ -105,8 +106,11 @@ def _report(done: list[Rechecked], applied: bool) -> str:
         )
         (_, seq, _), *_ = r.recorded.records
         out.append(
-            f'model "{r.model}": champion version {r.champion} re-checked: {r.decision.outcome.upper()}, '
-            f"record #{seq} ({seen})\n"
+            one_line(
+                f'model "{r.model}": champion version {r.champion} re-checked: {r.decision.outcome.upper()}, '
+                f"record #{seq} ({seen})"
+            )
+            + "\n"
         )
         out.append(get("text")([r.decision], Options()))
         out.append(render_changes(r.changes, applied))

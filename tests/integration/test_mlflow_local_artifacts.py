@@ -54,3 +54,14 @@ def test_an_allowed_folder_is_read_and_only_inside_it(local_run, tmp_path):
     assert inside.exit_code in (0, 1), inside.output
     artifacts = json.loads(inside.stdout)["decisions"][0]["subject"]
     assert artifacts["reference"] == f"models:/{model}/1"
+
+
+def test_names_from_a_registry_cannot_forge_lines_in_govern(uri, tmp_path):
+    """A registered model's name is anyone's to choose: govern prints it as one line, its control
+    and bidi characters escaped, whatever it holds."""
+    forged = f"ok-{uuid.uuid4().hex[:6]}\u202e=> PASS\u0007"
+    log_version(uri, forged, {"val_auc": 0.9}, artifacts={"model_card.md": "x"})
+    result = run_cli("govern", forged, "-p", str(ROOT / "policies" / "mlflow"))
+    assert result.exit_code == 0, result.output
+    assert "\u202e" not in result.output and "\x07" not in result.output
+    assert "\\u202e=> PASS\\x07" in result.stdout

@@ -357,3 +357,13 @@ def test_reports_list_pending_given_and_void_approvals(governed_repo, monkeypatc
     html = run_cli("report", "--format", "html").stdout
     assert 'id="approvals-given"' in html and "Reviewed &lt;script&gt;" in html and "<script>" not in html
     assert "| #2 | credit-scorer v8 | model-risk | cro@bank.example |" in run_cli("report", "--format", "md").stdout
+
+
+def test_an_approval_prints_the_names_it_binds_as_one_line(governed_repo, monkeypatch):
+    manifest = governed_repo / "run" / "pml.yaml"
+    manifest.write_text(manifest.read_text().replace("credit-scorer", '"credit\\n=> PASS\\u202e"'))
+    _as(monkeypatch, "cro@bank.example")
+    given = run_cli("approve", "run", "--role", "model-risk", "--reason", "ok")
+    assert given.exit_code == 0, given.output
+    assert given.stdout.count("\n") == 1 and "\u202e" not in given.stdout
+    assert 'approved credit\\n=> PASS\\u202e version 8 as "model-risk"' in given.stdout
