@@ -26,6 +26,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from pml_policy.base.dates import in_utc
 from pml_policy.base.errors import EvidenceError
 from pml_policy.base.mappings import flatten, read_document
 
@@ -137,7 +138,7 @@ def _utc(value: Any, where: str) -> str:
         moment = dt.datetime.fromisoformat(str(value))
     except ValueError:
         raise EvidenceError(f"{where}: timestamp {value!r} is not an ISO 8601 time", _HINT) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat()
+    return in_utc(moment, f"{where}: timestamp").isoformat()
 
 
 def _number(value: Any) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .errors import UsageError
+from .errors import EvidenceError, UsageError
 
 _AGO = re.compile(r"(\d{1,6})([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -30,3 +30,21 @@ def parse_when(text: str, option: str, now: dt.datetime | None = None) -> dt.dat
             "write 2026-11-01, 2026-11-01T08:00:00Z or 90d (m, h, d, w)",
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def from_epoch_ms(milliseconds: float, what: str) -> dt.datetime:
+    """A registry's time in milliseconds since the epoch, as an aware UTC time; EvidenceError (exit 3)
+    for one no calendar holds (past year 9999, before year 1)."""
+    try:
+        return dt.datetime.fromtimestamp(milliseconds / 1000, dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        raise EvidenceError(f"{what}: the time {milliseconds!r} ms since 1970 is out of range") from None
+
+
+def in_utc(moment: dt.datetime, what: str) -> dt.datetime:
+    """An evidence time in UTC (naive: UTC already); EvidenceError for one that leaves the calendar
+    on the way (year 1 at +14:00, year 9999 at -12:00)."""
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise EvidenceError(f"{what}: the time {moment.isoformat()} is out of range in UTC") from None

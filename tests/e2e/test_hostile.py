@@ -5,13 +5,16 @@ and links kept."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -151,3 +154,70 @@ def test_an_output_file_gets_the_usual_mode_or_keeps_its_own(tmp_path):
         assert oct((tmp_path / "out.json").stat().st_mode & 0o777) == "0o600"
     finally:
         os.umask(umask)
+
+
+def test_a_wandb_key_nested_5000_deep_and_a_start_past_year_9999_are_one_line(tmp_path):
+    wandb_internal_pb2 = pytest.importorskip("wandb.proto.wandb_internal_pb2")
+    deep = wandb_internal_pb2.Record()
+    item = deep.summary.update.add()
+    item.nested_key.extend(["a"] * 5000)
+    item.value_json = "1"
+    late = wandb_internal_pb2.Record()
+    late.run.run_id, late.run.project = "x", "credit-scorer"
+    late.run.start_time.seconds = 400_000_000_000  # the year 14645
+    for name, record, says in (
+        ("deep", deep, "record 1: a key nested 5000 deep; the limit is 64"),
+        ("late", late, "the run's start time (400000000000 s since 1970) is out of range"),
+    ):
+        lay_out(tmp_path / name, {"run/run-x.wandb": wandb_log_with(record.SerializeToString())})
+        done, _ = pml(["check", "run", "-p", STARTER], tmp_path / name)
+        assert_one_error(done, 3, says)
+
+
+def test_a_3_gb_wandb_log_is_read_in_bounded_memory(tmp_path):
+    """The log streams a block at a time: 3 GB of it (sparse: no disk) under a 2 GB address space."""
+    pytest.importorskip("wandb")
+    log = tmp_path / "run" / "run-x.wandb"
+    log.parent.mkdir()
+    with log.open("wb") as f:
+        f.write(b":W&B" + struct.pack("<H", 0xBEE1) + b"\x00")
+        f.truncate(3 << 30)  # zeros to the end: preallocated blocks, read and skipped
+    done, _ = pml(["check", "run", "-p", STARTER], tmp_path, seconds=120)
+    assert_one_error(done, 3, "the W&B log holds no run record")
+
+
+def test_a_monitoring_time_that_leaves_the_calendar_in_utc_is_one_line(tmp_path):
+    lay_out(
+        tmp_path,
+        evidence(**{"report.json": json.dumps({"timestamp": "0001-01-01T00:00:00+14:00", "metric_results": {}})}),
+    )
+    done, _ = pml(["check", "ev", "-p", STARTER, "--monitoring", "ev/report.json"], tmp_path)
+    assert_one_error(done, 3, "the time 0001-01-01T00:00:00+14:00 is out of range in UTC")
+
+
+def test_an_mlflow_answer_of_another_shape_is_one_line_exit_3(tmp_path):
+    """A server that answers every request with JSON MLflow never sends (a proxy, another service)."""
+    pytest.importorskip("mlflow")
+
+    class Lying(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"registered_model": 5, "model_version": "five", "run": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Lying)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}"
+        done, _ = pml(["check", "models:/credit-scorer/1", "-p", STARTER, "--tracking-uri", uri], tmp_path, seconds=60)
+    finally:
+        server.shutdown()
+    assert_one_error(done, 3, "an answer that is not MLflow's")

@@ -9,7 +9,6 @@ versions. mlflow is imported only here, and only when an MLflow reference is use
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import tempfile
@@ -17,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pml_policy.base.errors import EvidenceError, UsageError
+from pml_policy.base.dates import from_epoch_ms
+from pml_policy.base.errors import EvidenceError, PmlError, UsageError
 from pml_policy.base.secrets import redact
 from pml_policy.engine.subject import Subject
 
@@ -83,6 +83,8 @@ class MlflowAdapter:
 
         try:
             return self.config.deadline.run(f"MLflow at {self.shown_uri}: {what}", fn, *args, **kwargs)
+        except PmlError:
+            raise  # the budget's own: no answer in time, every slot taken
         except MlflowException as exc:
             raise EvidenceError(
                 f"MLflow at {self.shown_uri}: {what}: {first_line(exc.message)}", hint_for(exc)
@@ -91,6 +93,12 @@ class MlflowAdapter:
             raise EvidenceError(
                 f"MLflow at {self.shown_uri}: {what}: {first_line(str(exc))}",
                 "check that the tracking server is running and reachable",
+            ) from None
+        except Exception as exc:  # an answer MLflow's client cannot read (JSON of another shape: ParseError, …)
+            raise EvidenceError(
+                f"MLflow at {self.shown_uri}: {what}: an answer that is not MLflow's ({type(exc).__name__}: "
+                f"{first_line(str(exc))[:200]})",
+                "check that --tracking-uri points at an MLflow tracking server, not another service or a proxy",
             ) from None
 
     @property
@@ -180,7 +188,7 @@ class MlflowAdapter:
             )
             report = read_report(Path(where))
         if "computed_at" not in report and run.info.start_time:
-            report["computed_at"] = dt.datetime.fromtimestamp(run.info.start_time / 1000, dt.UTC).isoformat()
+            report["computed_at"] = from_epoch_ms(run.info.start_time, f"monitoring run {run.info.run_id}").isoformat()
         report["run_id"] = run.info.run_id
         return report
 

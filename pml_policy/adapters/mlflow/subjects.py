@@ -3,12 +3,12 @@ version's own tags over them, its artifact listing (sha256 when asked), its mode
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pml_policy.base.dates import from_epoch_ms
 from pml_policy.base.errors import EvidenceError
 from pml_policy.base.files import sha256_file
 from pml_policy.base.mappings import LIMITS
@@ -49,7 +49,7 @@ def subject_of(
     if info is not None:
         run_info = RunInfo(
             id=info.run_id,
-            start_time=dt.datetime.fromtimestamp(info.start_time / 1000, dt.UTC) if info.start_time else None,
+            start_time=from_epoch_ms(info.start_time, f"run {info.run_id}: start") if info.start_time else None,
             user=info.user_id or None,
             git_commit=tags.get(GIT_COMMIT_TAG),
             datasets=_datasets(run),

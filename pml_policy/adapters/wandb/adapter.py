@@ -26,10 +26,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pml_policy.base.dates import in_utc
 from pml_policy.base.errors import EvidenceError, UsageError
 from pml_policy.base.files import EvidenceFolder, sha256_file
+from pml_policy.base.mappings import LIMITS, loads_bounded, read_document
 from pml_policy.base.mappings import flatten as flatten_mapping
-from pml_policy.base.mappings import loads_bounded, read_document
 from pml_policy.engine.subject import ArtifactInfo, ModelInfo, RunInfo, Subject
 
 from ..base import AdapterConfig
@@ -176,6 +177,8 @@ class Replay:
         """Apply update and remove items (`key`, or `nested_key` for a path into nested values)."""
         for item in updates:
             *parents, last = list(item.nested_key) or [item.key]
+            if len(parents) >= LIMITS.depth:
+                raise ValueError(f"a key nested {len(parents) + 1} deep; the limit is {LIMITS.depth}")
             node = target
             for k in parents:
                 if not isinstance(node.get(k), dict):
@@ -228,7 +231,7 @@ class Replay:
             }
         )
         tags["wandb.state"] = state
-        start = run.start_time.ToDatetime(tzinfo=dt.UTC) if run.HasField("start_time") else None
+        start = _start(run, ref) if run.HasField("start_time") else None
         return Subject(
             source="wandb",
             reference=ref,
@@ -240,6 +243,16 @@ class Replay:
             artifacts=sorted(artifacts + self.logged, key=lambda a: a.path),
             card=card,
         )
+
+
+def _start(run: Any, ref: str) -> dt.datetime:
+    """The run's start time; EvidenceError for one no calendar holds."""
+    try:
+        return run.start_time.ToDatetime(tzinfo=dt.UTC)
+    except (OverflowError, ValueError):
+        raise EvidenceError(
+            f"{ref}: the run's start time ({run.start_time.seconds} s since 1970) is out of range"
+        ) from None
 
 
 def subject_from_api_run(ref: str, run: Any) -> Subject:
@@ -258,7 +271,7 @@ def subject_from_api_run(ref: str, run: Any) -> Subject:
         }
     )
     tags["wandb.state"] = run.state
-    start = dt.datetime.fromisoformat(run.created_at.replace("Z", "+00:00")) if run.created_at else None
+    start = _created(run.created_at, ref) if run.created_at else None
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=dt.UTC)  # the API's createdAt is UTC without a zone
     user = getattr(run, "user", None)
@@ -279,6 +292,13 @@ def subject_from_api_run(ref: str, run: Any) -> Subject:
 
 
 # ---- values -----------------------------------------------------------------------------------
+
+
+def _created(text: str, ref: str) -> dt.datetime:
+    try:
+        return in_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")), f"{ref}: created_at")
+    except ValueError:
+        raise EvidenceError(f"{ref}: created_at {text[:40]!r} is not an ISO 8601 time") from None
 
 
 def _public(values: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,10 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pml_policy.base.errors import EvidenceError
+from pml_policy.base.mappings import LIMITS
 
 MAGIC = b":W&B" + struct.pack("<H", 0xBEE1)
 HEADER_LEN = 7  # both the file header and each record header
@@ -33,57 +35,81 @@ FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 _TYPE_CRC = {t: zlib.crc32(bytes([t])) for t in (FULL, FIRST, MIDDLE, LAST)}
 
 
-def read_chunks(path: Path) -> Iterator[bytes]:
-    """Every whole record's bytes, in order; EvidenceError on a bad header, checksum or tail."""
-    data = path.read_bytes()
-    if len(data) < HEADER_LEN or data[:6] != MAGIC:
-        raise EvidenceError(
-            f"{path}: not a W&B run log (no :W&B header)",
-            "point at the run folder (wandb/offline-run-…) or its run-ID.wandb file",
-        )
-    if data[6] != 0:
-        raise EvidenceError(f"{path}: W&B log version {data[6]}, this reader knows version 0", "upgrade pml-policy")
-    pos, pending = HEADER_LEN, bytearray()
-    in_record = False
-    while pos < len(data):
-        left = BLOCK - pos % BLOCK
-        if left < HEADER_LEN:  # block trailer: zero padding
-            pos += left
-            continue
-        if len(data) - pos < HEADER_LEN:
-            raise _truncated(path, pos)
-        checksum, length, kind = struct.unpack_from("<IHB", data, pos)
-        if kind == 0 and length == 0 and checksum == 0:  # zeros to the end of a block (preallocated space)
-            pos += left
-            continue
-        start, end = pos + HEADER_LEN, pos + HEADER_LEN + length
-        if end > len(data):
-            raise _truncated(path, pos)
-        chunk = data[start:end]
-        if kind not in _TYPE_CRC or zlib.crc32(chunk, _TYPE_CRC[kind]) != checksum:
+def read_chunks(path: Path, largest: int = LIMITS.document_bytes) -> Iterator[bytes]:
+    """Every whole record's bytes, in order, read a block at a time (a log of any size in the memory
+    of one block and one record, at most `largest` bytes); EvidenceError on a bad header, checksum,
+    record size or tail."""
+    with _opened(path) as log:
+        block = log.read(BLOCK)
+        if len(block) < HEADER_LEN or block[:6] != MAGIC:
             raise EvidenceError(
-                f"{path}: corrupt W&B log: bad checksum in the record at byte {pos}",
-                "the file was damaged after the run wrote it; re-sync it from the training machine",
+                f"{path}: not a W&B run log (no :W&B header)",
+                "point at the run folder (wandb/offline-run-…) or its run-ID.wandb file",
             )
-        if kind in (FULL, FIRST):
-            if in_record:
-                raise EvidenceError(
-                    f"{path}: corrupt W&B log: a record starts at byte {pos} before the previous one ended"
-                )
-            pending, in_record = bytearray(chunk), kind == FIRST
-        else:
-            if not in_record:
-                raise EvidenceError(f"{path}: corrupt W&B log: a record continues at byte {pos} without its start")
-            pending += chunk
-            in_record = kind == MIDDLE
-        if not in_record:
-            yield bytes(pending)
-        pos = end
-    if in_record and len(data) % BLOCK != 0:
-        raise _truncated(path, pos)
+        if block[6] != 0:
+            raise EvidenceError(
+                f"{path}: W&B log version {block[6]}, this reader knows version 0", "upgrade pml-policy"
+            )
+        pending, in_record, offset, pos = bytearray(), False, 0, HEADER_LEN
+        while block:
+            for kind, chunk, at in _chunks(path, block, offset, pos):
+                if kind in (FULL, FIRST):
+                    if in_record:
+                        raise EvidenceError(
+                            f"{path}: corrupt W&B log: a record starts at byte {at} before the previous one ended"
+                        )
+                    pending, in_record = bytearray(chunk), kind == FIRST
+                else:
+                    if not in_record:
+                        raise EvidenceError(
+                            f"{path}: corrupt W&B log: a record continues at byte {at} without its start"
+                        )
+                    pending += chunk
+                    in_record = kind == MIDDLE
+                if len(pending) > largest:
+                    raise EvidenceError(
+                        f"{path}: a W&B log record of more than {largest:,} bytes at byte {at}",
+                        "no run record is that large: the file is damaged, or not a run's log",
+                    )
+                if not in_record:
+                    yield bytes(pending)
+            offset += len(block)
+            block, pos = log.read(BLOCK), 0
+        if in_record and offset % BLOCK != 0:
+            raise _truncated(path, offset)
     # A record left open at a block boundary is a run that died: wandb writes whole blocks, and the
     # block holding the rest never reached the disk. Its records so far stand; it has no exit
     # record, so the run reads as crashed.
+
+
+def _chunks(path: Path, block: bytes, offset: int, pos: int) -> Iterator[tuple[int, bytes, int]]:
+    """The (kind, bytes, file offset) of each chunk in one block: a chunk never crosses a block's end."""
+    while pos < len(block):
+        if BLOCK - pos < HEADER_LEN:  # block trailer: zero padding
+            return
+        if len(block) - pos < HEADER_LEN:
+            raise _truncated(path, offset + pos)
+        checksum, length, kind = struct.unpack_from("<IHB", block, pos)
+        if kind == 0 and length == 0 and checksum == 0:  # zeros to the end of a block (preallocated space)
+            return
+        start, end = pos + HEADER_LEN, pos + HEADER_LEN + length
+        if end > len(block):
+            raise _truncated(path, offset + pos)
+        chunk = block[start:end]
+        if kind not in _TYPE_CRC or zlib.crc32(chunk, _TYPE_CRC[kind]) != checksum:
+            raise EvidenceError(
+                f"{path}: corrupt W&B log: bad checksum in the record at byte {offset + pos}",
+                "the file was damaged after the run wrote it; re-sync it from the training machine",
+            )
+        yield kind, chunk, offset + pos
+        pos = end
+
+
+def _opened(path: Path) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise EvidenceError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
 def read_records(path: Path) -> Iterator[object]:
