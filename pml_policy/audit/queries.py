@@ -292,6 +292,7 @@ class ApprovalRow(TypedDict):
     reason: str
     expires: str | None
     revoked_by: int | None
+    signature: str | None  # the approver's own signature of what it binds (a role member with a key)
 
 
 def approvals(
@@ -335,6 +336,7 @@ def approvals(
             reason=a["reason"],
             expires=a.get("expires"),
             revoked_by=None,
+            signature=a.get("signature"),
         )
     for seq, by in revoked.items():
         if seq in given:

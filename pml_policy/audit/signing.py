@@ -58,6 +58,14 @@ def keygen(prefix: Path) -> tuple[Path, Path]:
     return private, public
 
 
+def member_key(public: Path) -> str:
+    """A public key file as a role lists a member's key in a policy file: ed25519:BASE64 (raw bytes)."""
+    serialization, _ = _crypto()
+    key = serialization.load_pem_public_key(public.read_bytes())
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "ed25519:" + base64.b64encode(raw).decode()
+
+
 class Signer:
     """Signs record hashes with a private key file (PML_AUDIT_SIGNING_KEY)."""
 

@@ -42,6 +42,14 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.
 @click.option(
     "--expires", callback=_day, metavar="YYYY-MM-DD", help="The last day it counts (UTC). Default: no expiry."
 )
+@click.option(
+    "--key",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    envvar="PML_APPROVER_KEY",
+    help="Your private key (`audit keygen`'s .key): the approval carries your own signature. Needed when the role "
+    "lists you with a key. Env: PML_APPROVER_KEY.",
+)
 @policies_option
 @audit_option
 @signing_option
@@ -51,6 +59,7 @@ def approve(
     role: str,
     reason: str,
     expires: dt.date | None,
+    key: str | None,
     policy_paths: tuple[str, ...],
     audit_url: str,
     signing_key: str | None,
@@ -61,8 +70,10 @@ def approve(
     The approval binds the model name and version and the digest of the evidence as it is now:
     new or changed evidence voids it, and so does its expiry. You are the actor the audit log
     records (PML_ACTOR, else your git user.email); you must be a member of the role in the policy
-    files and must not be the person who trained the model (run.user). A rule `require approved
-    by "ROLE"` then passes for this evidence. Withdraw it with `pml-policy revoke`.
+    files and must not be the person who trained the model (run.user), compared trimmed and
+    case-folded. A role may list a member with a key (`"cro@bank.example" key "ed25519:…"`): that
+    member approves with --key, and an approval without their signature does not count. A rule
+    `require approved by "ROLE"` then passes for this evidence. Withdraw it with `pml-policy revoke`.
 
     \b
     Examples:
@@ -70,7 +81,7 @@ def approve(
       pml-policy approve runs/2026-11-20 --role model-risk --reason "…" --expires 2027-01-31
     """
     with open_workspace(policy_paths, audit_url, signing_key=signing_key, adapters=adapters) as ws:
-        approved = approving.approve(ws, ref, role, reason, expires)
+        approved = approving.approve(ws, ref, role, reason, expires, key=key)
     subject = approved.subject
     until = f", until {expires.isoformat()}" if expires else ""
     click.echo(

@@ -14,6 +14,7 @@ import click
 
 from pml_policy.audit.queries import Change, Record
 from pml_policy.audit.signing import keygen as keygen_files
+from pml_policy.audit.signing import member_key
 from pml_policy.base.dates import parse_when
 from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import csv_cell, one_line
@@ -256,7 +257,10 @@ def keygen(prefix: str) -> None:
       pml-policy audit keygen keys/audit
     """
     private, public = keygen_files(Path(prefix))
-    click.echo(f"private key {private} (keep it secret; PML_AUDIT_SIGNING_KEY={private})\npublic key {public}")
+    click.echo(
+        f"private key {private} (keep it secret; PML_AUDIT_SIGNING_KEY={private})\npublic key {public}\n"
+        f"as a role member's key in a policy file: {member_key(public)}"
+    )
 
 
 @audit.command(name="checkpoint")

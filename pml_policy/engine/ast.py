@@ -292,6 +292,7 @@ class Waiver(Block):
 
 class Members(Stmt):
     emails: list[str] = Field(default_factory=list)
+    keys: dict[str, str] = Field(default_factory=dict)  # email -> "ed25519:BASE64" (their approvals are signed)
 
 
 class Role(Block):

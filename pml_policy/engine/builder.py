@@ -161,7 +161,13 @@ class Builder(Transformer):
         return _new(ast.Role, name=name.value, members=members[0] if members else None, loc=_loc(meta))
 
     def members(self, meta, children):
-        return _new(ast.Members, emails=[c.value for c in children if c is not None], loc=_loc(meta))
+        given = [c for c in children if c is not None]
+        keys = {email: key for email, key in given if key is not None}
+        return _new(ast.Members, emails=[email for email, _ in given], keys=keys, loc=_loc(meta))
+
+    def member(self, meta, children):
+        email, *key = children
+        return email.value, key[0].value if key else None
 
     def approval(self, meta, children):
         *count, role = children

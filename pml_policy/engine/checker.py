@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pml_policy.base.identities import identity
+
 from . import ast
 from .diagnostics import Diagnostic, did_you_mean, line_of
 from .functions import FUNCTIONS
 from .names import FIELDS, LEVELS, ROOTS, SUBJECT_ROOTS
 from .patterns import PatternError, compile_pattern
+from .signoffs import member_key_bytes
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
@@ -362,11 +365,18 @@ def _check_roles(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
                 c.error(r.loc, f'role "{r.name}" is declared twice', f"the other is at {roles[r.name][1]}")
                 continue
             roles[r.name] = (r, f"{file.path}:{r.line}")
-            emails = r.members.emails if r.members else []
+            emails = [identity(e) for e in (r.members.emails if r.members else [])]
             if not emails:
                 c.error(r.loc, f'role "{r.name}" has no members', 'add: members ["name@example.com"]')
             for email in sorted({e for e in emails if emails.count(e) > 1}):
                 c.error(r.members.loc if r.members else r.loc, f'role "{r.name}" lists "{email}" twice')
+            for email, key in (r.members.keys if r.members else {}).items():
+                if not member_key_bytes(key):
+                    c.error(
+                        r.members.loc if r.members else r.loc,
+                        f'role "{r.name}": the key of "{email}" is not an Ed25519 public key',
+                        "write it as `pml-policy audit keygen` prints it: ed25519:BASE64 (32 bytes)",
+                    )
         errors.extend(c.errors)
     for file, text in files:
         c = _Checker(file, text)
@@ -374,8 +384,10 @@ def _check_roles(files: list[tuple[ast.PolicyFile, str]]) -> list[Diagnostic]:
             for rule in p.rules:
                 node = rule.require.expr if rule.require else None
                 if isinstance(node, ast.Approval):
-                    c.approval(
-                        node, {name: len(set(r.members.emails if r.members else [])) for name, (r, _) in roles.items()}
-                    )
+                    members = {
+                        name: {identity(e) for e in (r.members.emails if r.members else [])}
+                        for name, (r, _) in roles.items()
+                    }
+                    c.approval(node, {name: len(found) for name, found in members.items()})
         errors.extend(c.errors)
     return errors

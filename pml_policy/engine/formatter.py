@@ -204,5 +204,7 @@ def _waiver(w: _Writer, v: ast.Waiver) -> None:
 def _role(w: _Writer, r: ast.Role) -> None:
     w.open(r, 0, f"role {quote(r.name)}")
     if r.members:
-        w.stmt(r.members, 1, "members [" + ", ".join(quote(m) for m in r.members.emails) + "]")
+        keys = r.members.keys
+        shown = [quote(m) + (f" key {quote(keys[m])}" if m in keys else "") for m in r.members.emails]
+        w.stmt(r.members, 1, "members [" + ", ".join(shown) + "]")
     w.close(r, 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pml_policy.base.errors import PolicyError, UsageError
 from pml_policy.base.files import files_under
+from pml_policy.base.identities import identity
 
 from . import ast, parse_cache
 from .checker import check_file, check_set, reads_monitoring
@@ -28,6 +29,7 @@ class PolicySet:
     waivers: WaiverIndex
     files: list[str]
     roles: dict[str, list[str]] = field(default_factory=dict)  # role -> members (1.1)
+    member_keys: dict[str, dict[str, str]] = field(default_factory=dict)  # role -> member (identity) -> key
 
     @property
     def action_tags(self) -> frozenset[str]:
@@ -46,7 +48,9 @@ class PolicySet:
         """The set without the policies scoped to `alias` (`applies to alias`): what `govern` decides
         promotion with, leaving production policies on the champion alias to `recheck`."""
         kept = [p for p in self.policies if alias not in p.aliases]
-        return self if len(kept) == len(self.policies) else PolicySet(kept, self.waivers, self.files, self.roles)
+        if len(kept) == len(self.policies):
+            return self
+        return PolicySet(kept, self.waivers, self.files, self.roles, self.member_keys)
 
     def monitoring_needed(self, model_name: str | None, aliases: list[str] | None = None) -> bool:
         """Whether a policy that applies reads `monitoring.…` (only then is a report looked for)."""
@@ -125,9 +129,11 @@ def load(paths: Sequence[str | Path]) -> PolicySet:
     policies: list[CompiledPolicy] = []
     waivers: list[WaiverSpec] = []
     roles: dict[str, list[str]] = {}
+    keys: dict[str, dict[str, str]] = {}
     for tree, _ in parsed:
         for p in tree.policies:
             policies.append(compile_policy(p, digest(p), tree.path))
         waivers.extend(from_ast(w, tree.path) for w in tree.waivers)
         roles.update((r.name, list(r.members.emails if r.members else [])) for r in tree.roles)
-    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files], roles)
+        keys.update((r.name, {identity(e): k for e, k in r.members.keys.items()}) for r in tree.roles if r.members)
+    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files], roles, keys)

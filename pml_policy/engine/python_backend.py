@@ -58,7 +58,11 @@ class PythonBackend:
                 "check `applies to model` / `applies to alias` in your policies, or the model name and aliases in the "
                 "subject's pml.yaml",
             )
-        signoffs = SignOffs(subject, policies.roles, now, policies.managed_tags) if policies.roles else None
+        signoffs = (
+            SignOffs(subject, policies.roles, now, policies.managed_tags, policies.member_keys)
+            if policies.roles
+            else None
+        )
         env = Env(subject.view(), champion.view() if champion else None, data or {}, signoffs, now)
         results = [self._policy_result(p, self.decide(p, env), policies.waivers, subject, now) for p in applicable]
         return _decision(results, subject, champion, now, self.name)

@@ -4,18 +4,26 @@ the subject; this module never reads the log.
 
 An approval counts only when it was given for this model version, on exactly this evidence (the
 digest the approver saw: `bound_digest`), before its expiry (the end of that day, UTC), by a member of the
-role as the policy files declare it now, and not by the person who trained the model (`run.user`).
-`N of` needs N distinct approvers.
+role as the policy files declare it now, and not by the person who trained the model (`run.user`);
+for a member the role lists with a key (`"cro@bank.example" key "ed25519:…"`), only with that member's
+own signature of what it binds (`statement`: `pml-policy approve --key`). `N of` needs N distinct
+approvers. People are compared as base.identities says: trimmed and case-folded.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
 
+from pml_policy.base.identities import identity
+
 from .subject import Approval, Subject
+
+KEY_PREFIX = "ed25519:"
 
 # Tags the registry or governance itself sets on a version, besides the `set tag` keys of the
 # policies: a revert's flag, SageMaker's approval status.
@@ -31,6 +39,40 @@ def bound_digest(subject: Subject, managed: frozenset[str]) -> str:
     body["tags"] = {k: v for k, v in body["tags"].items() if k not in managed}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def member_key_bytes(key: str) -> bytes | None:
+    """The raw Ed25519 public key a role lists for a member (ed25519:BASE64), or None if it is not one."""
+    if not key.startswith(KEY_PREFIX):
+        return None
+    try:
+        raw = base64.b64decode(key[len(KEY_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == 32 else None
+
+
+def statement(
+    role: str, approver: str, model: str | None, version: str | None, digest: str, expires: str | None
+) -> str:
+    """What a member with a key signs when approving: everything the approval binds, canonical."""
+    bound = {"approver": identity(approver), "digest": digest, "expires": expires, "model": model, "role": role}
+    return json.dumps({**bound, "version": version}, sort_keys=True, separators=(",", ":"))
+
+
+def signed_by(key: str, text: str, signature: str | None) -> bool:
+    """Whether `signature` (base64) is the signature of `text` by the member's key."""
+    raw = member_key_bytes(key)
+    if raw is None or not signature:
+        return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature, validate=True), text.encode())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -62,7 +104,7 @@ class Tally:
 class SignOffs:
     """The approvals given on one subject, and the roles they are checked against."""
 
-    __slots__ = ("approvals", "roles", "subject_digest", "model", "version", "trainer", "now")
+    __slots__ = ("approvals", "roles", "keys", "subject_digest", "model", "version", "trainer", "now")
 
     def __init__(
         self,
@@ -70,9 +112,11 @@ class SignOffs:
         roles: dict[str, list[str]],
         now: dt.datetime,
         managed: frozenset[str] = REGISTRY_TAGS,
+        keys: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.approvals: list[Approval] = list(subject.approvals) if subject else []
         self.roles = roles
+        self.keys = keys or {}  # role -> member (identity) -> key: whose approvals must be signed
         self.subject_digest = bound_digest(subject, managed) if subject and self.approvals else ""
         self.model = subject.model.name if subject else None
         self.version = subject.model.version if subject else None
@@ -80,26 +124,31 @@ class SignOffs:
         self.now = now
 
     def tally(self, role: str, needed: int) -> Tally:
-        members = set(self.roles.get(role, []))
+        members = {identity(m) for m in self.roles.get(role, [])}
         approvers: list[str] = []
         void: list[str] = []
         for a in sorted(self.approvals, key=lambda a: a.time):
-            if a.role != role or a.approver in approvers:
+            who = identity(a.approver)
+            if a.role != role or who in approvers:
                 continue
-            why = self._void(a, members)
+            why = self._void(a, who, members)
             if why:
-                void.append(f"{a.approver} ({why})")
+                void.append(f"{who} ({why})")
             else:
-                approvers.append(a.approver)
+                approvers.append(who)
         return Tally(role, needed, approvers, [v for v in void if v.split(" (")[0] not in approvers])
 
-    def _void(self, a: Approval, members: set[str]) -> str | None:
+    def _void(self, a: Approval, who: str, members: set[str]) -> str | None:
         if (a.model, a.version) != (self.model, self.version):
             return f"given for {a.model} version {a.version}"
-        if a.approver not in members:
+        if who not in members:
             return f'not a member of "{a.role}"'
-        if self.trainer and a.approver == self.trainer:
+        if self.trainer and who == identity(self.trainer):
             return "trained the model"
+        key = self.keys.get(a.role, {}).get(who)
+        expires = a.expires.isoformat() if a.expires else None
+        if key and not signed_by(key, statement(a.role, who, a.model, a.version, a.digest, expires), a.signature):
+            return "not signed with their own key"
         if a.digest != self.subject_digest:
             return "evidence changed since"
         if a.expires is not None and self.now.astimezone(dt.UTC).date() > a.expires:

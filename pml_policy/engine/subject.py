@@ -47,6 +47,7 @@ class Approval(BaseModel):
     expires: dt.date | None = Field(default=None, description="The last day it counts (UTC).")
     time: dt.datetime
     record: int | None = Field(default=None, description="Its record number in the audit log.")
+    signature: str | None = Field(default=None, description="The approver's own signature of what it binds.")
 
 
 _OPTIONAL = ("monitoring", "card")  # evidence a subject may not have at all

@@ -254,9 +254,11 @@ class ScenarioState(Expectations):
                 raise self.mistake(
                     f'no policy "{policy_name}" among {self.shown_paths()}; {closest(policy_name, names)}'
                 )
-            policies = PolicySet([policies.get(policy_name)], policies.waivers, policies.files, policies.roles)
+            policies = PolicySet(
+                [policies.get(policy_name)], policies.waivers, policies.files, policies.roles, policies.member_keys
+            )
         waivers = WaiverIndex(policies.waivers.all + self.waivers)
-        policies = PolicySet(policies.policies, waivers, policies.files, policies.roles)
+        policies = PolicySet(policies.policies, waivers, policies.files, policies.roles, policies.member_keys)
         candidate = Subject.model_validate(self.evidence("candidate"))
         champion = Subject.model_validate(self.champion) if self.champion else None
         try:

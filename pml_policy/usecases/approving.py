@@ -13,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pml_policy.adapters.lookup import adapter_for
 from pml_policy.audit.queries import ApprovalRow
+from pml_policy.audit.signing import Signer
 from pml_policy.base.errors import EXIT_PASS, Refused, UsageError
+from pml_policy.base.identities import identity, same
 from pml_policy.engine import PolicySet, Subject
 from pml_policy.engine.diagnostics import did_you_mean
-from pml_policy.engine.signoffs import bound_digest
+from pml_policy.engine.signoffs import bound_digest, signed_by, statement
 from pml_policy.engine.subject import Approval
 
 from .workspace import Workspace
@@ -58,17 +61,20 @@ def approve(
     reason: str,
     expires: dt.date | None = None,
     *,
+    key: str | Path | None = None,
     then_govern: bool = False,
     apply: bool = False,
 ) -> Approved:
     """Record the workspace actor's sign-off of the evidence behind `ref` for `role`. Refused
     (UsageError): an undeclared role, a non-member, whoever trained the model, a subject with no
-    model version, an expiry in the past, an empty reason. then_govern: a version in the
+    model version, an expiry in the past, an empty reason, a member the role lists with a key who
+    gives no key or another one. key: the approver's private key (audit keygen's .key): the
+    approval then carries their own signature of what it binds. then_govern: a version in the
     workspace's registry may pass now, so its model is governed at once (the one govern
-    sequence), its changes made with apply."""
-    by, policies = ws.actor, ws.policies
+    sequence), its changes made with apply. People are compared trimmed and case-folded."""
+    by, policies = identity(ws.actor), ws.policies
     members = _members(policies, role)
-    if by not in members:
+    if by not in {identity(m) for m in members}:
         raise Refused(
             f'{by} is not a member of the role "{role}" ({", ".join(members)})',
             "approve as a member (the actor is PML_ACTOR, else your git user.email), or change the role in the "
@@ -83,12 +89,13 @@ def approve(
             f"{ref}: the evidence names no model version, and an approval binds one",
             "name it in the folder's pml.yaml (model: {name, version}) or approve a registry reference",
         )
-    if subject.run.user and subject.run.user == by:
+    if same(subject.run.user, by):
         raise Refused(
             f"{by} trained {subject.model.name} version {subject.model.version} (run.user), and cannot approve it",
             f'another member of "{role}" must sign off',
         )
     digest = bound_digest(subject, policies.managed_tags)
+    until = expires.isoformat() if expires else None
     approval = {
         "role": role,
         "approver": by,
@@ -96,9 +103,13 @@ def approve(
         "model": subject.model.name,
         "version": subject.model.version,
         "reason": reason,
-        "expires": expires.isoformat() if expires else None,
+        "expires": until,
         "revokes": None,
     }
+    text = statement(role, by, subject.model.name, subject.model.version, digest, until)
+    signature = _member_signature(policies.member_keys.get(role, {}).get(by), key, text, by, role)
+    if signature is not None:
+        approval["signature"] = signature
     seq = ws.log.store().record_approval(approval, ref, by)
     approved = Approved(seq, subject, role, by, digest, expires)
     if then_govern and subject.source == ws.registry_kind:
@@ -115,7 +126,7 @@ def revoke(ws: Workspace, seq: int, reason: str) -> int:
     if given is None or given["revoked_by"] is not None:
         what = "is not an approval" if given is None else f"was revoked by record #{given['revoked_by']}"
         raise UsageError(f"record #{seq} {what}", "`pml-policy approvals` lists the approvals and their records")
-    if by != given["approver"] and by not in policies.roles.get(given["role"], []):
+    if not same(by, given["approver"]) and by not in {identity(m) for m in policies.roles.get(given["role"], [])}:
         raise Refused(f'{by} neither gave approval #{seq} nor is a member of "{given["role"]}"')
     withdrawal: dict[str, Any] = {
         "role": given["role"],
@@ -159,7 +170,8 @@ def attach(ws: Workspace, subjects: Iterable[Subject], policies: PolicySet | Non
 def listed(ws: Workspace, model: str | None = None, version: str | None = None) -> list[tuple[ApprovalRow, str]]:
     """Each approval with its state: valid; void: evidence changed (the latest decision recorded on
     that version was made on other evidence; the tags governance sets, as the workspace's policies
-    say, are left out of it); expired; revoked."""
+    say, are left out of it); void: not signed with their own key (the role lists the approver with
+    a key); expired; revoked."""
     store = ws.log.store(create=False)
     managed = ws.policies.managed_tags
     rows = store.approvals(model, version)
@@ -178,10 +190,21 @@ def listed(ws: Workspace, model: str | None = None, version: str | None = None) 
             state = "expired"
         elif current is not None and current != a["digest"]:
             state = "void: evidence changed"
+        elif not _signed_as_listed(ws.policies, a):
+            state = "void: not signed with their own key"
         else:
             state = "valid"
         out.append((a, state))
     return out
+
+
+def _signed_as_listed(policies: PolicySet, a: ApprovalRow) -> bool:
+    """An approval by a member the role lists with a key carries that member's signature."""
+    listed = policies.member_keys.get(a["role"], {}).get(identity(a["approver"]))
+    if listed is None:
+        return True
+    text = statement(a["role"], a["approver"], a["model"], a["version"], a["digest"], a["expires"])
+    return signed_by(listed, text, a["signature"])
 
 
 def _members(policies: PolicySet, role: str) -> list[str]:
@@ -204,6 +227,22 @@ def _reason(text: str) -> str:
     return reason
 
 
+def _member_signature(listed: str | None, key: str | Path | None, text: str, by: str, role: str) -> str | None:
+    """The approver's own signature of what the approval binds: required (and checked against the
+    key the role lists) for a member listed with a key; recorded when a key is given anyway."""
+    if key is None:
+        if listed is not None:
+            raise Refused(
+                f'the role "{role}" lists {by} with a key: their approval must carry their own signature',
+                "approve with --key FILE (the private key whose public half the role lists)",
+            )
+        return None
+    signature = Signer(key).sign(text)
+    if listed is not None and not signed_by(listed, text, signature):
+        raise Refused(f'--key is not the key the role "{role}" lists for {by}', "give the private key of that pair")
+    return signature
+
+
 def _approval(a: ApprovalRow) -> Approval:
     expires: Any = a["expires"]
     return Approval(
@@ -216,4 +255,5 @@ def _approval(a: ApprovalRow) -> Approval:
         expires=dt.date.fromisoformat(expires) if expires else None,
         time=dt.datetime.fromisoformat(a["time"].replace("Z", "+00:00")),
         record=a["seq"],
+        signature=a["signature"],
     )
