@@ -3,7 +3,7 @@ actions and waivers used beside it for queries and reports; the head row appends
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from .chain import GENESIS
@@ -14,8 +14,13 @@ class DecisionRecord(SQLModel, table=True):
 
     __tablename__ = "pml_decisions"
     # Reports count a period's decisions (kind: not plans) by outcome, model and version from this
-    # index alone, never reading a record's ~10 KB row.
-    __table_args__ = (Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),)
+    # index alone, never reading a record's ~10 KB row. A seq below 1 is refused by the database
+    # itself (logs created from this version on); any row outside 1..head is named by verify and
+    # read by nobody (queries.in_chain).
+    __table_args__ = (
+        Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),
+        CheckConstraint("seq >= 1", name="ck_pml_decisions_seq_in_chain"),
+    )
     seq: int = Field(primary_key=True, description="Position in the chain: 1, 2, 3… with no gaps.")
     id: str = Field(unique=True, description="The decision id printed by check.")
     time: str = Field(description="UTC, ISO 8601 with microseconds and Z.")

@@ -40,14 +40,20 @@ def signoff_repo(tmp_path, monkeypatch, store_url):
     return tmp_path
 
 
-def _copy_last_as(url: str, seq: int, body_edit: tuple[str, str] | None = None) -> None:
-    """A copy of the last record under another seq (and id), written beside the chain by hand."""
+def _copy_last_as(url: str, seq: int, body_edit: tuple[str, str] | None = None, past_checks: bool = False) -> None:
+    """A copy of the last record under another seq (and id), written beside the chain by hand;
+    past_checks: as someone who first turns the schema's own checks off (they can: it is their
+    database)."""
     from sqlalchemy import create_engine, text
 
     from pml_policy.audit.database import driver_url
 
     engine = create_engine(driver_url(url))
     with engine.begin() as conn:
+        if past_checks and url.startswith("sqlite"):
+            conn.execute(text("PRAGMA ignore_check_constraints = ON"))
+        elif past_checks:
+            conn.execute(text("ALTER TABLE pml_decisions DROP CONSTRAINT ck_pml_decisions_seq_in_chain"))
         last = dict(conn.execute(text("SELECT * FROM pml_decisions ORDER BY seq DESC LIMIT 1")).mappings().one())
         body = last["body"].replace(*body_edit) if body_edit else last["body"]
         forged = {**last, "seq": seq, "id": f"forged{seq:+d}", "body": body}
@@ -63,7 +69,11 @@ def test_an_approval_written_with_a_negative_seq_counts_for_nothing(signoff_repo
     store = AuditStore(store_url)
     store.record_approval({**APPROVAL, "digest": digest}, "run", "cro@bank.example")  # a real one, to copy
     store.close()
-    _copy_last_as(store_url, -7)
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="ck_pml_decisions_seq_in_chain"):
+        _copy_last_as(store_url, -7)  # the schema itself refuses a seq below 1
+    _copy_last_as(store_url, -7, past_checks=True)
     _sql(store_url, "DELETE FROM pml_decisions WHERE seq = 3")  # the copied original goes: only the forgery is left
     _sql(store_url, "UPDATE pml_head SET seq = 2, hash = (SELECT hash FROM pml_decisions WHERE seq = 2) WHERE id = 1")
     still = run_cli("check", "run")
