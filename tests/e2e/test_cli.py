@@ -36,6 +36,8 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "usecases.approving",
     "usecases.checking",
     "base.config",
+    "base.dates",
+    "base.identities",
     "base.errors",
     "base.escaping",
     "base.secrets",
