@@ -36,7 +36,7 @@ class Guard:
         names = frozenset(
             ({_bracketed(host)} if not _wildcard(host) else set()) | (set(LOOPBACK_NAMES) if _loopback(host) else set())
         )
-        anywhere = frozenset(h.lower() for h in allowed_hosts)
+        anywhere = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
         scheme = "https" if tls else "http"  # a page the service itself serves (/docs) is of its own origin
         own = {f"{scheme}://{n}:{port}" for n in names} | {f"{scheme}://{n}" for n in anywhere}
         origins = frozenset(own | {o.lower().rstrip("/") for o in allowed_origins})

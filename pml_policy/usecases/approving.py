@@ -121,7 +121,7 @@ def approve(
 
 def revoke(ws: Workspace, seq: int, reason: str) -> int:
     """Withdraw an approval with a new record (never an edit): by its approver or a member of its role."""
-    by, policies = ws.actor, ws.policies
+    by, policies = identity(ws.actor), ws.policies
     given = next((a for a in ws.log.store(create=False).approvals(None) if a["seq"] == seq), None)
     if given is None or given["revoked_by"] is not None:
         what = "is not an approval" if given is None else f"was revoked by record #{given['revoked_by']}"
