@@ -28,12 +28,14 @@ lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of 
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: setup         ## engines; audit log (appends, verify, cold start); report over 1M decisions; service; impact
-	-$(BIN)/python bench/engine.py
-	$(BIN)/python bench/audit.py
-	$(BIN)/python bench/report.py
-	$(BIN)/python bench/service.py --mlflow
-	$(BIN)/python bench/impact.py
+bench: setup         ## every bench at full size (~40 min; figures kept in bench/results/), then bench/README.md
+	$(BIN)/python bench/engine.py --record bench/results
+	$(BIN)/python bench/audit.py --record bench/results
+	$(BIN)/python bench/report.py --record bench/results
+	$(BIN)/python bench/impact.py --record bench/results
+	$(BIN)/python bench/mlflow_reads.py --record bench/results
+	$(BIN)/python bench/service.py --mlflow --record bench/results
+	$(BIN)/python bench/readme.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info

@@ -1,20 +1,22 @@
-"""Audit log throughput, measured side by side on SQLite and PostgreSQL in one run, each figure
-beside its floor on this machine (measured in the same run) and its target (issue #15):
+"""The audit log on SQLite and PostgreSQL side by side, every figure beside its floor from the
+same run, contenders interleaved round by round (bench/measure.py), and the target of issue #15:
 
-  * appends through AuditStore.append: one decision per transaction as `check` records it (rate in
-    wall and CPU time; target on SQLite >= 2,500/s CPU), 8 writer processes at once, and a govern
-    of 100 versions (100 decisions in one transaction; target >= 8,000 decisions/s recorded).
-    Floor: the same rows through the bare driver;
+  * appends through AuditStore.append, one decision per transaction as `check` records it (target
+    on SQLite >= 2,500/s CPU), and a govern of 100 distinct versions in one transaction (each
+    subject's evidence its own, as govern records them; target >= 8,000 decisions/s). Floor for
+    both: the same rows written as the store writes them (its transaction, and on PostgreSQL its one
+    pipeline), without the JSON, hashing and policy registration above them. Also 8 writer processes;
   * verify over a log of real records (decisions of the starter policies with their evidence and
     the rows beside them, written in bulk as the write path makes them), in one pass and in seq
     ranges by one process per CPU (what `audit verify` does); targets >= 200,000 records/s on
     SQLite and >= 60,000/s on PostgreSQL. Floor: reading the records and sha256 alone, one process;
   * peak memory of `audit export` over that log (streaming: it must not grow with the log);
-  * the cold start of `pml-policy check` with its SQLite append, from an installed wheel (built
-    and byte-compiled as pip installs it), beside the floor `python -c "import click, lark, yaml;
+  * the cold start of `pml-policy check` with its SQLite append, from an installed wheel with its
+    .pyc files, as a fresh CI runner runs it (no parse cache, no cache key) and as a second run does
+    (the policies' parse cache filled), beside the floor `python -c "import click, lark, yaml;
     from pydantic import BaseModel"`; target <= 1.3x.
 
-    python bench/audit.py [--records 200000] [--appends 2000] [--stores sqlite,postgresql]
+    python bench/audit.py [--records 200000] [--appends 2000] [--rounds 3] [--stores sqlite,postgresql] [--quick]
 
 PostgreSQL: the machine's server at PML_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
 each run creates and drops its own databases.
@@ -22,136 +24,197 @@ each run creates and drops its own databases.
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import multiprocessing
 import os
-import statistics
-import subprocess
+import shutil
 import sys
 import tempfile
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from measure import (
+    ROOT,
+    Figures,
+    Row,
+    Series,
+    arguments,
+    fill,
+    fresh_log,
+    installed_wheel,
+    interleaved,
+    load_average,
+    pml_command,
+    ratio,
+    run_pml,
+    timed_command,
+    verdict,
+)
 
-from measure import fill, run_pml  # noqa: E402  (bench/, beside this script)
-
-PG_ADMIN = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGETS = {"append_cpu_sqlite": 2500.0, "govern_100": 8000.0, "verify_sqlite": 200_000.0, "verify_postgresql": 60_000.0}
 COLD_START_RATIO = 1.3
+GOVERNED = 100  # versions in one govern
 
 
-def entry():
+def entries(count: int) -> list[Any]:
+    """`count` decisions of the starter policies on distinct versions (each its own evidence: a
+    version number and an AUC of its own) against one champion, as govern records a model."""
     from pml_policy.adapters import fetch
     from pml_policy.audit import Entry
-    from pml_policy.engine import evaluate, load
+    from pml_policy.engine import Subject, evaluate, load
 
     policies = load([ROOT / "policies" / "starter"])
-    subject = fetch(str(ROOT / "examples" / "credit-fail"))
+    base = fetch(str(ROOT / "examples" / "credit-fail"))
     champion = fetch(str(ROOT / "examples" / "credit-champion"))
-    return Entry(evaluate(policies, subject, champion), subject, champion)
-
-
-def fresh_url(store: str, tmp: Path) -> tuple[str, callable]:
-    if store == "sqlite":
-        path = tmp / f"audit-{uuid.uuid4().hex[:8]}.db"
-        return f"sqlite:///{path}", lambda: None
-    import psycopg
-
-    name = f"pml_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
-
-
-_ENTRY = None  # built once before timing; forked writers inherit it
-
-
-def _append_many(url: str, count: int, per_transaction: int = 1) -> None:
-    from pml_policy.audit import AuditStore
-
-    store, entries = AuditStore(url), _entries(per_transaction)
-    for _ in range(count // per_transaction):
-        for e in entries:
-            e.decision.id = uuid.uuid4().hex
-        store.append(entries, "bench", {})
-    store.close()
-
-
-def _entries(count: int) -> list:
-    """`count` decisions against one champion, as govern records a model's versions."""
-    import copy
-
-    global _ENTRY
-    _ENTRY = _ENTRY or entry()
     made = []
-    for _ in range(count):
-        e = copy.copy(_ENTRY)
-        e.decision = _ENTRY.decision.model_copy(update={"id": uuid.uuid4().hex})
-        made.append(e)
+    for n in range(count):
+        data = base.model_dump()
+        data.update(digest="", model={**data["model"], "version": str(n + 1)})
+        data["metrics"] = {**data["metrics"], "val_auc": round(0.7 + n / 10_000, 4)}
+        subject = Subject.model_validate(data)
+        made.append(Entry(evaluate(policies, subject, champion), subject, champion))
     return made
 
 
-def bench_appends(url: str, count: int, writers: int = 1, per_transaction: int = 1) -> tuple[float, float]:
-    """Decisions recorded per second: (wall, CPU of this process; CPU is None for several writers)."""
+def appender(url: str, batch: list[Any], count: int) -> Callable[[], None]:
+    """`count` decisions through AuditStore.append, len(batch) per transaction, each a new record."""
     from pml_policy.audit import AuditStore
 
-    _entries(1)
-    AuditStore(url).close()
-    if writers == 1:
-        start, cpu = time.perf_counter(), time.process_time()
-        _append_many(url, count, per_transaction)
-        return count / (time.perf_counter() - start), count / (time.process_time() - cpu)
-    context = multiprocessing.get_context("fork")
-    procs = [context.Process(target=_append_many, args=(url, count // writers)) for _ in range(writers)]
-    start = time.perf_counter()
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
-    elapsed = time.perf_counter() - start
-    assert all(p.exitcode == 0 for p in procs)
-    assert AuditStore(url).verify().ok
-    return (count // writers) * writers / elapsed, float("nan")
+    store = AuditStore(url)
+
+    def run() -> None:
+        for _ in range(count // len(batch)):
+            for e in batch:
+                e.decision.id = uuid.uuid4().hex
+            store.append(batch, "bench", {})
+
+    return run
 
 
-def floor_appends(url: str, count: int) -> float:
-    """The database alone: the same rows (one decision, its rule results and actions) written through
-    the bare driver, one transaction each, built once up front. What AuditStore.append could reach."""
+def floor_writer(url: str, batch: list[Any], count: int) -> Callable[[], None]:
+    """The same rows written as AuditStore.append writes them (its transaction, the head locked on
+    PostgreSQL, its one pipeline there), prepared once up front: what the database alone costs."""
     from pml_policy.audit import AuditStore, chain
-    from pml_policy.audit.rows import Prepared, insert_sql
+    from pml_policy.audit.rows import CHILD_TABLES, Prepared, insert_sql
 
     store = AuditStore(url)
-    prepared = Prepared.of(entry(), "bench", "{}", {})
-    raw = store.db.engine.raw_connection()
-    cursor, mark = raw.cursor(), store.db.mark
-    start = time.perf_counter()
-    for _ in range(count):
-        if store.db.is_sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-        cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + ("" if store.db.is_sqlite else " FOR UPDATE"))
-        seq = cursor.fetchone()[0] + 1
-        row = {**prepared.row, "id": uuid.uuid4().hex, "seq": seq, "prev_hash": chain.GENESIS, "hash": chain.GENESIS}
-        cursor.execute(insert_sql("pml_decisions", tuple(row), mark), row)
-        for name, rows in prepared.child_rows(seq).items():
-            if rows:
-                cursor.executemany(insert_sql(name, tuple(rows[0]), mark), rows)
-        cursor.execute(store.db.sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
-        raw.commit()
-    elapsed = time.perf_counter() - start
-    raw.close()
-    store.close()
-    return count / elapsed
+    store.append(batch[:1], "bench", {})  # the policies registered, as append finds them after its first
+    prepared = [Prepared.of(e, "bench", "{}", {}) for e in batch]
+    db = store.db
+
+    def run() -> None:
+        for _ in range(count // len(batch)):
+            with db.writing() as cursor:
+                cursor.execute("SELECT seq FROM pml_head WHERE id = 1" + ("" if db.is_sqlite else " FOR UPDATE"))
+                seq = cursor.fetchone()[0]
+                tables: dict[str, list[dict[str, Any]]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES)}
+                for p in prepared:
+                    seq += 1
+                    tables["pml_decisions"].append(
+                        dict(
+                            p.row,
+                            id=uuid.uuid4().hex,
+                            seq=seq,
+                            prev_hash=chain.GENESIS,
+                            hash=chain.GENESIS,
+                            signature=None,
+                        )
+                    )
+                    for name, rows in p.child_rows(seq).items():
+                        tables[name].extend(rows)
+                with contextlib.nullcontext() if db.is_sqlite else cursor.connection.pipeline():
+                    for name, rows in tables.items():
+                        if rows:
+                            cursor.executemany(insert_sql(name, tuple(rows[0]), db.mark), rows)
+                    cursor.execute(db.sql("UPDATE pml_head SET seq = {seq} WHERE id = 1"), {"seq": seq})
+
+    return run
 
 
-def floor_verify(url: str) -> float:
+def _append_process(url: str, count: int) -> None:
+    appender(url, entries(1), count)()
+
+
+def writers(url: str, count: int, processes: int = 8) -> Callable[[], None]:
+    """`processes` writer processes appending count/processes decisions each, one per transaction."""
+    context = multiprocessing.get_context("fork")
+
+    def run() -> None:
+        procs = [context.Process(target=_append_process, args=(url, count // processes)) for _ in range(processes)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        if any(p.exitcode != 0 for p in procs):
+            raise SystemExit("a writer process failed")
+
+    return run
+
+
+def bench_appends(figures: Figures, store: str, tmp: Path, appends: int, rounds: int) -> None:
+    one, governed = entries(1), entries(GOVERNED)
+    per_govern = max(GOVERNED, appends // GOVERNED * GOVERNED)
+    with contextlib.ExitStack() as stack:
+        url = {
+            name: stack.enter_context(fresh_log(store, tmp))
+            for name in ("one", "floor", "govern", "govern_floor", "writers")
+        }
+        series = interleaved(
+            {
+                "one": (appends, appender(url["one"], one, appends)),
+                "floor": (appends, floor_writer(url["floor"], one, appends)),
+                "govern": (per_govern, appender(url["govern"], governed, per_govern)),
+                "govern_floor": (per_govern, floor_writer(url["govern_floor"], governed, per_govern)),
+                "writers": (appends // 8 * 8, writers(url["writers"], appends)),
+            },
+            rounds,
+        )
+        _verified(url["one"], url["govern"], url["writers"])
+    table = f"appends ({store})"
+    s, floor = series["one"], series["floor"]
+    cpu = Series("cpu", s.count, wall=s.cpu).rate()
+    target = (
+        verdict(cpu.median, TARGETS["append_cpu_sqlite"], figures.quick, unit="/s CPU") if store == "sqlite" else ""
+    )
+    figures.row(
+        table,
+        Row(
+            "one decision per transaction (as check)",
+            f"{s.rate().show()}/s wall, {cpu.show()}/s CPU",
+            f"floor {floor.rate().show()}/s: append at {ratio(s, floor).show('.0%')} of it",
+            target,
+            s.loads().show(".1f"),
+        ),
+    )
+    s, floor = series["govern"], series["govern_floor"]
+    figures.row(
+        table,
+        Row(
+            f"a govern of {GOVERNED} distinct versions, one transaction",
+            f"{s.rate().show()} decisions/s",
+            f"floor {floor.rate().show()}/s: append at {ratio(s, floor).show('.0%')} of it",
+            verdict(s.rate().median, TARGETS["govern_100"], figures.quick, unit="/s"),
+            s.loads().show(".1f"),
+        ),
+    )
+    s = series["writers"]
+    figures.row(
+        table, Row("8 writer processes, one decision each", f"{s.rate().show()}/s", "", "", s.loads().show(".1f"))
+    )
+
+
+def _verified(*urls: str) -> None:
+    from pml_policy.audit import AuditStore
+
+    for url in urls:
+        verdict_ = AuditStore(url).verify()
+        if not verdict_.ok:
+            raise SystemExit(f"the appended log does not verify: {verdict_.problem}")
+
+
+def floor_verify(url: str) -> Callable[[], None]:
     """Reading and hashing alone: every record's columns fetched through the bare driver and its
     body and evidence put through sha256, with no chain logic. What verify could reach."""
     import hashlib
@@ -159,150 +222,144 @@ def floor_verify(url: str) -> float:
     from pml_policy.audit import AuditStore, chain
 
     store = AuditStore(url)
-    raw = store.db.engine.raw_connection()
-    if store.db.is_sqlite:
-        cursor = raw.cursor()
-    else:
-        cursor = raw.driver_connection.cursor(name="floor")
-        cursor.itersize = 2000
-    start, count = time.perf_counter(), 0
-    cursor.execute(f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions ORDER BY seq")
-    for row in cursor:
-        hashlib.sha256((row[1] + row[4]).encode()).hexdigest()
-        count += 1
-    elapsed = time.perf_counter() - start
-    raw.rollback()
-    raw.close()
-    store.close()
-    return count / elapsed
+
+    def run() -> None:
+        raw = store.db.engine.raw_connection()
+        if store.db.is_sqlite:
+            cursor = raw.cursor()
+        else:
+            cursor = raw.driver_connection.cursor(name="floor")
+            cursor.itersize = 2000
+        cursor.execute(f"SELECT {', '.join((*chain.HASHED, 'hash'))} FROM pml_decisions ORDER BY seq")
+        for row in cursor:
+            hashlib.sha256((row[1] + row[4]).encode()).hexdigest()
+        raw.rollback()
+        raw.close()
+
+    return run
 
 
-def bench_verify(url: str, workers: int | None) -> tuple[float, int]:
+def verifier(url: str, workers: int | None) -> Callable[[], None]:
     from pml_policy.audit import AuditStore
 
     store = AuditStore(url)
-    start = time.perf_counter()
-    verdict = store.verify(workers=workers)
-    elapsed = time.perf_counter() - start
-    assert verdict.ok, verdict.problem
-    return verdict.records / elapsed, verdict.records
+
+    def run() -> None:
+        found = store.verify(workers=workers)
+        if not found.ok:
+            raise SystemExit(f"verify failed on the bench's own log: {found.problem}")
+
+    return run
 
 
-def bench_export_memory(url: str) -> tuple[float, float]:
-    """Peak RSS of `pml-policy audit export` writing to /dev/null, and its time."""
-    elapsed, peak, _ = run_pml("audit", "export", "--audit", url, "-o", "/dev/null")
-    return peak, elapsed
-
-
-def bench_cold_start(runs: int, tmp: Path) -> tuple[float, float]:
-    """Median wall time of `check examples/credit-pass -p policies/starter` with its SQLite append,
-    from the wheel as pip installs it (unpacked and byte-compiled; the dependencies are this
-    environment's), and of the floor, run alternately so that both see the same machine."""
-    import compileall
-    import zipfile
-
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "wheel"), str(ROOT)],
-        check=True,
-        capture_output=True,
+def bench_verify(figures: Figures, store: str, tmp: Path, records: int, rounds: int, wheel: dict[str, str]) -> None:
+    with fresh_log(store, tmp) as url:
+        seconds = fill(url, records)
+        print(f"  (wrote {records:,} real chained records with their rows in bulk in {seconds:.0f} s)", flush=True)
+        series = interleaved(
+            {
+                "one pass": (records, verifier(url, workers=1)),
+                "ranges": (records, verifier(url, workers=None)),
+                "floor": (records, floor_verify(url)),
+            },
+            rounds,
+        )
+        _, peak, _ = run_pml("audit", "export", "--audit", url, "-o", "/dev/null", env=wheel)
+        load = f"{load_average():.1f}"
+    table = f"verify ({store})"
+    whole, ranged, floor = series["one pass"], series["ranges"], series["floor"]
+    figures.row(
+        table,
+        Row(
+            f"audit verify, {records:,} records, one pass",
+            f"{whole.rate().show()} records/s",
+            f"floor (reading + sha256, one process) {floor.rate().show()}/s: {ratio(whole, floor).show('.0%')} of it",
+            "",
+            whole.loads().show(".1f"),
+        ),
     )
-    site = tmp / "site"
-    with zipfile.ZipFile(next((tmp / "wheel").glob("pml_policy-*.whl"))) as wheel:
-        wheel.extractall(site)
-    compileall.compile_dir(site, quiet=1)
-    env = {**os.environ, "PYTHONPATH": str(site)}  # before this checkout's editable install
-    run = tmp / "run"
+    figures.row(
+        table,
+        Row(
+            "audit verify, seq ranges, a process per CPU",
+            f"{ranged.rate().show()} records/s",
+            f"{ratio(ranged, whole).show('.1f', 'x')} one pass",
+            verdict(ranged.rate().median, TARGETS[f"verify_{store}"], figures.quick, unit="/s"),
+            ranged.loads().show(".1f"),
+        ),
+    )
+    figures.row(
+        table,
+        Row(f"audit export, {records:,} records: peak memory", f"{peak:.0f} MiB", "it streams the records", "", load),
+    )
+
+
+def bench_cold_start(figures: Figures, tmp: Path, rounds: int, wheel: dict[str, str]) -> None:
+    """`check examples/credit-pass -p policies/starter` with its SQLite append, from the installed
+    wheel: with no cache at all (a fresh runner: the parse cache and its key made on the way), and
+    with the parse cache a previous run filled; beside the floor, interleaved."""
+    run = tmp / "cold"
     run.mkdir()
-    check = (
-        "import sys; from pml_policy.cli import main; sys.argv = ['pml-policy', 'check', sys.argv[1], '-p', "
-        f"sys.argv[2], '--audit', 'sqlite:///{run}/cold.db']; main()"
-    )
-    commands = {
-        "check": [sys.executable, "-c", check, str(ROOT / "examples/credit-pass"), str(ROOT / "policies/starter")],
-        "floor": [sys.executable, "-c", "import click, lark, yaml; from pydantic import BaseModel"],
+    check = pml_command("check", str(ROOT / "examples/credit-pass"), "-p", str(ROOT / "policies/starter"))
+    warm = {
+        **wheel,
+        "PML_AUDIT_URL": f"sqlite:///{run}/warm.db",
+        "PML_CACHE_DIR": str(run / "cache"),
+        "XDG_CACHE_HOME": str(run / "xdg"),
     }
-    done = subprocess.run(commands["check"], cwd=run, env=env, capture_output=True, text=True)
-    assert done.returncode == 0 and str(site) in _origin(env, run), done.stderr  # the wheel's code, the log made
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, cwd=run, env=env, capture_output=True, check=True)
-            times[name].append(time.perf_counter() - start)
-    return statistics.median(times["check"]), statistics.median(times["floor"])
+    timed_command(check, env=warm, cwd=run)  # fills the parse cache
 
+    def fresh() -> None:
+        for folder in ("fresh-cache", "fresh-xdg"):
+            shutil.rmtree(run / folder, ignore_errors=True)
+        env = {**warm, "PML_CACHE_DIR": str(run / "fresh-cache"), "XDG_CACHE_HOME": str(run / "fresh-xdg")}
+        timed_command(check, env=env, cwd=run)
 
-def _origin(env: dict[str, str], cwd: Path) -> str:
-    where = "import pml_policy.cli; print(pml_policy.cli.__file__)"
-    return subprocess.run([sys.executable, "-c", where], env=env, cwd=cwd, capture_output=True, text=True).stdout
-
-
-def verdict(value: float, target: float, higher_is_better: bool = True) -> str:
-    met = value >= target if higher_is_better else value <= target
-    return f"target {'>=' if higher_is_better else '<='} {target:g}: {'met' if met else 'MISSED'}"
+    floor = [sys.executable, "-P", "-c", "import click, lark, yaml; from pydantic import BaseModel"]
+    series = interleaved(
+        {
+            "fresh": (1, fresh),
+            "warm": (1, lambda: timed_command(check, env=warm, cwd=run)),
+            "floor": (1, lambda: timed_command(floor, env=wheel, cwd=run)),
+        },
+        rounds,
+    )
+    base = series["floor"]
+    for name, label in (("fresh", "no parse cache (a fresh CI runner)"), ("warm", "parse cache filled")):
+        s = series[name]
+        times = ratio(base, s)  # rate ratio floor/check = time ratio check/floor
+        figures.row(
+            "cold start",
+            Row(
+                f"check with its SQLite append, installed wheel, {label}",
+                f"{s.seconds().show('.3f', ' s')}",
+                f"{times.show('.2f', 'x')} the floor's {base.seconds().show('.3f', ' s')}",
+                verdict(times.median, COLD_START_RATIO, figures.quick, higher_is_better=False, unit="x"),
+                s.loads().show(".1f"),
+            ),
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--records", type=int, default=200_000, help="size of the log that verify and export read")
-    parser.add_argument("--appends", type=int, default=2000, help="appends per measurement")
+    parser.add_argument("--appends", type=int, default=2000, help="decisions appended per contender per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--cold-runs", type=int, default=15)
+    parser.add_argument("--cold-runs", type=int, default=15, help="rounds of the cold start")
     args = parser.parse_args()
+    if args.quick:
+        args.records, args.appends, args.rounds, args.cold_runs = 3000, 200, 2, 2
+    figures = Figures("audit", args.quick)
     with tempfile.TemporaryDirectory(dir=os.environ.get("PML_BENCH_DIR")) as tmp_name:
         tmp = Path(tmp_name)
-        for store in args.stores.split(","):
+        wheel = installed_wheel(tmp)
+        for store in filter(None, args.stores.split(",")):
             print(f"{store}:", flush=True)
-            bench_store(store, tmp, args.appends, args.records)
-        check, floor = bench_cold_start(args.cold_runs, tmp)
-        print(f"cold start, check with its SQLite append (installed wheel): median {check:.3f} s", flush=True)
-        print(
-            f"  floor: python -c 'import click, lark, yaml; from pydantic import BaseModel': {floor:.3f} s   "
-            f"ratio {check / floor:.2f}x   {verdict(check / floor, COLD_START_RATIO, higher_is_better=False)}"
-        )
-
-
-def bench_store(store: str, tmp: Path, appends: int, records: int) -> None:
-    def measured(label: str, writers: int = 1, per_transaction: int = 1, target: float | None = None) -> float:
-        url, drop = fresh_url(store, tmp)
-        try:
-            wall, cpu = bench_appends(url, appends, writers, per_transaction)
-        finally:
-            drop()
-        cpu_text = "" if cpu != cpu else f", {cpu:7.0f} /s CPU"
-        line = f"  {label:<34} {wall:7.0f} /s wall{cpu_text}"
-        print(line + (f"   {verdict(cpu if per_transaction == 1 else wall, target)}" if target else ""), flush=True)
-        return wall
-
-    sqlite = store == "sqlite"
-    one = measured("appends, 1 per transaction", target=TARGETS["append_cpu_sqlite"] if sqlite else None)
-    url, drop = fresh_url(store, tmp)
-    try:
-        floor = floor_appends(url, appends)
-    finally:
-        drop()
-    print(f"    the database alone (same rows)   {floor:7.0f} /s wall   (append reaches {one / floor:.0%} of it)")
-    measured("appends, 8 writer processes", writers=8)
-    measured("govern of 100 versions (1 transaction)", per_transaction=100, target=TARGETS["govern_100"])
-    url, drop = fresh_url(store, tmp)
-    try:
-        seconds = fill(url, records)
-        print(f"  (wrote {records:,} real chained records with their rows in bulk in {seconds:.0f} s)", flush=True)
-        whole, count = bench_verify(url, workers=1)
-        ranged, _ = bench_verify(url, workers=None)
-        floor = floor_verify(url)
-        target = TARGETS[f"verify_{store}"]
-        print(f"  verify {count:,} records, one pass    {whole:7.0f} /s", flush=True)
-        print(
-            f"  verify, seq ranges (1 process/CPU)  {ranged:7.0f} /s   {verdict(ranged, target)}   "
-            f"({ranged / whole:.1f}x one pass)",
-            flush=True,
-        )
-        print(f"    reading + sha256 alone, 1 process {floor:7.0f} /s   (one pass reaches {whole / floor:.0%} of it)")
-        peak, seconds = bench_export_memory(url)
-        print(f"  export {count:,} records: {seconds:.0f} s, peak memory {peak:.0f} MiB (streaming)", flush=True)
-    finally:
-        drop()
+            bench_appends(figures, store, tmp, args.appends, args.rounds)
+            bench_verify(figures, store, tmp, args.records, args.rounds, wheel)
+        bench_cold_start(figures, tmp, args.cold_runs, wheel)
+    figures.save(args.record)
 
 
 if __name__ == "__main__":

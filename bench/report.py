@@ -2,53 +2,74 @@
 
 Each log is written in bulk: real decisions of the starter policies (pass, warn and fail, ten rule
 results each, with their evidence) copied into chained records of their own, spread over 90 days
-and 8 models, so that `audit verify` finds every record and its rows as the write path makes them. Then
-`pml-policy report --period … --format json` runs as a user runs it, timed, with its peak memory
-read by /usr/bin/time: once with the chain's verification (which reads every record) and once
-with --no-verify (the SQL aggregates alone).
+and 8 models, so that `audit verify` finds every record and its rows as the write path makes them.
+Then `pml-policy report --period last-90d --format json` runs as a user runs it (from an installed
+wheel), timed, with its peak memory read by /usr/bin/time: with the chain's verification (which
+reads every record) and with --no-verify (the SQL aggregates alone), interleaved round by round.
 
-    python bench/report.py [--sizes 10000,100000,1000000]
+    python bench/report.py [--sizes 10000,100000,1000000] [--rounds 3] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from measure import fill, run_pml  # noqa: E402  (bench/, beside this script)
+from measure import ROOT, Figures, Row, arguments, fill, installed_wheel, interleaved, ratio, run_pml, verdict
 
 TARGET_1M = 6.0  # seconds for a report over 1,000,000 decisions, chain verified (issue #15)
 
 
-def report(url: str, verify: bool) -> tuple[float, float]:
+def reporter(url: str, verify: bool, wheel: dict[str, str], peaks: list[float]) -> Callable[[], None]:
     args = ["report", "--period", "last-90d", "--format", "json", "-o", "/dev/null", "--audit", url]
     args += ["-p", str(ROOT / "policies"), *([] if verify else ["--no-verify"])]
-    elapsed, peak, _ = run_pml(*args)
-    return elapsed, peak
+
+    def run() -> None:
+        peaks.append(run_pml(*args, env=wheel)[1])
+
+    return run
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'decisions':>10} {'fill s':>8} {'report s':>9} {'peak MiB':>9} {'--no-verify s':>14} {'peak MiB':>9}")
+    if args.quick:
+        args.sizes, args.rounds = "2000", 2
+    figures = Figures("report", args.quick)
     with tempfile.TemporaryDirectory() as tmp:
+        wheel = installed_wheel(Path(tmp))
         for size in (int(s) for s in args.sizes.split(",")):
             url = f"sqlite:///{tmp}/audit-{size}.db"
             filled = fill(url, size)
-            with_verify, peak = report(url, True)
-            without, peak_nv = report(url, False)
-            print(
-                f"{size:>10,} {filled:8.1f} {with_verify:9.2f} {peak:9.0f} {without:14.2f} {peak_nv:9.0f}", flush=True
+            print(f"  (wrote {size:,} records in bulk in {filled:.0f} s)", flush=True)
+            peaks: dict[str, list[float]] = {"verified": [], "aggregates": []}
+            series = interleaved(
+                {
+                    "verified": (1, reporter(url, True, wheel, peaks["verified"])),
+                    "aggregates": (1, reporter(url, False, wheel, peaks["aggregates"])),
+                },
+                args.rounds,
             )
-            if size == 1_000_000:
-                met = with_verify <= TARGET_1M
-                print(f"  1,000,000 with the chain verified: target <= {TARGET_1M:g} s: {'met' if met else 'MISSED'}")
+            verified, aggregates = series["verified"], series["aggregates"]
+            target = (
+                verdict(verified.seconds().median, TARGET_1M, figures.quick, False, " s") if size == 1_000_000 else ""
+            )
+            figures.row(
+                "report",
+                Row(
+                    f"report over {size:,} decisions, chain verified",
+                    f"{verified.seconds().show('.2f', ' s')}, peak {max(peaks['verified']):.0f} MiB",
+                    f"--no-verify (aggregates alone) {aggregates.seconds().show('.2f', ' s')}, "
+                    f"peak {max(peaks['aggregates']):.0f} MiB: "
+                    f"verified takes {ratio(aggregates, verified).show('.1f', 'x')} as long",
+                    target,
+                    verified.loads().show(".1f"),
+                ),
+            )
+    figures.save(args.record)
 
 
 if __name__ == "__main__":
