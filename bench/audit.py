@@ -133,16 +133,18 @@ def floor_writer(url: str, batch: list[Any], count: int) -> Callable[[], None]:
     return run
 
 
-def _append_process(url: str, count: int) -> None:
-    appender(url, entries(1), count)()
+def _append_process(url: str, batch: list[Any], count: int) -> None:
+    appender(url, batch, count)()
 
 
-def writers(url: str, count: int, processes: int = 8) -> Callable[[], None]:
-    """`processes` writer processes appending count/processes decisions each, one per transaction."""
+def writers(url: str, batch: list[Any], count: int, processes: int = 8) -> Callable[[], None]:
+    """`processes` writer processes (forked: the decision is built once, before) appending
+    count/processes decisions each, one per transaction."""
     context = multiprocessing.get_context("fork")
 
     def run() -> None:
-        procs = [context.Process(target=_append_process, args=(url, count // processes)) for _ in range(processes)]
+        share = count // processes
+        procs = [context.Process(target=_append_process, args=(url, batch, share)) for _ in range(processes)]
         for p in procs:
             p.start()
         for p in procs:
@@ -167,7 +169,7 @@ def bench_appends(figures: Figures, store: str, tmp: Path, appends: int, rounds:
                 "floor": (appends, floor_writer(url["floor"], one, appends)),
                 "govern": (per_govern, appender(url["govern"], governed, per_govern)),
                 "govern_floor": (per_govern, floor_writer(url["govern_floor"], governed, per_govern)),
-                "writers": (appends // 8 * 8, writers(url["writers"], appends)),
+                "writers": (appends // 8 * 8, writers(url["writers"], one, appends)),
             },
             rounds,
         )
