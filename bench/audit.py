@@ -39,7 +39,7 @@ from measure import (
     ROOT,
     Figures,
     Row,
-    Series,
+    Spread,
     arguments,
     fill,
     fresh_log,
@@ -176,7 +176,7 @@ def bench_appends(figures: Figures, store: str, tmp: Path, appends: int, rounds:
         _verified(url["one"], url["govern"], url["writers"])
     table = f"appends ({store})"
     s, floor = series["one"], series["floor"]
-    cpu = Series("cpu", s.count, wall=s.cpu).rate()
+    cpu = Spread.of(s.cpu_rates)
     target = (
         verdict(cpu.median, TARGETS["append_cpu_sqlite"], figures.quick, unit="/s CPU") if store == "sqlite" else ""
     )
@@ -184,8 +184,8 @@ def bench_appends(figures: Figures, store: str, tmp: Path, appends: int, rounds:
         table,
         Row(
             "one decision per transaction (as check)",
-            f"{s.rate().show()}/s wall, {cpu.show()}/s CPU",
-            f"floor {floor.rate().show()}/s: append at {ratio(s, floor).show('.0%')} of it",
+            f"{s.rate().show(unit='/s')} wall, {cpu.show(unit='/s')} CPU",
+            f"floor {floor.rate().show(unit='/s')}: append at {ratio(s, floor).show('.0%')} of it",
             target,
             s.loads().show(".1f"),
         ),
@@ -195,15 +195,16 @@ def bench_appends(figures: Figures, store: str, tmp: Path, appends: int, rounds:
         table,
         Row(
             f"a govern of {GOVERNED} distinct versions, one transaction",
-            f"{s.rate().show()} decisions/s",
-            f"floor {floor.rate().show()}/s: append at {ratio(s, floor).show('.0%')} of it",
+            s.rate().show(unit=" decisions/s"),
+            f"floor {floor.rate().show(unit='/s')}: append at {ratio(s, floor).show('.0%')} of it",
             verdict(s.rate().median, TARGETS["govern_100"], figures.quick, unit="/s"),
             s.loads().show(".1f"),
         ),
     )
     s = series["writers"]
     figures.row(
-        table, Row("8 writer processes, one decision each", f"{s.rate().show()}/s", "", "", s.loads().show(".1f"))
+        table,
+        Row("8 writer processes, one decision each", s.rate().show(unit="/s"), "", "", s.loads().show(".1f")),
     )
 
 
@@ -274,8 +275,9 @@ def bench_verify(figures: Figures, store: str, tmp: Path, records: int, rounds: 
         table,
         Row(
             f"audit verify, {records:,} records, one pass",
-            f"{whole.rate().show()} records/s",
-            f"floor (reading + sha256, one process) {floor.rate().show()}/s: {ratio(whole, floor).show('.0%')} of it",
+            whole.rate().show(unit=" records/s"),
+            f"floor (reading + sha256, one process) {floor.rate().show(unit='/s')}: "
+            f"{ratio(whole, floor).show('.0%')} of it",
             "",
             whole.loads().show(".1f"),
         ),
@@ -284,7 +286,7 @@ def bench_verify(figures: Figures, store: str, tmp: Path, records: int, rounds: 
         table,
         Row(
             "audit verify, seq ranges, a process per CPU",
-            f"{ranged.rate().show()} records/s",
+            ranged.rate().show(unit=" records/s"),
             f"{ratio(ranged, whole).show('.1f', 'x')} one pass",
             verdict(ranged.rate().median, TARGETS[f"verify_{store}"], figures.quick, unit="/s"),
             ranged.loads().show(".1f"),

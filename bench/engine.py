@@ -183,7 +183,7 @@ def report(figures: Figures, series: dict[str, Series]) -> None:
         "engines",
         Row(
             LABELS["pml"],
-            f"{rate.show()}/s",
+            rate.show(unit="/s"),
             "",
             verdict(rate.median, RATE_TARGET, figures.quick, unit="/s"),
             pml.loads().show(".1f"),
@@ -194,7 +194,7 @@ def report(figures: Figures, series: dict[str, Series]) -> None:
         times = ratio(pml, s)  # a floor: how near pml-policy comes; an engine: how far ahead it is
         beside = f"pml-policy: {times.show('.1f' if name in TARGETS else '.2f', 'x')} its rate"
         target = verdict(times.median, TARGETS[name], figures.quick, unit="x") if name in TARGETS else ""
-        figures.row("engines", Row(LABELS[name], f"{s.rate().show()}/s", beside, target, s.loads().show(".1f")))
+        figures.row("engines", Row(LABELS[name], s.rate().show(unit="/s"), beside, target, s.loads().show(".1f")))
 
 
 if __name__ == "__main__":

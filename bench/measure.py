@@ -84,7 +84,7 @@ class Spread:
         return cls(min(values), statistics.median(values), max(values))
 
     def show(self, fmt: str = ",.0f", unit: str = "") -> str:
-        """'11,636/s (10,902-11,801)': the median, then the range over rounds."""
+        """'11,636/s (10,902-11,801)' (unit="/s"): the median, then the range over rounds."""
         if self.low == self.high:
             return f"{self.median:{fmt}}{unit}"
         return f"{self.median:{fmt}}{unit} ({self.low:{fmt}}-{self.high:{fmt}})"

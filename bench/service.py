@@ -245,7 +245,7 @@ def bench_store(figures: Figures, store: str, tmp: Path, wheel: dict[str, str], 
             table,
             Row(
                 f"POST /v1/check, {n} client{'s' if n > 1 else ''}",
-                f"{rate.show()} decisions/s, p50 {Spread.of([p * 1000 for p in found.p50]).show('.1f', ' ms')}, "
+                f"{rate.show(unit=' decisions/s')}, p50 {Spread.of([p * 1000 for p in found.p50]).show('.1f', ' ms')}, "
                 f"p99 {p99.show('.1f', ' ms')}",
                 beside,
                 target,
