@@ -47,8 +47,10 @@ from measure import (
     interleaved,
     load_average,
     pml_command,
+    positive,
     ratio,
     run_pml,
+    stores,
     timed_command,
     verdict,
 )
@@ -346,11 +348,11 @@ def bench_cold_start(figures: Figures, tmp: Path, rounds: int, wheel: dict[str, 
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--records", type=int, default=200_000, help="size of the log that verify and export read")
-    parser.add_argument("--appends", type=int, default=2000, help="decisions appended per contender per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--cold-runs", type=int, default=15, help="rounds of the cold start")
+    parser.add_argument("--records", type=positive, default=200_000, help="size of the log that verify and export read")
+    parser.add_argument("--appends", type=positive, default=2000, help="decisions appended per contender per round")
+    parser.add_argument("--rounds", type=positive, default=3)
+    parser.add_argument("--stores", type=stores, default=["sqlite", "postgresql"], help="comma-separated")
+    parser.add_argument("--cold-runs", type=positive, default=15, help="rounds of the cold start")
     args = parser.parse_args()
     if args.quick:
         args.records, args.appends, args.rounds, args.cold_runs = 3000, 200, 2, 2
@@ -358,7 +360,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("PML_BENCH_DIR")) as tmp_name:
         tmp = Path(tmp_name)
         wheel = installed_wheel(tmp)
-        for store in filter(None, args.stores.split(",")):
+        for store in args.stores:
             print(f"{store}:", flush=True)
             bench_appends(figures, store, tmp, args.appends, args.rounds)
             bench_verify(figures, store, tmp, args.records, args.rounds, wheel)

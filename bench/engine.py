@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import rivals
-from measure import Figures, Row, Series, agree, arguments, interleaved, ratio, verdict
+from measure import Figures, Row, Series, agree, arguments, interleaved, positive, ratio, verdict
 from policy40 import CHAMPION, LEVELS, RULES, closures, combine, has_champion, policy_text, required, subjects
 
 # How many times faster the compiled evaluator must be (the benchmarks issue #15).
@@ -110,10 +110,12 @@ def floor_driver(raw: list[dict[str, Any]], objects: bool) -> Run:
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--subjects", type=int, default=10_000)
-    parser.add_argument("--slow-subjects", type=int, default=1_000, help="durable_rules gets a prefix of the subjects")
-    parser.add_argument("--rego-subjects", type=int, default=300, help="regopy, slower still, a shorter prefix")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds; every engine runs once in each")
+    parser.add_argument("--subjects", type=positive, default=10_000)
+    parser.add_argument(
+        "--slow-subjects", type=positive, default=1_000, help="durable_rules gets a prefix of the subjects"
+    )
+    parser.add_argument("--rego-subjects", type=positive, default=300, help="regopy, slower still, a shorter prefix")
+    parser.add_argument("--rounds", type=positive, default=5, help="rounds; every engine runs once in each")
     args = parser.parse_args()
     if args.quick:
         args.subjects, args.slow_subjects, args.rego_subjects, args.rounds = 300, 40, 20, 2

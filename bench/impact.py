@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import ROOT, Figures, Row, arguments, installed_wheel, interleaved, ratio, run_pml
+from measure import ROOT, Figures, Row, arguments, installed_wheel, interleaved, positive, ratio, run_pml, sizes
 
 
 def subjects(count: int) -> list[Any]:
@@ -89,11 +89,11 @@ def command(url: str, proposed: Path, wheel: dict[str, str], answers: list[dict[
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--sizes", default="2000,20000")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sizes", type=sizes, default=[2000, 20000], help="comma-separated")
+    parser.add_argument("--rounds", type=positive, default=3)
     args = parser.parse_args()
     if args.quick:
-        args.sizes, args.rounds = "300", 2
+        args.sizes, args.rounds = [300], 2
     figures = Figures("impact", args.quick)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = installed_wheel(Path(tmp))
@@ -102,7 +102,7 @@ def main() -> None:
         shutil.copytree(current, proposed)
         gate = proposed / "promotion.pml"
         gate.write_text(gate.read_text().replace(">= 0.80", ">= 0.84"))
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in args.sizes:
             url, made = f"sqlite:///{tmp}/audit-{size}.db", subjects(size)
             recorded = fill(url, current, made)
             answers: list[dict[str, Any]] = []

@@ -239,6 +239,42 @@ def verdict(value: float, target: float, quick: bool, higher_is_better: bool = T
     return f"target {sign} {target:,g}{unit}: {outcome}"
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count, a size, rounds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000_000:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: 1 to 100,000,000")
+    return value
+
+
+def sizes(text: str) -> list[int]:
+    """An argparse type: comma-separated sizes, each a positive whole number."""
+    return [positive(part.strip()) for part in text.split(",")]
+
+
+def stores(text: str) -> list[str]:
+    """An argparse type: comma-separated stores, each sqlite or postgresql (empty: none)."""
+    found = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in found if name not in ("sqlite", "postgresql")]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown store {unknown[0]!r}: sqlite or postgresql")
+    return found
+
+
+def duration(text: str) -> float:
+    """An argparse type: a duration in seconds, above 0 and at most an hour."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{value:g} s is out of range: above 0, at most 3600")
+    return value
+
+
 def arguments(description: str | None) -> argparse.ArgumentParser:
     """The options every bench takes: --quick (tiny sizes, for the test suite) and --record."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -27,7 +27,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import ROOT, Figures, Row, arguments, installed_wheel, interleaved, pml_command, ratio, timed_command
+from measure import (
+    ROOT,
+    Figures,
+    Row,
+    arguments,
+    installed_wheel,
+    interleaved,
+    pml_command,
+    positive,
+    ratio,
+    timed_command,
+)
 
 sys.path.insert(0, str(ROOT))  # the tests' MLflow server helper
 
@@ -73,8 +84,8 @@ def register(uri: str, name: str, count: int) -> None:
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--versions", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--versions", type=positive, default=500)
+    parser.add_argument("--rounds", type=positive, default=3)
     args = parser.parse_args()
     if args.quick:
         args.versions, args.rounds = 12, 2

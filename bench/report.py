@@ -16,7 +16,20 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from measure import ROOT, Figures, Row, arguments, fill, installed_wheel, interleaved, ratio, run_pml, verdict
+from measure import (
+    ROOT,
+    Figures,
+    Row,
+    arguments,
+    fill,
+    installed_wheel,
+    interleaved,
+    positive,
+    ratio,
+    run_pml,
+    sizes,
+    verdict,
+)
 
 TARGET_1M = 6.0  # seconds for a report over 1,000,000 decisions, chain verified (issue #15)
 
@@ -33,15 +46,15 @@ def reporter(url: str, verify: bool, wheel: dict[str, str], peaks: list[float]) 
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sizes", type=sizes, default=[10_000, 100_000, 1_000_000], help="comma-separated")
+    parser.add_argument("--rounds", type=positive, default=3)
     args = parser.parse_args()
     if args.quick:
-        args.sizes, args.rounds = "2000", 2
+        args.sizes, args.rounds = [2000], 2
     figures = Figures("report", args.quick)
     with tempfile.TemporaryDirectory() as tmp:
         wheel = installed_wheel(Path(tmp))
-        for size in (int(s) for s in args.sizes.split(",")):
+        for size in args.sizes:
             url = f"sqlite:///{tmp}/audit-{size}.db"
             filled = fill(url, size)
             print(f"  (wrote {size:,} records in bulk in {filled:.0f} s)", flush=True)

@@ -47,11 +47,14 @@ from measure import (
     Row,
     Spread,
     arguments,
+    duration,
     fresh_log,
     installed_wheel,
     interleaved,
     percentile,
     pml_command,
+    positive,
+    stores,
     timed_command,
     verdict,
 )
@@ -305,13 +308,15 @@ def bench_webhooks(figures: Figures, tmp: Path, wheel: dict[str, str], versions:
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long each concurrency level lasts")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated; empty: none")
-    parser.add_argument("--runs", type=int, default=10, help="`pml-policy check` processes per round for the anchor")
+    parser.add_argument("--seconds", type=duration, default=10.0, help="how long each concurrency level lasts")
+    parser.add_argument("--rounds", type=positive, default=3)
+    parser.add_argument("--stores", type=stores, default=["sqlite", "postgresql"], help="comma-separated; empty: none")
+    parser.add_argument(
+        "--runs", type=positive, default=10, help="`pml-policy check` processes per round for the anchor"
+    )
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto", help="auto: wrk when installed")
     parser.add_argument("--mlflow", action="store_true", help="also measure webhook to tag on a real MLflow")
-    parser.add_argument("--versions", type=int, default=20, help="versions registered for the webhook figure")
+    parser.add_argument("--versions", type=positive, default=20, help="versions registered for the webhook figure")
     options = parser.parse_args()
     if options.quick:
         options.seconds, options.rounds, options.runs, options.versions = 1.0, 1, 2, 3
@@ -328,10 +333,8 @@ def main() -> None:
         if use_wrk:
             options.wrk = tmp / "post.lua"
             options.wrk.write_text(WRK_SCRIPT % BODY)
-        figures.note(
-            f"load from {'wrk (one thread)' if use_wrk else 'Python threads'}, {options.seconds:g} s per level"
-        )
-        for store in filter(None, options.stores.split(",")):
+        figures.note(f"load from {clients}, {options.seconds:g} s per level")
+        for store in options.stores:
             bench_store(figures, store, tmp, wheel, options)
         if options.mlflow:
             bench_webhooks(figures, tmp, wheel, options.versions)

@@ -4,6 +4,7 @@ stops the bench naming the subject."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import pytest
@@ -63,3 +64,18 @@ def test_the_page_shows_saved_figures_with_missed_targets_marked(tmp_path, capsy
     text = readme.section(tmp_path, "engine")
     assert "| a \\| b | 10/s | 2x | target >= 20: **missed** | 1.0 |" in text
     assert "Not run yet" in readme.section(tmp_path, "audit")
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "says"),
+    [
+        ("positive", "0", "0 is out of range"),
+        ("positive", "ten", "'ten' is not a whole number"),
+        ("sizes", "10,-1", "-1 is out of range"),
+        ("stores", "sqlite,oracle", "unknown store 'oracle'"),
+        ("duration", "0", "0 s is out of range"),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_it(kind, text, says):
+    with pytest.raises(argparse.ArgumentTypeError, match=says):
+        getattr(measure, kind)(text)
