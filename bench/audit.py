@@ -35,25 +35,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import (
-    ROOT,
-    Figures,
-    Row,
-    Spread,
-    arguments,
-    fill,
-    fresh_log,
-    installed_wheel,
-    interleaved,
-    load_average,
-    pml_command,
-    positive,
-    ratio,
-    run_pml,
-    stores,
-    timed_command,
-    verdict,
-)
+from bulk_logs import fill, fresh_log
+from measure import ROOT, Figures, Row, Spread, arguments, interleaved, load_average, positive, ratio, stores, verdict
+from pml_runs import installed_wheel, pml_command, run_pml, timed_command
 
 TARGETS = {"append_cpu_sqlite": 2500.0, "govern_100": 8000.0, "verify_sqlite": 200_000.0, "verify_postgresql": 60_000.0}
 COLD_START_RATIO = 1.3

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import ROOT, Figures, Row, arguments, installed_wheel, interleaved, positive, ratio, run_pml, sizes
+from measure import ROOT, Figures, Row, arguments, interleaved, positive, ratio, sizes
+from pml_runs import installed_wheel, run_pml
 
 
 def subjects(count: int) -> list[Any]:

@@ -1,5 +1,5 @@
-"""What every bench shares: one timing discipline, figures recorded in one shape, a `pml-policy`
-command run from an installed wheel, an audit log filled in bulk with real records.
+"""What every bench shares: one timing discipline and figures recorded in one shape (running
+`pml-policy` from an installed wheel is in pml_runs.py, audit logs filled in bulk in bulk_logs.py).
 
 The discipline (`interleaved`): the contenders of a comparison run round by round, each once per
 round in an order that rotates, so that a load spike hits all of them rather than one; each starts
@@ -11,8 +11,6 @@ is taken within each round (both sides saw the same machine) before its median i
 from __future__ import annotations
 
 import argparse
-import compileall
-import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -20,12 +18,8 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
-import uuid
-import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +110,6 @@ def interleaved(contenders: dict[str, tuple[int, Callable[[], object]]], rounds:
 def ratio(faster: Series, slower: Series) -> Spread:
     """How many times `faster`'s rate is `slower`'s, taken round by round (both saw the same machine)."""
     return Spread.of([a / b for a, b in zip(faster.rates, slower.rates)])
-
-
-def timed_command(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
-    """Wall seconds of one command, which must succeed (its own output is the error otherwise)."""
-    start = time.perf_counter()
-    done = subprocess.run(list(command), env=env, cwd=cwd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:4])}... exited {done.returncode}: {done.stderr.strip()[-600:]}")
-    return elapsed
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -286,130 +270,3 @@ def arguments(description: str | None) -> argparse.ArgumentParser:
         help=f"save the figures as JSON in DIR (make bench: {RESULTS.relative_to(ROOT)}), for bench/readme.py",
     )
     return parser
-
-
-# ---- the command as users run it -----------------------------------------------------------------
-
-
-def installed_wheel(tmp: Path) -> dict[str, str]:
-    """This checkout built as a wheel and installed as pip installs it (unpacked and byte-compiled,
-    so imports read .pyc files even where PYTHONDONTWRITEBYTECODE is set); its dependencies are this
-    environment's. Returns the environment that runs it ahead of an editable install."""
-    site = tmp / "wheel-site"
-    if not site.exists():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "wheel"), str(ROOT)],
-            check=True,
-            capture_output=True,
-        )
-        with zipfile.ZipFile(next((tmp / "wheel").glob("pml_policy-*.whl"))) as wheel:
-            wheel.extractall(site)
-        compileall.compile_dir(site, quiet=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PML_", "MLFLOW_"))}
-    env["PYTHONPATH"] = str(site)
-    where = "import pml_policy; print(pml_policy.__file__)"
-    found = subprocess.run([sys.executable, "-P", "-c", where], env=env, capture_output=True, text=True).stdout
-    if not found.startswith(str(site)):
-        raise SystemExit(f"the installed wheel is not what runs: pml_policy imports from {found.strip()}")
-    return env
-
-
-def pml_command(*args: str) -> list[str]:
-    """`pml-policy ARGS` as its console script runs it, with whatever `pml_policy` imports first."""
-    # -P: the working folder is not put first on sys.path (from a checkout, it would hold pml_policy).
-    code = "import sys; from pml_policy.cli import main; sys.argv[0] = 'pml-policy'; main()"
-    return [sys.executable, "-P", "-c", code, *args]
-
-
-def run_pml(*args: str, env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `pml-policy ARGS`: (wall seconds, peak memory in MiB as /usr/bin/time reads it, stdout).
-    A failure raises, with the command's own output."""
-    started = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "%M", *pml_command(*args)], capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"pml-policy {' '.join(args[:3])}... exited {done.returncode}: {done.stderr[-600:]}")
-    return elapsed, int(done.stderr.strip().splitlines()[-1]) / 1024, done.stdout
-
-
-# ---- audit logs in bulk --------------------------------------------------------------------------
-
-PG_ADMIN = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@contextlib.contextmanager
-def fresh_log(store: str, tmp: Path) -> Iterator[str]:
-    """The URL of an empty audit log: a new SQLite file, or a new PostgreSQL database on the
-    machine's server (PML_TEST_PG_URL), dropped on the way out."""
-    if store == "sqlite":
-        yield f"sqlite:///{tmp / f'audit-{uuid.uuid4().hex[:8]}.db'}"
-        return
-    if store != "postgresql":
-        raise SystemExit(f"unknown store {store!r}: sqlite or postgresql")
-    import psycopg
-
-    name = f"pml_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def fill(url: str, count: int, batch: int = 20_000) -> float:
-    """Decisions of the starter policies on the three example candidates, recorded first through
-    the real write path (which registers the policies), then copied in bulk: each copy a record of
-    its own (id, time, model, version), chained, with the rows derived from its body, as `audit
-    verify` checks them."""
-    from pml_policy.adapters import fetch
-    from pml_policy.audit import AuditStore, Entry, chain
-    from pml_policy.audit.rows import CHILD_TABLES, Prepared, insert_sql, utc_text
-    from pml_policy.engine import evaluate, load
-
-    store = AuditStore(url)
-    policies = load([ROOT / "policies" / "starter"])
-    champion = fetch(str(ROOT / "examples" / "credit-champion"))
-    entries = []
-    for example in ("credit-pass", "credit-warn", "credit-fail"):
-        subject = fetch(str(ROOT / "examples" / example))
-        entries.append(Entry(evaluate(policies, subject, champion), subject, champion))
-    store.append(entries, "bench", {})
-    templates = [Prepared.of(e, "bench", "{}", {}) for e in entries]
-    bodies = [json.loads(t.row["body"]) for t in templates]
-    seq, prev = store.head()
-    start_time, started = dt.datetime.now(dt.UTC) - dt.timedelta(days=90), time.perf_counter()
-    with store.db.writing() as cursor:
-        while seq < count:
-            tables: dict[str, list[dict]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES)}
-            for _ in range(min(batch, count - seq)):
-                seq += 1
-                k = 2 if seq % 7 == 0 else (1 if seq % 5 == 0 else 0)  # fail, warn, pass
-                when = start_time + dt.timedelta(seconds=seq * 90 * 86400 / count)
-                model, version, record_id = f"model-{seq % 8}", str(seq // 8), str(uuid.uuid4())
-                body = dict(bodies[k], id=record_id, time=when.isoformat().replace("+00:00", "Z"))
-                body["subject"] = dict(body["subject"], model=model, version=version)
-                row = dict(
-                    templates[k].row,
-                    id=record_id,
-                    time=utc_text(when),
-                    model=model,
-                    version=version,
-                    body=chain.canonical(body),
-                    seq=seq,
-                    prev_hash=prev,
-                )
-                row["hash"] = prev = chain.record_hash(row)
-                row["signature"] = None
-                tables["pml_decisions"].append(row)
-                for name, rows in templates[k].child_rows(seq).items():
-                    tables[name].extend(rows)
-            for name, rows in tables.items():
-                if rows:
-                    cursor.executemany(insert_sql(name, tuple(rows[0]), store.db.mark), rows)
-        cursor.execute(
-            store.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"), {"seq": seq, "hash": prev}
-        )
-    store.close()
-    return time.perf_counter() - started

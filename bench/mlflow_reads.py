@@ -27,18 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from measure import (
-    ROOT,
-    Figures,
-    Row,
-    arguments,
-    installed_wheel,
-    interleaved,
-    pml_command,
-    positive,
-    ratio,
-    timed_command,
-)
+from measure import ROOT, Figures, Row, arguments, interleaved, positive, ratio
+from pml_runs import installed_wheel, pml_command, timed_command
 
 sys.path.insert(0, str(ROOT))  # the tests' MLflow server helper
 

@@ -16,20 +16,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from measure import (
-    ROOT,
-    Figures,
-    Row,
-    arguments,
-    fill,
-    installed_wheel,
-    interleaved,
-    positive,
-    ratio,
-    run_pml,
-    sizes,
-    verdict,
-)
+from bulk_logs import fill
+from measure import ROOT, Figures, Row, arguments, interleaved, positive, ratio, sizes, verdict
+from pml_runs import installed_wheel, run_pml
 
 TARGET_1M = 6.0  # seconds for a report over 1,000,000 decisions, chain verified (issue #15)
 

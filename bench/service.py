@@ -41,23 +41,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from measure import (
-    ROOT,
-    Figures,
-    Row,
-    Spread,
-    arguments,
-    duration,
-    fresh_log,
-    installed_wheel,
-    interleaved,
-    percentile,
-    pml_command,
-    positive,
-    stores,
-    timed_command,
-    verdict,
-)
+from bulk_logs import fresh_log
+from measure import ROOT, Figures, Row, Spread, arguments, duration, interleaved, percentile, positive, stores, verdict
+from pml_runs import installed_wheel, pml_command, timed_command
 
 TARGETS = {"rate_8": 300.0, "p99_8_ms": 100.0, "speedup": 30.0, "webhook_p99_s": 2.0}
 LEVELS = (1, 8, 32)
