@@ -28,7 +28,7 @@ lint: setup          ## ruff (lines <= 120), mypy on the package, the layers of 
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: setup         ## every bench at full size (~40 min; figures kept in bench/results/), then bench/README.md
+bench: setup         ## every bench at full size (~30 min; figures kept in bench/results/), then bench/README.md
 	$(BIN)/python bench/engine.py --record bench/results
 	$(BIN)/python bench/audit.py --record bench/results
 	$(BIN)/python bench/report.py --record bench/results
