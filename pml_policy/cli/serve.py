@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -173,6 +175,7 @@ def serve(
       PML_WEBHOOK_SECRET=… pml-policy serve --tracking-uri http://mlflow:5000 --apply
       pml-policy serve --host 0.0.0.0 --tokens tokens.yaml --audit postgresql://gov@db/governance
     """
+    _require_service_extra()
     from pml_policy.service import ServiceSettings, create_app
     from pml_policy.service.settings import is_loopback
 
@@ -182,6 +185,8 @@ def serve(
             "create tokens with `pml-policy token create NAME --role decide --tokens tokens.yaml`, or listen on "
             "127.0.0.1",
         )
+    listening = _listen(host, port)  # before anything opens: a busy port is one line, not a half start
+    port = listening.getsockname()[1]  # --port 0: the one the system chose
     settings = ServiceSettings(
         host=host,
         port=port,
@@ -215,8 +220,9 @@ def serve(
     who = f"tokens from {tokens}" if tokens else "no tokens: loopback only, read only (--local-admin lets callers act)"
     if not tokens and local_admin:
         who = "no tokens: loopback only, --local-admin: every loopback caller may decide, approve and reload"
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     click.echo(
-        f"pml-policy serve: http://{host}:{port} ({who}); {len(service.policies.policies)} policies from "
+        f"pml-policy serve: http://{address}:{port} ({who}); {len(service.policies.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
         f"{_registry_shown(registry_kind, adapters)}; {'applying' if do_apply else 'planning only'}; webhooks "
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
@@ -224,7 +230,40 @@ def serve(
     )
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[listening])
+
+
+def _require_service_extra() -> None:
+    """The service's packages are an extra: without them, one line that says how to install them."""
+    import importlib.util
+
+    missing = [name for name in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"pml-policy serve needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed",
+            "pip install 'pml-policy[service]'",
+        )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The service's listening socket, bound as uvicorn binds it (IPv6 for a host with a colon,
+    SO_REUSEADDR so that a restart does not wait out TIME_WAIT), or UsageError naming the address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {reason}",
+            "another process holds that port: stop it, or choose one with --port"
+            if exc.errno == errno.EADDRINUSE
+            else "choose an address of this machine with --host, and a port with --port",
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def cron_of(text: str | None) -> str | None:

@@ -72,3 +72,15 @@ def test_every_pack_alone_gives_a_green_first_pull_request(pack, tmp_path):
         "Model risk officer",
         "Head of ML platform",
     ]
+
+
+@pytest.mark.slow
+def test_serve_without_the_service_extra_says_how_to_install_it(wheel_env, tmp_path):
+    # The wheel was installed with the [pdf] extra alone: no fastapi, no uvicorn, no prometheus_client.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PML_") and k != "PYTHONPATH"}
+    done = _run([str(wheel_env / "pml-policy"), "serve"], tmp_path, env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: pml-policy serve needs fastapi, uvicorn, prometheus_client, which are not installed",
+        "  hint: pip install 'pml-policy[service]'",
+    ]

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -135,6 +136,24 @@ def test_a_service_reachable_from_other_machines_needs_tokens(workspace):
         timeout=60,
     )
     assert refused.returncode == 2 and "no --tokens file says who may call" in refused.stderr
+
+
+def test_a_port_in_use_is_one_line_and_nothing_is_opened(workspace):
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        refused = subprocess.run(
+            [sys.executable, "-m", "pml_policy.cli", "serve", "--port", str(port), "--audit", "sqlite:///audit.db"],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [  # and no start banner for a service that never started
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use",
+        "  hint: another process holds that port: stop it, or choose one with --port",
+    ]
+    assert not (workspace / "audit.db").exists()
 
 
 def test_webhook_deliveries_are_verified_and_kept_once(service):
