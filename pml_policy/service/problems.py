@@ -25,13 +25,18 @@ from pml_policy.base.waiting import RETRY_AFTER, Busy
 MEDIA_TYPE = "application/problem+json"
 
 
-def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, detail: str, hint: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """The problem document; `headers` what the status needs besides (a 405's Allow)."""
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": _safe(detail)}
     if hint:
         body["hint"] = _safe(hint)
     body.update(extra)
-    headers = {"WWW-Authenticate": 'Bearer realm="pml-policy"'} if status == 401 else {}
-    if status == 429:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="pml-policy"'
+    if status in (429, 503):  # busy or not ready: a client may ask again, and says when (RFC 9110 10.2.3)
         headers["Retry-After"] = str(RETRY_AFTER)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 

@@ -79,6 +79,12 @@ def test_hostile_requests_get_one_clear_problem(service, body, status, says):
     assert service.call("GET", "/healthz").status_code == 200  # and the service lives on
 
 
+def test_a_method_a_route_does_not_take_is_405_with_allow(service):
+    answer = service.call("DELETE", "/v1/check")
+    assert answer.status_code == 405 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["allow"] == "POST"  # RFC 9110 15.5.6: a 405 names the methods the route takes
+
+
 def test_a_policy_reload_with_errors_is_refused_and_the_old_set_stays(service, workspace):
     (workspace / "policies" / "broken.pml").write_text('policy "b" version "1.0.0" { rule r { require } }')
     refused = service.call("POST", "/v1/policies/reload")
@@ -231,6 +237,7 @@ def test_when_the_database_goes_away_nothing_is_answered_as_recorded(workspace, 
             assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json", (
                 answer.text
             )
+            assert int(answer.headers["retry-after"]) > 0  # a client (or a load balancer) asks again later
         assert "decision was not recorded" in check.json()["detail"]
         assert service.call("GET", "/healthz").status_code == 200  # alive, and says it is not ready
     finally:
