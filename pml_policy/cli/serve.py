@@ -35,6 +35,18 @@ def seconds_of(text: str, option: str) -> float:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="PML_HOST", help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8077, show_default=True, envvar="PML_PORT")
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(dir_okay=False, exists=True),
+    envvar="PML_SSL_CERTFILE",
+    help="Serve HTTPS with this PEM certificate (its chain after it); needs --ssl-keyfile. Env: PML_SSL_CERTFILE.",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(dir_okay=False, exists=True),
+    envvar="PML_SSL_KEYFILE",
+    help="The certificate's private key (PEM, unencrypted). Env: PML_SSL_KEYFILE.",
+)
 @policies_option
 @data_option
 @audit_option
@@ -140,6 +152,8 @@ def seconds_of(text: str, option: str) -> float:
 def serve(
     host: str,
     port: int,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
     policy_paths: tuple[str, ...],
     data_file: str | None,
     audit_url: str,
@@ -185,6 +199,7 @@ def serve(
             "create tokens with `pml-policy token create NAME --role decide --tokens tokens.yaml`, or listen on "
             "127.0.0.1",
         )
+    tls = _tls(ssl_certfile, ssl_keyfile)
     listening = _listen(host, port)  # before anything opens: a busy port is one line, not a half start
     port = listening.getsockname()[1]  # --port 0: the one the system chose
     settings = ServiceSettings(
@@ -212,6 +227,7 @@ def serve(
         webhook_secret=os.environ.get("PML_WEBHOOK_SECRET") or None,
         signing_key=signing_key,
         evidence_root=evidence_root,
+        tls=tls,
     )
     _logging()
     app = create_app(settings)
@@ -221,8 +237,9 @@ def serve(
     if not tokens and local_admin:
         who = "no tokens: loopback only, --local-admin: every loopback caller may decide, approve and reload"
     address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    url = f"{'https' if tls else 'http'}://{address}:{port}"
     click.echo(
-        f"pml-policy serve: http://{address}:{port} ({who}); {len(service.policies.policies)} policies from "
+        f"pml-policy serve: {url} ({who}); {len(service.policies.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
         f"{_registry_shown(registry_kind, adapters)}; {'applying' if do_apply else 'planning only'}; webhooks "
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
@@ -230,7 +247,29 @@ def serve(
     )
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[listening])
+    served = uvicorn.Config(
+        app, log_level="warning", access_log=False, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile
+    )
+    uvicorn.Server(served).run(sockets=[listening])
+
+
+def _tls(certfile: str | None, keyfile: str | None) -> bool:
+    """Whether to serve HTTPS; the certificate and key are loaded here first, so that a wrong one
+    is one line before anything starts (uvicorn would raise from its start-up)."""
+    if not certfile and not keyfile:
+        return False
+    if not (certfile and keyfile):
+        raise UsageError("--ssl-certfile and --ssl-keyfile go together", "give both, or neither for plain HTTP")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile, password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot serve HTTPS with {certfile} and {keyfile}: {getattr(exc, 'reason', None) or exc}",
+            "give a PEM certificate and the unencrypted PEM key that belongs to it",
+        ) from None
+    return True
 
 
 def _require_service_extra() -> None:

@@ -3,6 +3,7 @@ detail, and the hint a CLI user would get. Never a traceback, never a secret."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -26,7 +27,7 @@ MEDIA_TYPE = "application/problem+json"
 
 
 def problem(
-    status: int, detail: str, hint: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status: int, detail: str, hint: str | None = None, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """The problem document; `headers` what the status needs besides (a 405's Allow)."""
     body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": _safe(detail)}

@@ -44,7 +44,9 @@ class Service:
         self.settings = settings
         self.slots = Slots(settings.registry_calls)  # shared by every request and job: a hanging registry fills them
         self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None, settings.local_admin)
-        self.guard = Guard.of(settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins)
+        self.guard = Guard.of(
+            settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins, settings.tls
+        )
         self._lock = threading.Lock()
         self._workspace = Workspace.open(
             load(settings.policy_paths),

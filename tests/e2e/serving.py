@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -38,7 +39,10 @@ class Service:
 
     def __init__(self, root: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None) -> None:
         self.root, self.port = root, port or _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # Over TLS (--ssl-certfile CERT), the client trusts that certificate alone.
+        cert = args[args.index("--ssl-certfile") + 1] if "--ssl-certfile" in args else None
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=root / cert) if cert else True
+        self.url = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
         self.log = root / "serve.log"
         if "--tokens" not in args and "--read-only" not in args:  # the tests act as the local admin, said so
             args = (*args, "--local-admin")
@@ -59,7 +63,7 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"serve exited with {self.process.returncode}: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -68,7 +72,7 @@ class Service:
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         headers = {**kwargs.pop("headers", {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=60, **kwargs)
+        return httpx.request(method, self.url + path, headers=headers, timeout=60, verify=self.verify, **kwargs)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
