@@ -23,10 +23,9 @@ from pml_policy.base.waiting import Slots
 from pml_policy.engine import Decision, PolicySet, load
 from pml_policy.usecases.plan import Change
 from pml_policy.usecases.reacting import Controls, rechecks_due, sweep
-from pml_policy.usecases.tokens import TokenFile
 from pml_policy.usecases.workspace import Workspace
 
-from .auth import Gate
+from .auth import Gate, LiveTokens
 from .guard import Guard
 from .metrics import Metrics
 from .recorder import Recorder
@@ -43,7 +42,7 @@ class Service:
         request); raises PmlError for a bad policy set, tokens file or audit log."""
         self.settings = settings
         self.slots = Slots(settings.registry_calls)  # shared by every request and job: a hanging registry fills them
-        self.gate = Gate(TokenFile.load(settings.tokens) if settings.tokens else None, settings.local_admin)
+        self.gate = Gate(LiveTokens(settings.tokens) if settings.tokens else None, settings.local_admin)
         self.guard = Guard.of(
             settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins, settings.tls
         )
@@ -87,7 +86,10 @@ class Service:
             return self._workspace.acting_as(actor)
 
     def reload(self) -> PolicySet:
-        """Load the policies again; a set with errors is refused (PolicyError) and the old one stays."""
+        """Load the tokens file and the policies again; a policy set with errors is refused
+        (PolicyError) and the old one stays."""
+        if self.gate.tokens is not None:
+            self.gate.tokens.refresh()
         fresh = load(self.settings.policy_paths)
         with self._lock:
             self._workspace = self._workspace.with_policies(fresh)

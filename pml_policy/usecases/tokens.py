@@ -1,12 +1,14 @@
-"""Bearer tokens for the service: a YAML file of names, roles and sha256 hashes (never the tokens).
+"""Bearer tokens for the service: a YAML file of names, roles and sha256 hashes (never the tokens),
+with when each was created and, if it was given one, when it expires.
 
     tokens:
-      - {name: ci-gate, sha256: 9f86d0…, roles: [decide]}
-      - {name: risk-dashboard, sha256: 2c26b4…, roles: [read]}
+      - {name: ci-gate, sha256: 9f86d0…, roles: [decide], created: '2026-12-05T10:00:00Z', expires: null}
+      - {name: risk-dashboard, sha256: 2c26b4…, roles: [read], expires: '2027-03-05T10:00:00Z'}
 
-`pml-policy token create NAME --role decide --tokens FILE` makes a token, prints it once and keeps
-only its hash. A request's token is hashed and compared with every entry in constant time; the
-entry's name is the actor the audit log records.
+`pml-policy token create NAME --role decide --tokens FILE [--expires 90d]` makes a token, prints it
+once and keeps only its hash; `token list` shows the entries, `token revoke NAME` removes one. A
+request's token is hashed and compared with every entry in constant time; the entry's name is the
+actor the audit log records. The service reads the file again when it changes.
 
 >>> store = TokenFile.load("tokens.yaml")            # doctest: +SKIP
 >>> store.identify("pml_…")                          # doctest: +SKIP
@@ -15,8 +17,10 @@ Token(name='ci-gate', sha256='…', roles=['decide'])
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -45,9 +49,14 @@ class Token(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[\w.@+-]+$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     roles: list[Role] = Field(min_length=1)
+    created: dt.datetime | None = None  # (files written before tokens had a life cycle have none)
+    expires: dt.datetime | None = None  # None: until revoked
 
     def may(self, role: str) -> bool:
         return any(role in IMPLIES[r] for r in self.roles)
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return self.expires is not None and _aware(self.expires) <= (now or dt.datetime.now(dt.UTC))
 
 
 class TokenFile(BaseModel):
@@ -84,25 +93,74 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create(path: str | Path, name: str, roles: list[str]) -> str:
+def create(path: str | Path, name: str, roles: list[str], expires: dt.datetime | None = None) -> str:
     """A new token for `name`, its hash added to the file (created 0600 if need be); returns the
     token, which is shown once and stored nowhere."""
     p = Path(path)
     current = TokenFile.load(p, missing_ok=True)
     if any(t.name == name for t in current.tokens):
-        raise UsageError(f"{p}: a token named {name!r} exists", "choose another name, or remove that entry first")
+        raise UsageError(f"{p}: a token named {name!r} exists", "choose another name, or revoke that one first")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if expires is not None and _aware(expires) <= now:
+        raise UsageError(f"--expires {expires.isoformat()} is already past", "give a later time, or a span ahead (90d)")
     token = PREFIX + secrets.token_urlsafe(32)
     try:
-        entry = Token.model_validate({"name": name, "sha256": hash_token(token), "roles": roles})
+        entry = Token.model_validate(
+            {"name": name, "sha256": hash_token(token), "roles": roles, "created": now, "expires": expires}
+        )
     except ValidationError as exc:
         raise UsageError(f"token {name!r}: {exc.errors()[0]['msg']}", "names are letters, digits, . @ + - _") from None
     current.tokens.append(entry)
-    text = yaml.safe_dump(current.model_dump(mode="json"), sort_keys=False)
     if not p.exists():
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             p.touch(mode=0o600)  # hashes only, but nobody else needs to read them
         except OSError as exc:
             raise UsageError(f"cannot create {p}: {exc.strerror or exc}", "choose a folder you can write to") from None
-    write_atomic(p, "# pml-policy service tokens: names, roles and sha256 hashes (never the tokens)\n" + text)
+    _write(p, current)
     return token
+
+
+def revoke(path: str | Path, name: str) -> Token:
+    """Remove `name`'s entry from the file; a service using it refuses the token at its next request."""
+    p = Path(path)
+    current = TokenFile.load(p)
+    kept = [t for t in current.tokens if t.name != name]
+    if len(kept) == len(current.tokens):
+        known = ", ".join(t.name for t in current.tokens) or "none"
+        raise UsageError(f"{p}: no token is named {name!r}", f"the tokens it holds: {known}")
+    (gone,) = (t for t in current.tokens if t.name == name)
+    _write(p, TokenFile(tokens=kept))
+    return gone
+
+
+_AHEAD = re.compile(r"(\d{1,6})([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def expiry(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """`--expires`: a span ahead of now (`10s`, `12h`, `90d`, `2w`) or an ISO 8601 time (naive is UTC)."""
+    ahead = _AHEAD.fullmatch(text.strip())
+    if ahead:
+        try:
+            return (now or dt.datetime.now(dt.UTC)).replace(microsecond=0) + dt.timedelta(
+                **{_UNITS[ahead[2]]: int(ahead[1])}
+            )
+        except OverflowError:
+            raise UsageError(f"--expires {text}: that is past the year 9999", "give a shorter span") from None
+    try:
+        return _aware(dt.datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise UsageError(
+            f"--expires {text!r} is neither a span ahead nor a time",
+            "write 90d (s, m, h, d, w) or 2027-03-01T00:00:00Z",
+        ) from None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _write(path: Path, tokens: TokenFile) -> None:
+    text = yaml.safe_dump(tokens.model_dump(mode="json"), sort_keys=False)
+    write_atomic(path, "# pml-policy service tokens: names, roles and sha256 hashes (never the tokens)\n" + text)
