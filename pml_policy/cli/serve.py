@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import re
 import signal
 import socket
-import sys
 from typing import Any
 
 import click
@@ -148,6 +146,23 @@ def seconds_of(text: str, option: str) -> float:
     envvar="PML_EVIDENCE_ROOT",
     help="Let POST /v1/check read folders under this one; otherwise it reads registries and pushed evidence.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    envvar="PML_LOG_FORMAT",
+    help="Log lines on stderr: one JSON object each (time, level, logger, message, request id …: what a log "
+    "shipper reads), or text for a person. Env: PML_LOG_FORMAT.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    envvar="PML_LOG_LEVEL",
+    help="The least a line must weigh to be written (uvicorn's lines too). Env: PML_LOG_LEVEL.",
+)
 @signing_option
 def serve(
     host: str,
@@ -170,6 +185,8 @@ def serve(
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
     evidence_root: str | None,
+    log_format: str,
+    log_level: str,
     signing_key: str | None,
 ) -> None:
     """Run the governance service: decide on registry events, answer deployment tools.
@@ -190,7 +207,7 @@ def serve(
       pml-policy serve --host 0.0.0.0 --tokens tokens.yaml --audit postgresql://gov@db/governance
     """
     _require_service_extra()
-    from pml_policy.service import ServiceSettings, create_app
+    from pml_policy.service import ServiceSettings, create_app, logs
     from pml_policy.service.settings import is_loopback
 
     if not tokens and not is_loopback(host):
@@ -229,7 +246,7 @@ def serve(
         evidence_root=evidence_root,
         tls=tls,
     )
-    _logging()
+    logs.configure("json" if log_format == "json" else "text", log_level)
     app = create_app(settings)
     service = app.state.service
     signal.signal(signal.SIGHUP, lambda *_: _reload(service))
@@ -238,17 +255,23 @@ def serve(
         who = "no tokens: loopback only, --local-admin: every loopback caller may decide, approve and reload"
     address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     url = f"{'https' if tls else 'http'}://{address}:{port}"
-    click.echo(
+    logging.getLogger("pml_policy.service").info(
         f"pml-policy serve: {url} ({who}); {len(service.policies.policies)} policies from "
         f"{', '.join(settings.policy_paths)}; audit log {redact(audit_url)}; registry "
         f"{_registry_shown(registry_kind, adapters)}; {'applying' if do_apply else 'planning only'}; webhooks "
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
-        err=True,
+        extra={"url": url, "policies": len(service.policies.policies), "applying": do_apply},
     )
     import uvicorn
 
+    # log_config=None: uvicorn's loggers write through ours (one format); its access log is ours too.
     served = uvicorn.Config(
-        app, log_level="warning", access_log=False, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile
+        app,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     uvicorn.Server(served).run(sockets=[listening])
 
@@ -276,7 +299,8 @@ def _require_service_extra() -> None:
     """The service's packages are an extra: without them, one line that says how to install them."""
     import importlib.util
 
-    missing = [name for name in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(name) is None]
+    needed = ("fastapi", "uvicorn", "prometheus_client", "pythonjsonlogger")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(
             f"pml-policy serve needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed",
@@ -322,20 +346,11 @@ def _registry_shown(kind: str, adapters: AdapterConfig) -> str:
     return redact(adapters.tracking_uri or "none")
 
 
-def _logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("pml_policy.service")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-
-
 def _reload(service: Any) -> None:
     log = logging.getLogger("pml_policy.service")
     try:
         fresh = service.reload()
     except PmlError as exc:
-        log.error(json.dumps({"event": "reload refused; the old policies stay", "errors": lines_of(exc.render())}))
+        log.error("reload refused; the old policies stay", extra={"errors": lines_of(exc.render())})
         return
-    log.info(json.dumps({"event": "policies reloaded", "policies": [f"{p.name} {p.version}" for p in fresh.policies]}))
+    log.info("policies reloaded", extra={"policies": [f"{p.name} {p.version}" for p in fresh.policies]})

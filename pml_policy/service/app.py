@@ -7,7 +7,6 @@ log, the registry) runs in the thread pool. Routes hold no decision logic: they 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -24,6 +23,7 @@ from pml_policy.base.errors import PmlError
 
 from .auth import Denied
 from .bodies import Problem
+from .logs import REQUEST_ID, request_id
 from .problems import from_error, problem
 from .routes import ROUTERS
 from .runtime import Service
@@ -80,6 +80,8 @@ def _observe(service: Service) -> Callable[[Request, Callable[[Request], Awaitab
 
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
+        rid = request_id(request.headers.get("x-request-id"))
+        REQUEST_ID.set(rid)  # every line written while this request is handled carries it
         length = request.headers.get("content-length", "")
         refused = service.guard.refusal(request.headers.get("host"), request.headers.get("origin"))
         if refused is not None:  # a page in a browser, or a rebound name: nothing runs
@@ -95,14 +97,16 @@ def _observe(service: Service) -> Callable[[Request, Callable[[Request], Awaitab
         route = getattr(request.scope.get("route"), "path", "unmatched")
         elapsed = time.perf_counter() - started
         service.metrics.requests.labels(route, request.method, str(response.status_code)).observe(elapsed)
+        response.headers["X-Request-Id"] = rid
         line = {
             "method": request.method,
             "route": route,
             "status": response.status_code,
             "ms": round(elapsed * 1000, 1),
             "actor": getattr(request.state, "actor", None),
+            "client": request.client.host if request.client else None,
         }
-        log.info(json.dumps(line))
+        log.info("request", extra=line)
         return response
 
     return observe

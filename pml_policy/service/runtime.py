@@ -169,22 +169,22 @@ class Service:
                 return
             try:
                 added = self._enqueue_all(rechecks_due(self.acting(), slot.isoformat()), "schedule")
-                log.info(json.dumps({"event": "recheck scheduled", "slot": slot.isoformat(), "jobs": added}))
+                log.info("recheck scheduled", extra={"slot": slot.isoformat(), "jobs": added})
             except PmlError as exc:
-                log.warning(json.dumps({"event": "recheck not scheduled", "error": redact(exc.message)}))
+                log.warning("recheck not scheduled", extra={"error": redact(exc.message)})
             except Exception:
-                log.exception(json.dumps({"event": "recheck not scheduled"}))
+                log.exception("recheck not scheduled")
 
     def sweeping(self, stop: threading.Event) -> None:
         """At start, then every --reconcile-every; a failed sweep is logged and tried at the next."""
         while not stop.is_set():
             try:
                 added = self.sweep()
-                log.info(json.dumps({"event": "sweep", "jobs": added}))
+                log.info("sweep", extra={"jobs": added})
             except PmlError as exc:
-                log.warning(json.dumps({"event": "sweep failed", "error": redact(exc.message)}))
+                log.warning("sweep failed", extra={"error": redact(exc.message)})
             except Exception:
-                log.exception(json.dumps({"event": "sweep failed"}))
+                log.exception("sweep failed")
             if stop.wait(self.settings.reconcile_every):
                 return
 

@@ -59,7 +59,7 @@ class Workers:
             try:
                 busy = self.run_one(db, name)
             except Exception:  # the inbox could not be written: the worker lives on and tries again
-                log.exception(json.dumps({"event": "inbox job not settled", "worker": name}))
+                log.exception("inbox job not settled", extra={"worker": name})
                 busy = False
             if not busy:
                 self.wakeup.wait(self.poll)
@@ -70,7 +70,7 @@ class Workers:
         try:
             job = claim(db, name)
         except db.errors() as exc:  # the database went away: try again at the next poll
-            log.warning(json.dumps({"event": "inbox unreachable", "error": redact(str(exc).splitlines()[0])}))
+            log.warning("inbox unreachable", extra={"error": redact(str(exc).splitlines()[0])})
             return False
         if job is None:
             return False
@@ -80,16 +80,21 @@ class Workers:
         except PmlError as exc:
             state = fail(db, job, redact(exc.message))
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
-            log.warning(json.dumps({"job": job.id, "event": job.event, "state": state, "error": redact(exc.message)}))
+            log.warning(
+                "inbox job failed",
+                extra={"job": job.id, "event": job.event, "state": state, "error": redact(exc.message)},
+            )
             return True
         except Exception as exc:  # a bug or a library's surprise: the job is retried, the worker lives on
             message = f"{type(exc).__name__}: {redact(str(exc).splitlines()[0] if str(exc) else '')}"
             state = fail(db, job, message)
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
-            log.exception(json.dumps({"job": job.id, "event": job.event, "state": state}))
+            log.exception("inbox job failed", extra={"job": job.id, "event": job.event, "state": state})
             return True
         finish(db, job, reaction.message)
         self.metrics.jobs.labels("done").inc()
         self.service.count(reaction.decisions, reaction.changes)
-        log.info(json.dumps({"job": job.id, "event": job.event, "model": job.model, "result": reaction.message}))
+        log.info(
+            "inbox job done", extra={"job": job.id, "event": job.event, "model": job.model, "result": reaction.message}
+        )
         return True
