@@ -25,11 +25,16 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
+WAIT = 60.0  # seconds a command waits for another writer's lock; the service takes --write-wait
+
+
 class Database:
     """One audit database: its URL (as shown to people, without a password) and its connections."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, wait: float = WAIT) -> None:
+        """`wait`: seconds a write waits for another writer's lock (SQLite) before it fails."""
         supported(url)
+        self.wait = wait
         self.url = driver_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.shown = redact(self.url if self.is_sqlite else without_password(self.url))
@@ -53,11 +58,11 @@ class Database:
             return create_engine(self.url, connect_args=args, pool_pre_ping=True)
         if self.sqlite_path:
             Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(self.url, connect_args={"timeout": 60})
+        engine = create_engine(self.url, connect_args={"timeout": self.wait})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
-            sqlite_settings(dbapi_connection)
+            sqlite_settings(dbapi_connection, self.wait)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -94,7 +99,8 @@ class Database:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             assert self.sqlite_path is not None
-            connection = sqlite_settings(sqlite3.connect(self.sqlite_path, timeout=60, check_same_thread=False))
+            connection = sqlite3.connect(self.sqlite_path, timeout=self.wait, check_same_thread=False)
+            connection = sqlite_settings(connection, self.wait)
             self._local.connection = connection
             with self._opened_lock:
                 self._opened.append(connection)
@@ -110,6 +116,21 @@ class Database:
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             raw.commit()
+
+    def write_blocked(self, seconds: float) -> str | None:
+        """Why a write could not start within `seconds` now (SQLite: another process holds the
+        write lock), or None. Takes the lock and lets it go at once, on a connection of its own."""
+        if self.sqlite_path is None or not Path(self.sqlite_path).exists():
+            return None  # PostgreSQL writers lock one row for milliseconds; a new log has no writer yet
+        probe = sqlite3.connect(self.sqlite_path, timeout=seconds, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            return f"a write to the audit log cannot start within {seconds:g} s ({exc}): another process holds its lock"
+        finally:
+            probe.close()
+        return None
 
     @property
     def mark(self) -> str:
@@ -144,11 +165,11 @@ class _Marks(dict[str, str]):
         return self.mark.format(key)
 
 
-def sqlite_settings(connection: sqlite3.Connection) -> sqlite3.Connection:
+def sqlite_settings(connection: sqlite3.Connection, wait: float = WAIT) -> sqlite3.Connection:
     connection.isolation_level = None  # we say when transactions begin (BEGIN IMMEDIATE)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-    connection.execute("PRAGMA busy_timeout=60000")
+    connection.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
     connection.execute("PRAGMA foreign_keys=ON")
     return connection
 

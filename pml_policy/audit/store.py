@@ -20,7 +20,7 @@ from pml_policy.base.errors import AuditError, PolicyConflict, UsageError
 from . import chain, queries, schema
 from .aggregates import Aggregates
 from .context import actor, ci_context
-from .database import Database, reason
+from .database import WAIT, Database, reason
 from .rows import (
     ACTION_COLUMNS,
     CHILD_TABLES,
@@ -38,10 +38,11 @@ from .signing import checkpoint as make_checkpoint
 class AuditStore:
     """An audit log, opened (created or upgraded on first use)."""
 
-    def __init__(self, url: str, create: bool = True, signer: Signer | None = None) -> None:
+    def __init__(self, url: str, create: bool = True, signer: Signer | None = None, wait: float = WAIT) -> None:
         """`create=False` for commands that only read: they never create a log (or its folder).
-        With a signer, every record appended is signed (its hash, with an Ed25519 key)."""
-        self.db = Database(url)
+        With a signer, every record appended is signed (its hash, with an Ed25519 key). `wait`:
+        seconds a write waits for another writer (SQLite) before it fails."""
+        self.db = Database(url, wait)
         self.signer = signer
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
         try:

@@ -147,6 +147,16 @@ def seconds_of(text: str, option: str) -> float:
     help="Let POST /v1/check read folders under this one; otherwise it reads registries and pushed evidence.",
 )
 @click.option(
+    "--write-wait",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    envvar="PML_WRITE_WAIT",
+    help="How long a decision waits for a SQLite log that another process is writing; then 503 with Retry-After "
+    "(and /readyz says why), never a hang. Env: PML_WRITE_WAIT.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["json", "text"]),
     default="json",
@@ -185,6 +195,7 @@ def serve(
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
     evidence_root: str | None,
+    write_wait: float,
     log_format: str,
     log_level: str,
     signing_key: str | None,
@@ -245,6 +256,7 @@ def serve(
         signing_key=signing_key,
         evidence_root=evidence_root,
         tls=tls,
+        write_wait=write_wait,
     )
     logs.configure("json" if log_format == "json" else "text", log_level)
     app = create_app(settings)

@@ -55,6 +55,7 @@ class Service:
             actor=SERVICE_ACTOR,
             data=settings.data,
             registry_kind=settings.registry,
+            audit_wait=settings.write_wait,  # a request waits this long for the log, then 503, never a minute
         )
         store = self._workspace.log.store()
         self.recorder = Recorder(store, self._workspace.ci)
@@ -136,6 +137,11 @@ class Service:
     def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
         with self.inbox() as db:
             return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
+
+    def write_blocked(self) -> str | None:
+        """Why a decision could not be recorded now (the log's lock held elsewhere past a second)."""
+        with self.inbox() as db:
+            return db.write_blocked(min(1.0, self.settings.write_wait))
 
     def unfit(self) -> str | None:
         """Why the service cannot decide now (a thread it needs has stopped), or None."""

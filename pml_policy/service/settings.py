@@ -47,6 +47,7 @@ class ServiceSettings(BaseModel):
     max_body: int = MAX_BODY
     poll_seconds: float = 0.5  # how often an idle worker looks at the inbox (a webhook wakes it at once)
     max_lag: float = 300.0  # /readyz: not ready while the oldest pending job has waited longer
+    write_wait: float = Field(default=5.0, gt=0, le=600, description="Seconds a write waits for a SQLite log's lock.")
 
     @property
     def governs(self) -> bool:

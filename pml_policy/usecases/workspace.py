@@ -28,6 +28,7 @@ from pml_policy.adapters.base import AdapterConfig, Registry
 from pml_policy.audit import AuditStore, Entry
 from pml_policy.audit.context import actor as default_actor
 from pml_policy.audit.context import ci_context
+from pml_policy.audit.database import WAIT
 from pml_policy.audit.signing import Signer
 from pml_policy.base.config import DEFAULT_AUDIT_URL
 from pml_policy.base.errors import NoAuditLog, UsageError
@@ -44,9 +45,10 @@ class AuditLog:
     """The audit log of a workspace: opened on first use and shared by the workspace's views (one
     per request in the service), closed once by the workspace that opened it."""
 
-    def __init__(self, url: str | None, signer: Signer | None = None) -> None:
+    def __init__(self, url: str | None, signer: Signer | None = None, wait: float = WAIT) -> None:
         self.url = url
         self.signer = signer
+        self.wait = wait
         self._store: AuditStore | None = None
         self._lock = threading.Lock()
 
@@ -59,7 +61,7 @@ class AuditLog:
             )
         with self._lock:
             if self._store is None:
-                self._store = AuditStore(self.url, create=create, signer=self.signer)
+                self._store = AuditStore(self.url, create=create, signer=self.signer, wait=self.wait)
             return self._store
 
     def existing(self) -> AuditStore | None:
@@ -105,17 +107,19 @@ class Workspace:
         engine: str = "python",
         data: Mapping[str, Any] | None = None,
         registry_kind: str = "mlflow",
+        audit_wait: float = WAIT,
     ) -> Workspace:
         """Load and check the policies (every error at once: a bad policy fails before anything is
         read), read the signing key, and name the log; it opens on first use. No policies: an
         empty set (commands that only read the log). `audit_url=None`: no log at all (nothing is
-        recorded, no approval is found)."""
+        recorded, no approval is found). `audit_wait`: seconds a write waits for another writer's
+        lock on a SQLite log before it fails (the service's --write-wait)."""
         backend(engine)  # an unknown engine is a usage error now, not at the first decision
         loaded = policies if isinstance(policies, PolicySet) else _load(list(policies))
         signer = Signer(signing_key) if signing_key else None
         return cls(
             policies=loaded,
-            log=AuditLog(audit_url, signer),
+            log=AuditLog(audit_url, signer, audit_wait),
             adapters=adapters or AdapterConfig.from_env(),
             actor=actor or default_actor(),
             engine=engine,

@@ -19,15 +19,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the log answers, the recorder and workers run, the inbox keeps up")
+@router.get("/readyz", summary="Ready: the log answers and takes writes, the threads run, the inbox keeps up")
 async def readyz(service: ServiceDep) -> Response:
     unfit = service.unfit()
     if unfit is not None:
         return problem(503, unfit)
     try:
         depth = await run_in_threadpool(service.depth)
+        blocked = await run_in_threadpool(service.write_blocked)
     except Exception:
         return problem(503, "the audit database does not answer")
+    if blocked is not None:
+        return problem(503, blocked)
     lag, bound = depth.age(), service.settings.max_lag
     if lag > bound:
         return problem(503, f"the inbox lags: its oldest pending job waits for {lag:.0f} s (bound {bound:.0f} s)")
