@@ -147,6 +147,14 @@ def seconds_of(text: str, option: str) -> float:
     help="Let POST /v1/check read folders under this one; otherwise it reads registries and pushed evidence.",
 )
 @click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    envvar="PML_FORWARDED_ALLOW_IPS",
+    help="Behind a reverse proxy: the proxy's addresses (comma-separated, or *), whose X-Forwarded-For and "
+    "X-Forwarded-Proto name the client and scheme. Default: none is trusted, so no caller can name another "
+    "client. Env: PML_FORWARDED_ALLOW_IPS.",
+)
+@click.option(
     "--write-wait",
     type=click.FloatRange(0.1, 600),
     default=5.0,
@@ -195,6 +203,7 @@ def serve(
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
     evidence_root: str | None,
+    forwarded_allow_ips: str | None,
     write_wait: float,
     log_format: str,
     log_level: str,
@@ -282,6 +291,9 @@ def serve(
         log_config=None,
         log_level=log_level,
         access_log=False,
+        # uvicorn trusts X-Forwarded-For from loopback by default: here only from a proxy named so.
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or "",
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
     )

@@ -43,3 +43,24 @@ def test_text_for_a_person(workspace: Path):
         assert "route=/healthz status=200" in line
     finally:
         service.stop()
+
+
+def _client_logged(service: Service, rid: str) -> str:
+    line = _wait(lambda: next((x for x in _lines(service) if x.get("request_id") == rid), None), 10)
+    return line["client"]
+
+
+def test_a_forwarded_client_is_believed_only_from_a_proxy_named_so(workspace: Path):
+    forged = {"X-Forwarded-For": "203.0.113.9"}
+    direct = Service(workspace)
+    try:
+        direct.call("GET", "/healthz", headers={**forged, "X-Request-Id": "direct"})
+        assert _client_logged(direct, "direct") == "127.0.0.1"  # a caller cannot name another client
+    finally:
+        direct.stop()
+    proxied = Service(workspace, "--forwarded-allow-ips", "127.0.0.1")
+    try:
+        proxied.call("GET", "/healthz", headers={**forged, "X-Request-Id": "proxied"})
+        assert _client_logged(proxied, "proxied") == "203.0.113.9"
+    finally:
+        proxied.stop()
