@@ -1,13 +1,15 @@
 """Prometheus metrics (`GET /metrics`): decisions by outcome, request latency by route, webhook
-deliveries by result, registry changes by state, audit append time, and the inbox's depth and age
-(read from the database at each scrape, so every replica reports the shared inbox)."""
+deliveries by result, registry changes by state, audit appends (their time, and the records they
+wrote, from requests and jobs alike), the inbox's depth and age (read from the database at each
+scrape, so every replica reports the shared inbox), and the process's own (CPU, memory, open files,
+garbage collections: prometheus_client's default collectors)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from pml_policy.audit.inbox import Depth
@@ -24,9 +26,14 @@ class Metrics:
             "pml_webhook_deliveries", "Webhook deliveries, by result", ["result"], registry=self.registry
         )
         self.changes = Counter("pml_registry_changes", "Registry changes, by state", ["state"], registry=self.registry)
-        self.append = Histogram("pml_audit_append_seconds", "Time to record decisions", registry=self.registry)
+        self.append = Histogram(
+            "pml_audit_append_seconds", "Time to record one batch of decisions", registry=self.registry
+        )
+        self.appended = Counter("pml_audit_records_appended", "Audit records appended", registry=self.registry)
         self.jobs = Counter("pml_inbox_jobs", "Inbox jobs handled, by result", ["result"], registry=self.registry)
         self.registry.register(_InboxCollector(depth))
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):  # the process's own
+            self.registry.register(collector)
         if rechecks is not None:
             self.registry.register(_ChampionCollector(rechecks))
 

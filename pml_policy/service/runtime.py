@@ -105,9 +105,11 @@ class Service:
         """Every append the service makes (requests and jobs): through the group commit, timed."""
         started = time.perf_counter()
         try:
-            return self.recorder.append(entries, by)
+            recorded = self.recorder.append(entries, by)
         finally:
             self.metrics.append.observe(time.perf_counter() - started)
+        self.metrics.appended.inc(len(recorded))
+        return recorded
 
     def count(self, decisions: Iterable[Decision], changes: Iterable[Change] = ()) -> None:
         for d in decisions:

@@ -44,6 +44,8 @@ def test_pushed_evidence_is_decided_recorded_and_listed(service):
     }
     metrics = service.call("GET", "/metrics").text
     assert 'pml_decisions_total{outcome="pass"} 1.0' in metrics
+    assert "pml_audit_records_appended_total 1.0" in metrics
+    assert "process_resident_memory_bytes" in metrics and "python_gc_collections_total" in metrics
 
 
 def test_decisions_come_in_pages(service):
