@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
 import os
@@ -283,6 +284,13 @@ def serve(
         f"{'on' if settings.webhook_secret else 'off (no PML_WEBHOOK_SECRET)'}",
         extra={"url": url, "policies": len(service.policies.policies), "applying": do_apply},
     )
+    if settings.recheck:
+        fire = next_fire(settings.recheck)
+        when = fire.isoformat().replace("+00:00", "Z") if fire else "never"
+        logging.getLogger("pml_policy.service").info(
+            f"champions re-checked on '{settings.recheck}'; next at {when}",
+            extra={"schedule": settings.recheck, "next": when},
+        )
     import uvicorn
 
     # log_config=None: uvicorn's loggers write through ours (one format); its access log is ours too.
@@ -354,14 +362,30 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def cron_of(text: str | None) -> str | None:
-    """A cron schedule croniter reads (five fields, or six with seconds last), or UsageError."""
+    """A cron schedule croniter reads (five fields, or six with the seconds last) that fires, or
+    UsageError."""
     if not text:
         return None
-    from croniter import croniter
-
-    if not croniter.is_valid(text):
-        raise UsageError(f"--recheck {text!r}: not a cron schedule", "e.g. '0 6 * * *' (every day at 06:00 UTC)")
+    if next_fire(text) is None:
+        raise UsageError(f"--recheck {text!r} never fires (no such date)", "e.g. '0 6 * * *' (every day at 06:00 UTC)")
     return text
+
+
+def next_fire(cron: str) -> dt.datetime | None:
+    """When `cron` fires next (UTC); None for a schedule that never does (Feb 30); UsageError for
+    one that is not a schedule."""
+    from croniter import CroniterBadDateError, croniter
+
+    if not croniter.is_valid(cron):
+        raise UsageError(
+            f"--recheck {cron!r}: not a cron schedule",
+            "five fields (minute hour day month weekday), or six with the seconds last: '0 6 * * *', '0 6 * * * 30'",
+        )
+    try:
+        fire: dt.datetime = croniter(cron, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
+    except CroniterBadDateError:
+        return None
+    return fire
 
 
 def _registry_shown(kind: str, adapters: AdapterConfig) -> str:

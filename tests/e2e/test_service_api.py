@@ -146,6 +146,23 @@ def test_a_service_reachable_from_other_machines_needs_tokens(workspace):
     assert refused.returncode == 2 and "no --tokens file says who may call" in refused.stderr
 
 
+def test_a_recheck_schedule_names_its_next_run_and_one_that_never_fires_is_refused(workspace):
+    never = subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "serve", "--port", "0", "--recheck", "0 0 30 2 *"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert never.returncode == 2 and never.stderr.startswith("error: --recheck '0 0 30 2 *' never fires"), never.stderr
+    service = Service(workspace, "--recheck", "0 6 * * * 30", "--reconcile-every", "0")  # seconds last: 06:00:30
+    try:
+        (line,) = [json.loads(x) for x in service.log.read_text().splitlines() if '"schedule"' in x]
+        assert line["schedule"] == "0 6 * * * 30" and line["next"].endswith("T06:00:30Z"), line
+    finally:
+        service.stop()
+
+
 def test_a_port_in_use_is_one_line_and_nothing_is_opened(workspace):
     with socket.create_server(("127.0.0.1", 0)) as holder:
         port = holder.getsockname()[1]
