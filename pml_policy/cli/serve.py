@@ -156,6 +156,13 @@ def seconds_of(text: str, option: str) -> float:
     "client. Env: PML_FORWARDED_ALLOW_IPS.",
 )
 @click.option(
+    "--private-docs",
+    is_flag=True,
+    envvar="PML_PRIVATE_DOCS",
+    help="The API's description (/openapi.json) and its pages (/docs, /redoc) need the read role, as the "
+    "decisions do. Default: open to every caller the Host and Origin checks let in. Env: PML_PRIVATE_DOCS.",
+)
+@click.option(
     "--write-wait",
     type=click.FloatRange(0.1, 600),
     default=5.0,
@@ -205,6 +212,7 @@ def serve(
     allowed_origins: tuple[str, ...],
     evidence_root: str | None,
     forwarded_allow_ips: str | None,
+    private_docs: bool,
     write_wait: float,
     log_format: str,
     log_level: str,
@@ -267,6 +275,7 @@ def serve(
         evidence_root=evidence_root,
         tls=tls,
         write_wait=write_wait,
+        private_docs=private_docs,
     )
     logs.configure("json" if log_format == "json" else "text", log_level)
     app = create_app(settings)
@@ -331,7 +340,7 @@ def _require_service_extra() -> None:
     """The service's packages are an extra: without them, one line that says how to install them."""
     import importlib.util
 
-    needed = ("fastapi", "uvicorn", "prometheus_client", "pythonjsonlogger")
+    needed = ("fastapi", "fastapi_offline", "uvicorn", "prometheus_client", "pythonjsonlogger")
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(

@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -30,15 +31,21 @@ from .runtime import Service
 from .settings import ServiceSettings
 
 log = logging.getLogger("pml_policy.service")
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's files, served from the installed package
+DOCS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")  # what --private-docs puts behind read
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The service; raises PmlError (a bad policy set, tokens file or audit log) before serving."""
     service = Service(settings)
-    app = FastAPI(
+    # /docs and /redoc from assets shipped in fastapi-offline, never a CDN: an air-gapped network
+    # gets its pages, and no third party is asked for JavaScript.
+    app = FastAPIOffline(
         title="pml-policy",
         summary="Governance decisions for ML models, recorded in a tamper-evident audit log.",
         lifespan=_lifespan(service),
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.service = service
     app.middleware("http")(_observe(service))
@@ -88,6 +95,8 @@ def _observe(service: Service) -> Callable[[Request, Callable[[Request], Awaitab
             response: Response = problem(*refused)
         elif length.isdigit() and int(length) > limit:
             response = problem(413, f"the request body is larger than {limit:,} bytes")
+        elif (denied := _docs_denied(service, request)) is not None:
+            response = problem(denied.status, denied.detail)
         else:
             try:
                 response = await call_next(request)
@@ -110,6 +119,18 @@ def _observe(service: Service) -> Callable[[Request, Callable[[Request], Awaitab
         return response
 
     return observe
+
+
+def _docs_denied(service: Service, request: Request) -> Denied | None:
+    """With --private-docs, the API's description and its pages need the read role, as the data does."""
+    path = request.url.path
+    if not service.settings.private_docs or not (path in DOCS or path.startswith(DOCS_ASSETS + "/")):
+        return None
+    try:
+        service.gate.actor(request, "read")
+    except Denied as denied:
+        return denied
+    return None
 
 
 def _handle_errors(app: FastAPI) -> None:

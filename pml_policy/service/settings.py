@@ -43,6 +43,7 @@ class ServiceSettings(BaseModel):
     webhook_secret: str | None = Field(default=None, repr=False)
     signing_key: str | None = None
     evidence_root: str | None = None  # folders under it may be checked by path; otherwise refs are registries'
+    private_docs: bool = False  # /openapi.json, /docs, /redoc need the read role (--private-docs)
     tls: bool = False  # served over HTTPS (--ssl-certfile): its own pages' origin is https://
     max_body: int = MAX_BODY
     poll_seconds: float = 0.5  # how often an idle worker looks at the inbox (a webhook wakes it at once)

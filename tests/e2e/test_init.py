@@ -81,6 +81,7 @@ def test_serve_without_the_service_extra_says_how_to_install_it(wheel_env, tmp_p
     done = _run([str(wheel_env / "pml-policy"), "serve"], tmp_path, env)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
-        "error: pml-policy serve needs fastapi, uvicorn, prometheus_client, pythonjsonlogger, which are not installed",
+        "error: pml-policy serve needs fastapi, fastapi_offline, uvicorn, prometheus_client, pythonjsonlogger, which "
+        "are not installed",
         "  hint: pip install 'pml-policy[service]'",
     ]

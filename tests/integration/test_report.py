@@ -4,13 +4,11 @@ by headless Chromium, and a report from PostgreSQL."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
-from conftest import missing_service
-
 from ..helpers import run_cli
+from ..support.chromium import chromium
 from ..support.report import _counts, _policies, _sql
 
 
@@ -31,19 +29,12 @@ class _Counts(HTMLParser):
             self._key = None
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    missing_service("Chromium is not installed (apt-get install chromium)")
-
-
 def test_the_html_report_renders_in_chromium_with_the_right_numbers(decided, tmp_path):
     url, policies = decided
     page = tmp_path / "r.html"
     assert run_cli("report", "--period", "last-7d", "-o", str(page), "-p", str(policies)).exit_code == 0
     assert "<script" not in page.read_text()  # no JavaScript: works offline and in print
-    browser = _chromium()
+    browser = chromium()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
