@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import errno
 import logging
 import os
-import re
 import signal
-import socket
 from typing import Any
 
 import click
@@ -20,15 +16,9 @@ from pml_policy.base.escaping import lines_of
 from pml_policy.base.secrets import redact
 from pml_policy.usecases.checking import load_data
 
+from .listening import listen, require_service_extra, tls_pair
 from .options import audit_option, data_option, policies_option, registry_options, signing_option
-
-
-def seconds_of(text: str, option: str) -> float:
-    """`10m`, `90s`, `1h` or `0` (never) as seconds."""
-    found = re.fullmatch(r"(\d{1,6})([smh]?)", text.strip())
-    if not found:
-        raise UsageError(f"{option} {text!r}: give a duration such as 90s, 10m or 1h (0: never)")
-    return int(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[found.group(2)]
+from .schedules import cron_of, next_fire, seconds_of
 
 
 @click.command()
@@ -235,7 +225,7 @@ def serve(
       PML_WEBHOOK_SECRET=… pml-policy serve --tracking-uri http://mlflow:5000 --apply
       pml-policy serve --host 0.0.0.0 --tokens tokens.yaml --audit postgresql://gov@db/governance
     """
-    _require_service_extra()
+    require_service_extra()
     from pml_policy.service import ServiceSettings, create_app, logs
     from pml_policy.service.settings import is_loopback
 
@@ -245,8 +235,8 @@ def serve(
             "create tokens with `pml-policy token create NAME --role decide --tokens tokens.yaml`, or listen on "
             "127.0.0.1",
         )
-    tls = _tls(ssl_certfile, ssl_keyfile)
-    listening = _listen(host, port)  # before anything opens: a busy port is one line, not a half start
+    tls = tls_pair(ssl_certfile, ssl_keyfile)
+    listening = listen(host, port)  # before anything opens: a busy port is one line, not a half start
     port = listening.getsockname()[1]  # --port 0: the one the system chose
     settings = ServiceSettings(
         host=host,
@@ -315,86 +305,6 @@ def serve(
         ssl_keyfile=ssl_keyfile,
     )
     uvicorn.Server(served).run(sockets=[listening])
-
-
-def _tls(certfile: str | None, keyfile: str | None) -> bool:
-    """Whether to serve HTTPS; the certificate and key are loaded here first, so that a wrong one
-    is one line before anything starts (uvicorn would raise from its start-up)."""
-    if not certfile and not keyfile:
-        return False
-    if not (certfile and keyfile):
-        raise UsageError("--ssl-certfile and --ssl-keyfile go together", "give both, or neither for plain HTTP")
-    import ssl
-
-    try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile, password=lambda: b"")
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        raise UsageError(
-            f"cannot serve HTTPS with {certfile} and {keyfile}: {getattr(exc, 'reason', None) or exc}",
-            "give a PEM certificate and the unencrypted PEM key that belongs to it",
-        ) from None
-    return True
-
-
-def _require_service_extra() -> None:
-    """The service's packages are an extra: without them, one line that says how to install them."""
-    import importlib.util
-
-    needed = ("fastapi", "fastapi_offline", "uvicorn", "prometheus_client", "pythonjsonlogger")
-    missing = [name for name in needed if importlib.util.find_spec(name) is None]
-    if missing:
-        raise UsageError(
-            f"pml-policy serve needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed",
-            "pip install 'pml-policy[service]'",
-        )
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The service's listening socket, bound as uvicorn binds it (IPv6 for a host with a colon,
-    SO_REUSEADDR so that a restart does not wait out TIME_WAIT), or UsageError naming the address."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        reason = exc.strerror or str(exc)
-        raise UsageError(
-            f"cannot listen on {host}:{port}: {reason}",
-            "another process holds that port: stop it, or choose one with --port"
-            if exc.errno == errno.EADDRINUSE
-            else "choose an address of this machine with --host, and a port with --port",
-        ) from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def cron_of(text: str | None) -> str | None:
-    """A cron schedule croniter reads (five fields, or six with the seconds last) that fires, or
-    UsageError."""
-    if not text:
-        return None
-    if next_fire(text) is None:
-        raise UsageError(f"--recheck {text!r} never fires (no such date)", "e.g. '0 6 * * *' (every day at 06:00 UTC)")
-    return text
-
-
-def next_fire(cron: str) -> dt.datetime | None:
-    """When `cron` fires next (UTC); None for a schedule that never does (Feb 30); UsageError for
-    one that is not a schedule."""
-    from croniter import CroniterBadDateError, croniter
-
-    if not croniter.is_valid(cron):
-        raise UsageError(
-            f"--recheck {cron!r}: not a cron schedule",
-            "five fields (minute hour day month weekday), or six with the seconds last: '0 6 * * *', '0 6 * * * 30'",
-        )
-    try:
-        fire: dt.datetime = croniter(cron, dt.datetime.now(dt.UTC)).get_next(dt.datetime)
-    except CroniterBadDateError:
-        return None
-    return fire
 
 
 def _registry_shown(kind: str, adapters: AdapterConfig) -> str:
