@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("pml_policy.cli.approvals", "approve"),
     "audit": ("pml_policy.cli.audit", "audit"),
     "check": ("pml_policy.cli.check", "check_command"),
+    "config": ("pml_policy.cli.config", "config_command"),
     "explain": ("pml_policy.cli.audit", "explain"),
     "fmt": ("pml_policy.cli.policies", "fmt_command"),
     "govern": ("pml_policy.cli.govern", "govern_command"),
@@ -68,7 +69,16 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="pml-policy")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    envvar="PML_CONFIG",
+    help="Read option values from FILE (TOML). Default: ./pml-policy.toml, else [tool.pml-policy] in "
+    "./pyproject.toml. A flag beats its environment variable, which beats the file. Env: PML_CONFIG.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
     """Decide which trained model may go to production, with policies as code.
 
     Policies are .pml files (the PML language) kept in git. `check` evaluates them against the
@@ -82,7 +92,17 @@ def cli() -> None:
       pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
       pml-policy audit list; pml-policy audit verify  # every decision is recorded, hash-chained
       pml-policy test features/ --coverage          # business users' Gherkin scenarios
+      pml-policy config                             # the settings in force, and where each comes from
     """
+    from .configfile import Settings
+
+    settings = Settings.find(config_file, sorted(COMMANDS))
+    ctx.obj = settings  # `pml-policy config` shows it
+    name = ctx.invoked_subcommand
+    group = ctx.command
+    command = group.get_command(ctx, name) if settings.path and name and isinstance(group, click.Group) else None
+    if name and command is not None:
+        ctx.default_map = {name: settings.defaults(name, command)}
 
 
 def main() -> None:

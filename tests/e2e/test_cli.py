@@ -30,6 +30,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "cli",
     "cli.changes",
     "cli.check",
+    "cli.configfile",  # pml-policy.toml: looked for by every command (tomllib, only where there is one)
     "cli.options",
     "base",
     "usecases",
