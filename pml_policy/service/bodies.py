@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from pml_policy.base.mappings import loads_bounded
 from pml_policy.engine import Subject
@@ -29,11 +29,56 @@ class Problem(Exception):
         self.status, self.detail, self.extra = status, detail, extra
 
 
+def _integer(value: Any) -> Any:
+    """A JSON Schema integer: 3 or 3.0, never true (which pydantic's lax int would take as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number here")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _time_text(value: Any) -> Any:
+    """A time given as ISO 8601 text, as the schema says (pydantic would also take a number)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("a time is ISO 8601 text (2026-12-05T10:00:00Z)")
+    return value
+
+
 class InlineModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, max_length=500)
-    version: str | None = Field(default=None, max_length=100)
+    # A string, or a positive integer as pml.yaml takes it (`version: 8`), kept as its text.
+    version: Annotated[str, Field(max_length=100)] | Annotated[int, Field(strict=True, gt=0)] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _as_text(cls, version: Any) -> Any:
+        """A positive integer (1894, or 1894.0: JSON Schema's integers) as its text."""
+        version = _integer(version)
+        if isinstance(version, int):
+            if version < 1:
+                raise ValueError("a version number is a positive integer")
+            return str(version)
+        return version
+
     aliases: list[str] = Field(default_factory=list, max_length=100)
+
+
+class InlineRun(BaseModel):
+    """The run's facts the rules read (run.user, run.git_commit …); other keys are ignored, as a
+    folder's pml.yaml ignores them."""
+
+    id: str | None = Field(default=None, max_length=500)
+    start_time: Annotated[dt.datetime | None, BeforeValidator(_time_text)] = None
+    user: str | None = Field(default=None, max_length=500)
+    git_commit: str | None = Field(default=None, max_length=200)
+    datasets: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=1000)
+
+
+class InlineArtifact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=1000)
+    size: Annotated[int, BeforeValidator(_integer)] = Field(ge=0)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class InlineSubject(BaseModel):
@@ -42,15 +87,22 @@ class InlineSubject(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=500)
     model: InlineModel = Field(default_factory=InlineModel)
-    run: dict[str, Any] = Field(default_factory=dict)
+    run: InlineRun = Field(default_factory=InlineRun)
     metrics: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     tags: dict[str, Any] = Field(default_factory=dict)
-    artifacts: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
+    artifacts: list[InlineArtifact] = Field(default_factory=list, max_length=2_000)
+
+
+# A check needs something to decide: references, pushed evidence, or both (said in the schema too).
+_SOMETHING = [
+    {"required": ["refs"], "properties": {"refs": {"minItems": 1}}},
+    {"required": ["subjects"], "properties": {"subjects": {"minItems": 1}}},
+]
 
 
 class CheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": _SOMETHING})
     refs: list[str] = Field(default_factory=list, max_length=100, description="References as the CLI takes them.")
     subjects: list[InlineSubject] = Field(default_factory=list, max_length=100)
     champion: str | None = Field(default=None, max_length=500)
@@ -133,7 +185,7 @@ def registry_refs_only(refs: list[str], root: str | None) -> None:
         inside = root is not None and Path(ref).resolve().is_relative_to(Path(root).resolve())
         if not inside:
             raise Problem(
-                400,
+                403,  # not a malformed request: one for what this service does not do (read its own disk)
                 f"{ref!r}: the service reads model registries (models:/…, runs:/…, wandb:…, sagemaker:…); push "
                 "other evidence inline as `subjects`",
                 hint="start the service with --evidence-root DIR to allow folders under DIR",

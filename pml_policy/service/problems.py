@@ -8,6 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from pml_policy.base.errors import (
     AuditError,
@@ -24,6 +25,30 @@ from pml_policy.base.secrets import redact
 from pml_policy.base.waiting import RETRY_AFTER, Busy
 
 MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of the service is answered."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    hint: str | None = None
+
+
+# What any route may answer besides its success: the guard (421 Host, 403 Origin, 413, 415), the
+# gate (401, 403), a body or query that does not fit (400, 422), what is not there (404), a busy
+# registry (429), a log that cannot be written (503).
+ERRORS = (400, 401, 403, 404, 409, 413, 415, 421, 422, 429, 503)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses: each status with the problem schema (FastAPI's `responses=`)."""
+    schema = ProblemDocument.model_json_schema()
+    content = {MEDIA_TYPE: {"schema": schema}}
+    return {status: {"description": HTTPStatus(status).phrase, "content": content} for status in statuses}
 
 
 def problem(

@@ -13,8 +13,9 @@ from pml_policy.usecases.approving import Approved, approve
 
 from ..bodies import ApprovalRequest, documented, read_body, registry_refs_only
 from ..deps import Approver, ServiceDep
+from ..problems import ERRORS, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post(

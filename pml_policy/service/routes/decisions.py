@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pml_policy.outputs.documents import record_summary
@@ -16,8 +16,9 @@ from pml_policy.usecases.recording import Recorded
 
 from ..bodies import CheckRequest, Problem, documented, inline_subject, read_body, registry_refs_only
 from ..deps import Decider, Reader, ServiceDep
+from ..problems import ERRORS, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post(
@@ -45,14 +46,12 @@ async def check_route(request: Request, by: Decider, service: ServiceDep) -> Res
 async def decisions(
     by: Reader,
     service: ServiceDep,
-    model: str | None = None,
+    model: Annotated[str | None, Query(max_length=500)] = None,
     outcome: Literal["pass", "warn", "pending", "fail"] | None = None,
     kind: Literal["decision", "plan", "recheck", "change", "approval"] | None = None,
-    before: int | None = None,
-    limit: int = 50,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="Records before this number (a page)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    if not 1 <= limit <= 500 or (before is not None and not 1 <= before <= 2**62):
-        raise Problem(422, "limit is 1 to 500, and before a record number")
 
     def run() -> dict[str, Any]:
         rows = auditing.records(service.acting(by), model=model, outcome=outcome, limit=limit, kind=kind, before=before)
@@ -67,7 +66,11 @@ async def decisions(
     "/v1/decisions/{ref}",
     summary="One recorded decision: its id, a 6+ character prefix, or #SEQ (`audit show --format json`'s document)",
 )
-async def one_decision(ref: str, by: Reader, service: ServiceDep) -> Response:
+async def one_decision(
+    ref: Annotated[str, Path(pattern=r"^(#[0-9]{1,18}|[^#].{5,99})$", description="An id, 6+ of its characters, #SEQ")],
+    by: Reader,
+    service: ServiceDep,
+) -> Response:
     def run() -> dict[str, Any]:
         return auditing.show(service.acting(by), ref).document()
 

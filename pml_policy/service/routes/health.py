@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import ServiceDep
-from ..problems import problem
+from ..problems import ERRORS, problem, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.get("/healthz", summary="Alive")
@@ -42,6 +43,6 @@ async def readyz(service: ServiceDep) -> Response:
     return Response(json.dumps(body), media_type="application/json")
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(service: ServiceDep) -> Response:
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from pml_policy.audit import inbox as inbox_jobs
 
 from ..deps import Reader, ServiceDep
+from ..problems import ERRORS, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.get("/v1/inbox", summary="Inbox jobs, newest first")

@@ -14,8 +14,9 @@ from pml_policy.usecases.governing import govern
 
 from ..bodies import GovernRequest, Problem, documented, read_body
 from ..deps import Decider, ServiceDep
+from ..problems import ERRORS, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post(
@@ -25,6 +26,12 @@ router = APIRouter()
 )
 async def govern_route(model: str, request: Request, by: Decider, service: ServiceDep) -> Response:
     body = await read_body(request, GovernRequest, service.settings.max_body)
+    if not service.settings.governs:
+        raise Problem(
+            409,
+            "this service governs no registry",
+            hint="start it with --tracking-uri (MLflow) or --registry sagemaker",
+        )
     if body.apply and not service.settings.apply:
         raise Problem(403, "this service plans only; start it with --apply to let it change the registry")
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import Admin, ServiceDep
+from ..problems import ERRORS, responses
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post("/v1/policies/reload", summary="Load the policies again; a set with errors is refused")

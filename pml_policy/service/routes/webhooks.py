@@ -9,9 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ..bodies import Problem, refuse_other_media
 from ..deps import ServiceDep
+from ..problems import ERRORS, responses
 from ..webhooks import Refused, verify
 
-router = APIRouter()
+router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)")
