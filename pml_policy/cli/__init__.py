@@ -67,7 +67,12 @@ class _Cli(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# auto_envvar_prefix: every option without an environment variable of its own has one, click's way:
+# PML_<COMMAND>_<OPTION> (PML_CHECK_FAIL_ON, PML_AUDIT_LIST_LIMIT).
+@click.group(
+    cls=_Cli,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "auto_envvar_prefix": "PML"},
+)
 @click.version_option(__version__, "--version", "-V", prog_name="pml-policy")
 @click.option(
     "--config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -43,11 +44,14 @@ def config_command(ctx: click.Context, words: tuple[str, ...], fmt: str) -> None
     if command is None:
         raise click.UsageError(f"no such command: {name}")
     defaults = settings.defaults(name, command) if settings.path else {}
+    # The command's context as a run would build it (under the root: its PML_… variable names).
+    context = command.make_context(name, [], parent=root, resilient_parsing=True, default_map=defaults)
     for word in rest:  # a group's command: `audit verify`
         if not isinstance(command, click.Group) or word not in command.commands:
             raise click.UsageError(f"no such command: {' '.join(words)}")
         command, defaults = command.commands[word], defaults.get(word, {})
-    shown = _shown(command, defaults, settings, only=None if words else set(SHARED))
+        context = command.make_context(word, [], parent=context, resilient_parsing=True, default_map=defaults)
+    shown = _shown(command, context, settings, only=None if words else set(SHARED))
     if fmt == "json":
         click.echo(json.dumps({"file": str(settings.path) if settings.path else None, "options": shown}, indent=2))
         return
@@ -57,10 +61,9 @@ def config_command(ctx: click.Context, words: tuple[str, ...], fmt: str) -> None
 
 
 def _shown(
-    command: click.Command, defaults: dict[str, Any], settings: Settings, only: set[str] | None
+    command: click.Command, sub: click.Context, settings: Settings, only: set[str] | None
 ) -> list[dict[str, Any]]:
     """Each option's value as the command would see it without flags, and its source."""
-    sub = command.make_context(command.name, [], resilient_parsing=True, default_map=defaults)
     rows = []
     for param in command.params:
         option = long_name(param)
@@ -68,7 +71,7 @@ def _shown(
             continue
         source = sub.get_parameter_source(param.name)
         if source == ParameterSource.ENVIRONMENT:
-            origin = f"environment ({_envvar(param)})"
+            origin = f"environment ({_envvar(param, sub)})"
         elif source == ParameterSource.DEFAULT_MAP:
             origin = f"file ({settings.path})"
         else:
@@ -77,9 +80,13 @@ def _shown(
     return rows
 
 
-def _envvar(param: click.Parameter) -> str:
+def _envvar(param: click.Parameter, ctx: click.Context) -> str:
+    """The variable the value came from: the option's own, else click's PML_<COMMAND>_<OPTION>."""
     names = param.envvar if isinstance(param.envvar, list | tuple) else [param.envvar]
-    return ", ".join(str(n) for n in names if n)
+    for name in names:
+        if name and name in os.environ:
+            return str(name)
+    return f"{ctx.auto_envvar_prefix}_{(param.name or '').upper()}"
 
 
 def _masked(value: Any) -> Any:

@@ -95,7 +95,7 @@ class InlineSubject(BaseModel):
 
 
 # A check needs something to decide: references, pushed evidence, or both (said in the schema too).
-_SOMETHING = [
+_SOMETHING: list[Any] = [
     {"required": ["refs"], "properties": {"refs": {"minItems": 1}}},
     {"required": ["subjects"], "properties": {"subjects": {"minItems": 1}}},
 ]

@@ -57,6 +57,16 @@ def test_the_file_is_read_by_commands_and_a_flag_or_the_environment_beats_it(fol
     assert _sources(folder)["--engine"] == ("python", "default")
 
 
+def test_every_option_has_an_environment_variable_under_one_prefix(folder: Path):
+    champion = ("--champion", "examples/credit-champion")
+    warned = _pml(folder, "check", "examples/credit-warn", *champion, PML_CHECK_FAIL_ON="warn")
+    assert warned.returncode == 1, warned.stderr  # check --fail-on, from PML_CHECK_FAIL_ON (click's auto prefix)
+    assert _sources(folder, "audit", "list", PML_AUDIT_LIST_LIMIT="7")["--limit"] == (
+        7,
+        "environment (PML_AUDIT_LIST_LIMIT)",
+    )
+
+
 def test_serve_starts_from_the_file(folder: Path):
     (folder / "pml-policy.toml").write_text('[serve]\nlog-format = "text"\nwrite-wait = 3\n')
     service = Service(folder)
