@@ -137,6 +137,10 @@ class Registry(Adapter, Protocol):
         """Every model with its aliases and versions, in a few paged listings (the service's sweep)."""
         ...
 
+    def reachable(self) -> None:
+        """One small request that the registry answers (the service's readiness); EvidenceError if not."""
+        ...
+
     def set_tag(self, name: str, version: str, key: str, value: str) -> None: ...
 
     def set_alias(self, name: str, version: str, alias: str) -> str | None:

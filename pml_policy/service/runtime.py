@@ -5,6 +5,7 @@ Routes and workers act through a view of the workspace per request or job (`acti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -47,6 +48,7 @@ class Service:
             settings.host, settings.port, settings.allowed_hosts, settings.allowed_origins, settings.tls
         )
         self._lock = threading.Lock()
+        self._reached: tuple[float, str | None] = (-1e9, None)  # when the registry was last asked; why not ready
         self._workspace = Workspace.open(
             load(settings.policy_paths),
             audit_url=settings.audit_url,
@@ -139,6 +141,21 @@ class Service:
     def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
         with self.inbox() as db:
             return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
+
+    def registry_unreachable(self) -> str | None:
+        """With --apply, why the registry the service changes does not answer now, or None; asked
+        at most every 10 s (a readiness probe every second does not become a request every second)."""
+        if not (self.settings.apply and self.settings.governs):
+            return None
+        now = time.monotonic()
+        if now - self._reached[0] >= 10:
+            try:
+                quick = dataclasses.replace(self.adapters(), timeout=min(2.0, self.settings.registry_timeout)).renewed()
+                self.acting().registry_with(quick).reachable()  # 2 s at most: a probe waits on nothing
+                self._reached = (now, None)
+            except PmlError as exc:
+                self._reached = (now, f"the registry does not answer, and this service applies changes: {exc.message}")
+        return self._reached[1]
 
     def write_blocked(self) -> str | None:
         """Why a decision could not be recorded now (the log's lock held elsewhere past a second)."""

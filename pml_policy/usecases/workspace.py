@@ -143,9 +143,13 @@ class Workspace:
 
     def registry(self, kind: str | None = None) -> Registry:
         """A registry adapter (the workspace's kind unless told), configured with its adapters."""
+        return self.registry_with(self.adapters, kind)
+
+    def registry_with(self, adapters: AdapterConfig, kind: str | None = None) -> Registry:
+        """A registry adapter under other adapter settings (a shorter time budget)."""
         from pml_policy.adapters.lookup import registry_named
 
-        return registry_named(kind or self.registry_kind, self.adapters)
+        return registry_named(kind or self.registry_kind, adapters)
 
     def append(self, entries: list[Entry]) -> list[tuple[int, str]]:
         """Record entries in one transaction, as this workspace's actor; each record's (seq, hash)."""

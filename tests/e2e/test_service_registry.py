@@ -35,6 +35,7 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
         secret=SECRET,
     )
     try:
+        assert service.call("GET", "/readyz").status_code == 200  # the registry it applies to answers
         time.sleep(1.5)  # the server's webhook cache (MLFLOW_WEBHOOK_CACHE_TTL=1)
         card = {"model_card.md": "# card"}
         tags = {"use_case": "credit", "owner": "risk", "data.version": "v1"}
@@ -235,3 +236,25 @@ def test_with_enforce_flag_a_hand_moved_champion_stays_and_is_tagged(mlflow_serv
     finally:
         client.delete_webhook(webhook.webhook_id)
         service.stop()
+
+
+def test_a_service_that_applies_is_not_ready_while_its_registry_does_not_answer(workspace):
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    service = Service(workspace, "--tracking-uri", gone, "--apply", "--reconcile-every", "0")
+    try:
+        started = time.monotonic()
+        ready = service.call("GET", "/readyz")
+        assert ready.status_code == 503 and "the registry does not answer" in ready.json()["detail"], ready.text
+        assert time.monotonic() - started < 10  # a probe waits 2 s at most, not the registry budget
+        assert service.call("GET", "/healthz").status_code == 200  # alive, not ready
+    finally:
+        service.stop()
+    planner = Service(workspace, "--tracking-uri", gone, "--reconcile-every", "0")  # plans only: nothing to apply
+    try:
+        assert planner.call("GET", "/readyz").status_code == 200
+    finally:
+        planner.stop()

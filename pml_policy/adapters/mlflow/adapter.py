@@ -246,6 +246,9 @@ class MlflowAdapter:
             found.setdefault(v.name, RegistryState({})).tags[str(v.version)] = dict(v.tags or {})
         return found
 
+    def reachable(self) -> None:
+        self.call("reach the registry", self.client.search_registered_models, max_results=1)
+
     def _search_versions(self, name: str) -> Iterator[Any]:
         token = None
         while True:

@@ -164,6 +164,9 @@ class SageMakerAdapter:
         tags = {str(v): metadata_of(self._describe(name, str(v))) for v in versions}
         return RegistryState({self.champion_alias: champion} if champion else {}, tags)
 
+    def reachable(self) -> None:
+        self.call("reach the registry", self.client("sagemaker").list_model_package_groups, MaxResults=1)
+
     def inventory(self) -> dict[str, RegistryState]:
         """Every model package group with its champion and its versions, in two paged listings
         whatever the count (the service's reconciliation sweep). Listings carry no metadata, so

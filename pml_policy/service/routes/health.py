@@ -32,6 +32,9 @@ async def readyz(service: ServiceDep) -> Response:
         return problem(503, "the audit database does not answer")
     if blocked is not None:
         return problem(503, blocked)
+    unreachable = await run_in_threadpool(service.registry_unreachable)
+    if unreachable is not None:
+        return problem(503, unreachable)
     lag, bound = depth.age(), service.settings.max_lag
     if lag > bound:
         return problem(503, f"the inbox lags: its oldest pending job waits for {lag:.0f} s (bound {bound:.0f} s)")
