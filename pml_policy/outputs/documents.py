@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
+
+from typing_extensions import TypedDict  # pydantic reads these into the OpenAPI document (3.11)
 
 
 class RecordHeader(TypedDict):

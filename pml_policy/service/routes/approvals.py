@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from pml_policy.outputs.documents import Approval, approval, registry_change
 from pml_policy.usecases.approving import Approved, approve
 
+from ..answers import ApprovalAnswer, ok
 from ..bodies import ApprovalRequest, documented, read_body, registry_refs_only
 from ..deps import Approver, ServiceDep
 from ..problems import ERRORS, responses
@@ -23,6 +24,7 @@ router = APIRouter(responses=responses(*ERRORS))
     summary="Sign off a model version's evidence (a token with the approve role; it is the approver)",
     openapi_extra=documented(ApprovalRequest),
     status_code=201,
+    responses=ok(ApprovalAnswer, 201, "The sign-off, recorded, and the govern pass it allowed"),
 )
 async def approvals(request: Request, by: Approver, service: ServiceDep) -> JSONResponse:
     body = await read_body(request, ApprovalRequest, service.settings.max_body)

@@ -14,6 +14,7 @@ from pml_policy.usecases import auditing
 from pml_policy.usecases.checking import check
 from pml_policy.usecases.recording import Recorded
 
+from ..answers import CheckDocument, DecisionPage, Verification, ok
 from ..bodies import CheckRequest, Problem, documented, inline_subject, read_body, registry_refs_only
 from ..deps import Decider, Reader, ServiceDep
 from ..problems import ERRORS, responses
@@ -25,6 +26,7 @@ router = APIRouter(responses=responses(*ERRORS))
     "/v1/check",
     summary="Decide references or pushed evidence; recorded before the answer",
     openapi_extra=documented(CheckRequest),
+    responses=ok(CheckDocument, description="The decisions (`check --format json`'s document), recorded"),
 )
 async def check_route(request: Request, by: Decider, service: ServiceDep) -> Response:
     body = await read_body(request, CheckRequest, service.settings.max_body)
@@ -42,7 +44,7 @@ async def check_route(request: Request, by: Decider, service: ServiceDep) -> Res
     return Response(await run_in_threadpool(run), media_type="application/json")
 
 
-@router.get("/v1/decisions", summary="Recorded decisions, newest first, in pages")
+@router.get("/v1/decisions", summary="Recorded decisions, newest first, in pages", responses=ok(DecisionPage))
 async def decisions(
     by: Reader,
     service: ServiceDep,
@@ -65,6 +67,7 @@ async def decisions(
 @router.get(
     "/v1/decisions/{ref}",
     summary="One recorded decision: its id, a 6+ character prefix, or #SEQ (`audit show --format json`'s document)",
+    responses=ok(dict[str, Any]),
 )
 async def one_decision(
     ref: Annotated[str, Path(pattern=r"^(#[0-9]{1,18}|[^#].{5,99})$", description="An id, 6+ of its characters, #SEQ")],
@@ -77,7 +80,9 @@ async def one_decision(
     return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
 
 
-@router.get("/v1/audit/verify", summary="Verify the audit chain (and every table beside it)")
+@router.get(
+    "/v1/audit/verify", summary="Verify the audit chain (and every table beside it)", responses=ok(Verification)
+)
 async def verify_log(by: Reader, service: ServiceDep) -> Response:
     def run() -> dict[str, Any]:
         verdict = auditing.verify(service.acting(by)).verdict

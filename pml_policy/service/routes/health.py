@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from ..answers import Ready, ok
 from ..deps import ServiceDep
 from ..problems import ERRORS, problem, responses
 
@@ -20,7 +21,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the log answers and takes writes, the threads run, the inbox keeps up")
+@router.get(
+    "/readyz",
+    summary="Ready: the log answers and takes writes, the threads run, the inbox keeps up",
+    responses=ok(Ready),
+)
 async def readyz(service: ServiceDep) -> Response:
     unfit = service.unfit()
     if unfit is not None:

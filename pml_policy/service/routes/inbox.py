@@ -10,13 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from pml_policy.audit import inbox as inbox_jobs
 
+from ..answers import ok
 from ..deps import Reader, ServiceDep
 from ..problems import ERRORS, responses
 
 router = APIRouter(responses=responses(*ERRORS))
 
 
-@router.get("/v1/inbox", summary="Inbox jobs, newest first")
+@router.get("/v1/inbox", summary="Inbox jobs, newest first", responses=ok(list[dict[str, Any]]))
 async def inbox(
     by: Reader, service: ServiceDep, state: Literal["pending", "running", "done", "dead"] | None = None
 ) -> Response:

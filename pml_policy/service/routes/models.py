@@ -12,6 +12,7 @@ from pml_policy.base.errors import UsageError
 from pml_policy.outputs.documents import registry_change
 from pml_policy.usecases.governing import govern
 
+from ..answers import Governed, ok
 from ..bodies import GovernRequest, Problem, documented, read_body
 from ..deps import Decider, ServiceDep
 from ..problems import ERRORS, responses
@@ -23,6 +24,7 @@ router = APIRouter(responses=responses(*ERRORS))
     "/v1/govern/{model}",
     summary="Govern a registered model: plan, or apply",
     openapi_extra=documented(GovernRequest),
+    responses=ok(Governed),
 )
 async def govern_route(model: str, request: Request, by: Decider, service: ServiceDep) -> Response:
     body = await read_body(request, GovernRequest, service.settings.max_body)

@@ -7,6 +7,7 @@ import json
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..answers import Delivery, ok
 from ..bodies import Problem, refuse_other_media
 from ..deps import ServiceDep
 from ..problems import ERRORS, responses
@@ -15,7 +16,7 @@ from ..webhooks import Refused, verify
 router = APIRouter(responses=responses(*ERRORS))
 
 
-@router.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)")
+@router.post("/v1/webhooks/mlflow", summary="MLflow webhook deliveries (signed)", responses=ok(Delivery))
 async def mlflow_webhook(request: Request, service: ServiceDep) -> Response:
     settings = service.settings
     if not settings.webhook_secret:
