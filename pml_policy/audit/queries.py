@@ -376,3 +376,10 @@ def latest_rechecks(db: Database) -> list[LatestRecheck]:
         {},
     )
     return [LatestRecheck(str(m), str(v), str(o), str(t), int(s)) for m, v, o, t, s in rows]
+
+
+def last_recorded(db: Database) -> dict[str, str]:
+    """actor -> the time of the latest record it made: a service token's last use that the log
+    holds (a decision, an approval, a change; reads are not recorded)."""
+    rows = _fetch(db, "SELECT actor, MAX(time) FROM pml_decisions WHERE " + in_chain() + " GROUP BY actor", {})
+    return {str(actor): str(when) for actor, when in rows}

@@ -8,9 +8,11 @@ import json
 import click
 
 from pml_policy.base.escaping import one_line
-from pml_policy.usecases.tokens import ROLES, TokenFile, expiry
+from pml_policy.usecases.tokens import ROLES, TokenFile, expiry, last_recorded
 from pml_policy.usecases.tokens import create as create_token
 from pml_policy.usecases.tokens import revoke as revoke_token
+
+from .options import audit_option
 
 tokens_option = click.option(
     "--tokens",
@@ -57,14 +59,17 @@ def token_create(name: str, roles: tuple[str, ...], expires: str | None, tokens:
 
 @token.command(name="list")
 @tokens_option
+@audit_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def token_list(tokens: str, fmt: str) -> None:
-    """Every token's name, roles, when it was created and when it expires (never its hash).
+def token_list(tokens: str, audit_url: str, fmt: str) -> None:
+    """Every token's name, roles, when it was created, when it expires, and when the audit log
+    last recorded something it did (a decision, an approval; reads are not recorded). Never a hash.
 
     \b
-      pml-policy token list --tokens tokens.yaml
+      pml-policy token list --tokens tokens.yaml --audit postgresql://gov@db/governance
     """
     entries = TokenFile.load(tokens).tokens
+    used = last_recorded(audit_url)
     now = dt.datetime.now(dt.UTC)
     if fmt == "json":
         rows = [
@@ -74,6 +79,7 @@ def token_list(tokens: str, fmt: str) -> None:
                 "created": _when(t.created),
                 "expires": _when(t.expires),
                 "expired": t.expired(now),
+                "last_recorded": used.get(t.name),
             }
             for t in entries
         ]
@@ -84,7 +90,8 @@ def token_list(tokens: str, fmt: str) -> None:
         return
     for t in entries:
         lasts = f"expires {_when(t.expires)}" if t.expires else "until revoked"
-        line = f"{t.name:<24} {','.join(t.roles):<16} created {_when(t.created) or 'unknown':<20}  {lasts}"
+        line = f"{t.name:<24} {','.join(t.roles):<16} created {_when(t.created) or 'unknown':<20}  {lasts:<32}"
+        line += f"  last recorded {used.get(t.name) or 'never'}"
         click.echo(one_line(line + ("  EXPIRED" if t.expired(now) else "")))
 
 

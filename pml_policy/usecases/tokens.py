@@ -164,3 +164,19 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 def _write(path: Path, tokens: TokenFile) -> None:
     text = yaml.safe_dump(tokens.model_dump(mode="json"), sort_keys=False)
     write_atomic(path, "# pml-policy service tokens: names, roles and sha256 hashes (never the tokens)\n" + text)
+
+
+def last_recorded(audit_url: str) -> dict[str, str]:
+    """Token name -> when the audit log last recorded something it did; empty without a log."""
+    from pml_policy.audit import AuditStore
+    from pml_policy.audit.queries import last_recorded as query
+    from pml_policy.base.errors import NoAuditLog
+
+    try:
+        store = AuditStore(audit_url, create=False)
+    except NoAuditLog:
+        return {}
+    try:
+        return query(store.db)
+    finally:
+        store.close()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .serving import Service, _wait
+from .serving import INLINE, Service, _wait
 
 
 def _pml(workspace: Path, *args: str) -> subprocess.CompletedProcess:
@@ -81,3 +81,21 @@ def test_token_list_shows_names_roles_and_times_never_a_hash(workspace: Path):
     assert "dashboard" in text and "until revoked" in text and "expires 2099-01-01T00:00:00Z" in text
     stored = (workspace / "tokens.yaml").read_text()
     assert all(line.split(":")[-1].strip() not in text for line in stored.splitlines() if "sha256" in line)
+
+
+def test_token_list_says_when_the_log_last_recorded_each_token(workspace: Path):
+    ci = _pml(workspace, "token", "create", "ci", "--role", "decide", "--tokens", "tokens.yaml").stdout.strip()
+    _create(workspace, "idle")
+    service = Service(workspace, "--tokens", "tokens.yaml")
+    try:
+        assert service.call("POST", "/v1/check", ci, json={"subjects": [INLINE]}).status_code == 200
+    finally:
+        service.stop()
+    listing = ("token", "list", "--tokens", "tokens.yaml")
+    listed = _pml(workspace, *listing, "--audit", "sqlite:///audit.db", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    used = {r["name"]: r["last_recorded"] for r in json.loads(listed.stdout)["tokens"]}
+    assert used["idle"] is None and used["ci"] is not None and used["ci"].startswith("20"), used
+    no_log = _pml(workspace, *listing, "--audit", "sqlite:///none.db")
+    assert no_log.returncode == 0 and "last recorded never" in no_log.stdout, no_log.stderr
+    assert not (workspace / "none.db").exists()  # listing never creates a log
