@@ -71,15 +71,16 @@ _REGISTRY_OPTIONS = (
     click.option(
         "--tracking-uri",
         metavar="URI",
-        envvar="MLFLOW_TRACKING_URI",
-        help="The MLflow tracking server, for models:/… and runs:/… references. Env: MLFLOW_TRACKING_URI.",
+        envvar=["PML_TRACKING_URI", "MLFLOW_TRACKING_URI"],
+        help="The MLflow tracking server, for models:/… and runs:/… references. Env: PML_TRACKING_URI, else "
+        "MLFLOW_TRACKING_URI (MLflow's own).",
     ),
     click.option(
         "--endpoint-url",
         metavar="URL",
-        envvar="AWS_ENDPOINT_URL",
+        envvar=["PML_ENDPOINT_URL", "AWS_ENDPOINT_URL"],
         help="SageMaker and S3 at this endpoint instead of AWS's own (sagemaker:… references); region and credentials "
-        "come the usual boto3 way. Env: AWS_ENDPOINT_URL.",
+        "come the usual boto3 way. Env: PML_ENDPOINT_URL, else AWS_ENDPOINT_URL (boto3's own).",
     ),
     click.option(
         "--champion-alias",
