@@ -290,6 +290,11 @@ def serve(
             f"champions re-checked on '{settings.recheck}'; next at {when}",
             extra={"schedule": settings.recheck, "next": when},
         )
+    if settings.governs and settings.reconcile_every:
+        logging.getLogger("pml_policy.service").info(
+            f"the registry is swept at start, then every {settings.reconcile_every:g} s",
+            extra={"sweep_every": settings.reconcile_every},
+        )
     import uvicorn
 
     # log_config=None: uvicorn's loggers write through ours (one format); its access log is ours too.

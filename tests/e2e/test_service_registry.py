@@ -36,6 +36,7 @@ def test_mlflow_events_govern_the_registry_and_a_hand_moved_champion_is_put_back
     )
     try:
         assert service.call("GET", "/readyz").status_code == 200  # the registry it applies to answers
+        assert "the registry is swept at start, then every 600 s" in service.log.read_text()  # the schedule, said
         time.sleep(1.5)  # the server's webhook cache (MLFLOW_WEBHOOK_CACHE_TTL=1)
         card = {"model_card.md": "# card"}
         tags = {"use_case": "credit", "owner": "risk", "data.version": "v1"}
