@@ -7,8 +7,9 @@ import json
 
 import click
 
+from pml_policy.base.dates import aware, parse_ahead
 from pml_policy.base.escaping import one_line
-from pml_policy.usecases.tokens import ROLES, TokenFile, expiry, last_recorded
+from pml_policy.usecases.tokens import ROLES, TokenFile, last_recorded
 from pml_policy.usecases.tokens import create as create_token
 from pml_policy.usecases.tokens import revoke as revoke_token
 
@@ -50,7 +51,7 @@ def token_create(name: str, roles: tuple[str, ...], expires: str | None, tokens:
       pml-policy token create ci-gate --role decide --tokens tokens.yaml
       pml-policy token create contractor --role read --expires 30d --tokens tokens.yaml
     """
-    until = expiry(expires) if expires else None
+    until = parse_ahead(expires, "--expires") if expires else None
     made = create_token(tokens, name, list(roles), until)
     click.echo(made)
     lasts = f"expires {_when(until)}" if until else "until revoked"
@@ -111,5 +112,4 @@ def token_revoke(name: str, tokens: str) -> None:
 def _when(moment: dt.datetime | None) -> str | None:
     if moment is None:
         return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return aware(moment).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

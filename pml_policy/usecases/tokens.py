@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import re
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pml_policy.base.dates import aware
 from pml_policy.base.errors import UsageError
 from pml_policy.base.files import write_atomic
 from pml_policy.base.mappings import read_mapping
@@ -56,7 +56,7 @@ class Token(BaseModel):
         return any(role in IMPLIES[r] for r in self.roles)
 
     def expired(self, now: dt.datetime | None = None) -> bool:
-        return self.expires is not None and _aware(self.expires) <= (now or dt.datetime.now(dt.UTC))
+        return self.expires is not None and aware(self.expires) <= (now or dt.datetime.now(dt.UTC))
 
 
 class TokenFile(BaseModel):
@@ -101,7 +101,7 @@ def create(path: str | Path, name: str, roles: list[str], expires: dt.datetime |
     if any(t.name == name for t in current.tokens):
         raise UsageError(f"{p}: a token named {name!r} exists", "choose another name, or revoke that one first")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    if expires is not None and _aware(expires) <= now:
+    if expires is not None and aware(expires) <= now:
         raise UsageError(f"--expires {expires.isoformat()} is already past", "give a later time, or a span ahead (90d)")
     token = PREFIX + secrets.token_urlsafe(32)
     try:
@@ -132,33 +132,6 @@ def revoke(path: str | Path, name: str) -> Token:
     (gone,) = (t for t in current.tokens if t.name == name)
     _write(p, TokenFile(tokens=kept))
     return gone
-
-
-_AHEAD = re.compile(r"(\d{1,6})([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def expiry(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """`--expires`: a span ahead of now (`10s`, `12h`, `90d`, `2w`) or an ISO 8601 time (naive is UTC)."""
-    ahead = _AHEAD.fullmatch(text.strip())
-    if ahead:
-        try:
-            return (now or dt.datetime.now(dt.UTC)).replace(microsecond=0) + dt.timedelta(
-                **{_UNITS[ahead[2]]: int(ahead[1])}
-            )
-        except OverflowError:
-            raise UsageError(f"--expires {text}: that is past the year 9999", "give a shorter span") from None
-    try:
-        return _aware(dt.datetime.fromisoformat(text.strip()))
-    except ValueError:
-        raise UsageError(
-            f"--expires {text!r} is neither a span ahead nor a time",
-            "write 90d (s, m, h, d, w) or 2027-03-01T00:00:00Z",
-        ) from None
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _write(path: Path, tokens: TokenFile) -> None:

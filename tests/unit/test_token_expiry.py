@@ -1,4 +1,5 @@
-"""`token create --expires`: a span ahead of now or an ISO time; one clear line for anything else."""
+"""`token create --expires` (base.dates.parse_ahead): a span ahead of now or an ISO time; one clear
+line for anything else."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import datetime as dt
 
 import pytest
 
+from pml_policy.base.dates import parse_ahead
 from pml_policy.base.errors import UsageError
-from pml_policy.usecases.tokens import Token, expiry
+from pml_policy.usecases.tokens import Token
 
 NOW = dt.datetime(2026, 12, 5, 10, 0, 0, tzinfo=dt.UTC)
 
@@ -24,13 +26,13 @@ NOW = dt.datetime(2026, 12, 5, 10, 0, 0, tzinfo=dt.UTC)
     ],
 )
 def test_an_expiry_is_a_span_ahead_or_a_time(text: str, when: dt.datetime):
-    assert expiry(text, NOW) == when
+    assert parse_ahead(text, "--expires", NOW) == when
 
 
 @pytest.mark.parametrize(("text", "says"), [("soon", "neither a span ahead nor a time"), ("999999w", "year 9999")])
 def test_anything_else_is_one_line(text: str, says: str):
     with pytest.raises(UsageError, match=says):
-        expiry(text, NOW)
+        parse_ahead(text, "--expires", NOW)
 
 
 def test_a_token_expires_at_its_time_not_before():
