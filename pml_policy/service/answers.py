@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pml_policy.outputs.documents import Approval, RegistryChange
-from pml_policy.outputs.json_out import CheckDocument
 
 
 def ok(model: Any, status: int = 200, description: str = "Done") -> dict[int | str, dict[str, Any]]:
@@ -76,6 +75,3 @@ class Reloaded(BaseModel):
 class Delivery(BaseModel):
     accepted: bool
     duplicate: bool
-
-
-__all__ = ["CheckDocument", "ok"]

@@ -33,10 +33,9 @@ class LiveTokens:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._seen: tuple[int, int, int] | None = None
+        self._seen = self._signature()  # taken before reading, as refresh() does: a change meanwhile is read again
         self.tokens = TokenFile.load(self.path)  # at start, a bad file stops the service (one line)
         self.problem: str | None = None
-        self._seen = self._signature()
 
     def current(self) -> TokenFile:
         """The tokens in force; Denied(503) while the file cannot be read."""

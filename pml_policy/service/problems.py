@@ -44,11 +44,12 @@ class ProblemDocument(BaseModel):
 ERRORS = (400, 401, 403, 404, 409, 413, 415, 421, 422, 429, 503)
 
 
+_CONTENT = {MEDIA_TYPE: {"schema": ProblemDocument.model_json_schema()}}  # built once, shared by every router
+
+
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI responses: each status with the problem schema (FastAPI's `responses=`)."""
-    schema = ProblemDocument.model_json_schema()
-    content = {MEDIA_TYPE: {"schema": schema}}
-    return {status: {"description": HTTPStatus(status).phrase, "content": content} for status in statuses}
+    return {status: {"description": HTTPStatus(status).phrase, "content": _CONTENT} for status in statuses}
 
 
 def problem(

@@ -151,7 +151,7 @@ class Service:
         if now - self._reached[0] >= 10:
             try:
                 quick = dataclasses.replace(self.adapters(), timeout=min(2.0, self.settings.registry_timeout)).renewed()
-                self.acting().registry_with(quick).reachable()  # 2 s at most: a probe waits on nothing
+                self._workspace.registry_with(quick).reachable()  # 2 s at most: a probe waits on nothing
                 self._reached = (now, None)
             except PmlError as exc:
                 self._reached = (now, f"the registry does not answer, and this service applies changes: {exc.message}")

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from pml_policy.outputs.documents import record_summary
-from pml_policy.outputs.json_out import document
+from pml_policy.outputs.json_out import CheckDocument, document
 from pml_policy.usecases import auditing
 from pml_policy.usecases.checking import check
 from pml_policy.usecases.recording import Recorded
 
-from ..answers import CheckDocument, DecisionPage, Verification, ok
+from ..answers import DecisionPage, Verification, ok
 from ..bodies import CheckRequest, Problem, documented, inline_subject, read_body, registry_refs_only
 from ..deps import Decider, Reader, ServiceDep
 from ..problems import ERRORS, responses
