@@ -58,11 +58,18 @@ def fill(url: str, count: int, batch: int = 20_000) -> float:
     store.append(entries, "bench", {})
     templates = [Prepared.of(e, "bench", "{}", {}) for e in entries]
     bodies = [json.loads(t.row["body"]) for t in templates]
+    from pml_policy.transparency.merkle import Frontier
+
     seq, prev = store.head()
+    with store.db.driver() as raw:  # the Merkle tree's right edge after the records just appended
+        cursor = raw.cursor()
+        cursor.execute("SELECT hash FROM pml_decisions ORDER BY seq")
+        frontier = Frontier().extend(bytes.fromhex(h) for (h,) in cursor.fetchall())
     start_time, started = dt.datetime.now(dt.UTC) - dt.timedelta(days=90), time.perf_counter()
     with store.db.writing() as cursor:
         while seq < count:
-            tables: dict[str, list[dict]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES)}
+            tables: dict[str, list[dict]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES, "pml_tree")}
+            frontier.made.clear()
             for _ in range(min(batch, count - seq)):
                 seq += 1
                 k = 2 if seq % 7 == 0 else (1 if seq % 5 == 0 else 0)  # fail, warn, pass
@@ -83,8 +90,10 @@ def fill(url: str, count: int, batch: int = 20_000) -> float:
                 row["hash"] = prev = chain.record_hash(row)
                 row["signature"] = None
                 tables["pml_decisions"].append(row)
+                frontier.append(bytes.fromhex(prev))
                 for name, rows in templates[k].child_rows(seq).items():
                     tables[name].extend(rows)
+            tables["pml_tree"] = [{"level": lv, "idx": i, "hash": h.hex()} for lv, i, h in frontier.made]
             for name, rows in tables.items():
                 if rows:
                     cursor.executemany(insert_sql(name, tuple(rows[0]), store.db.mark), rows)

@@ -132,6 +132,10 @@ class Database:
             probe.close()
         return None
 
+    def snapshot(self, raw: Any) -> None:
+        """One snapshot for every read that follows on `raw`: appends may go on meanwhile."""
+        raw.cursor().execute("BEGIN" if self.is_sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
     @property
     def mark(self) -> str:
         """A named placeholder as the driver takes it: sqlite3 :name, psycopg %(name)s."""

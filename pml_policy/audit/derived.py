@@ -147,6 +147,11 @@ class Derived:
     changes: list[tuple[int, tuple[Any, ...]]]  # (seq, action row) of its change records, in chain order
     first_uses: _Registrations
 
+    @staticmethod
+    def empty() -> Derived:
+        """A range taken on trust (a checkpoint vouches for it): nothing found, nothing to conclude."""
+        return Derived(None, None, [], _Registrations())
+
 
 class DerivedCheck:
     """Fed the records of a range of the chain in order; names the first row their bodies do

@@ -124,6 +124,17 @@ class Head(SQLModel, table=True):
     hash: str = GENESIS
 
 
+class TreeNode(SQLModel, table=True):
+    """A node of the RFC 9162 Merkle tree over the chain: the hash of leaves idx * 2**level to
+    (idx + 1) * 2**level - 1, for every perfect subtree of two leaves or more (a leaf is its
+    record's hash). Written with the records that complete it; `audit verify` rebuilds them all."""
+
+    __tablename__ = "pml_tree"
+    level: int = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    hash: str
+
+
 class InboxJob(SQLModel, table=True):
     """A registry event the service received, kept until a worker has handled it (the durable inbox).
     Operational state, not a record: what the worker decided and changed is in the chain."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pml_policy.base.errors import AuditError, NoAuditLog, UsageError
+from pml_policy.transparency.merkle import Frontier
 
 from . import chain
 from .database import Database
@@ -17,7 +18,7 @@ from .rows import ACTION_COLUMNS, change_record, insert_sql, utc_text
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 _LOCK_KEY = 7261524401  # PostgreSQL advisory lock held while a log's schema is created or upgraded
 
 
@@ -122,6 +123,24 @@ def _covering_period_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, kind, outcome, model, version)")
 
 
+def _merkle_tree(conn: Connection) -> None:
+    """v11 -> v12: the RFC 9162 Merkle tree over the chain (pml_tree), built over the records a log
+    already holds, in seq order, as appends would have built it."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from .models import TreeNode
+
+    SQLModel.metadata.create_all(conn, tables=[TreeNode.__table__])  # type: ignore[attr-defined]
+    hashes = conn.exec_driver_sql("SELECT hash FROM pml_decisions WHERE seq >= 1 ORDER BY seq")
+    frontier, insert = Frontier(), text("INSERT INTO pml_tree (level, idx, hash) VALUES (:level, :idx, :hash)")
+    for batch in iter(lambda: hashes.fetchmany(10_000), []):
+        frontier.made.clear()
+        frontier.extend(bytes.fromhex(h) for (h,) in batch)
+        if frontier.made:
+            conn.execute(insert, [{"level": lv, "idx": i, "hash": v.hex()} for lv, i, v in frontier.made])
+
+
 # version n -> the function that upgrades a log from n to n + 1. Every schema change adds one, and
 # a test opens a log of the previous version to prove the path (tests/test_audit.py).
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -135,6 +154,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     8: _inbox,
     9: _narrow_rule_results,
     10: _covering_period_index,
+    11: _merkle_tree,
 }
 
 

@@ -18,22 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from pml_policy.base.errors import AuditError, UsageError
+from pml_policy.transparency import keys, notes
 
 CHECKPOINT_SCHEMA = "pml-policy/checkpoint"
 
 
-def _crypto() -> Any:
-    try:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-    except ImportError:  # pragma: no cover - cryptography is a dependency
-        raise UsageError("signed records need the cryptography package", "pip install cryptography") from None
-    return serialization, ed25519
-
-
 def keygen(prefix: Path) -> tuple[Path, Path]:
     """Write PREFIX.key (the private key, PEM, mode 0600) and PREFIX.pub; never over existing files."""
-    serialization, ed25519 = _crypto()
+    serialization, ed25519 = keys.crypto()
     private, public = prefix.with_name(prefix.name + ".key"), prefix.with_name(prefix.name + ".pub")
     for path in (private, public):
         if path.exists():
@@ -60,7 +52,7 @@ def keygen(prefix: Path) -> tuple[Path, Path]:
 
 def member_key(public: Path) -> str:
     """A public key file as a role lists a member's key in a policy file: ed25519:BASE64 (raw bytes)."""
-    serialization, _ = _crypto()
+    serialization, _ = keys.crypto()
     key = serialization.load_pem_public_key(public.read_bytes())
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "ed25519:" + base64.b64encode(raw).decode()
@@ -70,44 +62,29 @@ class Signer:
     """Signs record hashes with a private key file (PML_AUDIT_SIGNING_KEY)."""
 
     def __init__(self, path: str | Path) -> None:
-        serialization, ed25519 = _crypto()
-        try:
-            key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as exc:
-            raise UsageError(
-                f"signing key {path}: cannot read an Ed25519 private key ({_first(exc)})",
-                "make one with `pml-policy audit keygen PREFIX`; PML_AUDIT_SIGNING_KEY names the .key file",
-            ) from None
-        if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise UsageError(
-                f"signing key {path}: not an Ed25519 key", "make one with `pml-policy audit keygen PREFIX`"
-            )
-        self._key = key
+        self.key = keys.load_private(path)
 
     def sign(self, message: str) -> str:
-        return base64.b64encode(self._key.sign(message.encode())).decode()
+        return base64.b64encode(self.key.sign(message.encode())).decode()
 
     def verifies(self, message: str, signature: str | None) -> bool:
         """Whether `signature` is this key's signature of `message` (a record's hash)."""
-        return _verifies(self._key.public_key(), message, signature)
+        return _verifies(self.key.public_key(), message, signature)
 
 
 class PublicKey:
-    def __init__(self, path: str | Path) -> None:
-        serialization, ed25519 = _crypto()
-        try:
-            key = serialization.load_pem_public_key(Path(path).read_bytes())
-        except (OSError, ValueError, TypeError) as exc:
-            raise UsageError(
-                f"--public-key {path}: cannot read an Ed25519 public key ({_first(exc)})",
-                "pass the .pub file `pml-policy audit keygen` wrote",
-            ) from None
-        if not isinstance(key, ed25519.Ed25519PublicKey):
-            raise UsageError(f"--public-key {path}: not an Ed25519 key")
-        self._key = key
+    def __init__(self, path: str | Path, what: str = "--public-key") -> None:
+        self.key = keys.load_public(path, what)
+
+    @classmethod
+    def of(cls, key: Any) -> PublicKey:
+        """A PublicKey of a key already loaded (a signer's own)."""
+        made = cls.__new__(cls)
+        made.key = key
+        return made
 
     def verifies(self, message: str, signature: str | None) -> bool:
-        return _verifies(self._key, message, signature)
+        return _verifies(self.key, message, signature)
 
 
 def _verifies(key: Any, message: str, signature: str | None) -> bool:
@@ -149,18 +126,41 @@ class SignatureCheck:
             self.problem = "no record is signed by this public key"
 
 
-def checkpoint(signer: Signer, seq: int, record_hash: str, time: str) -> dict[str, Any]:
-    """The head as a signed statement, to publish (a ticket, a CI log, another system)."""
-    body = {"schema": CHECKPOINT_SCHEMA, "seq": seq, "hash": record_hash, "time": time}
-    return {**body, "signature": signer.sign(_canonical(body))}
+def checkpoint(signer: Signer, origin: str, size: int, root: bytes) -> str:
+    """The tree head as a C2SP checkpoint, signed by the log's key (named like the log's origin)."""
+    text = notes.Checkpoint(notes.check_name(origin), size, root).text()
+    return notes.Note(text, (notes.sign(text, origin, signer.key),)).render()
 
 
-def read_checkpoint(path: str | Path, key: PublicKey | None) -> tuple[int, str]:
-    """(seq, hash) of a checkpoint file; its signature checked when a public key is given."""
+def read_checkpoint(path: str | Path, key: PublicKey | None) -> tuple[int, str] | notes.Checkpoint:
+    """A checkpoint file: a C2SP signed note (its tree), or the JSON head of earlier releases (seq,
+    hash). With a public key, the log's signature must verify."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = Path(path).read_bytes()[: notes.MAX_NOTE + 1]
+    except OSError as exc:
+        raise UsageError(f"--checkpoint {path}: cannot read it ({exc.strerror or exc})") from None
+    if data.lstrip().startswith(b"{"):
+        return _read_json_checkpoint(path, data, key)
+    try:
+        note = notes.parse(data)
+        tree = notes.Checkpoint.of(note.text)
+    except notes.NoteError as exc:
+        raise UsageError(f"--checkpoint {path}: not a checkpoint `pml-policy audit checkpoint` wrote ({exc})") from None
+    if key is not None:
+        try:
+            signed = notes.signed_by(note, key.key, tree.origin)
+        except notes.NoteError as exc:
+            raise AuditError(f"--checkpoint {path}: {exc}") from None
+        if signed is None:
+            raise AuditError(f"--checkpoint {path}: not signed by the public key as log {tree.origin}")
+    return tree
+
+
+def _read_json_checkpoint(path: str | Path, data: bytes, key: PublicKey | None) -> tuple[int, str]:
+    try:
+        doc = json.loads(data)
         body = {k: doc[k] for k in ("schema", "seq", "hash", "time")}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(
             f"--checkpoint {path}: not a checkpoint `pml-policy audit checkpoint` wrote ({_first(exc)})"
         ) from None

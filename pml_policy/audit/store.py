@@ -13,11 +13,12 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pml_policy.base.errors import AuditError, PolicyConflict, UsageError
 
-from . import chain, queries, schema
+from . import chain, proofs, queries, schema, tree
 from .aggregates import Aggregates
 from .context import actor, ci_context
 from .database import WAIT, Database, reason
@@ -33,6 +34,9 @@ from .rows import (
 )
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
+
+if TYPE_CHECKING:
+    from pml_policy.transparency.notes import Checkpoint
 
 
 class AuditStore:
@@ -77,7 +81,8 @@ class AuditStore:
         # itself on each append (table and column names are ours; values are always bound).
         try:
             with self.db.writing() as cursor:
-                seq, prev = _read_head(cursor, lock=not self.db.is_sqlite)
+                seq, prev = proofs.read_head(cursor, lock=not self.db.is_sqlite)
+                size, head = seq, prev
                 claimed = self._claim_policies(cursor, entries)
                 tables: dict[str, list[dict[str, Any]]] = {name: [] for name in ("pml_decisions", *CHILD_TABLES)}
                 appended = []
@@ -90,6 +95,7 @@ class AuditStore:
                     for name, rows in p.child_rows(seq).items():
                         tables[name].extend(rows)
                     appended.append((seq, prev))
+                tables["pml_tree"] = tree.grown(self.db, cursor, size, head, [h for _, h in appended])
                 # PostgreSQL: every write below in one pipeline, a round trip instead of one per
                 # statement (an append of one decision took 19 and spent most of its time waiting).
                 with contextlib.nullcontext() if self.db.is_sqlite else cursor.connection.pipeline():
@@ -222,11 +228,14 @@ class AuditStore:
 
     def _chain(self, cursor: Any, row: dict[str, Any]) -> int:
         """Append one record at the head (locked on PostgreSQL): link, hash, sign, insert, move the head."""
-        seq, prev = _read_head(cursor, lock=not self.db.is_sqlite)
+        seq, prev = proofs.read_head(cursor, lock=not self.db.is_sqlite)
         row.update(seq=seq + 1, prev_hash=prev)
         row["hash"] = chain.record_hash(row)
         row["signature"] = self.signer.sign(row["hash"]) if self.signer else None
         cursor.execute(insert_sql("pml_decisions", tuple(row), self.db.mark), row)
+        nodes = tree.grown(self.db, cursor, seq, prev, [row["hash"]])
+        if nodes:
+            cursor.executemany(insert_sql("pml_tree", tuple(nodes[0]), self.db.mark), nodes)
         cursor.execute(
             self.db.sql("UPDATE pml_head SET seq = {seq}, hash = {hash} WHERE id = 1"),
             {"seq": row["seq"], "hash": row["hash"]},
@@ -286,13 +295,13 @@ class AuditStore:
 
     def head(self) -> tuple[int, str]:
         with self.db.driver() as raw:
-            return _read_head(raw.cursor())
+            return proofs.read_head(raw.cursor())
 
     def verify(
         self,
         expect_head: str | None = None,
         public_key: PublicKey | None = None,
-        checkpoint: tuple[int, str] | None = None,
+        checkpoint: tuple[int, str] | Checkpoint | None = None,
         workers: int | None = 1,
         signed_from: int = 1,
     ) -> chain.Verdict:
@@ -305,33 +314,39 @@ class AuditStore:
         one outside seq 1..head is tampering too: no reader looks at it."""
         from . import verifying  # not on the write path: a `check` never loads it
 
-        signatures = SignatureCheck(public_key, signed_from) if public_key else None
-        try:
-            with self.db.driver() as raw:
-                # One snapshot for every read below: appends may go on meanwhile, and the chain and
-                # the rows beside it must be read as of the same moment.
-                verifying.snapshot(self.db, raw)
-                head = _read_head(raw.cursor())  # verify up to the head seen first
-                count = 1 if signatures else verifying.worker_count(head[0], workers)
-                parts = verifying.ranges(head[0], count)
-                if count == 1:
-                    found = [verifying.check_range(self.db, raw, parts[0], expect_head, signatures)]
-                else:
-                    found = verifying.check_ranges(self.db, parts, expect_head)
-                opened = lambda table: verifying.reader(self.db, raw, f"pml_verify_{table}")  # noqa: E731
-                cut = (lambda v: verifying.against_checkpoint(self.db, raw, v, checkpoint)) if checkpoint else None
-                verdict = verifying.combine(found, head, expect_head, opened, signatures, cut)
-                if verdict.ok:
-                    verdict = verifying.outside_the_chain(self.db, raw, verdict, head[0])
-                raw.rollback()
-        except self.db.errors() as exc:
-            raise AuditError(f"cannot read the audit log at {self.db.shown}: {reason(exc)}", self.db.hint()) from None
-        return verdict
+        return verifying.verify_log(self.db, expect_head, public_key, checkpoint, workers, signed_from)
 
-    def checkpoint(self, signer: Signer) -> dict[str, Any]:
-        """The head, signed: seq, hash and time."""
-        seq, head = self.head()
-        return make_checkpoint(signer, seq, head, utc_text(dt.datetime.now(dt.UTC)))
+    def verify_from(
+        self, checkpoint: Checkpoint, public_key: PublicKey | None = None, signed_from: int = 1
+    ) -> chain.Verdict:
+        """Verify from a trusted checkpoint: its records' hashes against its root, every later record in full."""
+        from . import verifying
+
+        signatures = SignatureCheck(public_key, signed_from) if public_key else None
+        return verifying.verify_from(self.db, checkpoint, signatures)
+
+    def tree_root(self, size: int | None = None) -> tuple[int, bytes]:
+        """(size, root) of the Merkle tree of the first `size` records (None: all of them)."""
+        return proofs.root(self.db, size)
+
+    def inclusion(self, seq: int, size: int | None = None) -> proofs.Inclusion:
+        return proofs.inclusion(self.db, seq, size)
+
+    def consistency(self, old: int, new: int | None = None) -> proofs.Consistency:
+        return proofs.consistency(self.db, old, new)
+
+    def checkpoint(self, signer: Signer, origin: str | None = None) -> str:
+        """The tree head as a C2SP checkpoint (origin, size, root), signed by the log's key."""
+        size, root = proofs.root(self.db)
+        return make_checkpoint(signer, origin or self.origin, size, root)
+
+    @property
+    def origin(self) -> str:
+        """The log's name in checkpoints when none is configured: pml-policy/ and the database's name."""
+        from sqlalchemy.engine import make_url
+
+        name = Path(self.db.sqlite_path).name if self.db.sqlite_path else make_url(self.db.url).database or "audit"
+        return "pml-policy/" + "".join("_" if c.isspace() or c == "+" else c for c in name)
 
     # ---- reading (queries.py, aggregates.py) ---------------------------------------------------
 
@@ -383,15 +398,3 @@ class AuditStore:
     def aggregates(self, since: dt.datetime, until: dt.datetime, model: str | None = None) -> Aggregates:
         """A period's numbers for reports; use as a context manager."""
         return Aggregates(self.db, since, until, model)
-
-
-def _read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
-    """The last record's (seq, hash); with lock, held until the transaction ends (PostgreSQL)."""
-    cursor.execute("SELECT seq, hash FROM pml_head WHERE id = 1" + (" FOR UPDATE" if lock else ""))
-    found = cursor.fetchone()
-    if found is None or not isinstance(found[0], int) or not isinstance(found[1], str):
-        raise AuditError(
-            "the audit log's head row (pml_head) is missing or damaged: it was edited by hand",
-            "run `pml-policy audit verify` on a copy restored from a backup; no record can be added meanwhile",
-        )
-    return int(found[0]), found[1]

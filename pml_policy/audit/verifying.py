@@ -14,11 +14,15 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import chain
-from .database import Database
+from pml_policy.base.errors import AuditError
+from pml_policy.transparency import merkle
+from pml_policy.transparency.notes import Checkpoint
+
+from . import chain, proofs, tree
+from .database import Database, reason
 from .derived import Derived, DerivedCheck, conclude
 from .rows import APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_TABLES
-from .signing import SignatureCheck
+from .signing import PublicKey, SignatureCheck
 
 # Below this many records one process is quicker than starting others (a worker starts in ~0.3 s).
 PARALLEL_FROM = 50_000
@@ -85,7 +89,7 @@ def _check_range_in_worker(url: str, seqs: tuple[int, int], watch: str | None) -
     db = Database(url)
     try:
         with db.driver() as raw:
-            snapshot(db, raw)
+            db.snapshot(raw)
             found = check_range(db, raw, seqs, watch)
             raw.rollback()
             return found
@@ -115,10 +119,12 @@ def combine(
     open_cursor: Any,
     signatures: SignatureCheck | None = None,
     also: Callable[[chain.Verdict], chain.Verdict] | None = None,
+    conclude_chain: bool = True,
 ) -> chain.Verdict:
     """One verdict from the ranges' walks, in order: the first broken link (ranges must meet), then
     the end of the log against its head row, then `also` (a checkpoint), then the first problem
-    of signatures, kinds or derived rows (at one record, a bad signature first)."""
+    of signatures, kinds or derived rows (at one record, a bad signature first). conclude_chain:
+    the change rows and policy registrations are checked against the whole chain the parts cover."""
     records, prev = 0, chain.GENESIS
     for part in parts:
         if part.start != prev:  # where two ranges meet: the stored hash both read must be the same
@@ -146,13 +152,132 @@ def combine(
         signatures.finish(ended.records)
         if signatures.problem is not None:
             found.append((signatures.at or 0, 0, signatures.problem))
-    derived = conclude([p.derived for p in parts], open_cursor)
+    if conclude_chain:
+        derived = conclude([p.derived for p in parts], open_cursor)
+    else:
+        derived = min(((p.derived.problem, p.derived.at) for p in parts if p.derived.problem), default=None)
     if derived is not None:
         found.append((derived[1] or 0, 2, derived[0]))
     if found:
         at, _, problem = min(found)
         return chain.Verdict(False, max(at - 1, 0), ended.head, problem, at or None)
     return ended
+
+
+def verify_log(
+    db: Database,
+    expect_head: str | None = None,
+    public_key: PublicKey | None = None,
+    checkpoint: tuple[int, str] | Checkpoint | None = None,
+    workers: int | None = 1,
+    signed_from: int = 1,
+) -> chain.Verdict:
+    """AuditStore.verify: the chain, streamed in seq order through the driver's own cursors
+    (server-side on PostgreSQL), in seq ranges checked by `workers` processes at once; then the
+    rows outside the chain, then the Merkle tree beside it, then a C2SP checkpoint's root."""
+    signatures = SignatureCheck(public_key, signed_from) if public_key else None
+    try:
+        with db.driver() as raw:
+            # One snapshot for every read below: appends may go on meanwhile, and the chain and
+            # the rows beside it must be read as of the same moment.
+            db.snapshot(raw)
+            head = proofs.read_head(raw.cursor())  # verify up to the head seen first
+            count = 1 if signatures else worker_count(head[0], workers)
+            parts = ranges(head[0], count)
+            if count == 1:
+                found = [check_range(db, raw, parts[0], expect_head, signatures)]
+            else:
+                found = check_ranges(db, parts, expect_head)
+            opened = lambda table: reader(db, raw, f"pml_verify_{table}")  # noqa: E731
+            cut = _pinned(db, raw, checkpoint)
+            verdict = combine(found, head, expect_head, opened, signatures, cut)
+            if verdict.ok:
+                verdict = outside_the_chain(db, raw, verdict, head[0])
+            if verdict.ok:
+                verdict = in_the_tree(db, raw, verdict, head[0])
+            raw.rollback()
+    except db.errors() as exc:
+        raise AuditError(f"cannot read the audit log at {db.shown}: {reason(exc)}", db.hint()) from None
+    return verdict
+
+
+def verify_from(db: Database, checkpoint: Checkpoint, signatures: SignatureCheck | None = None) -> chain.Verdict:
+    """From a trusted checkpoint: the first `size` records' hashes must hash to its root (their
+    content is not re-hashed: the checkpoint vouches for them), and every record after it is
+    verified in full (hash, link, kind, signature, the rows its body derives); rows outside the
+    chain are looked for as in a full verify. The whole-chain conclusions (the applied-change rows
+    in their order, the policy registrations table) are a full verify's."""
+    size = checkpoint.size
+    try:
+        with db.driver() as raw:
+            db.snapshot(raw)
+            head = proofs.read_head(raw.cursor())
+            if size > head[0]:
+                problem = f"the log holds {head[0]} records, fewer than the checkpoint's {size}: it was cut or rewound"
+                return chain.Verdict(False, 0, head[1], problem, head[0] + 1)
+            leaves = reader(db, raw, "pml_verify_leaves")
+            leaves.execute(
+                db.sql("SELECT seq, hash FROM pml_decisions WHERE seq >= 1 AND seq <= {size} ORDER BY seq"),
+                {"size": size},
+            )
+            frontier = merkle.Frontier()
+            for seq, record_hash in leaves:
+                if seq != frontier.size + 1:
+                    break
+                frontier.append(bytes.fromhex(record_hash))
+            if frontier.size != size or frontier.root() != checkpoint.root:
+                problem = (
+                    f"records #1 to #{size} no longer hash to the checkpoint's root: the log was rewritten before it"
+                )
+                return chain.Verdict(False, 0, head[1], problem, None)
+            if signatures is not None:  # the records the checkpoint vouches for are not read again
+                signatures.signed_from = max(signatures.signed_from, size + 1)
+            part = check_range(db, raw, (size + 1, max(head[0], size + 1)), None, signatures)
+            pinned = RangeVerdict(1, size, chain.GENESIS, chain.Verdict(True, size, part.start), None, Derived.empty())
+            parts = [pinned, part] if head[0] > size else [pinned]
+            verdict = combine(parts, head, None, lambda _: None, signatures, None, conclude_chain=False)
+            if verdict.ok:
+                verdict = outside_the_chain(db, raw, verdict, head[0])
+            raw.rollback()
+    except db.errors() as exc:
+        raise AuditError(f"cannot read the audit log at {db.shown}: {reason(exc)}", db.hint()) from None
+    return verdict
+
+
+def _pinned(
+    db: Database, raw: Any, checkpoint: tuple[int, str] | Checkpoint | None
+) -> Callable[[chain.Verdict], chain.Verdict] | None:
+    """What a checkpoint asks of the verified chain: an earlier release's (seq, hash), or a tree's root."""
+    if isinstance(checkpoint, tuple):
+        return lambda verdict: against_checkpoint(db, raw, verdict, checkpoint)
+    if isinstance(checkpoint, Checkpoint):
+        return lambda verdict: against_root(db, raw, verdict, checkpoint)
+    return None
+
+
+def in_the_tree(db: Database, raw: Any, verdict: chain.Verdict, head: int) -> chain.Verdict:
+    """Every node of the Merkle tree beside the chain, rebuilt from the records' hashes."""
+    found = tree.check(db, reader(db, raw, "pml_verify_leaves"), reader(db, raw, "pml_verify_nodes"), head)
+    if found is None:
+        return verdict
+    return chain.Verdict(False, verdict.records, verdict.head, found[0], found[1])
+
+
+def against_root(db: Database, raw: Any, verdict: chain.Verdict, checkpoint: Checkpoint) -> chain.Verdict:
+    """A C2SP checkpoint pins history: the log's first `size` records must still hash to its root."""
+    if checkpoint.size > verdict.records:
+        problem = (
+            f"the log holds {verdict.records} records, fewer than the checkpoint's {checkpoint.size}: it was cut or "
+            "rewound"
+        )
+        return chain.Verdict(False, verdict.records, verdict.head, problem, verdict.records + 1)
+    if tree.root(db, raw.cursor(), checkpoint.size) != checkpoint.root:
+        problem = (
+            f"the log's first {checkpoint.size} records no longer hash to the checkpoint's root: the log was "
+            "rewritten after it"
+        )
+        return chain.Verdict(False, 0, verdict.head, problem, None)
+    return verdict
 
 
 def against_checkpoint(db: Database, raw: Any, verdict: chain.Verdict, checkpoint: tuple[int, str]) -> chain.Verdict:
@@ -196,11 +321,6 @@ def outside_the_chain(db: Database, raw: Any, verdict: chain.Verdict, head: int)
         "by pml-policy; no command reads it"
     )
     return chain.Verdict(False, verdict.records, verdict.head, problem, seq)
-
-
-def snapshot(db: Database, raw: Any) -> None:
-    """One snapshot for every read that follows: appends may go on meanwhile."""
-    raw.cursor().execute("BEGIN" if db.is_sqlite else "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def reader(db: Database, raw: Any, name: str) -> Any:

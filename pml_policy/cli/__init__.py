@@ -23,6 +23,7 @@ from pml_policy.base.secrets import redact
 COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": ("pml_policy.cli.approvals", "approvals"),
     "approve": ("pml_policy.cli.approvals", "approve"),
+    "attest": ("pml_policy.cli.attest", "attest"),
     "audit": ("pml_policy.cli.audit", "audit"),
     "check": ("pml_policy.cli.check", "check_command"),
     "config": ("pml_policy.cli.config", "config_command"),
@@ -41,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("pml_policy.cli.test", "test"),
     "token": ("pml_policy.cli.tokens", "token"),
     "validate": ("pml_policy.cli.policies", "validate"),
+    "verify-attestation": ("pml_policy.cli.attest", "verify_attestation"),
 }
 
 

@@ -18,7 +18,6 @@ from pml_policy.audit.signing import member_key
 from pml_policy.base.dates import parse_when
 from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import csv_cell, one_line
-from pml_policy.base.files import write_atomic
 from pml_policy.outputs import Options, get
 from pml_policy.outputs.documents import record_summary
 from pml_policy.usecases import auditing
@@ -26,7 +25,7 @@ from pml_policy.usecases.export import export as export_records
 from pml_policy.usecases.replaying import Replay, recorded_decision
 from pml_policy.usecases.replaying import replay as replay_record
 
-from .options import audit_option, data_option, open_workspace, signing_option
+from .options import audit_option, data_option, open_workspace
 
 LIST_COLUMNS = ("seq", "time", "kind", "outcome", "model", "version", "subject_ref", "actor", "id")
 
@@ -193,6 +192,23 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     "with --public-key).",
 )
 @click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A witness's public key (audit keygen's .pub): the checkpoint (--checkpoint or --from) must carry its "
+    "cosignature. Repeat for several witnesses.",
+)
+@click.option(
+    "--from",
+    "trusted",
+    metavar="CHECKPOINT",
+    type=click.Path(dir_okay=False),
+    help="Verify from a trusted checkpoint (signed by --public-key): the records it covers must hash to its "
+    "root, every record after it is verified in full. Seconds instead of minutes on a large log.",
+)
+@click.option(
     "--signed-from",
     type=click.IntRange(min=1),
     default=1,
@@ -215,6 +231,8 @@ def verify(
     checkpoint_file: str | None,
     signed_from: int,
     workers: int | None,
+    witnesses: tuple[str, ...],
+    trusted: str | None,
 ) -> None:
     """Recompute the hash chain and name the first record that breaks it.
 
@@ -222,20 +240,23 @@ def verify(
     the end (with --expect-head or --checkpoint, or when the head row no longer matches), and a
     row written outside the chain (a seq below 1 or after the head: no command ever reads one).
     With --public-key, a record appended by someone without the signing key is found too: every
-    record must be signed (--signed-from SEQ for a log that gained its key later). Exits 1 when
-    the log has been tampered with.
+    record must be signed (--signed-from SEQ for a log that gained its key later). The Merkle tree
+    beside the chain is rebuilt too. Exits 1 when the log has been tampered with.
 
     \b
-      pml-policy audit verify --public-key keys/audit.pub --checkpoint published.json
+      pml-policy audit verify --public-key keys/audit.pub --checkpoint published.checkpoint
+      pml-policy audit verify --public-key keys/audit.pub --from published.checkpoint --witness w1.pub
     """
     with open_workspace(None, audit_url) as ws:
-        verified = auditing.verify(ws, expect_head, public_key, checkpoint_file, workers, signed_from)
+        verified = auditing.verify(
+            ws, expect_head, public_key, checkpoint_file, workers, signed_from, witnesses, trusted
+        )
     verdict = verified.verdict
     if verdict.ok:
         signed = ", every record signed by the key" if verified.signed else ""
         if verified.signed and signed_from > 1:
             signed = f", every record from #{signed_from} on signed by the key"
-        click.echo(f"OK: {verdict.records} records, chain intact{signed} in {verified.store}\nhead {verdict.head}")
+        click.echo(f"OK: {verdict.records} records, {verified.how()}{signed} in {verified.store}\nhead {verdict.head}")
     else:
         who = f" (decision {verdict.decision_id})" if verdict.decision_id else ""
         click.echo(
@@ -261,22 +282,6 @@ def keygen(prefix: str) -> None:
         f"private key {private} (keep it secret; PML_AUDIT_SIGNING_KEY={private})\npublic key {public}\n"
         f"as a role member's key in a policy file: {member_key(public)}"
     )
-
-
-@audit.command(name="checkpoint")
-@audit_option
-@signing_option
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
-def checkpoint_command(audit_url: str, signing_key: str | None, output: str | None) -> None:
-    """Print the log's head (seq, hash, time), signed: publish it elsewhere (a ticket, a release),
-    and `audit verify --checkpoint FILE` later shows the log still holds it."""
-    with open_workspace(None, audit_url, signing_key=signing_key) as ws:
-        text = json.dumps(auditing.checkpoint(ws), indent=2) + "\n"
-    if output:
-        write_atomic(Path(output), text)
-        click.echo(f"checkpoint written to {output}", err=True)
-    else:
-        click.echo(text, nl=False)
 
 
 @audit.command()
@@ -375,3 +380,9 @@ def _replay(result: Replay) -> str:
     if not result.changes:
         lines.append("  no rule would decide otherwise")
     return "\n".join(lines) + "\n"
+
+
+from .proofs import checkpoint_command, consistency, prove, witness  # noqa: E402  (commands of this group)
+
+for _command in (checkpoint_command, prove, consistency, witness):
+    audit.add_command(_command)

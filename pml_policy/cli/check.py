@@ -15,6 +15,7 @@ from pml_policy.outputs import FORMATS, Options, get
 from pml_policy.usecases.checking import Checked, check
 from pml_policy.usecases.recording import Recorded
 
+from .attest import attest_decisions, attest_dir_option
 from .changes import render_changes
 from .options import (
     audit_option,
@@ -88,6 +89,7 @@ Exit codes:
     help="Make each subject's planned registry changes (models:/… and sagemaker:… references); recorded in the "
     "audit log.",
 )
+@attest_dir_option
 @registry_options
 def check_command(
     refs: tuple[str, ...],
@@ -104,6 +106,7 @@ def check_command(
     signing_key: str | None,
     no_audit: bool,
     do_apply: bool,
+    attest_dir: str | None,
     adapters: AdapterConfig,
 ) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
@@ -125,6 +128,8 @@ def check_command(
       pml-policy check run/ --fail-on warn        # warnings block the gate too
       pml-policy check models:/credit-scorer@challenger --tracking-uri http://mlflow:5000
     """
+    if attest_dir and not signing_key:
+        raise UsageError("--attest-dir signs attestations: give --signing-key FILE or set PML_AUDIT_SIGNING_KEY")
     with open_workspace(
         policy_paths, audit_url, signing_key=signing_key, adapters=adapters, data_file=data_file, engine=engine
     ) as ws:
@@ -137,7 +142,11 @@ def check_command(
             apply=do_apply,
             fail_on=fail_on,
         )
+        if attest_dir and checked.recorded is not None:
+            attested = attest_decisions(ws, checked.recorded.seqs, attest_dir)
     _render(checked, fmt, output, color)
+    if attest_dir:
+        click.echo(attested if checked.recorded else "no attestation: --no-audit records nothing to attest", err=True)
     sys.exit(checked.exit_code)
 
 

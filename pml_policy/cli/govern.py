@@ -13,6 +13,7 @@ from pml_policy.base.errors import EXIT_EVIDENCE, EvidenceError, UsageError
 from pml_policy.base.escaping import one_line
 from pml_policy.usecases.governing import Governed, ModelGoverned, govern_models
 
+from .attest import attest_decisions, attest_dir_option
 from .changes import render_changes
 from .options import (
     audit_option,
@@ -59,6 +60,7 @@ Exit codes:
 @registry_options
 @audit_option
 @signing_option
+@attest_dir_option
 def govern_command(
     models: tuple[str, ...],
     every_model: bool,
@@ -69,6 +71,7 @@ def govern_command(
     do_apply: bool,
     audit_url: str,
     signing_key: str | None,
+    attest_dir: str | None,
     adapters: AdapterConfig,
 ) -> None:
     """Decide every candidate version of each registered MODEL (or of every model, with --all) in
@@ -93,10 +96,16 @@ def govern_command(
     """
     if every_model == bool(models):
         raise UsageError("name the models to govern, or pass --all (not both)", "pml-policy govern MODEL... | --all")
+    if attest_dir and not signing_key:
+        raise UsageError("--attest-dir signs attestations: give --signing-key FILE or set PML_AUDIT_SIGNING_KEY")
+    attested = ""
     with open_workspace(
         policy_paths, audit_url, signing_key=signing_key, adapters=adapters, data_file=data_file, engine=engine
     ) as ws:
         run = govern_models(ws, list(models), candidates=candidates, apply=do_apply)
+        if attest_dir:
+            seqs = [s for m in run.models if m.governed and m.governed.recorded for s in m.governed.recorded.seqs]
+            attested = attest_decisions(ws, seqs, attest_dir)
     for m in run.models:
         if m.error is not None:
             click.echo(one_line(f'error: model "{m.target}": {m.error.message}'), err=True)
@@ -105,6 +114,8 @@ def govern_command(
     if len(run.models) > 1:
         counts = ", ".join(f"{n} {what}" for what, n in sorted(Counter(_what(m, do_apply) for m in run.models).items()))
         click.echo(f"{len(run.models)} models: {counts}")
+    if attested:
+        click.echo(attested, err=True)
     if run.exit_code == EXIT_EVIDENCE:
         click.echo(
             "error: a model could not be read or a registry change failed; the audit log records what was made. "

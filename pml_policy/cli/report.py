@@ -12,7 +12,7 @@ from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
 from pml_policy.base.files import write_atomic
 from pml_policy.reports.period import Period, parse
 from pml_policy.reports.render import Cover
-from pml_policy.usecases.reporting import format_of, make_report, read_cover, run_schedule
+from pml_policy.usecases.reporting import ChainCheck, format_of, make_report, read_cover, run_schedule
 
 from .options import audit_option, open_workspace, policies_option
 
@@ -63,6 +63,20 @@ Exit codes:
 )
 @click.option("--no-verify", is_flag=True, help="Leave out the audit chain's verification (it reads every record).")
 @click.option(
+    "--from",
+    "trusted",
+    metavar="CHECKPOINT",
+    type=click.Path(dir_okay=False),
+    help="Verify the log from a trusted checkpoint (`audit checkpoint`, signed by --public-key): only what came "
+    "after it in full. The report says what was verified how.",
+)
+@click.option(
+    "--public-key",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="The log's public key: with --from, the checkpoint's signature and every later record's.",
+)
+@click.option(
     "--schedule",
     metavar="CRON",
     help="Run as a scheduler: at each cron time, write the report of the period since the previous one to --out-dir "
@@ -93,6 +107,8 @@ def report(
     report_config: str | None,
     template_dir: str | None,
     no_verify: bool,
+    trusted: str | None,
+    public_key: str | None,
     schedule: str | None,
     out_dir: str | None,
     once: bool,
@@ -115,8 +131,10 @@ def report(
       pml-policy report --period last-month -o report.pdf --organisation "Example Bank"
       pml-policy report --period 2026-Q4 --model credit-scorer --format md >> $GITHUB_STEP_SUMMARY
       pml-policy report --schedule "0 6 * * MON" --out-dir compliance/      # long-lived; safe to restart
+      pml-policy report --period last-90d --from published.checkpoint --public-key audit.pub -o q.html
     """
     cover = read_cover(report_config, organisation, title, sign_off)
+    chain_check = ChainCheck.of(no_verify, trusted, public_key)
     if schedule:
         if not out_dir:
             raise UsageError("--schedule needs --out-dir, where the reports go")
@@ -128,7 +146,7 @@ def report(
             Path(out_dir),
             chosen_fmt,
             lambda p, path: _write_report(
-                p, model, chosen_fmt, str(path), template_dir, no_verify, policy_paths, audit_url, cover
+                p, model, chosen_fmt, str(path), template_dir, chain_check, policy_paths, audit_url, cover
             ),
             once=once,
             skipped=lambda path: click.echo(f"{path} exists: skipped", err=True),
@@ -140,7 +158,7 @@ def report(
     if chosen_fmt == "pdf" and not output and sys.stdout.isatty():
         raise UsageError("a PDF is not for a terminal", "write it to a file: -o report.pdf")
     chosen = parse(period, since, until, dt.datetime.now(dt.UTC))
-    if not _write_report(chosen, model, chosen_fmt, output, template_dir, no_verify, policy_paths, audit_url, cover):
+    if not _write_report(chosen, model, chosen_fmt, output, template_dir, chain_check, policy_paths, audit_url, cover):
         sys.exit(EXIT_POLICY_FAILED)
 
 
@@ -150,14 +168,14 @@ def _write_report(
     fmt: str,
     output: str | None,
     template_dir: str | None,
-    no_verify: bool,
+    chain_check: ChainCheck,
     policy_paths: tuple[str, ...],
     audit_url: str,
     cover: Cover,
 ) -> bool:
     """Render and write one report; returns whether the chain is intact (or unverified)."""
     with open_workspace(policy_paths, audit_url, required=False) as ws:
-        rendered = make_report(ws, period, model, fmt, template_dir, verify=not no_verify, cover=cover)
+        rendered = make_report(ws, period, model, fmt, template_dir, verify=chain_check, cover=cover)
     if output:
         write_atomic(Path(output), rendered.text)
         click.echo(

@@ -18,6 +18,7 @@ from pml_policy.usecases.checking import load_data
 
 from .listening import listen, require_service_extra, tls_pair
 from .options import audit_option, data_option, policies_option, registry_options, signing_option
+from .proofs import origin_option
 from .schedules import cron_of, next_fire, seconds_of
 
 
@@ -180,6 +181,7 @@ from .schedules import cron_of, next_fire, seconds_of
     help="The least a line must weigh to be written (uvicorn's lines too). Env: PML_LOG_LEVEL.",
 )
 @signing_option
+@origin_option
 def serve(
     host: str,
     port: int,
@@ -207,6 +209,7 @@ def serve(
     log_format: str,
     log_level: str,
     signing_key: str | None,
+    origin: str | None,
 ) -> None:
     """Run the governance service: decide on registry events, answer deployment tools.
 
@@ -262,6 +265,7 @@ def serve(
         allowed_origins=list(allowed_origins),
         webhook_secret=os.environ.get("PML_WEBHOOK_SECRET") or None,
         signing_key=signing_key,
+        origin=origin,
         evidence_root=evidence_root,
         tls=tls,
         write_wait=write_wait,

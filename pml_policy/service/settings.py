@@ -42,6 +42,7 @@ class ServiceSettings(BaseModel):
     allowed_origins: list[str] = Field(default_factory=list, description="Pages (origins) allowed to call the service.")
     webhook_secret: str | None = Field(default=None, repr=False)
     signing_key: str | None = None
+    origin: str | None = None  # the log's name in checkpoints (--origin)
     evidence_root: str | None = None  # folders under it may be checked by path; otherwise refs are registries'
     private_docs: bool = False  # /openapi.json, /docs, /redoc need the read role (--private-docs)
     tls: bool = False  # served over HTTPS (--ssl-certfile): its own pages' origin is https://

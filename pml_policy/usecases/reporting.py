@@ -12,6 +12,7 @@ from pathlib import Path
 from croniter import croniter
 from pydantic import ValidationError
 
+from pml_policy.audit.signing import PublicKey, read_checkpoint
 from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import one_line
 from pml_policy.base.mappings import read_mapping
@@ -24,6 +25,24 @@ from .workspace import Workspace
 REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
 REPORT_CONFIG = "pml-report.yaml"  # the cover and sign-off block, read from here when present
 _CONFIG_KEYS = "keys: organisation, title, sign_off (a list of roles)"
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """How a report verifies the log: in full (the default), from a trusted checkpoint signed by
+    the log's key (only what came after it in full), or not at all."""
+
+    enabled: bool = True
+    checkpoint: str | None = None
+    public_key: str | None = None
+
+    @classmethod
+    def of(cls, no_verify: bool, checkpoint: str | None, public_key: str | None) -> ChainCheck:
+        if checkpoint and no_verify:
+            raise UsageError("--from verifies from a checkpoint, --no-verify not at all: give one of them")
+        if checkpoint and not public_key:
+            raise UsageError("--from trusts a checkpoint only with its signature: give --public-key FILE")
+        return cls(not no_verify, checkpoint, public_key)
 
 
 @dataclass
@@ -78,7 +97,7 @@ def make_report(
     model: str | None,
     fmt: str,
     template_dir: str | None = None,
-    verify: bool = True,
+    verify: bool | ChainCheck = True,
     cover: Cover | None = None,
 ) -> Rendered:
     """Gather the period's numbers from the workspace's log and render them; the workspace's
@@ -87,7 +106,18 @@ def make_report(
     store = ws.log.store(create=False)
     policies = ws.policies
     waivers = list(policies.waivers.all)
-    data = gather(store, period, model, waivers, dt.datetime.now(dt.UTC), verify=verify, managed=policies.managed_tags)
+    how = verify if isinstance(verify, ChainCheck) else ChainCheck(verify)
+    trusted = None
+    if how.checkpoint and how.public_key:
+        key = PublicKey(how.public_key)
+        tree = read_checkpoint(how.checkpoint, key)
+        if isinstance(tree, tuple):
+            raise UsageError(f"--from {how.checkpoint}: a checkpoint of an earlier release (no tree): write a new one")
+        trusted = (tree, key)
+    now = dt.datetime.now(dt.UTC)
+    data = gather(
+        store, period, model, waivers, now, verify=how.enabled, managed=policies.managed_tags, trusted=trusted
+    )
     return Rendered(render(data, fmt, template_dir, cover), data)
 
 

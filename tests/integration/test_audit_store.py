@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, inspect, text
 from pml_policy.audit import AuditStore, schema
 from pml_policy.audit.database import driver_url
 from pml_policy.base.errors import AuditError
+from pml_policy.transparency import merkle
 
 from ..helpers import ROOT, run_cli
 from ..support.audit import CHAMPION, _decision, _fill, _log_with_a_waiver, _sql
@@ -34,6 +35,8 @@ def _writer(url: str, count: int) -> None:
 def _as_of_schema(store_url: str, version: int) -> None:
     """Mark a log as written by an earlier schema; before 10, rule results had a second copy of each
     rule's message, requirement and observed values, filled here as those versions wrote them."""
+    if version < 12:
+        _sql(store_url, "DROP TABLE pml_tree")  # v12 builds the Merkle tree over the records already there
     if version < 10:
         for column in ("message", "required", "observed"):
             _sql(store_url, f"ALTER TABLE pml_rule_results ADD COLUMN {column} VARCHAR NOT NULL DEFAULT 'copy'")
@@ -123,7 +126,7 @@ def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and
     store.close()
     _as_of_schema(store_url, 9)
     upgraded = AuditStore(store_url)
-    assert upgraded.schema_version() == schema.SCHEMA_VERSION == 11
+    assert upgraded.schema_version() == schema.SCHEMA_VERSION == 12
     with upgraded.db.engine.connect() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns("pml_rule_results")}
         period = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("pml_decisions")}
@@ -131,8 +134,9 @@ def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and
     # v11: reports count a period's decisions from the index alone
     assert period["ix_pml_decisions_period"] == ["time", "kind", "outcome", "model", "version"]
     assert [(r["seq"], r["hash"], r["body"]) for r in upgraded.stream()] == before  # the chain is untouched
-    verdict = upgraded.verify()
+    verdict = upgraded.verify()  # v12: the tree built over them, as appends build it
     assert verdict.ok and verdict.records == 3, verdict
+    assert upgraded.tree_root() == (3, merkle.Frontier().extend(bytes.fromhex(h) for _, h, _ in before).root())
     upgraded.close()
 
 
@@ -151,7 +155,7 @@ def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records
     _sql(store_url, "CREATE INDEX ix_pml_decisions_time ON pml_decisions (time)")
     _as_of_schema(store_url, 1)
     store = AuditStore(store_url)
-    assert store.schema_version() == schema.SCHEMA_VERSION == 11
+    assert store.schema_version() == schema.SCHEMA_VERSION == 12
     with store.db.engine.connect() as conn:
         assert "ix_pml_rule_results_rule" not in {i["name"] for i in inspect(conn).get_indexes("pml_rule_results")}
         decision_indexes = {i["name"] for i in inspect(conn).get_indexes("pml_decisions")}

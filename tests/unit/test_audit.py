@@ -3,6 +3,7 @@ verification made in one pass and in seq ranges."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -336,22 +337,45 @@ def test_a_record_signed_by_another_key_is_caught(tmp_path):
     assert problem == "record #1 is not signed (with a public key, every record must be signed)"
 
 
-def test_a_checkpoint_is_signed_and_a_cut_log_fails_it(tmp_path):
+def test_a_checkpoint_is_a_signed_c2sp_note_and_a_cut_log_fails_it(tmp_path):
     url = f"sqlite:///{tmp_path}/a.db"
     key, public = keygen(tmp_path / "k")
     assert run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", url, "--signing-key", str(key)).exit_code == 0
-    published = tmp_path / "checkpoint.json"
+    published = tmp_path / "published.checkpoint"
     made = run_cli("audit", "checkpoint", "--audit", url, "--signing-key", str(key), "-o", str(published))
-    assert made.exit_code == 0 and json.loads(published.read_text())["seq"] == 1
+    text = published.read_text()
+    origin, size, root, blank, signature, end = text.split("\n")
+    assert made.exit_code == 0 and (origin, size, blank, end) == ("pml-policy/a.db", "1", "", "")
+    assert len(base64.b64decode(root)) == 32 and signature.startswith("\u2014 pml-policy/a.db ")
     ok = run_cli("audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(published))
     assert ok.exit_code == 0 and "every record signed by the key" in ok.stdout
     _delete_record(url, 1)
     _sql(url, f"UPDATE pml_head SET seq = 0, hash = '{chain.GENESIS}' WHERE id = 1")
+    _sql(url, "DELETE FROM pml_tree")
     cut = run_cli("audit", "verify", "--audit", url, "--checkpoint", str(published))
-    assert cut.exit_code == 1 and "the log's head is record #0, before the checkpoint's record #1" in cut.stderr
-    tampered = json.loads(published.read_text()) | {"seq": 2}
-    published.write_text(json.dumps(tampered))
+    assert cut.exit_code == 1 and "the log holds 0 records, fewer than the checkpoint's 1" in cut.stderr
+    published.write_text(text.replace("\n1\n", "\n2\n", 1))  # a bigger tree, claimed without the key
     forged = run_cli("audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(published))
+    assert forged.exit_code == 3 and "does not verify: the note was altered or forged" in forged.stderr
+
+
+def test_a_checkpoint_of_an_earlier_release_is_still_read(tmp_path):
+    """Earlier releases published the head (seq, hash) as signed JSON: such a file still pins the log."""
+    url = f"sqlite:///{tmp_path}/a.db"
+    key, public = keygen(tmp_path / "k")
+    assert run_cli("check", "examples/credit-pass", *CHAMPION, "--audit", url, "--signing-key", str(key)).exit_code == 0
+    seq, head = AuditStore(url, create=False).head()
+    body = {"schema": "pml-policy/checkpoint", "seq": seq, "hash": head, "time": "2026-12-01T00:00:00.000000Z"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    (tmp_path / "old.json").write_text(json.dumps(body | {"signature": Signer(key).sign(canonical)}))
+    ok = run_cli(
+        "audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(tmp_path / "old.json")
+    )
+    assert ok.exit_code == 0, ok.stderr
+    (tmp_path / "old.json").write_text(json.dumps(body | {"seq": 2, "signature": Signer(key).sign(canonical)}))
+    forged = run_cli(
+        "audit", "verify", "--audit", url, "--public-key", str(public), "--checkpoint", str(tmp_path / "old.json")
+    )
     assert forged.exit_code == 3 and "its signature does not verify" in forged.stderr
 
 

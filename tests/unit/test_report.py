@@ -62,7 +62,8 @@ def test_json_numbers_equal_sql_counts(decided):
         (n, 12) for n in ("documentation", "fairness-high-risk", "promotion-gate", "reproducibility")
     }
     head = _sql(url, "SELECT hash FROM pml_head")[0][0]
-    assert report["chain"] == {"verified": True, "ok": True, "records": 12, "head": head, "problem": None}
+    how = "every record re-hashed and linked, every table beside it and the Merkle tree checked"
+    assert report["chain"] == {"verified": True, "ok": True, "records": 12, "head": head, "problem": None, "how": how}
 
 
 def test_markdown_carries_the_same_numbers(decided):
