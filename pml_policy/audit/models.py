@@ -17,8 +17,12 @@ class DecisionRecord(SQLModel, table=True):
     # index alone, never reading a record's ~10 KB row. A seq below 1 is refused by the database
     # itself (logs created from this version on); any row outside 1..head is named by verify and
     # read by nobody (queries.in_chain).
+    # Reports read a period's versions and models in (model, version) order from the second, and a
+    # verify from a checkpoint the record hashes (the Merkle tree's leaves) in seq order from the third.
     __table_args__ = (
         Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),
+        Index("ix_pml_decisions_versions", "kind", "model", "version", "time", "outcome"),
+        Index("ix_pml_decisions_leaves", "seq", "hash"),
         CheckConstraint("seq >= 1", name="ck_pml_decisions_seq_in_chain"),
     )
     seq: int = Field(primary_key=True, description="Position in the chain: 1, 2, 3… with no gaps.")
@@ -51,11 +55,13 @@ class RuleRecord(_BesideDecision, table=True):
     """A rule's outcome in a decision: the narrow columns reports count by."""
 
     __tablename__ = "pml_rule_results"
-    # Reports read a period's failures through this partial index: its inserts are only the failures.
+    # Reports count a period's failures from this partial index alone: its inserts are only the failures.
     __table_args__ = (
         Index(
             "ix_pml_rule_failures",
             "decision_seq",
+            "policy",
+            "rule",
             sqlite_where=text("outcome IN ('fail', 'error')"),
             postgresql_where=text("outcome IN ('fail', 'error')"),
         ),
@@ -76,6 +82,8 @@ class DecisionPolicy(SQLModel, table=True):
     these few rows instead of every rule result."""
 
     __tablename__ = "pml_decision_policies"
+    # A period's policy versions are counted from this index alone, in its order (no sort).
+    __table_args__ = (Index("ix_pml_decision_policies_versions", "policy", "version", "digest", "decision_seq"),)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", primary_key=True)
     policy: str = Field(primary_key=True)
     version: str
@@ -84,6 +92,16 @@ class DecisionPolicy(SQLModel, table=True):
 
 class ActionRecord(_BesideDecision, table=True):
     __tablename__ = "pml_actions"
+    # Reports find the changes made (a few) among the planned ones (several per decision) here.
+    __table_args__ = (
+        Index(
+            "ix_pml_actions_made",
+            "kind",
+            "time",
+            sqlite_where=text("state IN ('applied', 'failed')"),
+            postgresql_where=text("state IN ('applied', 'failed')"),
+        ),
+    )
     policy: str
     kind: str
     name: str

@@ -24,6 +24,7 @@ from .derived import Derived, DerivedCheck, conclude
 from .rows import APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_TABLES
 from .signing import PublicKey, SignatureCheck
 
+_CHUNK = 1 << 16  # leaves hashed at once by verify --from: a perfect subtree, a few MB
 # Below this many records one process is quicker than starting others (a worker starts in ~0.3 s).
 PARALLEL_FROM = 50_000
 _COLUMNS = ", ".join((*chain.HASHED, "hash", "signature", "kind"))
@@ -207,41 +208,32 @@ def verify_from(db: Database, checkpoint: Checkpoint, signatures: SignatureCheck
     verified in full (hash, link, kind, signature, the rows its body derives); rows outside the
     chain are looked for as in a full verify. The whole-chain conclusions (the applied-change rows
     in their order, the policy registrations table) are a full verify's."""
-    size = checkpoint.size
     try:
         with db.driver() as raw:
             db.snapshot(raw)
-            head = proofs.read_head(raw.cursor())
-            if size > head[0]:
-                problem = f"the log holds {head[0]} records, fewer than the checkpoint's {size}: it was cut or rewound"
-                return chain.Verdict(False, 0, head[1], problem, head[0] + 1)
-            leaves = reader(db, raw, "pml_verify_leaves")
-            leaves.execute(
-                db.sql("SELECT seq, hash FROM pml_decisions WHERE seq >= 1 AND seq <= {size} ORDER BY seq"),
-                {"size": size},
-            )
-            frontier = merkle.Frontier()
-            for seq, record_hash in leaves:
-                if seq != frontier.size + 1:
-                    break
-                frontier.append(bytes.fromhex(record_hash))
-            if frontier.size != size or frontier.root() != checkpoint.root:
-                problem = (
-                    f"records #1 to #{size} no longer hash to the checkpoint's root: the log was rewritten before it"
-                )
-                return chain.Verdict(False, 0, head[1], problem, None)
-            if signatures is not None:  # the records the checkpoint vouches for are not read again
-                signatures.signed_from = max(signatures.signed_from, size + 1)
-            part = check_range(db, raw, (size + 1, max(head[0], size + 1)), None, signatures)
-            pinned = RangeVerdict(1, size, chain.GENESIS, chain.Verdict(True, size, part.start), None, Derived.empty())
-            parts = [pinned, part] if head[0] > size else [pinned]
-            verdict = combine(parts, head, None, lambda _: None, signatures, None, conclude_chain=False)
-            if verdict.ok:
-                verdict = outside_the_chain(db, raw, verdict, head[0])
-            raw.rollback()
+            try:
+                return _after(db, raw, checkpoint, signatures)
+            finally:
+                raw.rollback()
     except db.errors() as exc:
         raise AuditError(f"cannot read the audit log at {db.shown}: {reason(exc)}", db.hint()) from None
-    return verdict
+
+
+def _after(db: Database, raw: Any, checkpoint: Checkpoint, signatures: SignatureCheck | None) -> chain.Verdict:
+    size, head = checkpoint.size, proofs.read_head(raw.cursor())
+    if size > head[0]:
+        problem = f"the log holds {head[0]} records, fewer than the checkpoint's {size}: it was cut or rewound"
+        return chain.Verdict(False, 0, head[1], problem, head[0] + 1)
+    if not _leaves_hash_to(db, raw, size, checkpoint.root):
+        problem = f"records #1 to #{size} no longer hash to the checkpoint's root: the log was rewritten before it"
+        return chain.Verdict(False, 0, head[1], problem, None)
+    if signatures is not None:  # the records the checkpoint vouches for are not read again
+        signatures.signed_from = max(signatures.signed_from, size + 1)
+    part = check_range(db, raw, (size + 1, max(head[0], size + 1)), None, signatures)
+    pinned = RangeVerdict(1, size, chain.GENESIS, chain.Verdict(True, size, part.start), None, Derived.empty())
+    parts = [pinned, part] if head[0] > size else [pinned]
+    verdict = combine(parts, head, None, lambda _: None, signatures, None, conclude_chain=False)
+    return outside_the_chain(db, raw, verdict, head[0]) if verdict.ok else verdict
 
 
 def _pinned(
@@ -253,6 +245,22 @@ def _pinned(
     if isinstance(checkpoint, Checkpoint):
         return lambda verdict: against_root(db, raw, verdict, checkpoint)
     return None
+
+
+def _leaves_hash_to(db: Database, raw: Any, size: int, root: bytes) -> bool:
+    """Whether records #1..#size are all there and their hashes (the leaves) hash to `root`: read
+    from the (seq, hash) index, never from the records."""
+    hint = " INDEXED BY ix_pml_decisions_leaves" if db.is_sqlite else ""
+    cursor = reader(db, raw, "pml_verify_leaves")
+    cursor.execute(
+        db.sql(f"SELECT hash FROM pml_decisions{hint} WHERE seq >= 1 AND seq <= {{size}} ORDER BY seq"), {"size": size}
+    )
+    chunks = iter(lambda: [bytes.fromhex(h) for (h,) in cursor.fetchmany(_CHUNK)], [])
+    try:
+        counted, found = merkle.root_of_chunks(chunks, _CHUNK)
+    except ValueError:  # a hash that is not hex was written by hand
+        return False
+    return counted == size and found == root
 
 
 def in_the_tree(db: Database, raw: Any, verdict: chain.Verdict, head: int) -> chain.Verdict:
@@ -271,7 +279,11 @@ def against_root(db: Database, raw: Any, verdict: chain.Verdict, checkpoint: Che
             "rewound"
         )
         return chain.Verdict(False, verdict.records, verdict.head, problem, verdict.records + 1)
-    if tree.root(db, raw.cursor(), checkpoint.size) != checkpoint.root:
+    try:
+        stored = tree.root(db, raw.cursor(), checkpoint.size)
+    except AuditError as exc:  # a node the root needs was deleted by hand
+        return chain.Verdict(False, 0, verdict.head, exc.message, None)
+    if stored != checkpoint.root:
         problem = (
             f"the log's first {checkpoint.size} records no longer hash to the checkpoint's root: the log was "
             "rewritten after it"

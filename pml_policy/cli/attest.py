@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
+from pml_policy.base.errors import UsageError
 from pml_policy.base.files import write_atomic
 from pml_policy.usecases.workspace import Workspace
 
-from .options import audit_option, open_workspace, signing_option
-from .proofs import origin_option
+from .options import audit_option, open_workspace, origin_option, signing_option
 
 attest_dir_option = click.option(
     "--attest-dir",
@@ -23,11 +23,14 @@ attest_dir_option = click.option(
 )
 
 
-def attest_decisions(ws: Workspace, seqs: list[int], out_dir: str) -> str:
+def attest_decisions(ws: Workspace, seqs: list[int], out_dir: str, origin: str | None = None) -> str:
     """Attest the decisions among the records just made; the line that says where."""
     from pml_policy.usecases import attesting  # only when asked for
 
-    written = attesting.attest_all(ws, seqs, out_dir)
+    try:
+        written = attesting.attest_all(ws, seqs, out_dir, origin=origin)
+    except UsageError as exc:  # the decisions are in the log already (and their changes made): say so
+        raise UsageError(f"{exc.message}; the decisions were recorded, not attested", exc.hint) from None
     return f"{len(written)} attestation(s) written to {out_dir}" if written else "no decision to attest (plans only)"
 
 

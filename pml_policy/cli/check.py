@@ -22,6 +22,7 @@ from .options import (
     data_option,
     engine_option,
     open_workspace,
+    origin_option,
     policies_option,
     registry_options,
     signing_option,
@@ -90,6 +91,7 @@ Exit codes:
     "audit log.",
 )
 @attest_dir_option
+@origin_option
 @registry_options
 def check_command(
     refs: tuple[str, ...],
@@ -107,6 +109,7 @@ def check_command(
     no_audit: bool,
     do_apply: bool,
     attest_dir: str | None,
+    origin: str | None,
     adapters: AdapterConfig,
 ) -> None:
     """Evaluate the policies against each REF and explain the decision rule by rule.
@@ -143,7 +146,7 @@ def check_command(
             fail_on=fail_on,
         )
         if attest_dir and checked.recorded is not None:
-            attested = attest_decisions(ws, checked.recorded.seqs, attest_dir)
+            attested = attest_decisions(ws, checked.recorded.seqs, attest_dir, origin)
     _render(checked, fmt, output, color)
     if attest_dir:
         click.echo(attested if checked.recorded else "no attestation: --no-audit records nothing to attest", err=True)

@@ -40,6 +40,7 @@ SHARED = (
     "registry-timeout",
     "allow-local-artifacts",
     "hash-artifacts",
+    "origin",
 )
 
 

@@ -20,6 +20,7 @@ from .options import (
     data_option,
     engine_option,
     open_workspace,
+    origin_option,
     policies_option,
     registry_options,
     signing_option,
@@ -61,6 +62,7 @@ Exit codes:
 @audit_option
 @signing_option
 @attest_dir_option
+@origin_option
 def govern_command(
     models: tuple[str, ...],
     every_model: bool,
@@ -72,6 +74,7 @@ def govern_command(
     audit_url: str,
     signing_key: str | None,
     attest_dir: str | None,
+    origin: str | None,
     adapters: AdapterConfig,
 ) -> None:
     """Decide every candidate version of each registered MODEL (or of every model, with --all) in
@@ -105,7 +108,7 @@ def govern_command(
         run = govern_models(ws, list(models), candidates=candidates, apply=do_apply)
         if attest_dir:
             seqs = [s for m in run.models if m.governed and m.governed.recorded for s in m.governed.recorded.seqs]
-            attested = attest_decisions(ws, seqs, attest_dir)
+            attested = attest_decisions(ws, seqs, attest_dir, origin)
     for m in run.models:
         if m.error is not None:
             click.echo(one_line(f'error: model "{m.target}": {m.error.message}'), err=True)

@@ -37,6 +37,14 @@ signing_option = click.option(
 )
 
 
+origin_option = click.option(
+    "--origin",
+    envvar="PML_AUDIT_ORIGIN",
+    metavar="NAME",
+    help="The log's name in checkpoints, e.g. example.com/ml-governance (no spaces or '+'). "
+    "Default: pml-policy/ and the audit database's name. Env: PML_AUDIT_ORIGIN.",
+)
+
 data_option = click.option(
     "--data",
     "data_file",

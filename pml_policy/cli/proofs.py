@@ -11,15 +11,8 @@ import click
 from pml_policy.base.files import write_atomic
 from pml_policy.usecases import proving
 
-from .options import audit_option, open_workspace, signing_option
+from .options import audit_option, open_workspace, origin_option, signing_option
 
-origin_option = click.option(
-    "--origin",
-    envvar="PML_AUDIT_ORIGIN",
-    metavar="NAME",
-    help="The log's name in checkpoints, e.g. example.com/ml-governance (no spaces or '+'). "
-    "Default: pml-policy/ and the audit database's name. Env: PML_AUDIT_ORIGIN.",
-)
 output_option = click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
 public_key_option = click.option(
     "--public-key",

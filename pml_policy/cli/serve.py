@@ -17,8 +17,7 @@ from pml_policy.base.secrets import redact
 from pml_policy.usecases.checking import load_data
 
 from .listening import listen, require_service_extra, tls_pair
-from .options import audit_option, data_option, policies_option, registry_options, signing_option
-from .proofs import origin_option
+from .options import audit_option, data_option, origin_option, policies_option, registry_options, signing_option
 from .schedules import cron_of, next_fire, seconds_of
 
 

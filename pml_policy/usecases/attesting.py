@@ -30,6 +30,11 @@ from pml_policy.transparency import attestations, merkle, notes
 from . import proving
 from .workspace import Workspace
 
+
+class CannotAttest(UsageError):
+    """A record that cannot be attested as it is: not a decision, or no digests of its model's files."""
+
+
 PASSING = ("pass", "warn")  # what `check` lets through by default (--fail-on error)
 ATTESTED_KINDS = ("decision", "recheck")
 
@@ -51,7 +56,9 @@ def attest(
     store = ws.log.store(create=False)
     record = store.get(ref)
     if record["kind"] not in ATTESTED_KINDS:
-        raise UsageError(f"record #{record['seq']} is a {record['kind']}, not a decision: only decisions are attested")
+        raise CannotAttest(
+            f"record #{record['seq']} is a {record['kind']}, not a decision: only decisions are attested"
+        )
     if checkpoint_file:
         note_text = Path(checkpoint_file).read_text(encoding="utf-8")
         tree = read_checkpoint(checkpoint_file, PublicKey.of(signer.key.public_key()))
@@ -72,7 +79,9 @@ def attest(
     return attestations.envelope(statement, signer.key)
 
 
-def attest_all(ws: Workspace, seqs: list[int], out_dir: str, model_dir: str | None = None) -> list[Path]:
+def attest_all(
+    ws: Workspace, seqs: list[int], out_dir: str, model_dir: str | None = None, origin: str | None = None
+) -> list[Path]:
     """An attestation file in `out_dir` for each decision among the records `seqs` (plans and
     changes are not verdicts: skipped), all proved against one checkpoint signed now."""
     if ws.log.signer is None:
@@ -87,7 +96,7 @@ def attest_all(ws: Workspace, seqs: list[int], out_dir: str, model_dir: str | No
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--attest-dir {out_dir}: cannot create it ({exc.strerror or exc})") from None
-    note = proving.checkpoint(ws)
+    note = proving.checkpoint(ws, origin)
     with tempfile.NamedTemporaryFile("w", suffix=".checkpoint", encoding="utf-8", delete=False) as fh:
         fh.write(note)
     written = []
@@ -159,7 +168,7 @@ def _model_files(record: Record, model_dir: str | None, from_disk: bool = True) 
     recorded = json.loads(record["evidence"]).get("subject", {}).get("artifacts") or []
     digests = {a["path"]: a["sha256"] for a in recorded if a.get("sha256")}
     if not digests:
-        raise UsageError(
+        raise CannotAttest(
             f"decision {record['id']} recorded no artifact digests of {record['subject_ref']}",
             "give --model DIR (the model files as deployed), or decide with artifact hashing on",
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +32,8 @@ def checkpoint(ws: Workspace, origin: str | None = None) -> str:
     signer = ws.log.signer
     if signer is None:
         raise UsageError("a checkpoint is signed: give --signing-key FILE or set PML_AUDIT_SIGNING_KEY")
-    try:  # the origin configured for every command (check --attest-dir has no --origin of its own)
-        return ws.log.store(create=False).checkpoint(signer, origin or os.environ.get("PML_AUDIT_ORIGIN"))
+    try:
+        return ws.log.store(create=False).checkpoint(signer, origin)
     except notes.NoteError as exc:
         raise UsageError(f"--origin: {exc}") from None
 
@@ -95,6 +94,10 @@ def consistency(ws: Workspace, old_file: str, new_file: str, public_key: str | N
     old, new = _c2sp(old_file, public_key), _c2sp(new_file, public_key)
     if old.origin != new.origin:
         raise UsageError(f"{old_file} is a checkpoint of {old.origin}, {new_file} of {new.origin}: two logs")
+    if old.size > new.size:
+        raise UsageError(
+            f"{old_file} has tree size {old.size}, more than {new_file} ({new.size})", "give the older checkpoint first"
+        )
     store = ws.log.store(create=False)
     path = store.consistency(old.size, new.size).path if 0 < old.size <= new.size else []
     try:

@@ -23,7 +23,7 @@ STORES = ("sqlite", "postgresql")
 BENCHES = {
     "engine": ([], {"engines": 7}),
     "audit": ([], {f"{t} ({db})": 3 for db in STORES for t in ("appends", "verify")} | {"cold start": 2}),
-    "report": ([], {"report": 1}),
+    "report": ([], {"report": 2}),
     "impact": ([], {"impact": 1}),
     "mlflow_reads": ([], {"12 versions on MLflow": 4}),
     "service": (["--mlflow", "--client", "wrk"], {"service (sqlite)": 3, "service (postgresql)": 3, "webhooks": 1}),

@@ -28,6 +28,7 @@ CHECK_IMPORTS = {
 
 CHECK_MODULES = {  # ours: the check command, its use case, the engine, the local adapter, the audit write path
     "cli",
+    "cli.attest",  # --attest-dir's option (the attesting use case loads only when asked for)
     "cli.changes",
     "cli.check",
     "cli.configfile",  # pml-policy.toml: looked for by every command (tomllib, only where there is one)
@@ -66,6 +67,12 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "audit.schema",
     "audit.signing",
     "audit.store",
+    "audit.proofs",  # the head, read under the append's lock
+    "audit.tree",  # the Merkle tree's nodes, written with each append
+    "transparency",
+    "transparency.keys",
+    "transparency.merkle",
+    "transparency.notes",
     "outputs",
     "outputs.text",
     "engine",

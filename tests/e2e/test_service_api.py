@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from pml_policy.audit.signing import keygen
+
 from ..helpers import ROOT, run_cli
 from .serving import INLINE, SECRET, Service, _token, _wait, signed
 
@@ -223,7 +225,9 @@ def test_the_api_keeps_its_contract_with_every_check(workspace, webhooks, tmp_pa
     type, schema), a schema-valid request accepted, a schema-violating one refused, never a 5xx."""
     pytest.importorskip("schemathesis")
     admin = _token(workspace, "ops", "admin")
-    service = Service(workspace, "--tokens", "tokens.yaml", env={"PML_WEBHOOK_SECRET": SECRET} if webhooks else {})
+    private, _ = keygen(workspace / "keys" / "audit")  # the proof routes sign: with a key they answer for real
+    env = {"PML_AUDIT_SIGNING_KEY": str(private), **({"PML_WEBHOOK_SECRET": SECRET} if webhooks else {})}
+    service = Service(workspace, "--tokens", "tokens.yaml", env=env)
     try:
         assert service.call("POST", "/v1/check", admin, json={"subjects": [INLINE]}).status_code == 200  # a record
         run = subprocess.run(
@@ -246,7 +250,7 @@ def test_the_api_keeps_its_contract_with_every_check(workspace, webhooks, tmp_pa
             cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working folder: not the tree's
         )
         assert run.returncode == 0, run.stdout[-4000:]
-        assert "Tested: 12" in run.stdout and "unique failure" not in run.stdout
+        assert "Tested: 15" in run.stdout and "unique failure" not in run.stdout
     finally:
         service.stop()
 

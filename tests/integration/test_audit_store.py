@@ -32,11 +32,25 @@ def _writer(url: str, count: int) -> None:
         store.append([entry], f"writer-{os.getpid()}", {})
 
 
+V12_INDEXES = (
+    "ix_pml_decisions_versions",
+    "ix_pml_decisions_leaves",
+    "ix_pml_decision_policies_versions",
+    "ix_pml_actions_made",
+)
+FAILURES_V5 = "CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')"
+
+
 def _as_of_schema(store_url: str, version: int) -> None:
     """Mark a log as written by an earlier schema; before 10, rule results had a second copy of each
     rule's message, requirement and observed values, filled here as those versions wrote them."""
-    if version < 12:
-        _sql(store_url, "DROP TABLE pml_tree")  # v12 builds the Merkle tree over the records already there
+    if version < 12:  # v12 builds the Merkle tree over the records already there, and the report indexes
+        _sql(store_url, "DROP TABLE pml_tree")
+        for index in V12_INDEXES:
+            _sql(store_url, f"DROP INDEX IF EXISTS {index}")
+        if version >= 5:  # the failures index as v5 made it, on decision_seq alone
+            _sql(store_url, "DROP INDEX ix_pml_rule_failures")
+            _sql(store_url, FAILURES_V5)
     if version < 10:
         for column in ("message", "required", "observed"):
             _sql(store_url, f"ALTER TABLE pml_rule_results ADD COLUMN {column} VARCHAR NOT NULL DEFAULT 'copy'")
@@ -143,7 +157,9 @@ def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and
 def test_a_version_1_log_is_upgraded_to_the_current_schema_and_keeps_its_records(store_url):
     _fill(store_url, 2).close()
     # What a log written by the first release looks like: schema version 1, with the rule index
-    # and without the columns of applied changes and of signatures.
+    # and without the columns of applied changes and of signatures (nor the indexes of v12 on them).
+    for index in V12_INDEXES:
+        _sql(store_url, f"DROP INDEX {index}")
     _sql(store_url, "CREATE INDEX ix_pml_rule_results_rule ON pml_rule_results (policy, rule, outcome)")
     _sql(store_url, "DROP INDEX ix_pml_decisions_period")  # it covers kind since v11
     _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN signature")

@@ -104,7 +104,7 @@ def test_a_head_rewound_below_a_checkpoint_cannot_hide_an_edit_under_it(store_ur
     for example in ("credit-pass", "credit-warn"):
         checked = run_cli("check", f"examples/{example}", *CHAMPION, "--audit", store_url, "--signing-key", str(key))
         assert checked.exit_code == 0, checked.output
-    published = tmp_path / "checkpoint.json"
+    published = tmp_path / "published.checkpoint"
     assert (
         run_cli("audit", "checkpoint", "--audit", store_url, "--signing-key", str(key), "-o", str(published)).exit_code
         == 0
@@ -116,7 +116,7 @@ def test_a_head_rewound_below_a_checkpoint_cannot_hide_an_edit_under_it(store_ur
         "audit", "verify", "--audit", store_url, "--public-key", str(public), "--checkpoint", str(published)
     )
     assert verdict.exit_code == 1
-    assert "the log's head is record #1, before the checkpoint's record #2: it was cut or rewound" in verdict.stderr
+    assert "the log holds 1 records, fewer than the checkpoint's 2: it was cut or rewound" in verdict.stderr
 
 
 def test_with_a_key_every_record_is_signed_unless_told_where_signing_began(store_url, tmp_path):

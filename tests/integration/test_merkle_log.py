@@ -119,3 +119,30 @@ def test_audit_commands_prove_and_witness_a_log_on_either_store(store_url, tmp_p
     )  # fmt: skip
     assert verified.exit_code == 0 and "chain intact after the trusted checkpoint" in verified.stdout
     store.close()
+
+
+def test_a_report_from_a_trusted_checkpoint_says_what_it_verified_how(store_url, tmp_path):
+    key, public = keygen(tmp_path / "audit")
+    store = AuditStore(store_url, signer=Signer(key))
+    for example in ("credit-pass", "credit-fail", "credit-warn"):
+        store.append([_decision(example)], "tester", {})
+    (tmp_path / "c.checkpoint").write_text(store.checkpoint(Signer(key)))
+    store.append([_decision()], "tester", {})
+    trusted = ["--from", str(tmp_path / "c.checkpoint"), "--public-key", str(public), "--audit", store_url]
+    made = run_cli("report", "--period", "last-7d", "--format", "json", *trusted)
+    chain = json.loads(made.stdout)["chain"]
+    assert made.exit_code == 0 and chain["ok"] and chain["records"] == 4
+    assert chain["how"].startswith("records #1 to #3 hash to the root of checkpoint pml-policy/")
+    markdown = run_cli("report", "--period", "last-7d", "--format", "md", *trusted).stdout
+    assert "Verified how: records #1 to #3 hash to the root" in markdown
+    (tmp_path / "pml-policy.toml").write_text(  # or configured once for every scheduled report
+        f'[report]\nfrom = "{tmp_path / "c.checkpoint"}"\npublic-key = "{public}"\n'
+    )
+    configured = run_cli("--config", str(tmp_path / "pml-policy.toml"), "report", "--period", "last-7d",
+                         "--format", "json", "--audit", store_url)  # fmt: skip
+    assert json.loads(configured.stdout)["chain"]["how"] == chain["how"]
+    _sql(store_url, "UPDATE pml_decisions SET outcome = 'fail' WHERE seq = 4")  # after the checkpoint
+    tampered = run_cli("report", "--period", "last-7d", "--format", "json", *trusted)
+    assert tampered.exit_code == 1 and "record #4 was altered" in json.loads(tampered.stdout)["chain"]["problem"]
+    assert run_cli("report", "--period", "last-7d", "--from", str(tmp_path / "c.checkpoint")).exit_code == 2
+    store.close()

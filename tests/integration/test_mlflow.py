@@ -304,3 +304,36 @@ def test_the_file_store_works_too(tmp_path, model, monkeypatch):
     result = run_cli("govern", model, "-p", GATE, "--apply", "--allow-local-artifacts", str(tmp_path / "mlruns"))
     assert result.exit_code == 0, result.output
     assert _client(uri).get_registered_model(model).aliases == {"champion": "3"}
+
+
+def test_govern_attests_each_decision_with_the_run_artifacts_a_deploy_step_downloads(uri, model, tmp_path):
+    import mlflow
+
+    from pml_policy.audit.signing import keygen
+
+    _three_versions(uri, model)
+    private, public = keygen(tmp_path / "audit")
+    out = tmp_path / "attestations"
+    governed = run_cli(
+        "govern",
+        model,
+        "-p",
+        GATE,
+        "--apply",
+        "--hash-artifacts",
+        "--signing-key",
+        str(private),
+        "--attest-dir",
+        str(out),
+    )
+    assert governed.exit_code == 0, governed.output
+    assert "3 attestation(s) written to" in governed.stderr
+    champion = _client(uri).get_model_version_by_alias(model, "champion")
+    (chosen,) = out.glob(f"{model}-{champion.version}-*.intoto.json")
+    # The deploy step downloads the champion's artifacts as MLflow serves them, and checks them.
+    deployed = Path(mlflow.artifacts.download_artifacts(run_id=champion.run_id, dst_path=str(tmp_path / "model")))
+    gate = run_cli("verify-attestation", str(chosen), "--public-key", str(public), "--model", str(deployed))
+    assert gate.exit_code == 0 and gate.stdout.startswith(f"VERIFIED: models:/{model}/{champion.version} PASSED")
+    (rejected,) = out.glob(f"{model}-1-*.intoto.json")
+    refused = run_cli("verify-attestation", str(rejected), "--public-key", str(public))
+    assert refused.exit_code == 1 and "did not pass: the decision's outcome is fail" in refused.stderr

@@ -12,6 +12,7 @@ from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry, chain, rows
 from pml_policy.audit.database import driver_url
 from pml_policy.engine import evaluate, load
+from pml_policy.transparency.merkle import Frontier
 
 from ..helpers import ROOT
 
@@ -41,7 +42,7 @@ def _sql(url: str, statement: str) -> None:
 def _forge_tail(url: str, signature: str | None) -> None:
     """What someone with write access but without the key can do: append a well-formed record,
     its hash recomputed from the chain (a copy of the last one under a new id), with the rows its
-    body derives beside it."""
+    body derives beside it and the Merkle tree's nodes rebuilt."""
     engine = create_engine(driver_url(url))
     try:
         with engine.begin() as conn:
@@ -69,6 +70,13 @@ def _forge_tail(url: str, signature: str | None) -> None:
             conn.execute(
                 text("UPDATE pml_head SET seq = :s, hash = :h WHERE id = 1"), {"s": forged["seq"], "h": forged["hash"]}
             )
+            leaves = [bytes.fromhex(h) for (h,) in conn.execute(text("SELECT hash FROM pml_decisions ORDER BY seq"))]
+            conn.execute(text("DELETE FROM pml_tree"))
+            for level, index, value in Frontier().extend(leaves).made:
+                conn.execute(
+                    text("INSERT INTO pml_tree (level, idx, hash) VALUES (:l, :i, :h)"),
+                    {"l": level, "i": index, "h": value.hex()},
+                )
     finally:
         engine.dispose()
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from pml_policy.usecases import attesting, proving
 
 from ..answers import ok
-from ..bodies import Problem, read_body
+from ..bodies import Problem, documented, read_body
 from ..deps import Reader, ServiceDep
 from ..problems import ERRORS, responses
 
@@ -36,7 +36,9 @@ class InclusionProof(BaseModel):
 
 class AttestationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    decision: str = Field(min_length=2, max_length=100, description="A decision id, 6+ of its characters, or #SEQ.")
+    decision: str = Field(
+        pattern=r"^(#[0-9]{1,18}|[^#].{5,99})$", description="A decision id, 6+ of its characters, or #SEQ."
+    )
 
 
 class Envelope(BaseModel):
@@ -76,8 +78,12 @@ async def inclusion_proof(
 ) -> Response:
     def run() -> dict[str, Any]:
         ws = service.acting(by)
-        record = ws.log.store(create=False).get(ref)
+        store = ws.log.store(create=False)
+        record = store.get(ref)
         if tree_size is not None:
+            head = store.head()[0]
+            if not record["seq"] <= tree_size <= head:
+                raise Problem(422, f"record #{record['seq']} is not in a tree of {tree_size} (the log holds {head})")
             return proving.prove_at(ws, record["id"], tree_size)
         _signed(service)
         return proving.prove_now(ws, record["id"], service.settings.origin)
@@ -87,6 +93,7 @@ async def inclusion_proof(
 
 @router.post(
     "/v1/attestations",
+    openapi_extra=documented(AttestationRequest),
     summary="A decision's attestation (DSSE envelope, in-toto Statement, SLSA Verification Summary), as `attest` "
     "writes it; subjects are the artifacts the decision recorded with their digests",
     responses=ok(Envelope),
@@ -97,6 +104,9 @@ async def attestation(request: Request, by: Reader, service: ServiceDep) -> Resp
 
     def run() -> dict[str, Any]:
         ws = service.acting(by)
-        return attesting.attest(ws, body.decision, origin=service.settings.origin, from_disk=False)
+        try:
+            return attesting.attest(ws, body.decision, origin=service.settings.origin, from_disk=False)
+        except attesting.CannotAttest as exc:  # the record, not the request, is what does not fit
+            raise Problem(409, exc.message, hint=exc.hint) from None
 
     return Response(json.dumps(await run_in_threadpool(run)), media_type="application/json")
