@@ -17,11 +17,12 @@ class DecisionRecord(SQLModel, table=True):
     # index alone, never reading a record's ~10 KB row. A seq below 1 is refused by the database
     # itself (logs created from this version on); any row outside 1..head is named by verify and
     # read by nobody (queries.in_chain).
-    # Reports read a period's versions and models in (model, version) order from the second, and a
-    # verify from a checkpoint the record hashes (the Merkle tree's leaves) in seq order from the third.
+    # Reports read a period's versions and models in (model, version) order from the second (which
+    # also finds a model's or a version's records), and a verify from a checkpoint the record hashes
+    # (the Merkle tree's leaves) in seq order from the third. Each index costs every append a page.
     __table_args__ = (
         Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),
-        Index("ix_pml_decisions_versions", "kind", "model", "version", "time", "outcome"),
+        Index("ix_pml_decisions_versions", "model", "version", "kind", "time", "outcome"),
         Index("ix_pml_decisions_leaves", "seq", "hash"),
         CheckConstraint("seq >= 1", name="ck_pml_decisions_seq_in_chain"),
     )
@@ -32,7 +33,7 @@ class DecisionRecord(SQLModel, table=True):
     ci: str = Field(description="CI context as canonical JSON (run id, job URL, commit).")
     subject_ref: str
     subject_digest: str
-    model: str | None = Field(default=None, index=True)
+    model: str | None = None  # looked up through ix_pml_decisions_versions, which leads with it
     version: str | None = None
     outcome: str
     kind: str = Field(default="decision", description="decision, or plan (govern without --apply); from the body.")
@@ -148,6 +149,7 @@ class TreeNode(SQLModel, table=True):
     record's hash). Written with the records that complete it; `audit verify` rebuilds them all."""
 
     __tablename__ = "pml_tree"
+    __table_args__ = {"sqlite_with_rowid": False}  # one b-tree, keyed (level, idx): one page less per append
     level: int = Field(primary_key=True)
     idx: int = Field(primary_key=True)
     hash: str

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pml_policy.base.errors import AuditError, UsageError
@@ -26,6 +27,14 @@ def read_head(cursor: Any, lock: bool = False) -> tuple[int, str]:
             "run `pml-policy audit verify` on a copy restored from a backup; no record can be added meanwhile",
         )
     return int(found[0]), found[1]
+
+
+def default_origin(db: Database) -> str:
+    """The log's name in checkpoints when none is configured: pml-policy/ and the database's name."""
+    from sqlalchemy.engine import make_url
+
+    name = Path(db.sqlite_path).name if db.sqlite_path else make_url(db.url).database or "audit"
+    return "pml-policy/" + "".join("_" if c.isspace() or c == "+" else c for c in name)
 
 
 @dataclass(frozen=True)

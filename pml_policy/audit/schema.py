@@ -141,8 +141,9 @@ def _merkle_tree(conn: Connection) -> None:
         "CREATE INDEX IF NOT EXISTS ix_pml_actions_made ON pml_actions (kind, time) "
         "WHERE state IN ('applied', 'failed')"
     )
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_decisions_model")  # the versions index leads with model
     for name, table, columns in (
-        ("ix_pml_decisions_versions", "pml_decisions", "kind, model, version, time, outcome"),
+        ("ix_pml_decisions_versions", "pml_decisions", "model, version, kind, time, outcome"),
         ("ix_pml_decisions_leaves", "pml_decisions", "seq, hash"),
         ("ix_pml_decision_policies_versions", "pml_decision_policies", "policy, version, digest, decision_seq"),
     ):

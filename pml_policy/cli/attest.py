@@ -12,7 +12,7 @@ from pml_policy.base.errors import UsageError
 from pml_policy.base.files import write_atomic
 from pml_policy.usecases.workspace import Workspace
 
-from .options import audit_option, open_workspace, origin_option, signing_option
+from .options import audit_option, open_workspace, origin_option, signing_option, witness_option
 
 attest_dir_option = click.option(
     "--attest-dir",
@@ -101,14 +101,7 @@ def attest(
     type=click.Path(dir_okay=False),
     help="A checkpoint you trust (e.g. the witnessed one): it must be the one the attestation's proof holds against.",
 )
-@click.option(
-    "--witness",
-    "witnesses",
-    multiple=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="A witness's public key: the checkpoint must carry its cosignature. Repeat for several.",
-)
+@witness_option
 def verify_attestation(
     file: str,
     public_key: str,

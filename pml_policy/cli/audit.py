@@ -25,7 +25,7 @@ from pml_policy.usecases.export import export as export_records
 from pml_policy.usecases.replaying import Replay, recorded_decision
 from pml_policy.usecases.replaying import replay as replay_record
 
-from .options import audit_option, data_option, open_workspace
+from .options import audit_option, data_option, open_workspace, witness_option
 
 LIST_COLUMNS = ("seq", "time", "kind", "outcome", "model", "version", "subject_ref", "actor", "id")
 
@@ -191,15 +191,7 @@ def show(ref: str, audit_url: str, fmt: str) -> None:
     help="A checkpoint `audit checkpoint` wrote: the log must still hold its record (signature checked "
     "with --public-key).",
 )
-@click.option(
-    "--witness",
-    "witnesses",
-    multiple=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="A witness's public key (audit keygen's .pub): the checkpoint (--checkpoint or --from) must carry its "
-    "cosignature. Repeat for several witnesses.",
-)
+@witness_option
 @click.option(
     "--from",
     "trusted",

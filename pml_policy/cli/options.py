@@ -37,6 +37,15 @@ signing_option = click.option(
 )
 
 
+witness_option = click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A witness's public key (audit keygen's .pub): the checkpoint must carry its cosignature. Repeat for "
+    "several witnesses: every one must have cosigned.",
+)
 origin_option = click.option(
     "--origin",
     envvar="PML_AUDIT_ORIGIN",

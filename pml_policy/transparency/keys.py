@@ -20,31 +20,25 @@ def crypto() -> Any:
 
 def load_private(path: str | Path, what: str = "signing key") -> Any:
     """An Ed25519 private key from a .key file, or one line saying why not."""
-    serialization, ed25519 = crypto()
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(
-            f"{what} {path}: cannot read an Ed25519 private key ({first_line(exc)})",
-            "make one with `pml-policy audit keygen PREFIX` and pass its .key file",
-        ) from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise UsageError(f"{what} {path}: not an Ed25519 key", "make one with `pml-policy audit keygen PREFIX`")
-    return key
+    return _load(path, what, private=True)
 
 
 def load_public(path: str | Path, what: str = "--public-key") -> Any:
     """An Ed25519 public key from a .pub file, or one line saying why not."""
+    return _load(path, what, private=False)
+
+
+def _load(path: str | Path, what: str, private: bool) -> Any:
     serialization, ed25519 = crypto()
+    kind, wanted = ("private", ed25519.Ed25519PrivateKey) if private else ("public", ed25519.Ed25519PublicKey)
+    hint = f"pass the .{'key' if private else 'pub'} file `pml-policy audit keygen PREFIX` wrote"
     try:
-        key = serialization.load_pem_public_key(Path(path).read_bytes())
+        data = Path(path).read_bytes()
+        key = serialization.load_pem_private_key(data, None) if private else serialization.load_pem_public_key(data)
     except (OSError, ValueError, TypeError) as exc:
-        raise UsageError(
-            f"{what} {path}: cannot read an Ed25519 public key ({first_line(exc)})",
-            "pass the .pub file `pml-policy audit keygen` wrote",
-        ) from None
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise UsageError(f"{what} {path}: not an Ed25519 key", "pass the .pub file `pml-policy audit keygen` wrote")
+        raise UsageError(f"{what} {path}: cannot read an Ed25519 {kind} key ({first_line(exc)})", hint) from None
+    if not isinstance(key, wanted):
+        raise UsageError(f"{what} {path}: not an Ed25519 key", hint)
     return key
 
 
