@@ -127,7 +127,6 @@ class Aggregates:
             "{decisions}": "pml_decisions d" + _hint(db, "ix_pml_decisions_period"),
             "{versions}": "pml_decisions d" + _hint(db, "ix_pml_decisions_versions"),
             "{failures}": "pml_rule_results r" + _hint(db, "ix_pml_rule_failures"),
-            "{policies}": "pml_decision_policies r" + _hint(db, "ix_pml_decision_policies_versions"),
             "{made}": "pml_actions a" + _hint(db, "ix_pml_actions_made"),
         }
         self._days: list[DayCount] | None = None
@@ -295,15 +294,22 @@ class Aggregates:
         ]
 
     def policy_versions(self) -> list[PolicyVersionCount]:
-        policies = []
-        for n, v, g, count, first, last in self._rows(
-            "SELECT r.policy, r.version, r.digest, COUNT(*), MIN(r.decision_seq), MAX(r.decision_seq) FROM "
-            "{policies} "
-            "WHERE {results} GROUP BY r.policy, r.version, r.digest ORDER BY r.policy, r.version"
+        """The policy versions the period's decisions used: counted by policy set from the period's
+        index, each set's versions read from one decision that used it."""
+        found: dict[tuple[str, str, str], list[Any]] = {}
+        for key, count, first, last, seq in self._rows(
+            "SELECT d.policy_set, COUNT(*), MIN(d.time), MAX(d.time), MAX(d.seq) FROM {decisions} WHERE {where} "
+            "GROUP BY d.policy_set"
         ):
-            times = dict(self._rows("SELECT seq, time FROM pml_decisions WHERE seq IN (:a, :b)", a=first, b=last))
-            policies.append(PolicyVersionCount(n, v, g, count, times[first], times[last]))
-        return policies
+            if key is None:
+                continue
+            for used in self._rows(
+                "SELECT policy, version, digest FROM pml_decision_policies WHERE decision_seq = :s", s=seq
+            ):
+                known = found.setdefault(tuple(used), [0, first, last])
+                known[0] += count
+                known[1], known[2] = min(known[1], first), max(known[2], last)
+        return [PolicyVersionCount(*used, *found[used]) for used in sorted(found)]
 
     def approvals(self) -> list[ApprovalGiven]:
         """The sign-offs recorded in the period, each with what became of it by the period's end."""

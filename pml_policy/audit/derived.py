@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .rows import ACTION_COLUMNS, APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_COLUMNS, children_of
+from .rows import ACTION_COLUMNS, APPROVAL_PREFIX, CHANGE_PREFIX, CHILD_COLUMNS, children_of, policy_set
 
 # The rows of each table that a decision body derives (applied and failed actions are change
 # records' own, checked against them by _changes_against_rows).
@@ -165,7 +165,9 @@ class DerivedCheck:
         self.problem: str | None = None
         self.at: int | None = None
 
-    def feed(self, seq: int, record_id: str, time: str, body: str) -> None:
+    def feed(self, seq: int, record_id: str, time: str, body: str, key: str | None = None) -> None:
+        if body.startswith((APPROVAL_PREFIX, CHANGE_PREFIX)) and key is not None:
+            return self._found(seq, f"record #{seq} was altered: its policy_set is set, but it is no decision")
         if body.startswith(APPROVAL_PREFIX):  # a sign-off: everything it says is hashed, nothing derives from it
             return None
         if body.startswith(CHANGE_PREFIX):  # a registry change: one applied or failed action row (conclude)
@@ -179,6 +181,8 @@ class DerivedCheck:
         decision = _parsed(body)
         if decision is None:
             return self._found(seq, f"record #{seq} was altered: its body is no longer JSON")
+        if key != policy_set(decision["policies"]):
+            return self._found(seq, f"record #{seq} was altered: its policy_set no longer matches its hashed body")
         reused = self.registrations.feed(seq, record_id, time, decision)
         if reused is not None:
             return self._found(seq, reused)

@@ -21,7 +21,7 @@ class DecisionRecord(SQLModel, table=True):
     # also finds a model's or a version's records), and a verify from a checkpoint the record hashes
     # (the Merkle tree's leaves) in seq order from the third. Each index costs every append a page.
     __table_args__ = (
-        Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version"),
+        Index("ix_pml_decisions_period", "time", "kind", "outcome", "model", "version", "policy_set"),
         Index("ix_pml_decisions_versions", "model", "version", "kind", "time", "outcome"),
         Index("ix_pml_decisions_leaves", "seq", "hash"),
         CheckConstraint("seq >= 1", name="ck_pml_decisions_seq_in_chain"),
@@ -41,6 +41,9 @@ class DecisionRecord(SQLModel, table=True):
     body: str = Field(description="The decision as canonical JSON (schema pml-policy/decision).")
     evidence: str = Field(description="The subject and champion evidence as canonical JSON, for replay.")
     prev_hash: str
+    policy_set: str | None = Field(
+        default=None, description="The policy versions used, as one key (rows.policy_set); from the body."
+    )
     hash: str  # not indexed: `audit verify` checks the chain, and every index costs each append
     signature: str | None = Field(default=None, description="Ed25519 signature of `hash` (base64), with a signing key.")
 
@@ -83,8 +86,6 @@ class DecisionPolicy(SQLModel, table=True):
     these few rows instead of every rule result."""
 
     __tablename__ = "pml_decision_policies"
-    # A period's policy versions are counted from this index alone, in its order (no sort).
-    __table_args__ = (Index("ix_pml_decision_policies_versions", "policy", "version", "digest", "decision_seq"),)
     decision_seq: int = Field(foreign_key="pml_decisions.seq", primary_key=True)
     policy: str = Field(primary_key=True)
     version: str

@@ -4,6 +4,7 @@ from the decision's one canonical JSON form, the body that the chain hashes."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -52,6 +53,14 @@ def json_of(model: BaseModel) -> tuple[Any, str]:
         return values, chain.canonical(values)
 
 
+def policy_set(policies: list[dict[str, Any]]) -> str:
+    """The policy versions a decision used, as one short key (reports count a period's decisions by
+    it, from the period's index, instead of four rows a decision): the first 16 hex digits of the
+    sha256 of their (name, version, digest), by name."""
+    used = sorted([p["name"], p["version"], p["digest"]] for p in policies)
+    return hashlib.sha256(chain.canonical(used).encode()).hexdigest()[:16]
+
+
 @dataclass
 class Prepared:
     """One entry's rows, all but what depends on its place in the chain (seq, prev_hash, hash)."""
@@ -80,6 +89,7 @@ class Prepared:
             "kind": d.kind,
             "engine": d.engine,
             "body": body_text,
+            "policy_set": policy_set(body["policies"]),
             "evidence": '{"champion":' + champion + ',"subject":' + subject + "}",  # keys in order
         }
         return cls(row, children_of(body))

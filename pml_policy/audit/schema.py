@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from pml_policy.transparency.merkle import Frontier
 
 from . import chain
 from .database import Database
-from .rows import ACTION_COLUMNS, change_record, insert_sql, utc_text
+from .rows import ACTION_COLUMNS, change_record, insert_sql, policy_set, utc_text
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -123,6 +124,30 @@ def _covering_period_index(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, kind, outcome, model, version)")
 
 
+def _policy_sets(conn: Connection) -> None:
+    """Each decision's policy versions as one key, from the rows verify has checked against its
+    body, and the period index that holds it."""
+    from sqlalchemy import text
+
+    conn.exec_driver_sql("ALTER TABLE pml_decisions ADD COLUMN policy_set VARCHAR")
+    used = conn.exec_driver_sql(
+        "SELECT decision_seq, policy, version, digest FROM pml_decision_policies ORDER BY decision_seq, policy"
+    )
+    update = text("UPDATE pml_decisions SET policy_set = :k WHERE seq = :s")
+    keys: list[dict[str, object]] = []
+    for seq, rows in itertools.groupby(used, key=lambda r: r[0]):
+        keys.append({"s": seq, "k": policy_set([{"name": n, "version": v, "digest": d} for _, n, v, d in rows])})
+        if len(keys) >= 10_000:
+            conn.execute(update, keys)
+            keys.clear()
+    if keys:
+        conn.execute(update, keys)
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pml_decisions_period")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, kind, outcome, model, version, policy_set)"
+    )
+
+
 def _merkle_tree(conn: Connection) -> None:
     """v11 -> v12: the RFC 9162 Merkle tree over the chain (pml_tree), built over the records a log
     already holds, in seq order, as appends would have built it; and the indexes a report over a
@@ -145,10 +170,10 @@ def _merkle_tree(conn: Connection) -> None:
     for name, table, columns in (
         ("ix_pml_decisions_versions", "pml_decisions", "model, version, kind, time, outcome"),
         ("ix_pml_decisions_leaves", "pml_decisions", "seq, hash"),
-        ("ix_pml_decision_policies_versions", "pml_decision_policies", "policy, version, digest, decision_seq"),
     ):
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
 
+    _policy_sets(conn)
     SQLModel.metadata.create_all(conn, tables=[TreeNode.__table__])  # type: ignore[attr-defined]
     hashes = conn.exec_driver_sql("SELECT hash FROM pml_decisions WHERE seq >= 1 ORDER BY seq")
     frontier, insert = Frontier(), text("INSERT INTO pml_tree (level, idx, hash) VALUES (:level, :idx, :hash)")

@@ -27,7 +27,7 @@ from .signing import PublicKey, SignatureCheck
 _CHUNK = 1 << 16  # leaves hashed at once by verify --from: a perfect subtree, a few MB
 # Below this many records one process is quicker than starting others (a worker starts in ~0.3 s).
 PARALLEL_FROM = 50_000
-_COLUMNS = ", ".join((*chain.HASHED, "hash", "signature", "kind"))
+_COLUMNS = ", ".join((*chain.HASHED, "hash", "signature", "kind", "policy_set"))
 _SEQ, _ID, _TIME, _BODY, _HASH = (*(chain.HASHED.index(c) for c in ("seq", "id", "time", "body")), len(chain.HASHED))
 
 
@@ -373,5 +373,5 @@ def _checking(
         if signatures is not None:
             signatures.feed(row[_SEQ], row[_HASH], row[_HASH + 1])
         kinds.feed(row[_SEQ], row[_ID], row[_BODY], row[_HASH + 2])
-        derived.feed(row[_SEQ], row[_ID], row[_TIME], row[_BODY])
+        derived.feed(row[_SEQ], row[_ID], row[_TIME], row[_BODY], row[_HASH + 3])
         yield row[: _HASH + 1]

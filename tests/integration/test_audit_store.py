@@ -32,12 +32,8 @@ def _writer(url: str, count: int) -> None:
         store.append([entry], f"writer-{os.getpid()}", {})
 
 
-V12_INDEXES = (
-    "ix_pml_decisions_versions",
-    "ix_pml_decisions_leaves",
-    "ix_pml_decision_policies_versions",
-    "ix_pml_actions_made",
-)
+V12_INDEXES = ("ix_pml_decisions_versions", "ix_pml_decisions_leaves", "ix_pml_actions_made")
+PERIOD_V11 = "CREATE INDEX ix_pml_decisions_period ON pml_decisions (time, kind, outcome, model, version)"
 FAILURES_V5 = "CREATE INDEX ix_pml_rule_failures ON pml_rule_results (decision_seq) WHERE outcome IN ('fail', 'error')"
 
 
@@ -51,6 +47,10 @@ def _as_of_schema(store_url: str, version: int) -> None:
         if version >= 5:  # the failures index as v5 made it, on decision_seq alone
             _sql(store_url, "DROP INDEX ix_pml_rule_failures")
             _sql(store_url, FAILURES_V5)
+        _sql(store_url, "DROP INDEX IF EXISTS ix_pml_decisions_period")  # it holds policy_set since v12
+        _sql(store_url, "ALTER TABLE pml_decisions DROP COLUMN policy_set")
+        if version >= 10:
+            _sql(store_url, PERIOD_V11)
     if version < 10:
         for column in ("message", "required", "observed"):
             _sql(store_url, f"ALTER TABLE pml_rule_results ADD COLUMN {column} VARCHAR NOT NULL DEFAULT 'copy'")
@@ -146,7 +146,7 @@ def test_a_version_9_log_drops_the_copies_of_messages_and_keeps_every_record_and
         period = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("pml_decisions")}
     assert columns.isdisjoint({"message", "required", "observed"}) and {"rule", "outcome", "waiver"} <= columns
     # v11: reports count a period's decisions from the index alone
-    assert period["ix_pml_decisions_period"] == ["time", "kind", "outcome", "model", "version"]
+    assert period["ix_pml_decisions_period"] == ["time", "kind", "outcome", "model", "version", "policy_set"]
     assert [(r["seq"], r["hash"], r["body"]) for r in upgraded.stream()] == before  # the chain is untouched
     verdict = upgraded.verify()  # v12: the tree built over them, as appends build it
     assert verdict.ok and verdict.records == 3, verdict

@@ -146,3 +146,17 @@ def test_a_report_from_a_trusted_checkpoint_says_what_it_verified_how(store_url,
     assert tampered.exit_code == 1 and "record #4 was altered" in json.loads(tampered.stdout)["chain"]["problem"]
     assert run_cli("report", "--period", "last-7d", "--from", str(tmp_path / "c.checkpoint")).exit_code == 2
     store.close()
+
+
+def test_the_policy_set_a_report_counts_by_is_checked_against_each_body(store_url):
+    store = _fill(store_url, 3)
+    approval = {"model": "credit-scorer", "version": "1", "role": "risk", "digest": "d" * 64, "approver": "a@x"}
+    store.record_approval(approval, "models:/credit-scorer/1", "a@x")
+    assert store.verify().ok
+    _sql(store_url, "UPDATE pml_decisions SET policy_set = 'f00dfeedf00dfeed' WHERE seq = 2")
+    verdict = store.verify()
+    assert not verdict.ok and "record #2 was altered: its policy_set no longer matches" in verdict.problem
+    _sql(store_url, "UPDATE pml_decisions SET policy_set = (SELECT policy_set FROM pml_decisions WHERE seq = 1) "
+         "WHERE seq = 4")  # fmt: skip
+    assert "record #2" in store.verify().problem  # the first problem is named first
+    store.close()
