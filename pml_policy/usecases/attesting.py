@@ -217,6 +217,8 @@ def verify_attestation(
         return Checked(True, "VERIFIED: " + _verified(data, key, model_dir, policy, checkpoint_file, witnesses))
     except (attestations.AttestationError, merkle.ProofError, notes.NoteError) as exc:
         return Checked(False, f"FAILED: {exc}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # signed, yet not the shape `attest` writes
+        return Checked(False, f"FAILED: the attestation is not one `pml-policy attest` wrote ({type(exc).__name__})")
 
 
 def _verified(
