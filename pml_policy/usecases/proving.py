@@ -228,7 +228,13 @@ def _proof_path(
 def witnessed_by(path: str, witnesses: list[str]) -> list[str]:
     """The names under which each witness key cosigned the checkpoint note at `path`; AuditError
     when one did not (or its cosignature does not verify)."""
-    note = notes.parse(Path(path).read_bytes()[: notes.MAX_NOTE + 1])
+    try:
+        note = notes.parse(Path(path).read_bytes()[: notes.MAX_NOTE + 1])
+    except (OSError, notes.NoteError) as exc:
+        raise UsageError(
+            f"--checkpoint {path}: witnesses cosign C2SP checkpoints, and this is none ({exc})",
+            "write one with `pml-policy audit checkpoint`",
+        ) from None
     names = []
     for file in witnesses:
         key = PublicKey(file, "--witness").key
