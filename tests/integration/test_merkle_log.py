@@ -160,3 +160,20 @@ def test_the_policy_set_a_report_counts_by_is_checked_against_each_body(store_ur
          "WHERE seq = 4")  # fmt: skip
     assert "record #2" in store.verify().problem  # the first problem is named first
     store.close()
+
+
+def test_witnesses_are_asked_of_c2sp_checkpoints_only(tmp_path):
+    """An earlier release's checkpoint (signed JSON) has no cosignatures: asking for one is one line."""
+    url = f"sqlite:///{tmp_path}/a.db"
+    key, _ = keygen(tmp_path / "audit")
+    store = AuditStore(url, signer=Signer(key))
+    store.append([_decision()], "tester", {})
+    seq, head = store.head()
+    body = {"schema": "pml-policy/checkpoint", "seq": seq, "hash": head, "time": "2026-12-01T00:00:00.000000Z"}
+    signature = Signer(key).sign(json.dumps(body, sort_keys=True, separators=(",", ":")))
+    (tmp_path / "old.json").write_text(json.dumps(body | {"signature": signature}))
+    witness = ["--checkpoint", str(tmp_path / "old.json"), "--witness", str(keygen(tmp_path / "w")[1])]
+    asked = run_cli("audit", "verify", "--audit", url, *witness)
+    assert asked.exit_code == 2 and "witnesses cosign C2SP checkpoints, and this is none" in asked.stderr
+    assert "Traceback" not in asked.stderr
+    store.close()
