@@ -48,7 +48,6 @@ class AuditStore:
         self.db = Database(url, wait)
         self.signer = signer
         self._confirmed: set[tuple[str, str, str]] = set()  # (name, version, digest) known to be in the log
-        self._tree = tree.Grower()
         try:
             schema.prepare(self.db, create)
             self.head()  # a log without its head row was edited by hand: nothing reads or writes it
@@ -95,7 +94,7 @@ class AuditStore:
                     for name, rows in p.child_rows(seq).items():
                         tables[name].extend(rows)
                     appended.append((seq, prev))
-                tables["pml_tree"] = self._tree.rows(self.db, cursor, size, head, [h for _, h in appended])
+                tables["pml_tree"] = tree.grown(self.db, cursor, size, head, [h for _, h in appended])
                 # PostgreSQL: every write below in one pipeline, a round trip instead of one per
                 # statement (an append of one decision took 19 and spent most of its time waiting).
                 with contextlib.nullcontext() if self.db.is_sqlite else cursor.connection.pipeline():
@@ -233,7 +232,7 @@ class AuditStore:
         row["hash"] = chain.record_hash(row)
         row["signature"] = self.signer.sign(row["hash"]) if self.signer else None
         cursor.execute(insert_sql("pml_decisions", tuple(row), self.db.mark), row)
-        nodes = self._tree.rows(self.db, cursor, seq, prev, [row["hash"]])
+        nodes = tree.grown(self.db, cursor, seq, prev, [row["hash"]])
         if nodes:
             cursor.executemany(insert_sql("pml_tree", tuple(nodes[0]), self.db.mark), nodes)
         cursor.execute(

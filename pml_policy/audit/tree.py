@@ -19,26 +19,14 @@ from .database import Database
 _NODE_ORDER = "CAST(idx + 1 AS BIGINT) * (CAST(1 AS BIGINT) << level), level"  # the order appends make them in
 
 
-class Grower:
-    """The rows of pml_tree that appends complete. It remembers the right edge it left (keyed by the
-    head it left it at), so that the next append of this process at that head reads nothing: the
-    service appends many times in a row. Any other head (another writer, a rolled-back append) is
-    read from the table: O(log n) rows."""
-
-    def __init__(self) -> None:
-        self._left: tuple[int, str, tuple[tuple[int, int, bytes], ...]] | None = None
-
-    def rows(self, db: Database, cursor: Any, size: int, head: str, hashes: Sequence[str]) -> list[dict[str, Any]]:
-        """The nodes that records with `hashes` complete, appended after `size` records whose last
-        has hash `head`."""
-        if not hashes:
-            return []
-        left = self._left
-        edge = list(left[2]) if left is not None and left[:2] == (size, head) else _edge(db, cursor, size, head)
-        frontier = merkle.Frontier(size, edge)
-        frontier.extend(bytes.fromhex(h) for h in hashes)
-        self._left = (frontier.size, hashes[-1], tuple(frontier.edge))
-        return [{"level": level, "idx": index, "hash": value.hex()} for level, index, value in frontier.made]
+def grown(db: Database, cursor: Any, size: int, head: str, hashes: Sequence[str]) -> list[dict[str, Any]]:
+    """The pml_tree rows that records with `hashes` complete, appended after `size` records whose
+    last has hash `head`: the tree's right edge is read first (O(log n) rows)."""
+    if not hashes:
+        return []
+    frontier = merkle.Frontier(size, _edge(db, cursor, size, head))
+    frontier.extend(bytes.fromhex(h) for h in hashes)
+    return [{"level": level, "idx": index, "hash": value.hex()} for level, index, value in frontier.made]
 
 
 def _edge(db: Database, cursor: Any, size: int, head: str) -> list[tuple[int, int, bytes]]:
