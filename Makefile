@@ -5,15 +5,21 @@ BIN    := $(VENV)/bin
 
 .PHONY: demo test lint test-quick bench setup clean
 
+# The main job needs the package alone; the tests, the linters, the benches and the docs need the
+# project's dependency groups (pyproject.toml, PEP 735) on top, with the durable_rules backend.
 $(BIN)/pml-policy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,lint,durable,bench]'
+	$(BIN)/pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-setup: $(BIN)/pml-policy
+$(VENV)/.dev: $(BIN)/pml-policy
+	$(BIN)/pip install --quiet -e '.[durable]' --group dev
+	@touch $@
 
-demo: setup          ## check the example runs against the starter policies
+setup: $(VENV)/.dev
+
+demo: $(BIN)/pml-policy  ## check the example runs against the starter policies (the package alone)
 	@PATH="$(abspath $(BIN)):$$PATH" bash scripts/demo.sh
 
 test: lint           ## the static checks, then every tier (unit, integration, e2e), in parallel

@@ -18,6 +18,10 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("quick", max_examples=25, deadline=None)
 settings.load_profile("dev")
 
+# The step library is a pytest plugin that loads only where asked (no pytest11 entry point: it would
+# load into every pytest run of a user's environment); the project's own tests ask for it here.
+pytest_plugins = ["pml_policy.scenarios.plugin", "pml_policy.scenarios.steps"]
+
 PG_ADMIN_URL = os.environ.get("PML_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -18,6 +18,7 @@ from pml_policy.usecases.recording import Recorded
 from .attest import attest_decisions, attest_dir_option
 from .changes import render_changes
 from .options import (
+    FormatChoice,
     audit_option,
     data_option,
     engine_option,
@@ -51,7 +52,7 @@ Exit codes:
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(list(FORMATS)),
+    type=FormatChoice(list(FORMATS)),
     default="text",
     show_default=True,
     envvar="PML_FORMAT",
@@ -147,21 +148,25 @@ def check_command(
         )
         if attest_dir and checked.recorded is not None:
             attested = attest_decisions(ws, checked.recorded.seqs, attest_dir, origin)
-    _render(checked, fmt, output, color)
+        titles = ws.policies.titles
+    _render(checked, fmt, output, color, titles)
     if attest_dir:
         click.echo(attested if checked.recorded else "no attestation: --no-audit records nothing to attest", err=True)
     sys.exit(checked.exit_code)
 
 
-def _render(checked: Checked, fmt: str, output: str | None, color: bool | None) -> None:
+def _render(checked: Checked, fmt: str, output: str | None, color: bool | None, titles: dict[str, str]) -> None:
     """The decisions in the format asked for (to -o FILE, with a text summary on stdout); then,
     with --apply, what was made in each registry."""
     decisions, recorded = checked.decisions, checked.recorded
     note, audit = Recorded.report(recorded)
+    timings = checked.seconds
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
         try:
-            write_atomic(Path(output), get(fmt)(decisions, Options(audit=audit)))
+            write_atomic(
+                Path(output), get(fmt)(decisions, Options(audit=audit, titles=titles, seconds=checked.seconds))
+            )
         except UsageError as exc:  # the decisions are in the log already: say so
             where = recorded.note() if recorded else "not recorded (--no-audit)"
             raise UsageError(f"{exc.message}; the decisions were {where}", exc.hint) from None
@@ -169,7 +174,11 @@ def _render(checked: Checked, fmt: str, output: str | None, color: bool | None) 
         click.echo(f"{fmt} written to {output}")
     else:
         coloured = is_tty and fmt == "text"
-        click.echo(get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit)), nl=False, color=coloured)
+        click.echo(
+            get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit, titles=titles, seconds=timings)),
+            nl=False,
+            color=coloured,
+        )
     if checked.applied is not None:
         report = "".join(
             f"{subject.reference}: " + render_changes(changes, applying=True) for subject, changes in checked.applied

@@ -15,7 +15,7 @@ from pml_policy.outputs.markdown import text as markdown_text
 from pml_policy.usecases.impact import Impact, impact
 from pml_policy.usecases.replaying import RuleChange
 
-from .options import audit_option, data_option, open_workspace, policies_option
+from .options import FormatChoice, audit_option, data_option, open_workspace, policies_option
 
 EXIT_CODES = """\b
 Exit codes:
@@ -45,7 +45,7 @@ Exit codes:
 )
 @click.option("--model", metavar="NAME", help="Only this registered model's versions.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True, help="Output."
+    "--format", "fmt", type=FormatChoice(["text", "md", "json"]), default="text", show_default=True, help="Output."
 )
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when some version's outcome would change (a gate).")
 @data_option

@@ -182,3 +182,16 @@ def open_workspace(
         data=load_data(data_file),
         engine=engine,
     )
+
+
+class FormatChoice(click.Choice):
+    """A choice of output format that takes the other spelling of Markdown too: `markdown` and
+    `md` name one format everywhere (check, impact, report), converted to the command's own name."""
+
+    def __init__(self, choices: list[str]) -> None:
+        self.aliases = {"md": "markdown"} if "markdown" in choices else {"markdown": "md"} if "md" in choices else {}
+        super().__init__([*choices, *self.aliases])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        chosen = super().convert(value, param, ctx)
+        return self.aliases.get(chosen, chosen)

@@ -14,7 +14,7 @@ from pml_policy.reports.period import Period, parse
 from pml_policy.reports.render import Cover
 from pml_policy.usecases.reporting import ChainCheck, format_of, make_report, read_cover, run_schedule
 
-from .options import audit_option, open_workspace, policies_option
+from .options import FormatChoice, audit_option, open_workspace, policies_option
 
 REPORT_EXIT_CODES = """\b
 Exit codes:
@@ -32,7 +32,7 @@ Exit codes:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "md", "json", "pdf"]),
+    type=FormatChoice(["html", "md", "json", "pdf"]),
     help="Default: from the -o file's extension (.html, .md, .json, .pdf), else md on stdout.",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")

@@ -39,6 +39,11 @@ class PolicySet:
         )
 
     @property
+    def titles(self) -> dict[str, str]:
+        """Each policy's title, by name (for the rule help of SARIF)."""
+        return {p.name: p.tree.title.value for p in self.policies if p.tree is not None and p.tree.title is not None}
+
+    @property
     def managed_tags(self) -> frozenset[str]:
         """The tags governance sets on versions (the policies' and the registry's own): left out of
         the evidence an approval binds."""

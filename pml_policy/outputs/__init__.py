@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI reads FORMATS for --help: keep this module light
@@ -33,6 +33,8 @@ class Options:
     color: bool = False
     audit_note: str | None = None  # one line for people: where the decisions were recorded, or that they were not
     audit: dict | None = None  # the same for machines: {"recorded", "store", "records": [{decision, seq, hash}]}
+    titles: dict[str, str] = field(default_factory=dict)  # policy name -> its title, for SARIF's rule help
+    seconds: list[float] = field(default_factory=list)  # each decision's evaluation time, for JUnit's `time`
 
 
 Renderer = Callable[[list["Decision"], Options], str]

@@ -11,9 +11,10 @@ _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}  # GitHub'
 
 
 def _data(text: str) -> str:
-    """A command's message: one line (control characters escaped), so nothing in it can start a
-    command of its own."""
-    return one_line(text.replace("%", "%25"))
+    """A command's message as the workflow-command syntax escapes it (`%`, CR and LF as %25, %0D,
+    %0A: GitHub shows the line breaks), other control characters escaped: nothing in it can end
+    the line and start a command of its own."""
+    return one_line(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _prop(text: str) -> str:

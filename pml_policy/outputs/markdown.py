@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 
 from pml_policy.base.escaping import one_line
@@ -13,10 +12,23 @@ from . import Options, shown_outcome
 ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️", "error": "🛑", "waived": "🛡️", "pending": "⏳"}
 
 
+# CommonMark's backslash escapes, where a character could start or close markup: anywhere for links,
+# images, emphasis, HTML, entities, autolinks (`:`, `//`, `.` but between digits), math, strike-through and a
+# table cell's end; at the start for headings, lists, quotes and rules. `_` between letters or digits
+# cannot emphasise and stays, as do `.` in numbers and `-` inside words: the text stays readable.
+_ANYWHERE = re.compile(r"[\\`*\[\]<#!|~&:$]|(?<!\d)\.|\.(?!\d)|(?<=/)/|(?<![^\W_])_|_(?![^\W_])")
+_AT_START = re.compile(r"^(\s*|\s*\d+(?=[.)]))([-+=>.)])")
+# cmark-gfm links an e-mail address after parsing, escapes or not: a word joiner (invisible) after
+# the @ leaves it no domain to link.
+_NO_EMAIL = "@\u2060"
+
+
 def text(value: str) -> str:
-    """Evidence as Markdown text: one line, HTML as text (a PR comment renders tags), pipes escaped
-    (a table cell ends at one)."""
-    return html.escape(one_line(value), quote=False).replace("|", "\\|")
+    """Evidence as Markdown text that renders as the text it is: one line, every character that
+    could make a link, an image, emphasis, a heading, a list, HTML or a table cell's end
+    backslash-escaped (GitHub, cmark-gfm and markdown-it-py then show it literally, autolink nothing)."""
+    escaped = _ANYWHERE.sub(r"\\\g<0>", one_line(value))
+    return _AT_START.sub(r"\1\\\2", escaped).replace("@", _NO_EMAIL)
 
 
 def code(value: str) -> str:

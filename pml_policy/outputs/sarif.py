@@ -1,51 +1,106 @@
-"""SARIF 2.1.0: one result per rule that did not pass, located at the rule in its policy file."""
+"""SARIF 2.1.0 as GitHub code scanning takes it: a result per subject and rule that did not pass,
+located at the rule in its policy file, with rule help, stable fingerprints and relative URIs.
+
+Checked by Microsoft's SARIF Multitool with GitHub's rules (`validate --rule-kind Gh`) in the tests.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 from pml_policy import __version__
-from pml_policy.engine.decision import Decision
+from pml_policy.base.links import HOME, page
+from pml_policy.engine.decision import Decision, PolicyResult, RuleResult
 
 from . import Options, severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"  # the working folder (a CI checkout): code scanning resolves it to the repository
+POLICIES = "POLICIES"  # policy files from outside the working folder: their common folder
+# GitHub's scale: over 7.0 high, 4.0 to 6.9 medium, under 4.0 low.
+FINGERPRINT = "pmlPolicySubject/v1"  # partialFingerprints key: a hash of (policy, rule, subject)
+CATEGORY = "pml-policy/check/"
+SECURITY_SEVERITY = {"hard": "8.0", "soft": "5.0", "advisory": "2.0"}
 
 
-def _uri(source: str) -> str:
-    p = Path(source)
-    try:
-        return p.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return p.as_posix()
+def _fingerprint(policy: str, rule: str, subject: str) -> str:
+    """One alert per (policy, rule, subject) across runs: GitHub merges results whose fingerprints
+    agree, and would otherwise merge two failing versions of one model (same rule, file, line)."""
+    return hashlib.sha256(f"{policy}\0{rule}\0{subject}".encode()).hexdigest()
+
+
+class _Locator:
+    """Policy files as URIs relative to a base: the working folder, or for files outside it their
+    common folder (an absolute path would name the CI runner's disk)."""
+
+    def __init__(self, sources: list[str]) -> None:
+        self.cwd = Path.cwd().resolve()
+        outside = [Path(s).resolve() for s in sources if not self._inside(Path(s).resolve())]
+        self.outside = Path(os.path.commonpath([p.parent for p in outside])) if outside else None
+
+    def _inside(self, path: Path) -> bool:
+        return path.is_relative_to(self.cwd)
+
+    def location(self, source: str) -> dict:
+        path = Path(source).resolve()
+        if self._inside(path):
+            return {"uri": path.relative_to(self.cwd).as_posix(), "uriBaseId": SRCROOT}
+        assert self.outside is not None
+        return {"uri": path.relative_to(self.outside).as_posix(), "uriBaseId": POLICIES}
+
+    def bases(self) -> dict:
+        bases = {SRCROOT: {"uri": self.cwd.as_uri() + "/"}}
+        if self.outside is not None:
+            bases[POLICIES] = {"uri": self.outside.as_uri() + "/"}
+        return bases
+
+
+def _rule(p: PolicyResult, r: RuleResult, titles: dict[str, str]) -> dict:
+    what = r.title or r.rule
+    policy = titles.get(p.name) or p.name
+    fix = (
+        "The rule is advisory: it never blocks the gate."
+        if r.enforce == "advisory"
+        else "Fix the model's evidence (metrics, tags, files) so that the expression holds, or record a waiver "
+        "for this rule with a reason and an expiry date in the policy set."
+    )
+    text = f"{what}. Policy {p.name} ({policy}) requires: {r.required}. {fix}"
+    markdown = (
+        f"**{what}**\n\nPolicy `{p.name}` ({policy}), enforcement `{r.enforce}`, requires:\n\n"
+        f"```\n{r.required}\n```\n\n{fix} See [the policy language]({page('language')})."
+    )
+    return {
+        "id": r.ref,
+        "name": "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", r.rule)),  # PascalCase
+        "shortDescription": {"text": what},
+        "fullDescription": {"text": f"{policy}: require {r.required}"},
+        "help": {"text": text, "markdown": markdown},
+        "helpUri": page("language"),
+        "defaultConfiguration": {"level": "error" if r.enforce != "advisory" else "warning"},
+        "properties": {
+            "enforce": r.enforce,
+            "policy": p.name,
+            "policyVersion": p.version,
+            "security-severity": SECURITY_SEVERITY[r.enforce],
+            "tags": ["governance", r.enforce],
+        },
+    }
 
 
 def render(decisions: list[Decision], options: Options) -> str:
+    locator = _Locator([p.source for d in decisions for p in d.policies])
     rules: dict[str, dict] = {}
     results = []
     for d in decisions:
         for p in d.policies:
             for r in p.rules:
-                rules.setdefault(
-                    r.ref,
-                    {
-                        "id": r.ref,
-                        "name": r.rule,
-                        "shortDescription": {"text": r.title or r.rule},
-                        "fullDescription": {"text": f"require {r.required}"},
-                        "defaultConfiguration": {"level": "error" if r.enforce != "advisory" else "warning"},
-                        "properties": {"enforce": r.enforce, "policy": p.name, "policyVersion": p.version},
-                    },
-                )
+                rules.setdefault(r.ref, _rule(p, r, options.titles))
                 if r.outcome in ("pass", "skip"):
                     continue
-                location = {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": _uri(p.source)},
-                        "region": {"startLine": r.line or 1},
-                    }
-                }
                 awaited = r.outcome == "pending"  # SARIF's kind "open": a person must look; its level is "none"
                 results.append(
                     {
@@ -53,7 +108,17 @@ def render(decisions: list[Decision], options: Options) -> str:
                         "ruleIndex": list(rules).index(r.ref),
                         **({"kind": "open", "level": "none"} if awaited else {"level": severity(r)}),
                         "message": {"text": f"{d.subject.reference}: {r.message}"},
-                        "locations": [location],
+                        "locations": [
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": locator.location(p.source),
+                                    "region": {"startLine": r.line or 1},
+                                }
+                            }
+                        ],
+                        "partialFingerprints": {
+                            "pmlPolicySubject/v1": _fingerprint(p.name, r.rule, d.subject.reference)
+                        },
                         "properties": {
                             "outcome": r.outcome,
                             "subject": d.subject.reference,
@@ -62,20 +127,22 @@ def render(decisions: list[Decision], options: Options) -> str:
                         },
                     }
                 )
-    log = {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "pml-policy",
-                        "version": __version__,
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
+    run = {
+        "tool": {
+            "driver": {
+                "name": "pml-policy",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": HOME,
+                "rules": list(rules.values()),
             }
-        ],
+        },
+        # GitHub keeps one analysis per category (the id up to its last slash): a re-run replaces it.
+        "automationDetails": {
+            "id": f"{CATEGORY}{decisions[0].time:%Y%m%dT%H%M%SZ}" if decisions else "pml-policy/check/"
+        },
+        "originalUriBaseIds": locator.bases(),
+        "columnKind": "unicodeCodePoints",
+        "results": results,
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from pml_policy.outputs.junit import document
+from pml_policy.outputs.junit import document, seconds
 from pml_policy.outputs.text import Line, styled
 
 from .runner import RunResult, ScenarioResult
@@ -50,13 +50,16 @@ def summary(result: RunResult) -> str:
 
 
 def junit(result: RunResult) -> str:
-    """A suite per feature, a test case per scenario; a failed scenario's <failure> carries the message."""
+    """A suite per feature, a test case per scenario (classname the feature's file and name: one
+    identity per scenario); a failed scenario's <failure> carries the message, its body every line."""
     root = ET.Element("testsuites", name="pml-policy scenarios")
     for (file, feature), scenarios in groupby(result.scenarios, key=lambda s: (s.file, s.feature)):
         suite = ET.SubElement(root, "testsuite", name=feature, file=file)
-        for s in scenarios:
-            case = ET.SubElement(suite, "testcase", classname=feature, name=s.name, file=file, line=str(s.line))
-            body = "\n".join(line.strip() for line in _detail(s))
+        cases = list(scenarios)
+        suite.set("time", seconds(sum(s.seconds for s in cases)))
+        for s in cases:
+            case = ET.SubElement(suite, "testcase", classname=f"{file}.{feature}", name=s.name, time=seconds(s.seconds))
+            body = "\n".join([f"{file}:{s.line}", *(line.strip() for line in _detail(s))])
             if s.outcome in ("failed", "error"):
                 tag = "failure" if s.outcome == "failed" else "error"
                 ET.SubElement(case, tag, message=(s.message.splitlines() or [s.outcome])[0]).text = body

@@ -47,6 +47,7 @@ class ScenarioResult:
     message: str = ""
     suggestions: list[str] = field(default_factory=list)  # for an undefined step
     exit_code: int = 0
+    seconds: float = 0.0  # setup, steps and teardown, as pytest timed them
 
 
 @dataclass
@@ -262,6 +263,7 @@ class Collector:
         if result is None:
             return
         self._reported.add(report.nodeid)
+        result.seconds += report.duration
         if report.skipped:
             result.outcome, result.message = "skipped", _skip_reason(report)
         elif report.failed and result.outcome == "passed":  # failed outside a step (a fixture, the plugin)

@@ -1,7 +1,7 @@
 """The step definitions: each binds one sentence of the vocabulary to one call on the scenario state.
 
-A pytest plugin (entry point `pytest11`), so the steps are there for every feature pytest-bdd runs
-in a project that installs pml-policy, under `pml-policy test` or plain `pytest`.
+A pytest plugin, loaded where asked (`pml-policy test`, or `-p pml_policy.scenarios.steps` in a
+project's own pytest run), so the steps are there for every feature pytest-bdd runs there.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ with apply make each subject's registry changes. The result carries its exit cod
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ class Checked:
     recorded: Recorded | None = None  # None: not recorded (--no-audit, or a workspace without a log)
     applied: list[tuple[Subject, list[Change]]] | None = None  # with apply: each subject's changes, in order
     fail_on: FailOn = "fail"
+    seconds: list[float] = field(default_factory=list)  # each decision's evaluation, for JUnit's `time`
 
     @property
     def outcome(self) -> str:
@@ -141,9 +143,11 @@ def decide(
     attach(ws, [s for s, _, _ in read])
     checked = Checked()
     for subject, champion, adapter in read:
+        started = time.perf_counter()
         checked.decisions.append(
             ws.evaluator.evaluate(ws.policies, subject, champion, data if data is not None else ws.data)
         )
+        checked.seconds.append(time.perf_counter() - started)
         checked.subjects.append(subject)
         checked.champions.append(champion)
         checked.adapters.append(adapter)

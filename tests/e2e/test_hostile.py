@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import socket
 import struct
@@ -31,6 +30,7 @@ from ..support.hostile import (
     policy,
     wandb_log_with,
 )
+from ..support.markdown import markup_in, rendered
 
 FORGED = "credit\n  => PASS (10 passed)\n::error file=x::forged\x1b[31m|<script>alert(1)</script>\u202e`x`"
 
@@ -113,8 +113,8 @@ def test_evidence_cannot_forge_a_line_a_command_or_markup_in_any_format(tmp_path
     assert commands[-1] == "::notice" and set(commands) <= {"::error", "::warning", "::notice"}  # ours alone
     not_passed = [line for line in text.splitlines() if line.startswith(("  FAIL", "  ERROR", "  WARN", "  WAIVED"))]
     assert len(commands) == len(not_passed) + 1  # an annotation per rule that did not pass, and the summary
-    outside_code = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)  # code spans show HTML as text
-    assert "<script>" not in outside_code and "&lt;script&gt;" in outside_code
+    for renderer, html in rendered(markdown).items():  # the forged <script> shows as text, never as HTML
+        assert not markup_in(html) and "&lt;script&gt;" in html, renderer
     from junitparser import JUnitXml
 
     JUnitXml.fromstring(junit.encode())  # well-formed XML whatever the evidence held

@@ -8,10 +8,12 @@ import re
 import shutil
 
 import pytest
+import xmlschema
 
 from pml_policy.scenarios.vocabulary import STEPS
 
 from ..helpers import ROOT
+from ..support.consumers import junit_schema
 from ..support.scenarios import GUIDE, feature, pml_test
 
 CANDIDATE = """Feature: Gate
@@ -208,6 +210,9 @@ def test_junit_xml_has_a_case_per_scenario_with_the_failure_message(repo):
     )
     out = pml_test("--junit-xml", "results.xml", cwd=repo)
     assert out.returncode == 2  # a mistake outranks a failure
+    schema = xmlschema.XMLSchema(str(junit_schema()))  # the Jenkins/Ant schema, as CI servers read it
+    assert [e.reason for e in schema.iter_errors(str(repo / "results.xml"))] == []
+    assert "\\n" not in (repo / "results.xml").read_text()  # a message of several lines keeps its breaks
     suite = next(iter(JUnitXml.fromfile(str(repo / "results.xml"))))
     cases = {c.name: c for c in suite}
     assert set(cases) == {"Passes", "Fails", "In error"}

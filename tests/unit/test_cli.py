@@ -86,10 +86,9 @@ def test_junit_reads_back_with_a_failure_per_blocking_rule(tmp_path):
     run_cli("check", "examples/credit-fail", "examples/churn-dvc", *CHAMPION, "-f", "junit", "-o", str(out))
     xml = JUnitXml.fromfile(str(out))
     cases = {
-        (suite.name.split(" :: ")[0], case.classname, case.name.split(" - ")[0]): case
-        for suite in xml
-        for case in suite
+        (suite.name, case.classname.removeprefix(f"{suite.name}."), case.name): case for suite in xml for case in suite
     }
+    assert len(cases) == sum(1 for suite in xml for case in suite)  # one identity per (subject, policy, rule)
     failed = cases[("examples/credit-fail", "promotion-gate", "auc_floor")]
     assert isinstance(failed.result[0], Failure) and "required >= 0.80" in failed.result[0].message
     skipped = cases[("examples/churn-dvc", "fairness-high-risk", "parity_gap")]

@@ -13,6 +13,7 @@ from pml_policy.usecases.workspace import Workspace
 
 from ..helpers import ROOT, run_cli
 from ..support.impact import EXAMPLES, _proposed
+from ..support.markdown import rendered
 
 
 @pytest.fixture
@@ -77,9 +78,9 @@ def test_markdown_for_a_job_summary_and_scoping(recorded, tmp_path):
     proposed = _proposed(tmp_path, recorded, "0.855")
     md = run_cli("impact", "-p", str(proposed), "--format", "md").stdout
     assert md.startswith("### Policy impact")
-    assert "**1 of 3 versions would now fail: credit-scorer v9**" in md
-    # as every Markdown output writes evidence: HTML shown as text, pipes escaped
-    assert "| credit-scorer v9 | warn | **fail** | promotion-gate/auc_floor: pass -&gt; fail" in md
+    assert "**1 of 3 versions would now fail\\: credit-scorer v9**" in md
+    # as every Markdown output writes evidence: markup backslash-escaped, pipes too
+    assert "| credit-scorer v9 | warn | **fail** | promotion-gate/auc_floor\\: pass -> fail" in md
     other = run_cli("impact", "-p", str(proposed), "--model", "another-model").stdout
     assert other.splitlines()[-1] == "no recorded decision in the period to replay"
     later = run_cli("impact", "-p", str(proposed), "--since", "2099-01-01").stdout
@@ -90,7 +91,8 @@ def test_markdown_for_a_job_summary_and_scoping(recorded, tmp_path):
     manifest.write_text(manifest.read_text().replace("name: credit-scorer", 'name: "x|<img src=y>"'))
     run_cli("check", str(hostile), "-p", str(recorded))
     md = run_cli("impact", "-p", str(proposed), "--format", "md", "--model", "x|<img src=y>").stdout
-    assert "| x\\|&lt;img src=y&gt; v9 | warn | **fail** |" in md and "<img" not in md
+    assert "| x\\|\\<img src=y> v9 | warn | **fail** |" in md
+    assert all("<img" not in html for html in rendered(md).values())
 
 
 def test_only_the_latest_gating_decision_of_each_version_is_replayed(

@@ -15,6 +15,7 @@ from pml_policy.audit import AuditStore, Entry
 from pml_policy.engine import evaluate, load
 
 from ..helpers import ROOT, run_cli
+from ..support.markdown import plain
 from ..support.report import _counts, _sql
 
 
@@ -78,7 +79,7 @@ def test_a_tampered_log_is_reported_and_exits_1(decided):
     url, policies = decided
     _sql_exec(url, "UPDATE pml_decisions SET outcome = 'pass' WHERE seq = 12")
     result = run_cli("report", "--period", "last-7d", "--format", "md", "-p", str(policies))
-    assert result.exit_code == 1 and "**TAMPERED**: record #12 was altered" in result.stdout
+    assert result.exit_code == 1 and "TAMPERED: record #12 was altered" in plain(result.stdout)
 
 
 @pytest.mark.parametrize(
