@@ -17,25 +17,42 @@ from pml_policy.usecases.schema import check_schema
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
-def validate(paths: tuple[str, ...]) -> None:
+@click.option(
+    "--base",
+    metavar="REF",
+    envvar="PML_VALIDATE_BASE",
+    help="A git revision (e.g. origin/main): also fail for each policy whose text changed since then without a "
+    "new version, or whose version went backwards. Env: PML_VALIDATE_BASE.",
+)
+def validate(paths: tuple[str, ...], base: str | None) -> None:
     """Parse and check policy files (default: ./policies); report every error of every file.
 
     Each error names the file, line and column, shows the line with a caret, and says what
-    was expected (with "did you mean" where a name is close). Exits 2 when anything is wrong.
+    was expected (with "did you mean" where a name is close). With --base, a policy whose
+    text changed since that git revision must carry a new version (a decision binds name,
+    version and text): one line per policy that does not. Exits 2 when anything is wrong.
 
     \b
       pml-policy validate                 # ./policies, searched recursively
       pml-policy validate policies/credit extra.pml
+      pml-policy validate --base origin/main   # in a pull request's CI (fetch-depth: 0)
     """
-    result = validate_files(config.policy_paths(paths))
+    result = validate_files(config.policy_paths(paths), base)
     for e in result.errors:
         click.echo(lines_of(e.render()) + "\n", err=True)
-    if result.errors:
+    for u in result.unbumped:
+        click.echo(lines_of(u.render()), err=True)
+    if result.errors or result.unbumped:
         count, files = len(result.errors), len({e.path for e in result.errors})
-        click.echo(f"{count} error{'s' if count != 1 else ''} in {files} of {len(result.files)} files", err=True)
+        if result.errors:
+            click.echo(f"{count} error{'s' if count != 1 else ''} in {files} of {len(result.files)} files", err=True)
+        if result.unbumped:
+            n = len(result.unbumped)
+            click.echo(f"{n} polic{'ies' if n != 1 else 'y'} changed since {base} without a new version", err=True)
         sys.exit(EXIT_USAGE)
     roles = f", {result.roles} roles" if result.roles else ""
-    click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers{roles}")
+    since = f"; every changed policy has a new version since {base}" if base else ""
+    click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers{roles}{since}")
 
 
 @click.command(name="fmt")

@@ -13,6 +13,8 @@ from pml_policy.engine.loader import parse_and_check, policy_files
 from pml_policy.engine.parser import parse
 from pml_policy.engine.reading import read_policy
 
+from .bumping import Unbumped, unbumped
+
 
 @dataclass
 class Validation:
@@ -21,14 +23,17 @@ class Validation:
     waivers: int
     errors: list[Diagnostic] = field(default_factory=list)
     roles: int = 0
+    unbumped: list[Unbumped] = field(default_factory=list)  # with a base revision
 
 
-def validate(paths: list[str]) -> Validation:
-    """Parse and check every policy file under the paths; every error of every file, located."""
+def validate(paths: list[str], base: str | None = None) -> Validation:
+    """Parse and check every policy file under the paths; every error of every file, located.
+    With a base git revision, also each policy changed since then without a new version."""
     files = policy_files(list(paths))
     parsed, errors = parse_and_check(files)
     count = {kind: sum(len(getattr(f, kind)) for f, _ in parsed) for kind in ("policies", "waivers", "roles")}
-    return Validation(files, count["policies"], count["waivers"], errors, count["roles"])
+    found = unbumped([f for f, _ in parsed], list(paths), base) if base is not None else []
+    return Validation(files, count["policies"], count["waivers"], errors, count["roles"], found)
 
 
 def format_files(paths: list[str], check_only: bool = False) -> list[Path]:
