@@ -9,8 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
+from .counts import (
+    ApprovalGiven,
+    Awaiting,
+    DayCount,
+    ModelLatest,
+    OutcomeCount,
+    PolicyVersionCount,
+    RecheckRow,
+    RevertRow,
+    RuleFailureCount,
+    WaiverCount,
+)
 from .database import Database
 from .rows import utc_text
 
@@ -18,89 +30,7 @@ from .rows import utc_text
 # reads a partial index only for a query that names its condition.
 MADE = "a.state IN ('applied', 'failed')"
 MAX_LEFT_OUT = 2000  # records among a period's seqs that are not its decisions, left out by number
-
-
-class OutcomeCount(NamedTuple):
-    outcome: str
-    decisions: int
-
-
-class DayCount(NamedTuple):
-    day: str  # YYYY-MM-DD
-    outcome: str
-    decisions: int
-
-
-class RuleFailureCount(NamedTuple):
-    policy: str
-    rule: str
-    failures: int
-    last_message: str
-    last_observed: dict[str, Any]
-
-
-class ModelLatest(NamedTuple):
-    model: str
-    decisions: int
-    last_time: str
-    last_version: str | None
-    last_outcome: str
-    why: list[str]  # policy/rule that blocked the latest decision
-    champion: str | None  # the version the champion alias was last moved to by --apply
-
-
-class WaiverCount(NamedTuple):
-    waiver: str
-    policy: str
-    rule: str
-    uses: int
-    expired_uses: int
-
-
-class ApprovalGiven(NamedTuple):
-    seq: int
-    time: str
-    model: str
-    version: str
-    role: str
-    approver: str
-    reason: str
-    digest: str
-    expires: str | None
-    revoked_by: int | None  # the record that withdrew it, up to the period's end
-    latest_evidence: str | None  # the subject (JSON) of the latest decision on that version, up to the period's end
-
-
-class Awaiting(NamedTuple):
-    model: str
-    version: str
-    time: str
-    rules: list[str]  # "policy/rule: message" of each rule awaiting a sign-off
-
-
-class RecheckRow(NamedTuple):
-    seq: int
-    time: str
-    model: str
-    version: str
-    outcome: str
-    monitoring: dict[str, Any] | None  # the report the re-check read, from its recorded evidence
-
-
-class RevertRow(NamedTuple):
-    time: str
-    model: str
-    version: str  # the alias went back to this version
-    detail: str
-
-
-class PolicyVersionCount(NamedTuple):
-    name: str
-    version: str
-    digest: str
-    decisions: int
-    first: str
-    last: str
+MAX_RULES = 500  # failing rules looked at for the gating and the advisory top lists
 
 
 class Aggregates:
@@ -236,15 +166,22 @@ class Aggregates:
         return self._days
 
     def failing_rules(self, top: int = 10) -> list[RuleFailureCount]:
-        failing = []
+        """The rules that failed or errored most, `top` of those that gate (hard, soft) and `top`
+        advisory ones, each with its latest failure (the enforcement read from it: a covering
+        index counts, the few latest bodies say which is which)."""
+        failing: dict[bool, list[RuleFailureCount]] = {True: [], False: []}
         for policy, rule, count, latest in self._rows(
             "SELECT r.policy, r.rule, COUNT(*) AS n, MAX(r.decision_seq) FROM {failures} WHERE {results} AND "
             "r.outcome IN ('fail', 'error') GROUP BY r.policy, r.rule ORDER BY n DESC, r.policy, r.rule LIMIT :top",
-            top=top,
+            top=MAX_RULES,
         ):
-            result = next(r for r in self._rule_results(latest) if r["policy"] == policy and r["rule"] == rule)
-            failing.append(RuleFailureCount(policy, rule, count, result["message"], result["observed"]))
-        return failing
+            if len(failing[True]) >= top and len(failing[False]) >= top:
+                break
+            r = next(r for r in self._rule_results(latest) if r["policy"] == policy and r["rule"] == rule)
+            kind = failing[r["enforce"] != "advisory"]
+            if len(kind) < top:
+                kind.append(RuleFailureCount(policy, rule, count, r["message"], r["observed"], r["enforce"]))
+        return failing[True] + failing[False]
 
     def _rule_results(self, seq: int) -> list[dict[str, Any]]:
         """A record's rule results as its hashed body holds them (message, observed values), each
@@ -253,7 +190,7 @@ class Aggregates:
         return [dict(r, policy=p["name"]) for p in json.loads(body)["policies"] for r in p["rules"]]
 
     def models(self) -> list[ModelLatest]:
-        models, champions = [], self._champions()
+        models, champions = [], self.champions()
         for name, count, last in self._rows(
             "SELECT d.model, COUNT(*), MAX(d.seq) FROM {versions} WHERE {where} AND d.model IS NOT NULL GROUP "
             "BY d.model ORDER BY d.model"
@@ -273,7 +210,7 @@ class Aggregates:
             models.append(ModelLatest(name, count, time_, version, outcome, why, champions.get(name)))
         return models
 
-    def _champions(self) -> dict[str, str]:
+    def champions(self) -> dict[str, str]:
         """model -> the version --apply last moved an alias to, up to the period's end (one read of
         the few changes made, not of the planned ones)."""
         moved = self._rows(

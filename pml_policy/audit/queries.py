@@ -383,3 +383,9 @@ def last_recorded(db: Database) -> dict[str, str]:
     holds (a decision, an approval, a change; reads are not recorded)."""
     rows = _fetch(db, "SELECT actor, MAX(time) FROM pml_decisions WHERE " + in_chain() + " GROUP BY actor", {})
     return {str(actor): str(when) for actor, when in rows}
+
+
+def policy_sources(db: Database) -> list[str]:
+    """The files the log's policy versions were registered from, as the first decision named them."""
+    with db.engine.connect() as conn:
+        return sorted(str(source) for (source,) in conn.exec_driver_sql("SELECT DISTINCT source FROM pml_policies"))

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pml_policy.base.errors import EXIT_POLICY_FAILED, UsageError
+from pml_policy.base.escaping import one_line
 from pml_policy.base.files import write_atomic
 from pml_policy.reports.period import Period, parse
 from pml_policy.reports.render import Cover
@@ -19,7 +20,7 @@ from .options import FormatChoice, audit_option, open_workspace, policies_option
 REPORT_EXIT_CODES = """\b
 Exit codes:
   0  the report was written
-  1  the audit chain is broken (the report says where)
+  1  the audit chain is broken (the report opens with it; with --strict no report)
   2  bad usage (period, dates, template folder, cron expression)
   3  the audit log could not be read"""
 
@@ -62,6 +63,12 @@ Exit codes:
     help="Your own report.html.j2 / report.md.j2 (ours fill in what is missing).",
 )
 @click.option("--no-verify", is_flag=True, help="Leave out the audit chain's verification (it reads every record).")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Write no report at all when the audit chain fails verification (default: the report opens with the "
+    "failure and says its figures cannot be trusted). Exit 1 either way.",
+)
 @click.option(
     "--from",
     "trusted",
@@ -107,6 +114,7 @@ def report(
     report_config: str | None,
     template_dir: str | None,
     no_verify: bool,
+    strict: bool,
     trusted: str | None,
     public_key: str | None,
     schedule: str | None,
@@ -133,6 +141,8 @@ def report(
       pml-policy report --schedule "0 6 * * MON" --out-dir compliance/      # long-lived; safe to restart
       pml-policy report --period last-90d --from published.checkpoint --public-key audit.pub -o q.html
     """
+    if strict and no_verify:
+        raise UsageError("--strict refuses a report on a log that fails verification: it cannot go with --no-verify")
     cover = read_cover(report_config, organisation, title, sign_off)
     chain_check = ChainCheck.of(no_verify, trusted, public_key)
     if schedule:
@@ -146,7 +156,7 @@ def report(
             Path(out_dir),
             chosen_fmt,
             lambda p, path: _write_report(
-                p, model, chosen_fmt, str(path), template_dir, chain_check, policy_paths, audit_url, cover
+                p, model, chosen_fmt, str(path), template_dir, chain_check, policy_paths, audit_url, cover, strict
             ),
             once=once,
             skipped=lambda path: click.echo(f"{path} exists: skipped", err=True),
@@ -158,7 +168,9 @@ def report(
     if chosen_fmt == "pdf" and not output and sys.stdout.isatty():
         raise UsageError("a PDF is not for a terminal", "write it to a file: -o report.pdf")
     chosen = parse(period, since, until, dt.datetime.now(dt.UTC))
-    if not _write_report(chosen, model, chosen_fmt, output, template_dir, chain_check, policy_paths, audit_url, cover):
+    if not _write_report(
+        chosen, model, chosen_fmt, output, template_dir, chain_check, policy_paths, audit_url, cover, strict
+    ):
         sys.exit(EXIT_POLICY_FAILED)
 
 
@@ -172,10 +184,25 @@ def _write_report(
     policy_paths: tuple[str, ...],
     audit_url: str,
     cover: Cover,
+    strict: bool = False,
 ) -> bool:
-    """Render and write one report; returns whether the chain is intact (or unverified)."""
+    """Render and write one report; returns whether the chain is intact (or unverified). A broken
+    chain is said first, on the terminal, before anything else is written; with strict, only that."""
     with open_workspace(policy_paths, audit_url, required=False) as ws:
         rendered = make_report(ws, period, model, fmt, template_dir, verify=chain_check, cover=cover)
+    if not rendered.chain_ok:
+        chain = rendered.report.chain
+        click.echo(
+            f"TAMPERED: the audit log failed verification: {one_line(chain.problem or 'unknown problem')}; "
+            + (
+                "--strict: no report written"
+                if strict
+                else "the report opens with it: none of its figures can be trusted"
+            ),
+            err=True,
+        )
+        if strict:
+            return False
     if output:
         write_atomic(Path(output), rendered.text)
         click.echo(

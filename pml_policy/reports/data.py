@@ -23,8 +23,9 @@ from pml_policy.transparency.notes import Checkpoint
 from .period import Period
 
 # 2: totals count model versions (latest outcome) and plans apart; 3: pending decisions, approvals,
-# production (re-checks, drift, reverts)
-REPORT_SCHEMA_VERSION = 3
+# production (re-checks, drift, reverts); 4: advisory findings apart, rules' enforcement, the
+# champion holding the alias, where waivers came from, which figures a broken chain leaves untrusted
+REPORT_SCHEMA_VERSION = 4
 _FIELD = {"pass": "passed", "warn": "warned", "pending": "pending", "fail": "failed"}
 EXPIRY_WINDOW_DAYS = 30
 
@@ -62,6 +63,7 @@ class RuleFailures(BaseModel):
     policy: str
     rule: str
     failures: int
+    enforce: str = Field(description="hard, soft (these gate) or advisory, as of the latest failure.")
     last_message: str = Field(description="The message of the latest failure: what was observed and required.")
     last_observed: dict[str, Any] = Field(default_factory=dict)
 
@@ -116,7 +118,8 @@ class ProductionModel(BaseModel):
     """A model in production as its re-checks in the period saw it."""
 
     model: str
-    champion: str = Field(description="The version the latest re-check found holding the alias.")
+    champion: str = Field(description="The version holding the alias at the period's end, as the log knows it.")
+    rechecked: str = Field(description="The version the latest re-check judged.")
     last_recheck: str
     last_outcome: str
     record: int
@@ -148,6 +151,7 @@ class Chain(BaseModel):
     head: str = ""
     problem: str | None = None
     how: str | None = None  # what was verified how (in full, or from a trusted checkpoint)
+    distrust: str | None = Field(None, description="Which figures cannot be trusted, when verification failed.")
 
 
 class Report(BaseModel):
@@ -161,11 +165,17 @@ class Report(BaseModel):
     store: str
     totals: Totals
     days: list[Day]
-    failing_rules: list[RuleFailures]
+    failing_rules: list[RuleFailures] = Field(description="The rules that gate (hard, soft) failing most.")
+    advisory_findings: list[RuleFailures] = Field(
+        default_factory=list, description="Advisory rules failing most: reported, never gating."
+    )
     models: list[ModelHistory]
     waivers_used: list[WaiverUse]
     waivers_expiring: list[WaiverUse] = Field(
         description=f"Waivers in the policies that expire within {EXPIRY_WINDOW_DAYS} days."
+    )
+    waivers_from: str | None = Field(
+        None, description="Where the waivers' expiry dates were read; None: nowhere (no policy files)."
     )
     waivers_expired_in_use: list[WaiverUse] = Field(
         description="Expired waivers still referenced by decisions of the period."
@@ -208,6 +218,7 @@ def gather(
     verify: bool = True,
     managed: frozenset[str] = REGISTRY_TAGS,
     trusted: tuple[Checkpoint, PublicKey] | None = None,
+    waivers_from: str | None = None,
 ) -> Report:
     # From a trusted checkpoint, the verification (hashing, in Python) runs beside the counts
     # (SQLite's, which let go of the GIL): a report over a million records waits for the longer.
@@ -216,10 +227,11 @@ def gather(
         with store.aggregates(period.since, period.until, model) as q:
             totals, days = _totals(q), _days(q)
             failing = [RuleFailures(**f._asdict()) for f in q.failing_rules()]
+            champions = q.champions()
             models = [ModelHistory(**m._asdict()) for m in q.models()]
             used, policies = _waivers_used(q, waivers), [PolicyVersion(**p._asdict()) for p in q.policy_versions()]
             given = [_approval(a, period, managed) for a in q.approvals()]
-            production = _production(q.rechecks())
+            production = _production(q.rechecks(), champions)
             reverts = [Revert(time=r.time, model=r.model, to_version=r.version, detail=r.detail) for r in q.reverts()]
             awaiting = [
                 AwaitingApproval(model=a.model, version=a.version, since=a.time, rules=a.rules) for a in q.awaiting()
@@ -245,6 +257,11 @@ def gather(
         chain = Chain(
             verified=True, ok=verdict.ok, records=verdict.records, head=verdict.head, problem=verdict.problem, how=how
         )
+        if not verdict.ok:
+            chain.distrust = (
+                "every figure in this report is read from this log, and none can be trusted: records may have been "
+                "altered, removed or inserted, and the records before the problem rewritten to match"
+            )
     return Report(
         generated=utc_text(now),
         days=_every_day(days, period),
@@ -254,10 +271,12 @@ def gather(
         model=model,
         store=store.shown,
         totals=totals,
-        failing_rules=failing,
+        failing_rules=[f for f in failing if f.enforce != "advisory"],
+        advisory_findings=[f for f in failing if f.enforce == "advisory"],
         models=models,
         waivers_used=used,
         waivers_expiring=expiring,
+        waivers_from=waivers_from,
         waivers_expired_in_use=[u for u in used if u.expired_uses],
         policies=policies,
         production=production,
@@ -320,7 +339,9 @@ def _approval(a: Any, period: Period, managed: frozenset[str]) -> ApprovalEntry:
     )
 
 
-def _production(rechecks: list[Any]) -> list[ProductionModel]:
+def _production(rechecks: list[Any], champions: dict[str, str]) -> list[ProductionModel]:
+    """Each re-checked model; its champion is the alias holder the log knows at the period's end
+    (a revert after the latest re-check moved it), else the version that re-check judged."""
     by_model: dict[str, list[Any]] = {}
     for r in rechecks:
         by_model.setdefault(r.model, []).append(r)
@@ -330,7 +351,8 @@ def _production(rechecks: list[Any]) -> list[ProductionModel]:
         out.append(
             ProductionModel(
                 model=model,
-                champion=last.version,
+                champion=champions.get(model, last.version),
+                rechecked=last.version,
                 last_recheck=last.time,
                 last_outcome=last.outcome,
                 record=last.seq,

@@ -2,8 +2,8 @@
 
 As `opa test --coverage` does for Rego, but counted in what a policy author cares about: a rule whose
 failing side no scenario has seen is a threshold nobody has pinned down. Coverage is the share of
-the 2 x rules outcomes (pass, fail) seen; errors, skips and waivers are shown beside, not counted.
-A sign-off rule's unmet side is `pending` (it awaits approval; it cannot fail), counted as its fail.
+the 2 x rules outcomes seen: pass and fail, or for a sign-off rule pass and pending (it awaits
+approval; it cannot fail), an outcome of its own; errors, skips and waivers are shown beside.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from collections import defaultdict
 
 from pydantic import BaseModel
 
-from pml_policy.engine import PolicySet
+from pml_policy.engine import PolicySet, ast
 from pml_policy.engine.decision import Decision
 
 COUNTED = ("pass", "fail")
+SIGN_OFF = ("pass", "pending")  # a sign-off rule's goals: it passes, or it awaits approval
 
 
 class RuleCoverage(BaseModel):
     policy: str
     rule: str
     seen: dict[str, list[str]]  # outcome -> the scenarios that saw it
+    goals: list[str] = list(COUNTED)  # the outcomes coverage asks to see: SIGN_OFF for a sign-off rule
 
     @property
     def ref(self) -> str:
@@ -29,7 +31,7 @@ class RuleCoverage(BaseModel):
 
     @property
     def missing(self) -> list[str]:
-        return [o for o in COUNTED if not self.seen.get(o) and not (o == "fail" and self.seen.get("pending"))]
+        return [o for o in self.goals if not self.seen.get(o)]
 
 
 class CoverageReport(BaseModel):
@@ -44,11 +46,14 @@ class CoverageReport(BaseModel):
 class Coverage:
     def __init__(self) -> None:
         self._rules: dict[tuple[str, str], dict[str, set[str]]] = {}
+        self._sign_offs: set[tuple[str, str]] = set()
 
     def know(self, policies: PolicySet) -> None:
         for p in policies.policies:
             for r in p.rules:
                 self._rules.setdefault((p.name, r.id), defaultdict(set))
+                if isinstance(r.require, ast.Approval):
+                    self._sign_offs.add((p.name, r.id))
 
     def record(self, decision: Decision, scenario: str) -> None:
         for r in decision.rules:
@@ -56,28 +61,36 @@ class Coverage:
 
     def report(self) -> CoverageReport:
         rules = [
-            RuleCoverage(policy=p, rule=r, seen={o: sorted(s) for o, s in seen.items() if s})
+            RuleCoverage(
+                policy=p,
+                rule=r,
+                seen={o: sorted(s) for o, s in seen.items() if s},
+                goals=list(SIGN_OFF if (p, r) in self._sign_offs else COUNTED),
+            )
             for (p, r), seen in sorted(self._rules.items())
         ]
-        goals = len(rules) * len(COUNTED)
-        covered = sum(len(COUNTED) - len(r.missing) for r in rules)
+        goals = sum(len(r.goals) for r in rules)
+        covered = sum(len(r.goals) - len(r.missing) for r in rules)
         return CoverageReport(
             percent=round(100 * covered / goals, 1) if goals else 100.0, covered=covered, goals=goals, rules=rules
         )
 
 
 def render(report: CoverageReport) -> str:
-    """A table for people: each rule, whether it was seen passing and failing, and by how many scenarios."""
+    """A table for people: each rule, whether it was seen passing and failing (a sign-off rule:
+    pending), and by how many scenarios."""
     width = max((len(r.ref) for r in report.rules), default=10) + 2
+    signs = any(r.goals == list(SIGN_OFF) for r in report.rules)
     out = [
         f"Rule coverage: {report.covered} of {report.goals} outcomes seen ({report.percent:g}%)",
-        f"  {'rule':<{width}}{'pass':<10}{'fail':<10}also seen",
+        f"  {'rule':<{width}}{'pass':<10}{'fail':<10}" + (f"{'pending':<10}" if signs else "") + "also seen",
     ]
     for r in report.rules:
-        unmet = r.seen.get("fail") or r.seen.get("pending")  # a sign-off rule's unmet side is pending
-        cells = [_cell(r.seen.get("pass")), _cell(unmet)]
-        other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in COUNTED)
-        out.append(f"  {r.ref:<{width}}{cells[0]:<10}{cells[1]:<10}{other}".rstrip())
+        columns = ["pass", "fail", "pending"] if signs else ["pass", "fail"]
+        cells = [_cell(r.seen.get(o)) if o in r.goals else "-" for o in columns]
+        other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in columns)
+        out.append(f"  {r.ref:<{width}}" + "".join(f"{c:<10}" for c in cells) + other)
+        out[-1] = out[-1].rstrip()
     gaps = [f"{r.ref} never seen to {' or '.join(r.missing)}" for r in report.rules if r.missing]
     if gaps:
         out.append("Not yet exercised:")

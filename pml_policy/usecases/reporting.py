@@ -12,10 +12,13 @@ from pathlib import Path
 from croniter import croniter
 from pydantic import ValidationError
 
+from pml_policy.audit import AuditStore, queries
 from pml_policy.audit.signing import PublicKey, read_checkpoint
-from pml_policy.base.errors import UsageError
+from pml_policy.base.errors import PmlError, UsageError
 from pml_policy.base.escaping import one_line
 from pml_policy.base.mappings import read_mapping
+from pml_policy.engine import load
+from pml_policy.engine.waivers import WaiverSpec
 from pml_policy.reports.data import Report, gather
 from pml_policy.reports.period import Period, ending_at
 from pml_policy.reports.render import Cover, ensure_renderer, render
@@ -105,7 +108,7 @@ def make_report(
     ensure_renderer(fmt)  # before reading a log that may take a while
     store = ws.log.store(create=False)
     policies = ws.policies
-    waivers = list(policies.waivers.all)
+    waivers, waivers_from = _waivers(ws, store)
     how = verify if isinstance(verify, ChainCheck) else ChainCheck(verify)
     trusted = None
     if how.checkpoint and how.public_key:
@@ -116,9 +119,35 @@ def make_report(
         trusted = (tree, key)
     now = dt.datetime.now(dt.UTC)
     data = gather(
-        store, period, model, waivers, now, verify=how.enabled, managed=policies.managed_tags, trusted=trusted
+        store,
+        period,
+        model,
+        waivers,
+        now,
+        verify=how.enabled,
+        managed=policies.managed_tags,
+        trusted=trusted,
+        waivers_from=waivers_from,
     )
     return Rendered(render(data, fmt, template_dir, cover), data)
+
+
+def _waivers(ws: Workspace, store: AuditStore) -> tuple[list[WaiverSpec], str | None]:
+    """The waivers whose expiry dates the report shows, and where they were read: the policies
+    given, else the files the log registered its policy versions from (where they still are), else
+    nowhere (the report then says it cannot tell, never "none")."""
+    if ws.policies.files:
+        return list(ws.policies.waivers.all), f"the policies given ({len(ws.policies.files)} files)"
+    # The folders of the files the log registered its policies from: waivers live beside policies.
+    folders = sorted({Path(s).parent for s in queries.policy_sources(store.db) if Path(s).is_file()})
+    folders = [f for f in folders if not any(f != other and f.is_relative_to(other) for other in folders)]
+    if not folders:
+        return [], None
+    try:
+        waivers = list(load(folders).waivers.all)
+    except PmlError:  # changed or broken since: their waivers are not the log's to vouch for
+        return [], None
+    return waivers, "the folders the log registered its policies from: " + ", ".join(str(f) for f in folders)
 
 
 def run_schedule(

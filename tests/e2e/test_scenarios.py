@@ -12,7 +12,7 @@ import xmlschema
 
 from pml_policy.scenarios.vocabulary import STEPS
 
-from ..helpers import ROOT
+from ..helpers import ROOT, run_cli
 from ..support.consumers import junit_schema
 from ..support.scenarios import GUIDE, feature, pml_test
 
@@ -368,3 +368,15 @@ def test_an_advisory_rule_that_fails_warns_and_a_section_table_names_its_section
     out = pml_test(cwd=repo)
     assert "2 scenarios: 1 passed, 1 failed" in out.stdout, out.stdout + out.stderr
     assert "the rule promotion-gate/auc_floor errors; the scenario says it warns" in out.stdout
+
+
+def test_a_sign_off_rule_is_covered_by_pass_and_pending_never_counted_as_a_failure(tmp_path):
+    assert run_cli("init", str(tmp_path / "gov"), "--pack", "signoff").exit_code == 0
+    out = pml_test("--coverage", "--coverage-json", "coverage.json", cwd=tmp_path / "gov")
+    assert out.returncode == 0, out.stdout + out.stderr
+    (rule,) = [
+        r for r in json.loads((tmp_path / "gov" / "coverage.json").read_text())["rules"] if r["rule"] == "signoff"
+    ]
+    assert rule["goals"] == ["pass", "pending"] and "fail" not in rule["seen"]
+    header, row = [line.split() for line in out.stdout.splitlines() if "also seen" in line or "/signoff " in line]
+    assert header[:4] == ["rule", "pass", "fail", "pending"] and row[1:6] == ["yes", "(1)", "-", "yes", "(5)"]

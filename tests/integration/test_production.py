@@ -187,7 +187,8 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
         run_cli("report", "--format", "json", "--model", model, "-p", str(tmp_path / "policies")).stdout
     )
     (prod,) = report["production"]
-    assert (prod["model"], prod["champion"], prod["last_outcome"]) == (model, "2", "fail")
+    # the champion is the version holding the alias now (reverted to 1), not the one re-checked (2)
+    assert (prod["model"], prod["champion"], prod["rechecked"], prod["last_outcome"]) == (model, "1", "2", "fail")
     assert prod["drift"][-1]["share"] == 0.5 and prod["evidence_age"].endswith("s")  # seconds old
     (back,) = report["reverts"]
     assert (back["model"], back["to_version"]) == (model, "1") and "reverted from version 2" in back["detail"]

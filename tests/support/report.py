@@ -41,6 +41,13 @@ def _sql(url: str, query: str) -> list:
     return rows
 
 
+def _sql_exec(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
 def _counts(url: str) -> dict[str, int]:
     by_outcome = dict(_sql(url, "SELECT outcome, COUNT(*) FROM pml_decisions GROUP BY outcome"))
     return {

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from pml_policy.adapters import fetch
 from pml_policy.audit import AuditStore, Entry
@@ -16,14 +16,7 @@ from pml_policy.engine import evaluate, load
 
 from ..helpers import ROOT, run_cli
 from ..support.markdown import plain
-from ..support.report import _counts, _sql
-
-
-def _sql_exec(url: str, statement: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(statement))
-    engine.dispose()
+from ..support.report import _counts, _sql, _sql_exec
 
 
 def _tamper(url: str, statement: str) -> None:
@@ -46,7 +39,12 @@ def test_json_numbers_equal_sql_counts(decided):
             "rule",
         )
     }
-    assert {(f["policy"], f["rule"]): f["failures"] for f in report["failing_rules"]} == rule_failures
+    found = report["failing_rules"] + report["advisory_findings"]
+    assert {(f["policy"], f["rule"]): f["failures"] for f in found} == rule_failures
+    enforce = dict(_sql(url, "SELECT DISTINCT policy || '/' || rule, enforce FROM pml_rule_results"))
+    assert {f["enforce"] for f in report["failing_rules"]} <= {"hard", "soft"}  # the gating ones first...
+    assert [f["enforce"] for f in report["advisory_findings"]] == ["advisory"]  # ...advisory ones apart
+    assert all(f["enforce"] == enforce[f"{f['policy']}/{f['rule']}"] for f in found)
     assert report["failing_rules"][0]["last_message"] and report["failing_rules"][0]["last_observed"]
     (model,) = report["models"]
     assert (
@@ -64,7 +62,15 @@ def test_json_numbers_equal_sql_counts(decided):
     }
     head = _sql(url, "SELECT hash FROM pml_head")[0][0]
     how = "every record re-hashed and linked, every table beside it and the Merkle tree checked"
-    assert report["chain"] == {"verified": True, "ok": True, "records": 12, "head": head, "problem": None, "how": how}
+    assert report["chain"] == {
+        "verified": True,
+        "ok": True,
+        "records": 12,
+        "head": head,
+        "problem": None,
+        "how": how,
+        "distrust": None,
+    }
 
 
 def test_markdown_carries_the_same_numbers(decided):
@@ -75,11 +81,33 @@ def test_markdown_carries_the_same_numbers(decided):
     assert "Expired but still referenced: RISK-0" in md and "Intact: 12 records" in md
 
 
-def test_a_tampered_log_is_reported_and_exits_1(decided):
+def test_a_tampered_log_opens_the_report_and_its_first_line_or_with_strict_writes_none(decided, tmp_path):
     url, policies = decided
     _sql_exec(url, "UPDATE pml_decisions SET outcome = 'pass' WHERE seq = 12")
     result = run_cli("report", "--period", "last-7d", "--format", "md", "-p", str(policies))
-    assert result.exit_code == 1 and "TAMPERED: record #12 was altered" in plain(result.stdout)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("TAMPERED: the audit log failed verification: record #12 was altered")
+    first = plain(result.stdout.split("\n\n")[0]).strip()
+    assert first.startswith("TAMPERED AUDIT LOG: record #12 was altered") and "none can be trusted" in first
+    html = run_cli("report", "--period", "last-7d", "--format", "html", "-p", str(policies)).stdout
+    assert 'id="tampered"' in html and html.index('id="tampered"') < html.index("<h1>")
+    out = tmp_path / "report.html"
+    strict = run_cli("report", "--period", "last-7d", "-o", str(out), "--strict", "-p", str(policies))
+    assert strict.exit_code == 1 and not out.exists() and "--strict: no report written" in strict.stderr
+    refused = run_cli("report", "--strict", "--no-verify")
+    assert refused.exit_code == 2 and "cannot go with --no-verify" in refused.stderr
+
+
+def test_without_policies_the_waivers_come_from_where_the_log_registered_them(decided, tmp_path, monkeypatch):
+    url, policies = decided
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # no ./policies, no -p
+    report = json.loads(run_cli("report", "--period", "last-7d", "--format", "json").stdout)
+    assert [w["waiver"] for w in report["waivers_expiring"]] == ["RISK-1"]
+    assert report["waivers_from"] == f"the folders the log registered its policies from: {policies}"
+    shutil.rmtree(policies)  # gone from where the log saw them: the report cannot tell, and says so
+    md = run_cli("report", "--period", "last-7d", "--format", "md").stdout
+    assert "Expiring within 30 days: unknown: no policy files" in plain(md)
 
 
 @pytest.mark.parametrize(
