@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
 from pml_policy.base.errors import UsageError
+from pml_policy.outputs.markdown import code as markdown_code
 from pml_policy.outputs.markdown import text as markdown_text
 
 from .charts import drift_over_time, failures_by_rule, outcomes_over_time
@@ -59,6 +60,7 @@ def _render_text(report: Report, fmt: str, template_dir: str | None, cover: Cove
         finalize=_markdown if fmt == "md" else None,
     )
     env.filters["when"] = readable_time
+    env.filters["code"] = _code  # Markdown: evidence as a code span (HTML autoescapes; there it is the text)
     html = fmt in ("html", "pdf")
     name = f"report.{'html' if html else fmt}.j2"
     try:
@@ -124,6 +126,17 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
+class _CodeSpan(str):
+    """A code span the `code` filter made: printed as it is (its text is literal already)."""
+
+
+def _code(value: Any) -> _CodeSpan:
+    return _CodeSpan(markdown_code(str(value)))
+
+
 def _markdown(value: Any) -> Any:
-    """Every value a Markdown template prints, as Markdown text (one line, HTML and pipes escaped)."""
+    """Every value a Markdown template prints, as Markdown text (one line, markup escaped); a code
+    span from the `code` filter as it is."""
+    if isinstance(value, _CodeSpan):
+        return str(value)
     return markdown_text(value) if isinstance(value, str) else value

@@ -17,6 +17,7 @@ from pml_policy.transparency import merkle, notes
 
 from ..helpers import run_cli
 from ..support.audit import _decision, _fill, _sql
+from ..support.markdown import plain
 
 
 def _exported(url: str) -> list[bytes]:
@@ -134,7 +135,7 @@ def test_a_report_from_a_trusted_checkpoint_says_what_it_verified_how(store_url,
     assert made.exit_code == 0 and chain["ok"] and chain["records"] == 4
     assert chain["how"].startswith("records #1 to #3 hash to the root of checkpoint pml-policy/")
     markdown = run_cli("report", "--period", "last-7d", "--format", "md", *trusted).stdout
-    assert "Verified how: records #1 to #3 hash to the root" in markdown
+    assert "Verified how: records #1 to #3 hash to the root" in plain(markdown)
     (tmp_path / "pml-policy.toml").write_text(  # or configured once for every scheduled report
         f'[report]\nfrom = "{tmp_path / "c.checkpoint"}"\npublic-key = "{public}"\n'
     )
