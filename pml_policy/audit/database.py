@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pml_policy.base.errors import UsageError
+from pml_policy.base.errors import AuditError, UsageError
 from pml_policy.base.secrets import redact
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Database:
             args = {"connect_timeout": 10} if self.url.startswith("postgresql") else {}
             return create_engine(self.url, connect_args=args, pool_pre_ping=True)
         if self.sqlite_path:
-            Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            self._folder(Path(self.sqlite_path).parent)
         engine = create_engine(self.url, connect_args={"timeout": self.wait})
 
         @event.listens_for(engine, "connect")
@@ -69,6 +69,19 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # take the write lock first: no lost updates
 
         return engine
+
+    def _folder(self, folder: Path) -> None:
+        """The log's folder: the default `.pml/` is made where it is missing (in a folder that
+        exists); any other must exist, so that a typo never starts a new chain somewhere else."""
+        if folder.is_dir():
+            return
+        hint = "create the folder first, or check the URL for a typo (PML_AUDIT_URL, --audit)"
+        if folder.name != ".pml":
+            raise AuditError(f"the audit log's folder {folder} does not exist ({self.shown})", hint)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise AuditError(f"cannot create the audit log's folder {folder}: {exc.strerror}", hint) from None
 
     def errors(self) -> tuple[type[BaseException], ...]:
         """What a failing database raises: sqlite3's errors, and once the engine exists SQLAlchemy's
