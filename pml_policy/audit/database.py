@@ -76,12 +76,15 @@ class Database:
         if folder.is_dir():
             return
         hint = "create the folder first, or check the URL for a typo (PML_AUDIT_URL, --audit)"
-        if folder.name != ".pml":
-            raise AuditError(f"the audit log's folder {folder} does not exist ({self.shown})", hint)
+        if folder.exists() or folder.name != ".pml":
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise AuditError(f"cannot open the audit log {self.shown}: its folder {folder} {what}", hint)
         try:
             folder.mkdir(exist_ok=True)
         except OSError as exc:
-            raise AuditError(f"cannot create the audit log's folder {folder}: {exc.strerror}", hint) from None
+            raise AuditError(
+                f"cannot open the audit log {self.shown}: cannot create {folder}: {exc.strerror}", hint
+            ) from None
 
     def errors(self) -> tuple[type[BaseException], ...]:
         """What a failing database raises: sqlite3's errors, and once the engine exists SQLAlchemy's

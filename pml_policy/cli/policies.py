@@ -78,5 +78,5 @@ def fmt_command(paths: tuple[str, ...], check_only: bool) -> None:
 
 @click.command()
 def schema() -> None:
-    """Print the JSON Schema of `check --format json` (docs/check-output.schema.json)."""
+    """Print the JSON Schema of `check --format json` (the docs show it too: reference/check-output)."""
     click.echo(json.dumps(check_schema(), indent=2))

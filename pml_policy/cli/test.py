@@ -75,8 +75,10 @@ def test(
     FEATURES are .feature files or folders of them (default: ./features). Each scenario describes
     a candidate model (its metrics, params, tags, artifacts, a champion, waivers) in plain
     sentences, evaluates the policies, and states the decision and the rules' results. No Python
-    is needed: `--list-steps` prints every sentence there is, and docs/writing-scenarios.md is a
-    five-minute guide. The same files run under plain pytest (the steps are a pytest plugin).
+    is needed: `--list-steps` prints every sentence there is, and
+    https://pml-policy.github.io/pml-policy/writing-scenarios/ is a five-minute guide. The same
+    files run under a project's own pytest (-p pml_policy.scenarios.plugin -p
+    pml_policy.scenarios.steps).
 
     \b
     Examples:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the CLI reads FORMATS for --help: keep this module light
 
 FORMATS = {
     "text": "for people at a terminal: one line per rule, then a summary",
-    "json": "the decisions, schema pml-policy/check (docs/check-output.schema.json)",
+    "json": "the decisions, schema pml-policy/check (printed by `pml-policy schema`)",
     "junit": "JUnit XML: a test case per rule, for CI test reports",
     "sarif": "SARIF 2.1.0: failures located at the rule in its policy file, for code scanning",
     "github": "GitHub Actions workflow commands: annotations on the policy files",

@@ -26,6 +26,7 @@ from pytest_bdd.utils import registry_get_safe
 from pml_policy.adapters.base import AdapterConfig
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_POLICY_FAILED, EXIT_USAGE, PmlError, Unreadable, UsageError
 from pml_policy.base.files import files_under, read_limited
+from pml_policy.base.links import page
 from pml_policy.engine import PolicySet, load
 
 from .coverage import CoverageReport
@@ -67,7 +68,7 @@ def feature_files(paths: list[str]) -> list[Path]:
         paths, ".feature", "feature path", "pass .feature files or folders of them; default: ./features"
     )
     if not found:
-        raise UsageError(f"no .feature files under: {', '.join(paths)}", "write one from docs/writing-scenarios.md")
+        raise UsageError(f"no .feature files under: {', '.join(paths)}", f"write one: {page('writing-scenarios')}")
     return found
 
 
@@ -94,7 +95,7 @@ def check_features(files: list[Path]) -> None:
         raise UsageError(
             "\n".join(errors)
             + f"\n{len(errors)} problem{'s' if len(errors) > 1 else ''} in the feature files; no scenario was run",
-            "see the Gherkin basics in docs/writing-scenarios.md",
+            f"see the Gherkin basics: {page('writing-scenarios')}",
         )
 
 

@@ -59,6 +59,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "adapters.wandb.log",
     "audit",
     "audit.aggregates",
+    "audit.counts",
     "audit.chain",
     "audit.context",
     "audit.database",

@@ -82,7 +82,7 @@ def test_a_policy_cannot_make_matching_or_rounding_slow(tmp_path):
 
 def test_the_first_use_of_a_new_log_by_many_processes_at_once_never_fails(tmp_path):
     shutil.copytree(ROOT / "examples" / "credit-pass", tmp_path / "ev")
-    url = f"sqlite:///{tmp_path}/new/audit.db"
+    url = f"sqlite:///{tmp_path}/.pml/audit.db"  # the default folder, made by whichever comes first
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "pml_policy.cli", "check", "ev", "-p", STARTER, "--audit", url],

@@ -27,7 +27,7 @@ CANDIDATE = """Feature: Gate
 
 
 def test_the_guide_first_scenario_passes_then_catches_a_raised_threshold_then_shows_coverage(repo):
-    first = re.search(r"```gherkin\n(.*?)```", GUIDE.read_text(), re.S).group(1)
+    first = re.search(r"```gherkin[^\n]*\n(.*?)```", GUIDE.read_text(), re.S).group(1)
     feature(repo, first, "promotion.feature")
 
     ok = pml_test(cwd=repo)
