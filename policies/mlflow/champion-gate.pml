@@ -1,9 +1,9 @@
-# A starter gate for models trained with MLflow: `check models:/NAME@challenger` in the training
-# pipeline's CI, then `govern NAME --apply` to promote the best passing version.
+# A starter gate for models trained with MLflow: `check models:/NAME@challenger` (or a run,
+# `check runs:/RUN_ID`) in the training pipeline's CI, then `govern NAME --apply` to promote the best
+# passing version. It applies to every subject: a registered model of any name, and a run.
 # Adjust the metric names and thresholds to your use case; keep the version up to date.
-policy "mlflow-champion-gate" version "1.0.0" {
+policy "mlflow-champion-gate" version "1.1.0" {
   title "Promote the best validated version of a registered model"
-  applies to model "*"
 
   rule quality_floor "Validation AUC is at least 0.80" {
     enforce hard
