@@ -1,7 +1,7 @@
 """Mappings read from JSON and YAML files with located errors, and nested mappings flattened.
 
 Evidence files come from many hands, so reading them is bounded (LIMITS, documented in the
-README's Security section): a size limit, a nesting depth, a number of digits for integers, no YAML
+docs' Security page): a size limit, a nesting depth, a number of digits for integers, no YAML
 anchors or aliases (a few lines of them expand to gigabytes), and no key given twice, in the file
 or after flattening (`{"a": {"x": 1}, "a.x": 2}`): which one would a rule read?
 """

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from pml_policy.base.errors import UsageError
+from pml_policy.base.links import page
 
 FILE = "pml-policy.toml"
 # The options of cli/options.py, which many commands share: the only keys at the top level.
@@ -128,4 +129,4 @@ def _toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}", "check the path given to --config") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not TOML: {exc}", "see the README's Configuration section") from None
+        raise UsageError(f"{path}: not TOML: {exc}", f"see {page('configuration')}") from None

@@ -28,7 +28,7 @@ class AuditInfo(BaseModel):
 
 
 class CheckDocument(BaseModel):
-    """The whole output of `check --format json` (docs/check-output.schema.json)."""
+    """The whole output of `check --format json` (`pml-policy schema` prints its JSON Schema)."""
 
     model_config = ConfigDict(populate_by_name=True, ser_json_inf_nan="strings")
     schema_: Literal["pml-policy/check"] = Field(default="pml-policy/check", alias="schema")
