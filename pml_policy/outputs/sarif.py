@@ -21,9 +21,9 @@ from . import Options, severity
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"  # the working folder (a CI checkout): code scanning resolves it to the repository
 POLICIES = "POLICIES"  # policy files from outside the working folder: their common folder
-# GitHub's scale: over 7.0 high, 4.0 to 6.9 medium, under 4.0 low.
 FINGERPRINT = "pmlPolicySubject/v1"  # partialFingerprints key: a hash of (policy, rule, subject)
-CATEGORY = "pml-policy/check/"
+CATEGORY = "pml-policy/check/"  # automationDetails.id: the category, then the run
+# GitHub's scale: over 7.0 high, 4.0 to 6.9 medium, under 4.0 low.
 SECURITY_SEVERITY = {"hard": "8.0", "soft": "5.0", "advisory": "2.0"}
 
 
@@ -116,9 +116,7 @@ def render(decisions: list[Decision], options: Options) -> str:
                                 }
                             }
                         ],
-                        "partialFingerprints": {
-                            "pmlPolicySubject/v1": _fingerprint(p.name, r.rule, d.subject.reference)
-                        },
+                        "partialFingerprints": {FINGERPRINT: _fingerprint(p.name, r.rule, d.subject.reference)},
                         "properties": {
                             "outcome": r.outcome,
                             "subject": d.subject.reference,
@@ -138,9 +136,7 @@ def render(decisions: list[Decision], options: Options) -> str:
             }
         },
         # GitHub keeps one analysis per category (the id up to its last slash): a re-run replaces it.
-        "automationDetails": {
-            "id": f"{CATEGORY}{decisions[0].time:%Y%m%dT%H%M%SZ}" if decisions else "pml-policy/check/"
-        },
+        "automationDetails": {"id": f"{CATEGORY}{decisions[0].time:%Y%m%dT%H%M%SZ}" if decisions else CATEGORY},
         "originalUriBaseIds": locator.bases(),
         "columnKind": "unicodeCodePoints",
         "results": results,

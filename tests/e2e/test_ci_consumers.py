@@ -46,25 +46,16 @@ def _multitool_findings(sarif: Path) -> list[dict]:
     ]
 
 
-def test_sarif_of_a_failing_check_passes_the_multitool_github_rules(tmp_path):
-    out = tmp_path / "pml.sarif"
-    examples = [str(ROOT / "examples" / e) for e in ("credit-fail", "credit-warn")]
-    run_cli(
-        "check",
-        *examples,
-        str(_second_failing_version(tmp_path)),
-        "--champion",
-        CHAMPION,
-        "-p",
-        STARTER,
-        "--no-audit",
-        "-f",
-        "sarif",
-        "-o",
-        str(out),
-    )
+def _sarif_run(out: Path, refs: list[str], policies: str) -> dict:
+    """`check --format sarif` of the refs, clean under the Multitool's rules; its run."""
+    run_cli("check", *refs, "--champion", CHAMPION, "-p", policies, "--no-audit", "-f", "sarif", "-o", str(out))
     assert _multitool_findings(out) == []
-    run = json.loads(out.read_text())["runs"][0]
+    return json.loads(out.read_text())["runs"][0]
+
+
+def test_sarif_of_a_failing_check_passes_the_multitool_github_rules(tmp_path):
+    refs = [str(ROOT / "examples" / e) for e in ("credit-fail", "credit-warn")]
+    run = _sarif_run(tmp_path / "pml.sarif", [*refs, str(_second_failing_version(tmp_path))], STARTER)
     assert run["automationDetails"]["id"].startswith("pml-policy/check/")
     assert all(rule["help"]["text"] and rule["help"]["markdown"] for rule in run["tool"]["driver"]["rules"])
     assert run["tool"]["driver"]["informationUri"].startswith("https://")
@@ -79,22 +70,8 @@ def test_sarif_names_policies_outside_the_working_folder_by_a_base_not_by_the_ru
     shutil.copytree(ROOT / "policies" / "starter", tmp_path / "shared" / "policies")
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
-    out = tmp_path / "work" / "pml.sarif"
-    run_cli(
-        "check",
-        str(ROOT / "examples" / "credit-fail"),
-        "--champion",
-        CHAMPION,
-        "-p",
-        str(tmp_path / "shared" / "policies"),
-        "--no-audit",
-        "-f",
-        "sarif",
-        "-o",
-        str(out),
-    )
-    assert _multitool_findings(out) == []
-    run = json.loads(out.read_text())["runs"][0]
+    refs = [str(ROOT / "examples" / "credit-fail")]
+    run = _sarif_run(tmp_path / "work" / "pml.sarif", refs, str(tmp_path / "shared" / "policies"))
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
     assert uris and not [u for u in uris if u.startswith("/") or ":" in u]
     assert run["originalUriBaseIds"]["POLICIES"]["uri"] == (tmp_path / "shared" / "policies").as_uri() + "/"

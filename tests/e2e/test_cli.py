@@ -42,6 +42,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "base.identities",
     "base.errors",
     "base.escaping",
+    "base.links",
     "base.secrets",
     "base.waiting",
     "base.files",
