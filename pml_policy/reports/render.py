@@ -91,7 +91,7 @@ def readable_time(value: str | None) -> str:
         return value
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%d %H:%M UTC")
+    return _Verbatim(when.strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def ensure_renderer(fmt: str) -> None:
@@ -126,17 +126,18 @@ def _weasyprint() -> Any:
     return weasyprint
 
 
-class _CodeSpan(str):
-    """A code span the `code` filter made: printed as it is (its text is literal already)."""
+class _Verbatim(str):
+    """Text of our own making that Markdown prints as it is: a code span the `code` filter made
+    (its content is literal already), a time `when` wrote."""
 
 
-def _code(value: Any) -> _CodeSpan:
-    return _CodeSpan(markdown_code(str(value)))
+def _code(value: Any) -> _Verbatim:
+    return _Verbatim(markdown_code(str(value)))
 
 
 def _markdown(value: Any) -> Any:
     """Every value a Markdown template prints, as Markdown text (one line, markup escaped); a code
     span from the `code` filter as it is."""
-    if isinstance(value, _CodeSpan):
+    if isinstance(value, _Verbatim):
         return str(value)
     return markdown_text(value) if isinstance(value, str) else value
