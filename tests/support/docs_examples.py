@@ -39,6 +39,7 @@ def services(page: Path) -> list[str]:
 _MASKS = [
     (re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2}| UTC)?"), "<time>"),
     (re.compile(r"\b[0-9a-f]{8,}\b"), "<hex>"),
+    (re.compile(r"[A-Za-z0-9+/]{40,}={0,2}"), "<base64>"),  # keys and roots
     (re.compile(r"\b\d+(?:\.\d+)? ?(?:ms|s)\b"), "<duration>"),
 ]
 ANY = "..."
