@@ -61,6 +61,7 @@ class Aggregates:
         }
         self._days: list[DayCount] | None = None
         self._latest: list[tuple[str, int, str | None]] | None = None
+        self._champions: dict[str, str] | None = None
 
     def __enter__(self) -> Aggregates:
         self.conn = self.db.engine.connect()
@@ -212,13 +213,15 @@ class Aggregates:
 
     def champions(self) -> dict[str, str]:
         """model -> the version --apply last moved an alias to, up to the period's end (one read of
-        the few changes made, not of the planned ones)."""
-        moved = self._rows(
-            "SELECT d.model, d.version FROM {made} JOIN pml_decisions d ON d.seq = a.decision_seq "
-            f"WHERE {MADE} AND {self.chain} AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until "
-            "ORDER BY a.id"
-        )
-        return {str(model): str(version) for model, version in moved}
+        the few changes made, not of the planned ones; read once: the models and production ask)."""
+        if self._champions is None:
+            moved = self._rows(
+                "SELECT d.model, d.version FROM {made} JOIN pml_decisions d ON d.seq = a.decision_seq "
+                f"WHERE {MADE} AND {self.chain} AND a.kind = 'set_alias' AND a.state = 'applied' AND a.time < :until "
+                "ORDER BY a.id"
+            )
+            self._champions = {str(model): str(version) for model, version in moved}
+        return self._champions
 
     def waivers_used(self) -> list[WaiverCount]:
         return [

@@ -160,7 +160,6 @@ def _render(checked: Checked, fmt: str, output: str | None, color: bool | None, 
     with --apply, what was made in each registry."""
     decisions, recorded = checked.decisions, checked.recorded
     note, audit = Recorded.report(recorded)
-    timings = checked.seconds
     is_tty = sys.stdout.isatty() if color is None else color
     if output:
         try:
@@ -175,7 +174,9 @@ def _render(checked: Checked, fmt: str, output: str | None, color: bool | None, 
     else:
         coloured = is_tty and fmt == "text"
         click.echo(
-            get(fmt)(decisions, Options(color=coloured, audit_note=note, audit=audit, titles=titles, seconds=timings)),
+            get(fmt)(
+                decisions, Options(color=coloured, audit_note=note, audit=audit, titles=titles, seconds=checked.seconds)
+            ),
             nl=False,
             color=coloured,
         )

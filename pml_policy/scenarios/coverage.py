@@ -89,8 +89,7 @@ def render(report: CoverageReport) -> str:
         columns = ["pass", "fail", "pending"] if signs else ["pass", "fail"]
         cells = [_cell(r.seen.get(o)) if o in r.goals else "-" for o in columns]
         other = ", ".join(f"{o} ({len(s)})" for o, s in r.seen.items() if o not in columns)
-        out.append(f"  {r.ref:<{width}}" + "".join(f"{c:<10}" for c in cells) + other)
-        out[-1] = out[-1].rstrip()
+        out.append((f"  {r.ref:<{width}}" + "".join(f"{c:<10}" for c in cells) + other).rstrip())
     gaps = [f"{r.ref} never seen to {' or '.join(r.missing)}" for r in report.rules if r.missing]
     if gaps:
         out.append("Not yet exercised:")
