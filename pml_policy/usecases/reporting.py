@@ -18,6 +18,7 @@ from pml_policy.base.errors import PmlError, UsageError
 from pml_policy.base.escaping import one_line
 from pml_policy.base.mappings import read_mapping
 from pml_policy.engine import load
+from pml_policy.engine.loader import EXTENSION
 from pml_policy.engine.waivers import WaiverSpec
 from pml_policy.reports.data import Report, gather
 from pml_policy.reports.period import Period, ending_at
@@ -28,6 +29,7 @@ from .workspace import Workspace
 REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".json": "json", ".md": "md", ".markdown": "md", ".pdf": "pdf"}
 REPORT_CONFIG = "pml-report.yaml"  # the cover and sign-off block, read from here when present
 _CONFIG_KEYS = "keys: organisation, title, sign_off (a list of roles)"
+MAX_WAIVER_FILES = 500  # policy files read for waivers' expiry dates when no policies are given
 
 
 @dataclass(frozen=True)
@@ -134,17 +136,22 @@ def make_report(
 
 def _waivers(ws: Workspace, store: AuditStore) -> tuple[list[WaiverSpec], str | None]:
     """The waivers whose expiry dates the report shows, and where they were read: the policies
-    given, else the files the log registered its policy versions from (where they still are), else
-    nowhere (the report then says it cannot tell, never "none")."""
+    given, else the files the log registered its policy versions from and those beside them (where
+    they still are), else nowhere (the report then says it cannot tell, never "none")."""
     if ws.policies.files:
         return list(ws.policies.waivers.all), f"the policies given ({len(ws.policies.files)} files)"
-    # The folders of the files the log registered its policies from: waivers live beside policies.
-    folders = sorted({Path(s).parent for s in queries.policy_sources(store.db) if Path(s).is_file()})
-    folders = [f for f in folders if not any(f != other and f.is_relative_to(other) for other in folders)]
+    # The files the log registered its policies from, and the policy files beside them (waivers live
+    # beside policies): each folder listed, never walked (a policy once checked from /tmp must not
+    # send a report through every folder under it).
+    registered = [Path(s) for s in queries.policy_sources(store.db) if Path(s).is_file()]
+    folders = sorted({f.parent for f in registered})
     if not folders:
         return [], None
+    files = sorted({*registered, *(f for folder in folders for f in folder.glob("*" + EXTENSION) if f.is_file())})
+    if len(files) > MAX_WAIVER_FILES:  # not a policy folder: nothing to vouch for, in bounded time
+        return [], None
     try:
-        waivers = list(load(folders).waivers.all)
+        waivers = list(load(files).waivers.all)
     except PmlError:  # changed or broken since: their waivers are not the log's to vouch for
         return [], None
     return waivers, "the folders the log registered its policies from: " + ", ".join(str(f) for f in folders)

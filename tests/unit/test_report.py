@@ -102,6 +102,8 @@ def test_without_policies_the_waivers_come_from_where_the_log_registered_them(de
     url, policies = decided
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")  # no ./policies, no -p
+    (policies / "old").mkdir()
+    (policies / "old" / "draft.pml").write_text("policy {")  # below the folder: never walked into
     report = json.loads(run_cli("report", "--period", "last-7d", "--format", "json").stdout)
     assert [w["waiver"] for w in report["waivers_expiring"]] == ["RISK-1"]
     assert report["waivers_from"] == f"the folders the log registered its policies from: {policies}"
