@@ -136,7 +136,7 @@ def read_checkpoint(path: str | Path, key: PublicKey | None) -> tuple[int, str] 
     """A checkpoint file: a C2SP signed note (its tree), or the JSON head of earlier releases (seq,
     hash). With a public key, the log's signature must verify."""
     try:
-        data = Path(path).read_bytes()[: notes.MAX_NOTE + 1]
+        data = notes.read(path)
     except OSError as exc:
         raise UsageError(f"--checkpoint {path}: cannot read it ({exc.strerror or exc})") from None
     if data.lstrip().startswith(b"{"):

@@ -72,6 +72,13 @@ def _new_file_mode() -> int:
     return 0o666 & ~umask
 
 
+def read_head(path: str | Path, size: int) -> bytes:
+    """A file's first `size` bytes, never more in memory whatever its size (a parser given them
+    then refuses what is cut off). OSError when it cannot be read."""
+    with open(path, "rb") as file:
+        return file.read(size)
+
+
 def read_limited(path: Path, limit: int, what: str) -> str:
     """A regular file's UTF-8 text, refused when larger than `limit` bytes: Unreadable says why in
     one line (a FIFO, a device or a folder is never opened: it could block, or never end)."""

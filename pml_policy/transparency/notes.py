@@ -16,7 +16,10 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from pml_policy.base.files import read_head
 
 from . import keys
 
@@ -61,6 +64,12 @@ class Note:
 
     def with_signature(self, signature: Signature) -> Note:
         return Note(self.text, (*self.signatures, signature))
+
+
+def read(path: str | Path) -> bytes:
+    """A note file's first MAX_NOTE + 1 bytes: enough for parse to refuse a longer one. OSError
+    when it cannot be read."""
+    return read_head(path, MAX_NOTE + 1)
 
 
 def parse(data: str | bytes) -> Note:

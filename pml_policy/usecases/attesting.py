@@ -24,7 +24,7 @@ from pml_policy.audit import chain
 from pml_policy.audit.queries import Record
 from pml_policy.audit.signing import PublicKey, read_checkpoint
 from pml_policy.base.errors import EXIT_PASS, EXIT_POLICY_FAILED, UsageError
-from pml_policy.base.files import write_atomic
+from pml_policy.base.files import read_head, write_atomic
 from pml_policy.transparency import attestations, merkle, notes
 
 from . import proving
@@ -60,10 +60,10 @@ def attest(
             f"record #{record['seq']} is a {record['kind']}, not a decision: only decisions are attested"
         )
     if checkpoint_file:
-        note_text = Path(checkpoint_file).read_text(encoding="utf-8")
-        tree = read_checkpoint(checkpoint_file, PublicKey.of(signer.key.public_key()))
+        tree = read_checkpoint(checkpoint_file, PublicKey.of(signer.key.public_key()))  # read, checked, bounded
         if isinstance(tree, tuple):
             raise UsageError(f"--checkpoint {checkpoint_file}: a checkpoint of an earlier release (no tree)")
+        note_text = notes.read(checkpoint_file).decode("utf-8")
     else:
         note_text = proving.checkpoint(ws, origin)
         tree = notes.Checkpoint.of(notes.parse(note_text).text)
@@ -210,7 +210,7 @@ def verify_attestation(
     is a UsageError, anything that does not hold is a Checked that is not ok."""
     key = PublicKey(public_key)
     try:
-        data = Path(file).read_bytes()[: attestations.MAX_ENVELOPE + 1]
+        data = read_head(file, attestations.MAX_ENVELOPE + 1)
     except OSError as exc:
         raise UsageError(f"{file}: cannot read it ({exc.strerror or exc})") from None
     try:
@@ -288,7 +288,7 @@ def _trusted_tree(
             raise attestations.AttestationError(
                 f"--checkpoint {checkpoint_file} is not the checkpoint the attestation holds"
             )
-        witnessed = notes.parse(Path(checkpoint_file).read_bytes()[: notes.MAX_NOTE + 1])
+        witnessed = notes.parse(notes.read(checkpoint_file))
     for file in witnesses:
         if notes.cosigned_by(witnessed, PublicKey(file, "--witness").key) is None:
             raise attestations.AttestationError(f"the checkpoint is not cosigned by the witness key {file}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pml_policy.audit.signing import PublicKey, read_checkpoint
 from pml_policy.base.errors import EXIT_PASS, EXIT_POLICY_FAILED, AuditError, UsageError
-from pml_policy.base.files import write_atomic
+from pml_policy.base.files import read_head, write_atomic
 from pml_policy.transparency import keys, merkle, notes
 
 from .workspace import Workspace
@@ -44,7 +44,7 @@ def prove(ws: Workspace, ref: str, checkpoint_file: str | None = None, public_ke
     if checkpoint_file is None:
         return _proof(ws, ref, None, None)
     tree = _c2sp(checkpoint_file, public_key)
-    return _proof(ws, ref, tree, Path(checkpoint_file).read_text(encoding="utf-8"))
+    return _proof(ws, ref, tree, notes.read(checkpoint_file).decode("utf-8"))
 
 
 def prove_at(ws: Workspace, ref: str, size: int) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def witness(
 
 def _signed_checkpoint(path: str, log_key: PublicKey) -> tuple[notes.Note, notes.Checkpoint]:
     try:
-        note = notes.parse(Path(path).read_bytes()[: notes.MAX_NOTE + 1])
+        note = notes.parse(notes.read(path))
         tree = notes.Checkpoint.of(note.text)
         signed = notes.signed_by(note, log_key.key, tree.origin)
     except OSError as exc:
@@ -214,7 +214,7 @@ def _proof_path(
             raise UsageError("the witness needs a consistency proof: --proof FILE, or --audit URL to ask the log")
         return ws.log.store(create=False).consistency(old.size, new.size).path
     try:
-        doc = json.loads(Path(proof_file).read_bytes()[:MAX_PROOF])
+        doc = json.loads(read_head(proof_file, MAX_PROOF))
         if doc.get("schema") != CONSISTENCY_SCHEMA or (doc["old_size"], doc["new_size"]) != (old.size, new.size):
             raise ValueError(f"it joins tree sizes {doc.get('old_size')} and {doc.get('new_size')}")
         return [base64.b64decode(h, validate=True) for h in doc["hashes"]]
@@ -229,7 +229,7 @@ def witnessed_by(path: str, witnesses: list[str]) -> list[str]:
     """The names under which each witness key cosigned the checkpoint note at `path`; AuditError
     when one did not (or its cosignature does not verify)."""
     try:
-        note = notes.parse(Path(path).read_bytes()[: notes.MAX_NOTE + 1])
+        note = notes.parse(notes.read(path))
     except (OSError, notes.NoteError) as exc:
         raise UsageError(
             f"--checkpoint {path}: witnesses cosign C2SP checkpoints, and this is none ({exc})",

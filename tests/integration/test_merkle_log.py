@@ -178,3 +178,19 @@ def test_witnesses_are_asked_of_c2sp_checkpoints_only(tmp_path):
     assert asked.exit_code == 2 and "witnesses cosign C2SP checkpoints, and this is none" in asked.stderr
     assert "Traceback" not in asked.stderr
     store.close()
+
+
+def test_attest_against_a_checkpoint_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/a.db"
+    key, _ = keygen(tmp_path / "audit")
+    store = AuditStore(url, signer=Signer(key))
+    store.append([_decision()], "tester", {})
+    store.close()
+    monkeypatch.setenv("PML_AUDIT_SIGNING_KEY", str(key))
+    out = tmp_path / "a.intoto.json"
+    for checkpoint in (tmp_path / "missing.checkpoint", tmp_path / "huge.checkpoint"):
+        if checkpoint.name.startswith("huge"):
+            checkpoint.write_bytes(b"x" * 200_000)  # read no further than a note may be long
+        made = run_cli("attest", "#1", "--audit", url, "--checkpoint", str(checkpoint), "-o", str(out))
+        assert made.exit_code == 2 and made.stderr.startswith(f"error: --checkpoint {checkpoint}: "), made.stderr
+        assert "Traceback" not in made.stderr and not out.exists()
