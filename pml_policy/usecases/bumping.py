@@ -113,8 +113,7 @@ def _policies_at(base: str, paths: list[str]) -> list[ast.Policy]:
         except ValueError:
             raise UsageError(f"validate --base: {p} is outside the repository at {top}") from None
     at = commit.decode().strip()
-    listed = _git("ls-tree", "-r", "-z", "--full-name", "--name-only", at, "--", *inside, cwd=top).decode()
-    names = [n for n in listed.split("\0") if n.endswith(".pml")]
+    names = _policy_files(_git("ls-tree", "-r", "-z", "-l", "--full-name", at, "--", *inside, cwd=top))
     batch = _git("cat-file", "--batch", cwd=top, stdin="".join(f"{at}:{n}\n" for n in names).encode())
     policies = []
     for name, text in zip(names, _blobs(batch), strict=True):
@@ -139,9 +138,20 @@ def _repository(paths: list[str]) -> Path:
         ) from None
 
 
+def _policy_files(listed: bytes) -> list[str]:
+    """The .pml blobs of `git ls-tree -l -z` output no larger than a policy file may be: an oversized
+    one is never read (it had no valid version), so what git hands back stays bounded."""
+    names = []
+    for entry in listed.decode(errors="replace").split("\0"):
+        meta, _, name = entry.partition("\t")
+        fields = meta.split()
+        if name.endswith(".pml") and len(fields) == 4 and fields[1] == "blob" and int(fields[3]) <= MAX_POLICY_BYTES:
+            names.append(name)
+    return names
+
+
 def _blobs(batch: bytes) -> list[str | None]:
-    """The texts of `git cat-file --batch` output, in order; None for a missing, oversized or
-    non-UTF-8 one."""
+    """The texts of `git cat-file --batch` output, in order; None for a missing or non-UTF-8 one."""
     texts: list[str | None] = []
     at = 0
     while at < len(batch):
@@ -155,7 +165,7 @@ def _blobs(batch: bytes) -> list[str | None]:
         body = batch[at : at + size]
         at += size + 1
         try:
-            texts.append(body.decode() if size <= MAX_POLICY_BYTES else None)
+            texts.append(body.decode())
         except UnicodeDecodeError:
             texts.append(None)
     return texts
