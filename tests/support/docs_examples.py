@@ -13,12 +13,14 @@ times, durations and the sandbox's path; a line `...` in a shown output stands f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,9 +111,10 @@ def environment(where: Path, extra: dict[str, str] | None = None) -> dict[str, s
     }
 
 
-def run_page(page: Path, where: Path, extra: dict[str, str] | None = None) -> list[list[list[str]]]:
-    """What each command of each block of the page prints now (a page's blocks in one shell)."""
-    items = blocks(page.read_text(), files=True)
+def run_page(text: str, where: Path, extra: dict[str, str] | None = None) -> list[tuple[Block, list[list[str]]]]:
+    """Each console block of the page's text with what each of its commands prints now (the
+    page's blocks in one shell, its file blocks written as it reaches them)."""
+    items = blocks(text, files=True)
     found = [b for b in items if b.file is None]
     commands = [c for b in found for c in b.commands]
     if not commands:
@@ -134,11 +137,20 @@ def run_page(page: Path, where: Path, extra: dict[str, str] | None = None) -> li
     )
     outputs = [part.splitlines() for part in done.stdout.split(marker + "\n")[1:]]
     outputs += [[] for _ in range(len(commands) - len(outputs))]
-    shaped, i = [], 0
+    ran, i = [], 0
     for b in found:
-        shaped.append(outputs[i : i + len(b.commands)])
+        ran.append((b, outputs[i : i + len(b.commands)]))
         i += len(b.commands)
-    return shaped
+    return ran
+
+
+@contextlib.contextmanager
+def _ran(page: Path, extra: dict[str, str] | None) -> Iterator[tuple[str, Path, list[tuple[Block, list[list[str]]]]]]:
+    """The page's text, the sandbox its examples ran in (kept while in use), and what they printed."""
+    text = page.read_text()
+    with tempfile.TemporaryDirectory(prefix="pml-docs-") as tmp:
+        where = sandbox(Path(tmp), page)
+        yield text, where, run_page(text, where, extra)
 
 
 def masked(lines: list[str], where: Path) -> list[str]:
@@ -169,12 +181,9 @@ def _line(shown: str, printed: str) -> bool:
 
 def differences(page: Path, extra: dict[str, str] | None = None) -> list[str]:
     """Each command whose output differs from what the page shows, with both."""
-    found = blocks(page.read_text())
-    with tempfile.TemporaryDirectory(prefix="pml-docs-") as tmp:
-        where = sandbox(Path(tmp), page)
-        printed = run_page(page, where, extra)
-        problems = []
-        for block, outputs in zip(found, printed, strict=True):
+    problems = []
+    with _ran(page, extra) as (_, where, ran):
+        for block, outputs in ran:
             for command, output in zip(block.commands, outputs, strict=True):
                 shown, got = masked(command.shown, where), masked(output, where)
                 if not matches(shown, got):
@@ -184,17 +193,13 @@ def differences(page: Path, extra: dict[str, str] | None = None) -> list[str]:
                         + "\n--- printed\n"
                         + "\n".join(got)
                     )
-        return problems
+    return problems
 
 
 def updated(page: Path, extra: dict[str, str] | None = None) -> str:
     """The page with each command's output as it prints now (a `...` kept where the output is long)."""
-    text = page.read_text()
-    found = blocks(text)
-    with tempfile.TemporaryDirectory(prefix="pml-docs-") as tmp:
-        where = sandbox(Path(tmp), page)
-        printed = run_page(page, where, extra)
-        for block, outputs in reversed(list(zip(found, printed, strict=True))):
+    with _ran(page, extra) as (text, where, ran):
+        for block, outputs in reversed(ran):
             body = []
             for command, output in zip(block.commands, outputs, strict=True):
                 body.append("$ " + command.text)
