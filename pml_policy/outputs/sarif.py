@@ -39,18 +39,19 @@ class _Locator:
 
     def __init__(self, sources: list[str]) -> None:
         self.cwd = Path.cwd().resolve()
-        outside = [Path(s).resolve() for s in sources if not self._inside(Path(s).resolve())]
-        self.outside = Path(os.path.commonpath([p.parent for p in outside])) if outside else None
+        paths = {source: Path(source).resolve() for source in sources}  # each file resolved once
+        outside = [path for path in paths.values() if not path.is_relative_to(self.cwd)]
+        self.outside = Path(os.path.commonpath([path.parent for path in outside])) if outside else None
+        self._locations = {source: self._location(path) for source, path in paths.items()}
 
-    def _inside(self, path: Path) -> bool:
-        return path.is_relative_to(self.cwd)
-
-    def location(self, source: str) -> dict:
-        path = Path(source).resolve()
-        if self._inside(path):
+    def _location(self, path: Path) -> dict:
+        if path.is_relative_to(self.cwd):
             return {"uri": path.relative_to(self.cwd).as_posix(), "uriBaseId": SRCROOT}
         assert self.outside is not None
         return {"uri": path.relative_to(self.outside).as_posix(), "uriBaseId": POLICIES}
+
+    def location(self, source: str) -> dict:
+        return self._locations[source]
 
     def bases(self) -> dict:
         bases = {SRCROOT: {"uri": self.cwd.as_uri() + "/"}}
@@ -94,18 +95,21 @@ def _rule(p: PolicyResult, r: RuleResult, titles: dict[str, str]) -> dict:
 def render(decisions: list[Decision], options: Options) -> str:
     locator = _Locator([p.source for d in decisions for p in d.policies])
     rules: dict[str, dict] = {}
+    index: dict[str, int] = {}  # a rule's place in `rules`, for ruleIndex
     results = []
     for d in decisions:
         for p in d.policies:
             for r in p.rules:
-                rules.setdefault(r.ref, _rule(p, r, options.titles))
+                if r.ref not in rules:  # described once, from its first result
+                    index[r.ref] = len(rules)
+                    rules[r.ref] = _rule(p, r, options.titles)
                 if r.outcome in ("pass", "skip"):
                     continue
                 awaited = r.outcome == "pending"  # SARIF's kind "open": a person must look; its level is "none"
                 results.append(
                     {
                         "ruleId": r.ref,
-                        "ruleIndex": list(rules).index(r.ref),
+                        "ruleIndex": index[r.ref],
                         **({"kind": "open", "level": "none"} if awaited else {"level": severity(r)}),
                         "message": {"text": f"{d.subject.reference}: {r.message}"},
                         "locations": [
