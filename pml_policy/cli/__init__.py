@@ -21,12 +21,14 @@ from pml_policy.base.secrets import redact
 
 # name -> (module, attribute): the one place where laziness lives.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "analyze": ("pml_policy.cli.analyze", "analyze"),
     "approvals": ("pml_policy.cli.approvals", "approvals"),
     "approve": ("pml_policy.cli.approvals", "approve"),
     "attest": ("pml_policy.cli.attest", "attest"),
     "audit": ("pml_policy.cli.audit", "audit"),
     "check": ("pml_policy.cli.check", "check_command"),
     "config": ("pml_policy.cli.config", "config_command"),
+    "diff": ("pml_policy.cli.analyze", "diff"),
     "explain": ("pml_policy.cli.audit", "explain"),
     "fmt": ("pml_policy.cli.policies", "fmt_command"),
     "govern": ("pml_policy.cli.govern", "govern_command"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from pml_policy.base import config
 from pml_policy.base.dates import parse_when
 from pml_policy.base.escaping import one_line
 from pml_policy.engine import load
@@ -14,6 +16,9 @@ from pml_policy.outputs.documents import impact_row
 from pml_policy.outputs.markdown import text as markdown_text
 from pml_policy.usecases.impact import Impact, impact
 from pml_policy.usecases.replaying import RuleChange
+
+if TYPE_CHECKING:
+    from pml_policy.analysis.semantic import SemanticDiff
 
 from .options import FormatChoice, audit_option, data_option, open_workspace, policies_option
 
@@ -75,8 +80,21 @@ def impact_command(
     with open_workspace(policy_paths, audit_url, data_file=data_file) as ws:
         current = load(list(current_paths)) if current_paths else None
         result = impact(ws, current, when, model, fail_on_change)
-    click.echo({"text": _text, "md": _markdown, "json": _json}[fmt](result), nl=False)
+        semantic = _semantic(list(current_paths), config.policy_paths(policy_paths)) if current_paths else None
+    click.echo({"text": _text, "md": _markdown, "json": _json}[fmt](result, semantic), nl=False)
     sys.exit(result.exit_code)
+
+
+def _semantic(current: list[str], proposed: list[str]) -> SemanticDiff | str:
+    """Beside the replay, which reaches only the evidence recorded: the semantic diff, which
+    reaches every subject (or why it did not run)."""
+    from pml_policy.base.errors import UsageError
+    from pml_policy.usecases.analyzing import semantic_diff
+
+    try:
+        return semantic_diff(current, proposed, None, None, 2.0, 60.0)
+    except UsageError as exc:
+        return f"semantic diff not run: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
 
 
 def _rule_line(change: RuleChange) -> str:
@@ -96,7 +114,7 @@ def _header(result: Impact) -> str:
     return f"impact of {', '.join(result.proposed)} against {against}{scope}{since}"
 
 
-def _text(result: Impact) -> str:
+def _text(result: Impact, semantic: SemanticDiff | str | None = None) -> str:
     lines = [_header(result), ""]
     for version in result.changed:
         lines.append(f"{version.subject}: {version.before} -> {version.after}  (decision {version.decision[:8]})")
@@ -104,10 +122,19 @@ def _text(result: Impact) -> str:
     if result.changed:
         lines.append("")
     lines.append(result.summary())
-    return "".join(one_line(line) + "\n" for line in lines)  # names and messages come from evidence
+    text = "".join(one_line(line) + "\n" for line in lines)  # names and messages come from evidence
+    return text + ("\n" + _semantic_text(semantic) if semantic is not None else "")
 
 
-def _markdown(result: Impact) -> str:
+def _semantic_text(semantic: SemanticDiff | str) -> str:
+    if isinstance(semantic, str):
+        return one_line(semantic) + "\n"
+    from pml_policy.analysis.output import diff_text
+
+    return diff_text(semantic)
+
+
+def _markdown(result: Impact, semantic: SemanticDiff | str | None = None) -> str:
     # Names and messages come from evidence: as Markdown text (one line, HTML shown as text, pipes
     # escaped), the way every Markdown output of the project writes them.
     lines = [f"### Policy impact\n\n{markdown_text(_header(result))}\n\n**{markdown_text(result.summary())}**\n"]
@@ -117,11 +144,14 @@ def _markdown(result: Impact) -> str:
         for version in result.changed:
             rules = "<br>".join(markdown_text(_rule_line(c)) for c in version.rules) or "(none)"
             lines.append(f"| {markdown_text(version.subject)} | {version.before} | **{version.after}** | {rules} |")
+    if semantic is not None:
+        lines.append("\n#### Semantic diff (every subject, not only those recorded)\n")
+        lines += [f"- {markdown_text(line.strip())}" for line in _semantic_text(semantic).splitlines()[1:]]
     return "\n".join(lines) + "\n"
 
 
-def _json(result: Impact) -> str:
-    body = {
+def _json(result: Impact, semantic: SemanticDiff | str | None = None) -> str:
+    body: dict[str, Any] = {
         "proposed": result.proposed,
         "baseline": result.baseline,
         "since": result.since.isoformat() if result.since else None,
@@ -133,4 +163,6 @@ def _json(result: Impact) -> str:
             impact_row(v.subject, v.decision, v.time.isoformat(), v.before, v.after, v.rules) for v in result.changed
         ],
     }
+    if semantic is not None:
+        body["semantic"] = semantic if isinstance(semantic, str) else semantic.model_dump(mode="json", by_alias=True)
     return json.dumps(body, indent=2) + "\n"

@@ -24,7 +24,14 @@ from pml_policy.usecases.schema import check_schema
     help="A git revision (e.g. origin/main): also fail for each policy whose text changed since then without a "
     "new version, or whose version went backwards. Env: PML_VALIDATE_BASE.",
 )
-def validate(paths: tuple[str, ...], base: str | None) -> None:
+@click.option(
+    "--analyze",
+    "with_analysis",
+    is_flag=True,
+    help="Then analyze the policies (pml-policy analyze, needs pml-policy[analyze]): exit 1 on an error "
+    "finding, e.g. a rule no model can pass or two policies that cannot pass together.",
+)
+def validate(paths: tuple[str, ...], base: str | None, with_analysis: bool) -> None:
     """Parse and check policy files (default: ./policies); report every error of every file.
 
     Each error names the file, line and column, shows the line with a caret, and says what
@@ -36,6 +43,7 @@ def validate(paths: tuple[str, ...], base: str | None) -> None:
       pml-policy validate                 # ./policies, searched recursively
       pml-policy validate policies/credit extra.pml
       pml-policy validate --base origin/main   # in a pull request's CI (fetch-depth: 0)
+      pml-policy validate --analyze       # and what no evidence can change (pml-policy analyze)
     """
     result = validate_files(config.policy_paths(paths), base)
     for e in result.errors:
@@ -53,6 +61,13 @@ def validate(paths: tuple[str, ...], base: str | None) -> None:
     roles = f", {result.roles} roles" if result.roles else ""
     since = f"; every changed policy has a new version since {base}" if base else ""
     click.echo(f"{len(result.files)} files OK: {result.policies} policies, {result.waivers} waivers{roles}{since}")
+    if with_analysis:
+        from pml_policy.analysis.output import text
+        from pml_policy.usecases.analyzing import analyze
+
+        analysis = analyze(config.policy_paths(paths), 2.0, 300.0)
+        click.echo(text(analysis), nl=False)
+        sys.exit(analysis.exit_code())
 
 
 @click.command(name="fmt")

@@ -33,7 +33,7 @@ def _fingerprint(policy: str, rule: str, subject: str) -> str:
     return hashlib.sha256(f"{policy}\0{rule}\0{subject}".encode()).hexdigest()
 
 
-class _Locator:
+class Locator:
     """Policy files as URIs relative to a base: the working folder, or for files outside it their
     common folder (an absolute path would name the CI runner's disk)."""
 
@@ -93,7 +93,7 @@ def _rule(p: PolicyResult, r: RuleResult, titles: dict[str, str]) -> dict:
 
 
 def render(decisions: list[Decision], options: Options) -> str:
-    locator = _Locator([p.source for d in decisions for p in d.policies])
+    locator = Locator([p.source for d in decisions for p in d.policies])
     rules: dict[str, dict] = {}
     index: dict[str, int] = {}  # a rule's place in `rules`, for ruleIndex
     results = []

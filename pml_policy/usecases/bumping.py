@@ -79,30 +79,44 @@ def _next(version: str) -> str:
     return f"{m[1]}.{m[2]}.{int(m[3]) + 1}" if m else version + ".1"
 
 
-def _git(*args: str, cwd: Path, stdin: bytes | None = None) -> bytes:
+def _git(*args: str, cwd: Path, stdin: bytes | None = None, who: str = "validate") -> bytes:
     try:
         done = subprocess.run(
             ["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=GIT_SECONDS, check=False
         )
     except FileNotFoundError:
-        raise UsageError("validate --base needs git, which is not installed here") from None
+        raise UsageError(f"{who} --base needs git, which is not installed here") from None
     except subprocess.TimeoutExpired:
-        raise UsageError(f"validate --base: git {args[0]} took over {GIT_SECONDS:.0f} s") from None
+        raise UsageError(f"{who} --base: git {args[0]} took over {GIT_SECONDS:.0f} s") from None
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()
-        raise UsageError(f"validate --base: git {args[0]} failed: {reason[-1] if reason else done.returncode}")
+        raise UsageError(f"{who} --base: git {args[0]} failed: {reason[-1] if reason else done.returncode}")
     return done.stdout
 
 
 def _policies_at(base: str, paths: list[str]) -> list[ast.Policy]:
-    """Every policy in the .pml files under `paths` at `base`, read with one `git cat-file` call;
-    a file that does not parse there is left out (it had no valid version to keep)."""
-    top = _repository(paths)
+    """Every policy in the .pml files under `paths` at `base`; a file that does not parse there
+    is left out (it had no valid version to keep)."""
+    top, files = files_at(base, paths)
+    policies = []
+    for name, text in files:
+        try:
+            policies += parse(text, str(top / name)).policies
+        except PolicyError:
+            continue
+    return policies
+
+
+def files_at(base: str, paths: list[str], who: str = "validate") -> tuple[Path, list[tuple[str, str]]]:
+    """The top of the repository, and the .pml files under `paths` at `base` (path in the
+    repository, text), read with one `git cat-file` call; UsageError (naming the command `who`)
+    when `base` cannot be read."""
+    top = _repository(paths, who)
     try:
-        commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", cwd=top)
+        commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", cwd=top, who=who)
     except UsageError:
         raise UsageError(
-            f"validate --base: {base} is not a commit in the repository at {top}",
+            f"{who} --base: {base} is not a commit in the repository at {top}",
             "fetch it first (actions/checkout: fetch-depth: 0; or git fetch origin main) and name it as git does, "
             "e.g. origin/main",
         ) from None
@@ -111,30 +125,22 @@ def _policies_at(base: str, paths: list[str]) -> list[ast.Policy]:
         try:
             inside.append(Path(p).resolve().relative_to(top).as_posix())
         except ValueError:
-            raise UsageError(f"validate --base: {p} is outside the repository at {top}") from None
+            raise UsageError(f"{who} --base: {p} is outside the repository at {top}") from None
     at = commit.decode().strip()
-    names = _policy_files(_git("ls-tree", "-r", "-z", "-l", "--full-name", at, "--", *inside, cwd=top))
-    batch = _git("cat-file", "--batch", cwd=top, stdin="".join(f"{at}:{n}\n" for n in names).encode())
-    policies = []
-    for name, text in zip(names, _blobs(batch), strict=True):
-        if text is None:
-            continue
-        try:
-            policies += parse(text, str(top / name)).policies
-        except PolicyError:
-            continue
-    return policies
+    names = _policy_files(_git("ls-tree", "-r", "-z", "-l", "--full-name", at, "--", *inside, cwd=top, who=who))
+    batch = _git("cat-file", "--batch", cwd=top, who=who, stdin="".join(f"{at}:{n}\n" for n in names).encode())
+    return top, [(name, text) for name, text in zip(names, _blobs(batch), strict=True) if text is not None]
 
 
-def _repository(paths: list[str]) -> Path:
+def _repository(paths: list[str], who: str) -> Path:
     """The top of the git work tree the first policy path is in."""
     first = Path(paths[0]).resolve()
     folder = first if first.is_dir() else first.parent
     try:
-        return Path(_git("rev-parse", "--show-toplevel", cwd=folder).decode().strip())
+        return Path(_git("rev-parse", "--show-toplevel", cwd=folder, who=who).decode().strip())
     except (UsageError, OSError):
         raise UsageError(
-            f"validate --base: {paths[0]} is not in a git repository", "run it in a clone of the policies' repository"
+            f"{who} --base: {paths[0]} is not in a git repository", "run it in a clone of the policies' repository"
         ) from None
 
 

@@ -50,12 +50,18 @@ def test_the_ci_file_init_writes_is_valid_for_its_ci_system(tmp_path, ci, path, 
         workflow = yaml.safe_load((gov / path).read_text())
         job = workflow["jobs"]["policies"]
         assert workflow["permissions"] == {"contents": "read"} and job["timeout-minutes"] <= 30
-        upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
-        assert upload["with"]["path"] == "scenarios.xml" and upload["if"] == "always()"
+        uploads = {
+            s["with"]["name"]: s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact")
+        }
+        assert uploads["scenarios"]["with"]["path"] == "scenarios.xml" and uploads["scenarios"]["if"] == "always()"
+        assert uploads["counterexamples"]["with"]["path"] == "${{ runner.temp }}/counterexamples"
     else:
         job = yaml.safe_load((gov / path).read_text())["governance"]
         assert job["timeout"] and job["artifacts"]["reports"]["junit"] == "scenarios.xml"
         assert any("validate policies --base" in line for line in job["script"])
+        assert "pml-policy analyze policies" in job["script"] and any(
+            "pml-policy diff --base" in line for line in job["script"]
+        )
 
 
 # The conditions the workflow's steps use, as a runner evaluates them for a pull request without
@@ -73,6 +79,7 @@ def _pull_request(gov: Path) -> tuple[str, subprocess.CompletedProcess[str] | No
     steps = yaml.safe_load((gov / ".github/workflows/governance.yml").read_text())["jobs"]["policies"]["steps"]
     env = _env(GITHUB_EVENT_NAME="pull_request", GITHUB_BASE_REF="main", RUNNER_TEMP=str(gov.parent / "runner"))
     env["GITHUB_STEP_SUMMARY"] = str(gov.parent / "summary.md")
+    Path(env["RUNNER_TEMP"]).mkdir(exist_ok=True)  # a runner's temporary folder exists before any step
     for step in steps:
         if "run" not in step or step["run"].startswith("pip install") or not CONDITIONS[step.get("if", "always()")]:
             continue
@@ -99,6 +106,14 @@ def test_a_pull_request_that_edits_a_policy_without_a_bump_fails_the_workflow(tm
     gate.write_text(gate.read_text().replace('version "1.0.0"', 'version "1.1.0"'))
     run([*GIT, "commit", "-qam", "bump"], gov)
     assert _pull_request(gov) == ("", None)  # bumped: every step of the workflow passes
+    # ...and the job summary says what the raised floor decides differently, with a counterexample
+    # kept for the artifact: evidence that passed the old floor and fails the new one.
+    summary = (gov.parent / "summary.md").read_text()
+    assert (
+        "### Semantic diff" in summary and "promotion-gate/auc_floor" in summary and "(old: pass, new: fail)" in summary
+    )
+    example = gov.parent / "runner" / "counterexamples" / "promotion-gate.auc_floor"
+    assert (example / "metrics.json").is_file() and "pml-policy check" in (example / "README").read_text()
 
 
 @pytest.mark.slow
@@ -115,6 +130,11 @@ def test_pre_commit_runs_the_hooks_of_this_repository(tmp_path):
     reformatted = run([*pre_commit, "pml-policy-fmt", "--all-files"], gov, env)
     assert reformatted.returncode == 1 and "files were modified by this hook" in reformatted.stdout
     assert gate.read_text() == canonical
+    analyzed = run([*pre_commit, "pml-policy-analyze", "--all-files"], gov, env)
+    assert analyzed.returncode == 0 and "Passed" in analyzed.stdout, analyzed.stdout + analyzed.stderr
+    gate.write_text(canonical.replace(">= 0.80", ">= 0.80 and metrics.val_auc < 0.5"))
+    dead = run([*pre_commit, "pml-policy-analyze", "--all-files"], gov, env)
+    assert dead.returncode == 1 and "no subject can pass auc_floor" in dead.stdout, dead.stdout + dead.stderr
     gate.write_text("policy {")
     invalid = run([*pre_commit, "pml-policy-validate", "--all-files"], gov, env)
     assert invalid.returncode == 1 and "promotion.pml:1:" in invalid.stdout
