@@ -255,7 +255,7 @@ class Encoder:
             if container.aliases is not None and isinstance(node.left, ast.String):
                 cases.append((container.kind(LIST), boolean(container.aliases(node.left.value))))
             elif container.kind(LIST) is not FALSE or container.kind(REC) is not FALSE:
-                self.assumes.add(f"membership in {expr_text(node.right)}")
+                self.assumes.add(f"`in {expr_text(node.right)}`")
                 found = self.u.atom(f"{_key(node.left)} in {_key(node.right)}")
                 self.realize.append(z3.Not(z3.Or(container.kind(LIST), container.kind(REC))))
                 cases.append((z3.Or(container.kind(LIST), z3.And(container.kind(REC), item.kind(STR))), boolean(found)))
@@ -270,7 +270,7 @@ class Encoder:
         if language is not None and s.text is not None:
             found = z3.InRe(s.text, language)
         else:
-            self.assumes.add(f'matches "{node.pattern}" (outside the RE2 subset analysed)')
+            self.assumes.add(f'`matches "{node.pattern}"` (outside the RE2 subset analysed)')
             found = self.u.atom(f"{_key(node.operand)} matches {node.pattern!r}")
             self.realize.append(z3.Not(s.kind(STR)))
         return result(s.miss, s.terr, s.ok, [(s.kind(STR), boolean(found))])
@@ -315,7 +315,7 @@ class Encoder:
             return result(miss, terr, fine, cases)
         if name in ("lower", "upper", "round"):
             return self.approximated(name, node, args, miss, terr, fine)
-        return self.unknown(node, f"{name}() is not modelled", args)
+        return self.unknown(node, f"{name}()", args)
 
     def extreme(
         self, name: str, node: ast.Call, args: list[Sym], miss: z3.BoolRef, terr: z3.BoolRef, fine: z3.BoolRef
@@ -323,7 +323,7 @@ class Encoder:
         """min() / max() of numbers, or of one list literal of them; a type error otherwise."""
         literal = len(args) == 1 and args[0].items is not None
         if len(args) == 1 and not literal and args[0].kind(LIST) is not FALSE:
-            return self.unknown(node, f"{name}() of a list from the evidence is not modelled", args)
+            return self.unknown(node, f"{name}() of a list from the evidence", args)
         values = args[0].items if literal else args
         assert values is not None
         numbers = [v.num for v in values if v.num is not None]
@@ -339,7 +339,7 @@ class Encoder:
     ) -> Sym:
         """lower(), upper(), round(): any value of the right kind; a witness uses an argument the
         function leaves as it is (a lower-case string for lower(), a whole number for round())."""
-        self.assumes.add(f"{name}() is not modelled")
+        self.assumes.add(f"{name}()")
         a = args[0]
         if name == "round":
             out = z3.Real(f"{_key(node)}#value")

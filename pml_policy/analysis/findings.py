@@ -192,12 +192,10 @@ class _Rule:
 
 
 def _why_none(assumes: set[str], decided: list[Outcomes] | None) -> str:
-    if decided is None:
-        return (
-            "no subject decides it that way (proved)" if not assumes else "it depends on " + "; ".join(sorted(assumes))
-        )
     if assumes:
-        return "it depends on " + "; ".join(sorted(assumes))
+        return "it depends on what the analysis does not model: " + "; ".join(sorted(assumes))
+    if decided is None:
+        return "no subject decides it that way (proved)"
     return "the nearest evidence found is decided otherwise by the engine (a floating-point boundary)"
 
 

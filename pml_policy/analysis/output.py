@@ -35,7 +35,10 @@ def text(analysis: Analysis) -> str:
         for r in f.related:
             lines.append(f"  with {r.policy}/{r.rule} at {r.file}:{r.line}")
         if f.assumes:
-            lines.append("  assuming: " + "; ".join(one_line(a) for a in f.assumes))
+            lines.append(
+                "  assuming any value for what the analysis does not model: "
+                + "; ".join(one_line(a) for a in f.assumes)
+            )
         if f.witness:
             lines.append(f"  witness ({f.shows}):")
             lines += ["    " + line for line in f.witness.splitlines()]
@@ -139,7 +142,7 @@ def diff_text(d: SemanticDiff) -> str:
         verdicts = f" (old: {x.old}, new: {x.new})" if x.old or x.new else ""
         lines.append(f"  {one_line(where)}: {one_line(x.message)}{verdicts}")
         if x.assumes:
-            lines.append("    assuming: " + "; ".join(one_line(a) for a in x.assumes))
+            lines.append("    with what the analysis does not model: " + "; ".join(one_line(a) for a in x.assumes))
         if x.example:
             lines.append(f"    example: {x.example}  (its README: the `check` commands that decide it differently)")
         if x.witness and not x.example:
@@ -150,7 +153,7 @@ def diff_text(d: SemanticDiff) -> str:
     for rule in d.undecided:
         lines.append(f"  {one_line(rule)}: undecided within the time-out (raise --timeout)")
     if d.equivalent:
-        assuming = f", assuming {'; '.join(d.assumes)}" if d.assumes else ""
+        assuming = f" for any value of {'; '.join(d.assumes)}" if d.assumes else ""
         lines.append(
             f"equivalent: every subject gets the same outcome and the same per-rule verdicts (proved{assuming})"
         )

@@ -197,7 +197,7 @@ class _Run:
         difference.assumes = sorted(assumes or set())
         if w is None:
             difference.no_example = (
-                "no evidence found that the engine decides differently: " + "; ".join(sorted(assumes))
+                "it depends on what the analysis does not model: " + "; ".join(sorted(assumes))
                 if assumes
                 else "the nearest evidence found is decided alike by the engine (a floating-point boundary, or "
                 "what the analysis leaves unmodelled)"

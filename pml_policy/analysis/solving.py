@@ -17,12 +17,13 @@ from pml_policy.engine.loader import PolicySet
 from pml_policy.engine.waivers import WaiverIndex
 
 from .universe import Universe
-from .witnesses import Outcomes, Witness, confirm, variables, witness
+from .witnesses import Outcomes, Witness, confirm, realizable, variables, witness
 
 Answer = Literal["sat", "unsat", "unknown"]
 DEFAULT_TIMEOUT = 2.0  # seconds per query
 DEFAULT_BUDGET = 300.0  # seconds for a whole analysis: what is left undecided past it is reported so
 MEMORY_MB = 2048  # the solver's own ceiling
+ROBUST_SECONDS = 86400  # a witness that reads the time decides the same for a day after it was found
 
 
 class Solver:
@@ -109,17 +110,9 @@ class Solver:
         one), on which the engine's outcomes under each policy set satisfy `expect`; else (None,
         what the engine decided on the nearest one found) and nothing left written."""
         self._sync()
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        if not self._limit():
+        found = self._model(formulas, realize)
+        if found is None:
             return None, None
-        self.z3.push()
-        try:
-            self.z3.add(*formulas, *realize, self.u.now == int(now.timestamp()))
-            if self.z3.check() != z3.sat:
-                return None, None
-            found = witness(self.u, self.z3.model(), variables(formulas))
-        finally:
-            self.z3.pop()
         sets = [without_waivers(p) for p in policy_sets]
         if folder is None:
             with tempfile.TemporaryDirectory(prefix="pml-witness-") as tmp:
@@ -129,6 +122,28 @@ class Solver:
             if not expect(decided):
                 shutil.rmtree(folder, ignore_errors=True)
         return (found, decided) if expect(decided) else (None, decided)
+
+    def _model(self, formulas: Sequence[z3.BoolRef], realize: Sequence[z3.BoolRef]) -> Witness | None:
+        """A witness at the current time that still holds a day later where it reads the time
+        (`check` of the files runs after it was found: its timestamps must not sit on a boundary),
+        else one that holds now."""
+        now = int(dt.datetime.now(dt.UTC).timestamp())
+        later = [z3.substitute(f, (self.u.now, z3.RealVal(now + ROBUST_SECONDS))) for f in formulas]
+        used = variables(formulas)
+        strings = realizable(self.u, used)
+        for extra in ([*later, *strings], strings, later, []):  # the most faithful first
+            if not self._limit():
+                return None
+            self.z3.push()
+            try:
+                self.z3.add(*formulas, *extra, *realize, self.u.now == now)
+                if self.z3.check() == z3.sat:
+                    return witness(self.u, self.z3.model(), used)
+            except z3.Z3Exception:
+                return None
+            finally:
+                self.z3.pop()
+        return None
 
 
 def without_waivers(policies: PolicySet) -> PolicySet:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 import z3
 
+from . import regexes
 from .symbolic import BOOL, DUR, LIST, NUM, REC, STR, TIME
 from .universe import ABSENT, UNUSABLE, Slot, Universe
 
@@ -129,6 +130,32 @@ def witness(u: Universe, model: z3.ModelRef, used: set[str]) -> Witness:
     return Witness(subject, champion if has_champion else None, now)
 
 
+_DECIMAL = regexes.search(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$")  # values._DECIMAL
+_DIGITS = z3.Plus(z3.Range("0", "9"))
+_ISO_START = regexes.search("^[0-9]")  # fromisoformat reads nothing else
+
+
+def realizable(u: Universe, used: set[str]) -> list[z3.BoolRef]:
+    """What a string slot's text must be for the engine to read it as the solver did: a param not
+    read as a number is no decimal, a string not read as a timestamp starts with no digit; where the
+    text itself is written, a param read as a number is a whole number in digits (z3 converts those
+    only). Under-approximations, for witnesses only: proofs never use them."""
+    out = []
+    for slot in u.slots.values():
+        v = slot.vars
+        if STR not in v or str(slot.state) not in used:
+            continue
+        text = v[STR]
+        assert _DECIMAL is not None and _ISO_START is not None
+        if "number_ok" in v:
+            out.append(z3.Implies(z3.Not(v["number_ok"]), z3.Not(z3.InRe(text, _DECIMAL))))
+            if str(text) in used:
+                digits = z3.And(z3.InRe(text, _DIGITS), v["number"] == z3.ToReal(z3.StrToInt(text)))
+                out.append(z3.Implies(v["number_ok"], digits))
+        out.append(z3.Implies(z3.Not(v["time_ok"]), z3.Not(z3.InRe(text, _ISO_START))))
+    return out
+
+
 def _place(e: Evidence, path: tuple[str, ...], value: Any) -> None:
     root, rest = path[0], path[1:]
     if not rest:
@@ -166,11 +193,7 @@ def _value(model: z3.ModelRef, slot: Slot, used: set[str]) -> Any:
         number = _real(model, v[NUM])
         return int(number) if slot.path[-2:] == ("model", "version") else _float(number)
     if kind == STR:
-        if "number" in v and str(v["number"]) in used and z3.is_true(model.eval(v["number_ok"], model_completion=True)):
-            return _decimal(_real(model, v["number"]))
-        if str(v["time"]) in used and z3.is_true(model.eval(v["time_ok"], model_completion=True)):
-            return _iso(_real(model, v["time"]))
-        return model.eval(v[STR], model_completion=True).as_string()
+        return _text(model, v, used)
     if kind == BOOL:
         return z3.is_true(model.eval(v[BOOL], model_completion=True))
     if kind == TIME:
@@ -182,6 +205,26 @@ def _value(model: z3.ModelRef, slot: Slot, used: set[str]) -> Any:
         return [f"item {i + 1}" for i in range(min(length, 20))]
     assert kind == REC
     return {f"key{i + 1}": i + 1 for i in range(min(length, 20))}
+
+
+def _text(model: z3.ModelRef, v: dict[str, z3.ExprRef], used: set[str]) -> str:
+    """A string slot as written: the reading the query relies on (as a timestamp, as itself, as a
+    number), which `realizable` keeps consistent with the others."""
+
+    def holds(name: str) -> bool:
+        return z3.is_true(model.eval(v[name], model_completion=True))
+
+    def reads(*names: str) -> bool:
+        return any(name in v and str(v[name]) in used for name in names)
+
+    if reads("time") and holds("time_ok"):
+        return _iso(_real(model, v["time"]))
+    if not reads(STR):
+        if reads("number", "number_ok") and holds("number_ok"):
+            return _decimal(_real(model, v["number"]))
+        if reads("time_ok") and holds("time_ok"):
+            return _iso(_real(model, v["time"]))
+    return model.eval(v[STR], model_completion=True).as_string()
 
 
 def _real(model: z3.ModelRef, term: z3.ArithRef) -> Fraction:

@@ -108,11 +108,14 @@ def subjects(draw: st.DrawFn, prefix: str = "") -> Subject:
     )
 
 
-def write_policy(folder: Path, rules: list[tuple[str | None, str]], name: str = "generated") -> Path:
-    """A policy file of `(when, require)` rules, r0, r1, …"""
+def write_policy(
+    folder: Path, rules: list[tuple[str | None, str]], name: str = "generated", ids: list[str] | None = None
+) -> Path:
+    """A policy file of `(when, require)` rules, named by `ids` (default r0, r1, …)."""
+    ids = ids or [f"r{i}" for i in range(len(rules))]
     body = "".join(
-        f"  rule r{i} {{\n" + (f"    when {when}\n" if when else "") + f"    require {require}\n  }}\n"
-        for i, (when, require) in enumerate(rules)
+        f"  rule {rule_id} {{\n" + (f"    when {when}\n" if when else "") + f"    require {require}\n  }}\n"
+        for rule_id, (when, require) in zip(ids, rules, strict=True)
     )
     path = folder / f"{name}.pml"
     path.write_text(f'policy "{name}" version "1.0.0" {{\n{body}}}\n')

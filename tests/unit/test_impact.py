@@ -141,3 +141,18 @@ def test_the_worst_inputs_end_in_one_line(recorded, tmp_path, monkeypatch):
     assert missing.exit_code == 3 and "no audit log at" in missing.stderr
     for out in (invalid, since, missing):
         assert "Traceback" not in out.output
+
+
+def test_with_current_policies_the_semantic_diff_stands_beside_the_replay(recorded, tmp_path):
+    """The replay reaches the evidence recorded; the semantic diff every subject (pml-policy[analyze])."""
+    pytest.importorskip("z3", reason="pml-policy[analyze] is not installed")
+    proposed = _proposed(tmp_path, recorded, "0.855")
+    text = run_cli("impact", "-p", str(proposed), "--current", str(recorded)).stdout
+    replay, _, semantic = text.partition("semantic diff: ")
+    assert "1 of 3 versions would now fail: credit-scorer v9" in replay
+    assert "promotion-gate/auc_floor: its verdicts under OLD and NEW can differ (old: pass, new: fail)" in semantic
+    assert semantic.rstrip().endswith("not equivalent: 1 difference" + semantic.rstrip().rpartition("difference")[2])
+    body = json.loads(run_cli("impact", "-p", str(proposed), "--current", str(recorded), "--format", "json").stdout)
+    assert [(d["policy"], d["rule"]) for d in body["semantic"]["differences"]] == [("promotion-gate", "auc_floor")]
+    same = json.loads(run_cli("impact", "-p", str(recorded), "--current", str(recorded), "--format", "json").stdout)
+    assert same["semantic"]["equivalent"] is True
