@@ -45,8 +45,10 @@ def text(analysis: Analysis) -> str:
         elif f.no_witness:
             lines.append(f"  no witness: {f.no_witness}")
     errors, warnings = analysis.count("error"), analysis.count("warning")
+    policies, rules = analysis.policies, analysis.rules
     lines.append(
-        f"{analysis.policies} policies, {analysis.rules} rules analysed in {analysis.seconds:.2f} s: "
+        f"{policies} polic{'ies' if policies != 1 else 'y'}, {rules} rule{'s' if rules != 1 else ''} analysed"
+        f" in {analysis.seconds:.2f} s: "
         f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
         + (f", {analysis.unknown} undecided" if analysis.unknown else "")
     )
@@ -84,7 +86,7 @@ def sarif(analysis: Analysis) -> str:
 
 def _rule(kind: str) -> dict:
     title = KINDS[kind]
-    url = page("guide/language", "analysis")
+    url = page("language", "analysis-what-no-evidence-can-change")
     return {
         "id": f"pml-analyze/{kind}",
         "name": "".join(w.capitalize() for w in kind.split("_")),

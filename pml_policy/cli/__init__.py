@@ -97,6 +97,7 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
     First steps:
       pml-policy init governance && cd governance   # a repository from the starter pack
       pml-policy validate                           # are the policies (./policies) well formed?
+      pml-policy analyze                            # can every rule pass? can the policies pass together?
       pml-policy check examples/credit-pass -p policies/starter
       pml-policy check RUN_FOLDER --champion CHAMPION_FOLDER --format junit -o report.xml
       pml-policy audit list; pml-policy audit verify  # every decision is recorded, hash-chained

@@ -25,6 +25,7 @@ BENCHES = {
     "audit": ([], {f"{t} ({db})": 3 for db in STORES for t in ("appends", "verify")} | {"cold start": 2}),
     "report": ([], {"report": 2}),
     "impact": ([], {"impact": 1}),
+    "analyze": ([], {"analyze": 2}),
     "mlflow_reads": ([], {"12 versions on MLflow": 4}),
     "service": (["--mlflow", "--client", "wrk"], {"service (sqlite)": 3, "service (postgresql)": 3, "webhooks": 1}),
     "service-python-clients": (["--client", "python", "--stores", "sqlite"], {"service (sqlite)": 3}),

@@ -96,3 +96,15 @@ def test_junit_of_failures_errors_and_skips_validates_against_junit_10_xsd(tmp_p
     cases = [(case.get("classname"), case.get("name")) for case in ET.parse(out).getroot().iter("testcase")]
     assert len(cases) == len(set(cases)) == 30  # one identity per (subject, policy, rule)
     assert all(name.count("/") == 0 for _, name in cases)
+
+
+def test_sarif_of_an_analysis_passes_the_multitool_github_rules(tmp_path):
+    """`analyze --format sarif`: what code scanning shows on a policy file, related rules included."""
+    pytest.importorskip("z3", reason="pml-policy[analyze] is not installed")
+    out = tmp_path / "analysis.sarif"
+    corpus = ROOT / "tests" / "data" / "analysis"
+    run_cli("analyze", str(corpus / "conflict.pml"), str(corpus / "never_fails.pml"), "-f", "sarif", "-o", str(out))
+    assert _multitool_findings(out) == []
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["automationDetails"]["id"] == "pml-policy/analyze/"
+    assert {r["ruleId"] for r in run["results"]} >= {"pml-analyze/conflict", "pml-analyze/never_fails"}
