@@ -274,5 +274,6 @@ def _declarations(paths: Sequence[str | Path]) -> dict[tuple[str, str], object]:
 
 
 def _folder_name(policy: str, rule: str | None) -> str:
-    name = f"{policy}.{rule}" if rule else policy
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    """A file name for an example: the policy's name may hold anything (`/`, `..`)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{policy}.{rule}" if rule else policy)[:200]
+    return "_" + name if name.startswith(".") else name

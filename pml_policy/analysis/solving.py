@@ -13,6 +13,7 @@ from typing import Literal
 
 import z3
 
+from pml_policy.base.errors import EvidenceError, UsageError
 from pml_policy.engine.loader import PolicySet
 from pml_policy.engine.waivers import WaiverIndex
 
@@ -114,14 +115,23 @@ class Solver:
         if found is None:
             return None, None
         sets = [without_waivers(p) for p in policy_sets]
-        if folder is None:
-            with tempfile.TemporaryDirectory(prefix="pml-witness-") as tmp:
-                decided = confirm(found, sets, Path(tmp))
-        else:
-            decided = confirm(found, sets, folder, readme(found) if readme else None)
-            if not expect(decided):
+        try:
+            if folder is None:
+                with tempfile.TemporaryDirectory(prefix="pml-witness-") as tmp:
+                    decided = confirm(found, sets, Path(tmp))
+            else:
+                decided = confirm(found, sets, folder, readme(found) if readme else None)
+        except OSError as exc:  # the folder given cannot be written: nothing is left half-written
+            if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-        return (found, decided) if expect(decided) else (None, decided)
+            raise UsageError(f"cannot write the example {folder}: {exc.strerror or exc}") from None
+        except EvidenceError:
+            decided = None  # files the engine refuses: not evidence, so not a witness
+        if decided is None or not expect(decided):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            return None, decided
+        return found, decided
 
     def _model(self, formulas: Sequence[z3.BoolRef], realize: Sequence[z3.BoolRef]) -> Witness | None:
         """A witness at the current time that still holds a day later where it reads the time

@@ -29,7 +29,7 @@ def require_solver() -> None:
 def analyze(paths: Sequence[str], timeout: float, budget: float) -> Analysis:
     """Every finding for the policies under `paths` (analysis.findings.Analysis)."""
     require_solver()
-    from pml_policy.analysis.findings import analyze as run
+    from pml_policy.analysis.analyzing import analyze as run
 
     return run(paths, timeout, budget)
 
@@ -47,8 +47,8 @@ def semantic_diff(
     require_solver()
     from pml_policy.analysis.semantic import diff
 
-    if write_to is not None and write_to.exists() and (not write_to.is_dir() or any(write_to.iterdir())):
-        raise UsageError(f"--write-example {write_to}: not an empty folder", "name a new folder; nothing was written")
+    if write_to is not None:
+        _empty_folder(write_to)
     if base is None:
         assert old is not None
         return diff(old, new, write_to, timeout, budget=budget)
@@ -75,3 +75,13 @@ def _checked_out(base: str, paths: Sequence[str], keep_in: Path | None) -> Itera
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         yield str(folder)
+
+
+def _empty_folder(folder: Path) -> None:
+    """--write-example: a new or empty folder, made now (UsageError if it cannot be)."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UsageError(f"--write-example {folder}: not an empty folder", "name a new folder; nothing was written")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--write-example {folder}: cannot make it ({exc.strerror or exc})") from None

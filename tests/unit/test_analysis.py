@@ -35,6 +35,7 @@ EXPECTED = {
         ("conflict", "error", "credit-quality/auc_floor", 4),
         ("on_pass_unreachable", "warning", "credit-simplicity", 18),
     },
+    "conflict3.pml": {("conflict", "error", "floor/auc", 3)},  # each pair can pass: the three cannot
     "waivers.pml": {
         ("waiver_unreachable", "warning", "credit-gate/parity", 12),
         ("waiver_hard", "warning", "credit-gate/floor", 20),
@@ -150,3 +151,14 @@ def test_sarif_locates_each_finding_in_its_policy_file(tmp_path: Path) -> None:
     assert conflict["level"] == "error" and conflict["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
     assert conflict["relatedLocations"][0]["physicalLocation"]["region"]["startLine"] == 14
     assert "Witness" in conflict["message"]["text"]
+
+
+def test_what_the_solver_does_not_decide_in_time_is_reported_never_proved() -> None:
+    from pml_policy.analysis.analyzing import analyze
+    from pml_policy.analysis.semantic import diff
+
+    spent = analyze([CORPUS / "unsatisfiable.pml"], budget=0.0)  # no time at all: nothing decided
+    assert [(f.kind, f.severity) for f in spent.findings] == [("unknown", "note")] and spent.unknown > 0
+    assert spent.exit_code() == 0 and "raise --timeout or --budget" in spent.findings[0].message
+    same = diff([CORPUS / "redundant.pml"], [CORPUS / "redundant.pml"], budget=0.0)
+    assert not same.equivalent and same.undecided and same.exit_code == 1  # never "equivalent" unproved

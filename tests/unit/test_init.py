@@ -40,7 +40,11 @@ def test_init_writes_a_repository_whose_ci_runs_the_checks(tmp_path, ci):
     assert (gov / "features" / "eu-ai-act.feature").is_file() and (gov / "examples" / "credit-high-risk").is_dir()
     assert ".pml/" in (gov / ".gitignore").read_text() and "mlartifacts/" in (gov / ".gitignore").read_text()
     hooks = yaml.safe_load((gov / ".pre-commit-config.yaml").read_text())
-    assert {h["id"] for h in hooks["repos"][0]["hooks"]} == {"pml-policy-validate", "pml-policy-fmt"}
+    assert {h["id"] for h in hooks["repos"][0]["hooks"]} == {
+        "pml-policy-validate",
+        "pml-policy-analyze",
+        "pml-policy-fmt",
+    }
     if ci == "github":
         workflow = yaml.safe_load((gov / ".github/workflows/governance.yml").read_text())
         steps = " ".join(s.get("run", "") for s in workflow["jobs"]["policies"]["steps"])
