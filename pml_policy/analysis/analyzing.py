@@ -36,10 +36,12 @@ def analyze(paths: Sequence[str | Path], timeout: float = DEFAULT_TIMEOUT, budge
     found: list[Finding] = []
     for p in encoded:
         found += rule_findings(solver, p, policies)
-    found += set_findings.redundant(solver, encoded, found)
+    waivers = [(w, tree.path) for tree, _ in parsed for w in tree.waivers]
+    waived = {(w.target.policy, w.target.rule) for w, _ in waivers if w.target is not None}
+    found += set_findings.redundant(solver, encoded, found, waived)
     found += set_findings.conflicts(solver, encoded, policies)
     found += set_findings.on_pass(solver, encoded, found)
-    found += set_findings.waivers([(w, tree.path) for tree, _ in parsed for w in tree.waivers], policies)
+    found += set_findings.waivers(waivers, policies)
     if solver.timeouts:
         found.append(set_findings.undecided(solver.timeouts, encoded))
     return Analysis(

@@ -44,7 +44,7 @@ from .symbolic import (
     then,
     timestamp,
 )
-from .universe import VALUE, Universe
+from .universe import ABSENT, VALUE, Universe
 
 BLOCKING = ("hard", "soft")
 
@@ -225,6 +225,25 @@ class Encoder:
         self.realize += [c for c in realize if c not in self.realize]
         return self.fact_syms[name]
 
+    def key(self, node: ast.Expr) -> str:
+        """The text that names an unmodelled value: the expression with this policy's facts written
+        out, so that the same text means the same value in every policy and on both sides of a diff."""
+        return expr_text(self._expanded(node))
+
+    def _expanded(self, node: ast.Expr) -> ast.Expr:
+        if isinstance(node, ast.Path) and node.parts[0] in self.facts and len(node.parts) == 1:
+            return self._expanded(self.facts[node.parts[0]].expr)
+        if isinstance(node, ast.Path) and node.parts[0] in self.facts:  # a field of a fact
+            fact = ast.Call(name="fact", args=[self._expanded(self.facts[node.parts[0]].expr)])
+            return node.model_copy(update={"parts": [expr_text(fact), *node.parts[1:]]})
+        updates: dict[str, object] = {}
+        for name, value in node:
+            if isinstance(value, ast.Node):
+                updates[name] = self._expanded(value)  # type: ignore[arg-type]
+            elif isinstance(value, list) and value and isinstance(value[0], ast.Node):
+                updates[name] = [self._expanded(v) for v in value]
+        return node.model_copy(update=updates) if updates else node
+
     def artifact(self, path: str) -> Sym:
         present = self.u.atom(f'artifact "{path}"')
         return Sym(miss=z3.Not(present), kinds={REC: TRUE})
@@ -233,7 +252,7 @@ class Encoder:
         """An unmodelled value, after its arguments (whose errors come first). A witness must not
         depend on it: its arguments fail there, so the engine never computes it."""
         self.assumes.add(why)
-        own = self.u.unknown(_key(node))
+        own = self.u.unknown(self.key(node))
         miss, terr = sequence([*(args or []), own])
         self.realize.append(z3.Or([a.err for a in args]) if args else FALSE)
         return Sym(**{**own.__dict__, "miss": miss, "terr": terr})
@@ -256,7 +275,7 @@ class Encoder:
                 cases.append((container.kind(LIST), boolean(container.aliases(node.left.value))))
             elif container.kind(LIST) is not FALSE or container.kind(REC) is not FALSE:
                 self.assumes.add(f"`in {expr_text(node.right)}`")
-                found = self.u.atom(f"{_key(node.left)} in {_key(node.right)}")
+                found = self.u.atom(f"{self.key(node.left)} in {self.key(node.right)}")
                 self.realize.append(z3.Not(z3.Or(container.kind(LIST), container.kind(REC))))
                 cases.append((z3.Or(container.kind(LIST), z3.And(container.kind(REC), item.kind(STR))), boolean(found)))
         out = result(miss, terr, fine, cases)
@@ -271,7 +290,7 @@ class Encoder:
             found = z3.InRe(s.text, language)
         else:
             self.assumes.add(f'`matches "{node.pattern}"` (outside the RE2 subset analysed)')
-            found = self.u.atom(f"{_key(node.operand)} matches {node.pattern!r}")
+            found = self.u.atom(f"{self.key(node.operand)} matches {node.pattern!r}")
             self.realize.append(z3.Not(s.kind(STR)))
         return result(s.miss, s.terr, s.ok, [(s.kind(STR), boolean(found))])
 
@@ -280,7 +299,7 @@ class Encoder:
         r = self.expr(node.right)
         members = [self.u.read(("metrics", m)) for m in self.u.metrics.get(node.glob, [])]
         slots = [self.u.slot(("metrics", m)) for m in self.u.metrics.get(node.glob, [])]
-        hits = [s.state != 0 for s in slots]
+        hits = [s.state != ABSENT for s in slots]
         unusable = z3.Or([z3.And(h, s.state != VALUE) for h, s in zip(hits, slots)]) if slots else FALSE
         none = z3.Not(z3.Or(hits)) if hits else TRUE
         r_is_number = r.kind(NUM)
@@ -342,22 +361,18 @@ class Encoder:
         self.assumes.add(f"{name}()")
         a = args[0]
         if name == "round":
-            out = z3.Real(f"{_key(node)}#value")
+            out = z3.Real(f"{self.key(node)}#value")
             if a.num is None:
                 return result(miss, terr, fine, [])
             self.realize.append(z3.Implies(a.kind(NUM), z3.And(out == a.num, z3.IsInt(a.num))))
             return result(miss, terr, fine, [(a.kind(NUM), number(out))])
-        text = z3.String(f"{_key(node)}#value")
+        text = z3.String(f"{self.key(node)}#value")
         if a.text is None:
             return result(miss, terr, fine, [])
         leaves = z3.Range("A", "Z") if name == "lower" else z3.Range("a", "z")
         unchanged = z3.Star(z3.Intersect(z3.AllChar(z3.ReSort(z3.StringSort())), z3.Complement(leaves)))
         self.realize.append(z3.Implies(a.kind(STR), z3.And(text == a.text, z3.InRe(a.text, unchanged))))
         return result(miss, terr, fine, [(a.kind(STR), string(text))])
-
-
-def _key(node: ast.Expr) -> str:
-    return expr_text(node)
 
 
 def encode_policy(universe: Universe, policy: ast.Policy, source: str) -> PolicySym:

@@ -24,14 +24,19 @@ def _flagged(found: list[Finding]) -> set[tuple[str, str | None]]:
     return {(f.place.policy, f.place.rule) for f in found}
 
 
-def redundant(solver: Solver, encoded: list[PolicySym], found: list[Finding]) -> list[Finding]:
-    """R1 adds nothing where, whenever it would block, a rule at least as strong blocks too."""
+def redundant(
+    solver: Solver, encoded: list[PolicySym], found: list[Finding], waived: set[tuple[str, str]]
+) -> list[Finding]:
+    """R1 adds nothing where, whenever it would block, a rule at least as strong blocks too (and no
+    waiver can lift that rule where it does not lift R1: a waived rule implies nothing)."""
     flagged = _flagged(found)
     rules = [(p, r, variables([r.blocks])) for p in encoded for r in p.rules if (p.name, r.id) not in flagged]
     out: list[Finding] = []
     done: set[tuple[str, str]] = set()
     for (p1, r1, v1), (p2, r2, v2) in itertools.permutations(rules, 2):
         if _STRENGTH[r2.level] < _STRENGTH[r1.level] or not (v1 & v2) or (p1.name, r1.id) in done:
+            continue
+        if r2.level != "hard" and (p2.name, r2.id) in waived:
             continue
         if isinstance(r1.rule.require.expr, ast.Approval) or isinstance(r2.rule.require.expr, ast.Approval):  # type: ignore[union-attr]
             continue

@@ -162,3 +162,21 @@ def test_what_the_solver_does_not_decide_in_time_is_reported_never_proved() -> N
     assert spent.exit_code() == 0 and "raise --timeout or --budget" in spent.findings[0].message
     same = diff([CORPUS / "redundant.pml"], [CORPUS / "redundant.pml"], budget=0.0)
     assert not same.equivalent and same.undecided and same.exit_code == 1  # never "equivalent" unproved
+
+
+def test_a_rule_implied_by_a_waivable_rule_that_a_waiver_lifts_is_not_redundant(tmp_path: Path) -> None:
+    policy = tmp_path / "p.pml"
+    rules = (
+        'policy "p" version "1.0.0" {\n'
+        "  rule strict { enforce soft require metrics.auc >= 0.9 }\n"
+        "  rule loose { enforce soft require metrics.auc >= 0.8 }\n"
+        "}\n"
+    )
+    policy.write_text(rules)
+    assert [f["place"]["rule"] for f in _analyze(str(policy))[1]["findings"]] == ["loose"]
+    waiver = (
+        'waiver "W" { policy "p" rule strict model "*" version "*"'
+        ' reason "r" approved by "a@b.c" expires 2030-01-01 }\n'
+    )
+    policy.write_text(rules + waiver)  # where strict is waived, loose is all that is left
+    assert _analyze(str(policy))[1]["findings"] == []
