@@ -179,7 +179,11 @@ class Encoder:
                 return arith(node.op, l, numeric(self.expr(node.right), is_param(node.right)))
             case ast.Binary():
                 l, r = self.expr(node.left), self.expr(node.right)
-                return compare(node.op, l, r, is_param(node.left), is_param(node.right))
+                lists = None
+                if node.op in ("==", "!=") and l.kind(LIST) is not FALSE and r.kind(LIST) is not FALSE:
+                    self.assumes.add(f"`{expr_text(node)}` (lists compared)")
+                    lists = self.u.atom(f"{self.key(node.left)} == {self.key(node.right)}")
+                return compare(node.op, l, r, is_param(node.left), is_param(node.right), lists)
             case ast.Matches():
                 return self.matches(node)
             case ast.Quantifier():
@@ -318,7 +322,10 @@ class Encoder:
         name = node.name
         if name == "age":
             t = as_time(args[0])
-            return result(miss, terr, fine, [(t[0], duration(self.u.now - t[1]))] if t else [])
+            if t is None:
+                return result(miss, terr, fine, [])
+            read, seconds, unreadable = t
+            return result(miss, z3.Or(terr, z3.And(fine, unreadable)), fine, [(read, duration(self.u.now - seconds))])
         if name == "abs":
             n = args[0].num
             return result(miss, terr, fine, [(args[0].kind(NUM), number(z3.If(n < 0, -n, n)))] if n is not None else [])

@@ -151,8 +151,11 @@ def _day(s: Sym) -> z3.ArithRef:
     return z3.ToInt(s.time / DAY)
 
 
-def compare(op: str, l: Sym, r: Sym, lparam: bool = False, rparam: bool = False) -> Sym:
-    """`== != < <= > >=` as values.compare (params read as numbers beside a number)."""
+def compare(
+    op: str, l: Sym, r: Sym, lparam: bool = False, rparam: bool = False, lists_equal: z3.BoolRef | None = None
+) -> Sym:
+    """`== != < <= > >=` as values.compare (params read as numbers beside a number); two lists
+    compared with `==`/`!=` are `lists_equal` (unmodelled) unless one is `[]`."""
     miss, terr = then(l, r)
     fine = z3.And(l.ok, r.ok)
     cmp = _CMP[op]
@@ -184,7 +187,7 @@ def compare(op: str, l: Sym, r: Sym, lparam: bool = False, rparam: bool = False)
     if op in ("==", "!=") and l.flag is not None and r.flag is not None:
         cases.append((z3.And(l.kind(BOOL), r.kind(BOOL)), cmp(l.flag, r.flag)))
     if op in ("==", "!="):
-        cases += _list_equality(op, l, r)
+        cases += _list_equality(op, l, r, lists_equal)
     value = _select(cases) if cases else FALSE
     covered = z3.Or([c for c, _ in cases]) if cases else FALSE
     terr = z3.Or(terr, z3.And(fine, z3.Or(extra_terr, z3.Not(covered))))
@@ -203,22 +206,28 @@ def _text_cmp(op: str, a: z3.SeqRef, b: z3.SeqRef) -> z3.BoolRef:
     return z3.Or(b < a, a == b)
 
 
-def _list_equality(op: str, l: Sym, r: Sym) -> list[tuple[z3.BoolRef, z3.BoolRef]]:
-    """A list compared with `[]` is its length; other list equalities are left to the opaque value."""
+def _list_equality(op: str, l: Sym, r: Sym, lists_equal: z3.BoolRef | None) -> list[tuple[z3.BoolRef, z3.BoolRef]]:
+    """A list compared with `[]` is its length; other lists are equal as `lists_equal` says."""
     for a, b in ((l, r), (r, l)):
         if b.items is not None and not b.items and a.length is not None:
             empty = a.length == 0
             return [(a.kind(LIST), empty if op == "==" else z3.Not(empty))]
-    return []
+    if lists_equal is None:
+        return []
+    return [(z3.And(l.kind(LIST), r.kind(LIST)), lists_equal if op == "==" else z3.Not(lists_equal))]
 
 
 def equal_in(item: Sym, member: Sym) -> z3.BoolRef:
-    """Python's `==` as `in` uses it: values of different kinds are simply unequal."""
+    """Python's `==` as `in` uses it: values of different kinds are unequal, but for a boolean
+    beside a number (True == 1)."""
     parts = []
     for kind, attr in ((NUM, "num"), (STR, "text"), (BOOL, "flag"), (TIME, "time"), (DUR, "dur")):
         a, b = getattr(item, attr), getattr(member, attr)
         if a is not None and b is not None:
             parts.append(z3.And(item.kind(kind), member.kind(kind), a == b))
+    for x, y in ((item, member), (member, item)):
+        if x.flag is not None and y.num is not None:
+            parts.append(z3.And(x.kind(BOOL), y.kind(NUM), z3.If(x.flag, 1, 0) == y.num))
     return z3.Or(parts) if parts else FALSE
 
 
@@ -243,7 +252,9 @@ def arith(op: str, l: Sym, r: Sym) -> Sym:
         if op == "/":
             zero = z3.And(both, r.num == 0)
         cases.append((both, number(_apply(op, l.num, r.num))))
-    lt, rt = _as_time(l), _as_time(r)
+    # values.time_arith: a string is read as a timestamp beside one (the left one beside a duration too)
+    lt, rt = _as_time(l, z3.Or(r.kind(TIME), r.kind(DUR))), _as_time(r, l.kind(TIME))
+    unreadable = z3.Or([t[2] for t in (lt, rt) if t] or [FALSE])
     if op == "-" and lt and rt:
         cases.append((z3.And(lt[0], rt[0]), duration(lt[1] - rt[1])))
     if op in "+-" and lt and r.dur is not None:
@@ -264,24 +275,26 @@ def arith(op: str, l: Sym, r: Sym) -> Sym:
         cases.append((both, duration(_apply(op, l.dur, r.num))))
     if op == "*" and l.num is not None and r.dur is not None:
         cases.append((z3.And(l.kind(NUM), r.kind(DUR)), duration(l.num * r.dur)))
-    out = result(miss, terr, fine, [(z3.And(c, z3.Not(zero)), s) for c, s in cases])
-    out.terr = z3.Or(out.terr, z3.And(fine, zero))
+    bad = z3.Or(zero, unreadable)
+    out = result(miss, terr, fine, [(z3.And(c, z3.Not(bad)), s) for c, s in cases])
+    out.terr = z3.Or(out.terr, z3.And(fine, bad))
     return out
 
 
-def _as_time(s: Sym) -> tuple[z3.BoolRef, z3.ArithRef] | None:
-    """A timestamp, or an ISO 8601 string read as one (which the time operators accept)."""
-    if s.time is not None and s.as_time is not None:
-        parses, t = s.as_time
-        return z3.Or(s.kind(TIME), z3.And(s.kind(STR), parses)), z3.If(s.kind(TIME), s.time, t)
-    if s.time is not None:
-        return s.kind(TIME), s.time
-    if s.as_time is not None:
-        return z3.And(s.kind(STR), s.as_time[0]), s.as_time[1]
-    return None
+def _as_time(s: Sym, read: z3.BoolRef = TRUE) -> tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef] | None:
+    """A timestamp, or where `read` holds an ISO 8601 string read as one: (it is one, its seconds,
+    it is a string that does not read as one: a type error)."""
+    if s.as_time is None:
+        return (s.kind(TIME), s.time, FALSE) if s.time is not None else None
+    parses, t = s.as_time
+    text = z3.And(s.kind(STR), read)
+    if s.time is None:
+        return z3.And(text, parses), t, z3.And(text, z3.Not(parses))
+    return z3.Or(s.kind(TIME), z3.And(text, parses)), z3.If(s.kind(TIME), s.time, t), z3.And(text, z3.Not(parses))
 
 
-def as_time(s: Sym) -> tuple[z3.BoolRef, z3.ArithRef] | None:
+def as_time(s: Sym) -> tuple[z3.BoolRef, z3.ArithRef, z3.BoolRef] | None:
+    """What `age()` reads: a timestamp, or any string as one."""
     return _as_time(s)
 
 

@@ -72,6 +72,11 @@ def _tests(v: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
                 "tags.t < 2026-11-21",
                 "age(tags.t) > 2w",
                 'lower(tags.t) == "x"',
+                "(tags.t - run.start_time) > 1d",
+                "(tags.t - tags.t) >= 0s",
+                "(tags.t + 1d) > now",
+                "(1d + tags.t) > now",
+                'model.name == "x" or [1] == [1]',
             ]
         ),
     )
