@@ -290,7 +290,9 @@ class Encoder:
     def matches(self, node: ast.Matches) -> Sym:
         s = self.expr(node.operand)
         language = regexes.search(node.pattern)
-        if language is not None and s.text is not None:
+        if s.text is None:  # never a string: always a type error
+            return result(s.miss, s.terr, s.ok, [])
+        if language is not None:
             found = z3.InRe(s.text, language)
         else:
             self.assumes.add(f'`matches "{node.pattern}"` (outside the RE2 subset analysed)')

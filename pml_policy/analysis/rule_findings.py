@@ -47,7 +47,12 @@ def rule_findings(solver: Solver, p: PolicySym, policies: PolicySet) -> list[Fin
     return out
 
 
-_SHOWS = {"fail": "the rule fails", "pass": "the rule passes", "skip": "the rule is skipped"}
+_SHOWS = {
+    "fail": "the rule fails",
+    "pass": "the rule passes",
+    "skip": "the rule is skipped",
+    "error": "the rule errors",
+}
 
 
 class _Rule:
@@ -66,6 +71,12 @@ class _Rule:
         w, decided = self.solver.witness(
             shown, r.realize, [self.policies], lambda got: got[0].get((p.name, r.id)) == expected
         )
+        if w is None and decided is None and outcome == "fail":  # it cannot even fail: show how it errors
+            outcome = expected = "error"
+            shown = [*shown[:-1], r.errored]
+            w, decided = self.solver.witness(
+                shown, r.realize, [self.policies], lambda got: got[0].get((p.name, r.id)) == "error"
+            )
         return Finding(
             kind=kind,
             severity=severity,
