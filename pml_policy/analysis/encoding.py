@@ -180,7 +180,8 @@ class Encoder:
             case ast.Binary():
                 l, r = self.expr(node.left), self.expr(node.right)
                 lists = None
-                if node.op in ("==", "!=") and l.kind(LIST) is not FALSE and r.kind(LIST) is not FALSE:
+                empty = (l.items is not None and not l.items) or (r.items is not None and not r.items)
+                if node.op in ("==", "!=") and l.kind(LIST) is not FALSE and r.kind(LIST) is not FALSE and not empty:
                     self.assumes.add(f"`{expr_text(node)}` (lists compared)")
                     lists = self.u.atom(f"{self.key(node.left)} == {self.key(node.right)}")
                 return compare(node.op, l, r, is_param(node.left), is_param(node.right), lists)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
-from pml_policy import __version__
 from pml_policy.base.escaping import one_line
-from pml_policy.base.links import HOME, page
-from pml_policy.outputs.sarif import SCHEMA, Locator
+from pml_policy.base.links import page
+from pml_policy.outputs.sarif import Locator, log
 
 from .findings import Analysis, Finding
 from .semantic import SemanticDiff
@@ -66,22 +63,7 @@ def sarif(analysis: Analysis) -> str:
     kinds = sorted({f.kind for f in analysis.findings})
     rules = [_rule(k) for k in kinds]
     results = [_result(f, kinds.index(f.kind), locator) for f in analysis.findings]
-    run = {
-        "tool": {
-            "driver": {
-                "name": "pml-policy",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "informationUri": HOME,
-                "rules": rules,
-            }
-        },
-        "automationDetails": {"id": CATEGORY},
-        "originalUriBaseIds": locator.bases(),
-        "columnKind": "unicodeCodePoints",
-        "results": results,
-    }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False) + "\n"
+    return log(rules, results, CATEGORY, locator)
 
 
 def _rule(kind: str) -> dict:

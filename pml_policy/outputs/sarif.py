@@ -129,6 +129,13 @@ def render(decisions: list[Decision], options: Options) -> str:
                         },
                     }
                 )
+    # GitHub keeps one analysis per category (the id up to its last slash): a re-run replaces it.
+    category = f"{CATEGORY}{decisions[0].time:%Y%m%dT%H%M%SZ}" if decisions else CATEGORY
+    return log(list(rules.values()), results, category, locator)
+
+
+def log(rules: list[dict], results: list[dict], automation_id: str, locator: Locator) -> str:
+    """A SARIF 2.1.0 log of one run of pml-policy (check, analyze): its rules, results and bases."""
     run = {
         "tool": {
             "driver": {
@@ -136,11 +143,10 @@ def render(decisions: list[Decision], options: Options) -> str:
                 "version": __version__,
                 "semanticVersion": __version__,
                 "informationUri": HOME,
-                "rules": list(rules.values()),
+                "rules": rules,
             }
         },
-        # GitHub keeps one analysis per category (the id up to its last slash): a re-run replaces it.
-        "automationDetails": {"id": f"{CATEGORY}{decisions[0].time:%Y%m%dT%H%M%SZ}" if decisions else CATEGORY},
+        "automationDetails": {"id": automation_id},
         "originalUriBaseIds": locator.bases(),
         "columnKind": "unicodeCodePoints",
         "results": results,
