@@ -131,8 +131,9 @@ def test_what_is_not_modelled_takes_any_value_and_a_finding_on_it_says_so(tmp_pa
     code, analysis = _analyze(str(policy))
     assert code == 1 and [(f["kind"], f["place"]["rule"]) for f in analysis["findings"]] == [("unsatisfiable", "drift")]
     drift = analysis["findings"][0]
-    assert drift["assumes"] == ["drifted()"] and drift["witness"] is None
-    assert drift["no_witness"] == "it depends on what the analysis does not model: drifted()"
+    assert drift["assumes"] == ["drifted()"]
+    # no evidence can make drifted() fail it (its value is not modelled): the witness shows it erroring
+    assert drift["shows"] == "the rule errors: p/drift is error" and "monitoring" in drift["witness"]
 
 
 def test_validate_analyze_runs_the_analysis_after_the_checks() -> None:
