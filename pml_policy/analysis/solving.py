@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import shutil
 import tempfile
 import time
@@ -165,8 +166,8 @@ _COMBINATIONS = 400  # subsets tried in search of a smaller core
 
 
 def _smallest(core: list[str], names: list[str], unsat: Callable[[list[str]], bool]) -> list[str]:
-    import itertools
-
+    """A set of `names` smaller than `core` that is also unsatisfiable, the smallest first; `core`
+    when there is none among the first _COMBINATIONS tried."""
     tried = 0
     for size in range(1, len(core)):
         for subset in itertools.combinations(names, size):

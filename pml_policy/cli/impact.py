@@ -39,7 +39,8 @@ Exit codes:
     type=click.Path(exists=True),
     metavar="PATH",
     help="Compare with these policies (e.g. the main branch's, checked out aside) on the same evidence, "
-    "instead of with what was recorded; repeatable.",
+    "instead of with what was recorded; repeatable. With pml-policy[analyze], the semantic diff of the two "
+    "sets (every subject, not only those recorded) is printed beside the replay.",
 )
 @click.option(
     "--since",
