@@ -120,7 +120,7 @@ def witness(u: Universe, model: z3.ModelRef, used: set[str]) -> Witness:
         target, rest = (champion, path[1:]) if path[0] == "champion" else (subject, path)
         _place(target, rest, value)
     for name, atom in u.atoms.items():
-        if not z3.is_true(model.eval(atom, model_completion=True)):
+        if str(atom) not in used or not z3.is_true(model.eval(atom, model_completion=True)):
             continue
         if name.startswith("alias:"):
             subject.manifest.setdefault("model", {}).setdefault("aliases", []).append(name.removeprefix("alias:"))
@@ -180,7 +180,9 @@ def _place(e: Evidence, path: tuple[str, ...], value: Any) -> None:
             mapping = {}
             setattr(e, root, mapping)
         for key in rest[:-1]:
-            mapping = mapping.setdefault(key, {})
+            if not isinstance(mapping.get(key), dict):
+                mapping[key] = {}  # a value read both whole and by its fields: the engine decides which holds
+            mapping = mapping[key]
         mapping[rest[-1]] = value
 
 
