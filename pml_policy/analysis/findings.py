@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from pml_policy.engine import ast
 from pml_policy.engine.formatter import expr_text
 
-from .encoding import PolicySym
+from .outcomes import PolicySym
 from .witnesses import Outcomes
 
 Severity = Literal["error", "warning", "note"]

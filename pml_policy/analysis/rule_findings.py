@@ -8,8 +8,9 @@ import z3
 from pml_policy.engine import ast
 from pml_policy.engine.loader import PolicySet
 
-from .encoding import BLOCKING, PolicySym, RuleSym, scope
+from .encoding import scope
 from .findings import Finding, Kind, Severity, place, scope_of, text, why_none
+from .outcomes import BLOCKING, PolicySym, RuleSym
 from .solving import Solver
 
 

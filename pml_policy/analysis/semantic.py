@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from pml_policy.engine import ast
 from pml_policy.engine.loader import PolicySet, load, parse_and_check, policy_files
 
-from .encoding import PolicySym, RuleSym, encode_policy
+from .encoding import encode_policy
+from .outcomes import PolicySym, RuleSym
 from .solving import DEFAULT_BUDGET, DEFAULT_TIMEOUT, Solver
 from .universe import Universe
 from .witnesses import Outcomes, Witness

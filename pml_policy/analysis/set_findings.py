@@ -12,8 +12,8 @@ from pml_policy.engine import ast
 from pml_policy.engine.loader import PolicySet
 
 from . import regexes
-from .encoding import BLOCKING, PolicySym
 from .findings import Finding, Place, place, why_none
+from .outcomes import BLOCKING, PolicySym
 from .solving import Solver
 from .witnesses import variables
 
