@@ -193,7 +193,7 @@ class _Run:
             [self.old, self.new],
             expect,
             folder,
-            self.readme(difference, folder),  # type: ignore[arg-type]
+            self.readme(difference, folder),
         )
         difference.assumes = sorted(assumes or set())
         if w is None:
@@ -219,7 +219,7 @@ class _Run:
                 difference.check = w.args(folder)
         self.differences.append(difference)
 
-    def readme(self, difference: Difference, folder: Path | None) -> object:
+    def readme(self, difference: Difference, folder: Path | None) -> Callable[[Witness], str] | None:
         """The README line of an example: the two `check` commands that decide it differently."""
         if folder is None:
             return None

@@ -43,7 +43,7 @@ def redundant(
         if solver.ask(p1.applies, r1.blocks, z3.Not(z3.And(p2.applies, r2.blocks))) != "unsat":
             continue
         if (p2.name, r2.id) in done:
-            continue  # two rules that imply each other: the second one written is reported
+            continue  # two rules that imply each other: the first written is reported, implied by the other
         done.add((p1.name, r1.id))
         out.append(
             Finding(
