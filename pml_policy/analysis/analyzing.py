@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pml_policy.engine.loader import load, parse_and_check, policy_files
+from pml_policy.engine.loader import load_with_trees
 
 from . import set_findings
 from .encoding import encode_policy
@@ -28,15 +28,14 @@ from .universe import Universe
 def analyze(paths: Sequence[str | Path], timeout: float = DEFAULT_TIMEOUT, budget: float = DEFAULT_BUDGET) -> Analysis:
     """Every finding for the policy files under `paths` (PolicyError/UsageError on bad input)."""
     started = time.perf_counter()
-    policies = load(paths)  # every parse and check error first, as `validate` reports them
-    parsed, _ = parse_and_check(policy_files(paths))
+    policies, trees = load_with_trees(paths)  # every parse and check error first, as `validate` reports them
     u = Universe([p.tree for p in policies.policies if p.tree is not None])
     encoded = [encode_policy(u, p.tree, p.source) for p in policies.policies if p.tree is not None]
     solver = Solver(u, timeout, budget)
     found: list[Finding] = []
     for p in encoded:
         found += rule_findings(solver, p, policies)
-    waivers = [(w, tree.path) for tree, _ in parsed for w in tree.waivers]
+    waivers = [(w, tree.path) for tree in trees for w in tree.waivers]
     waived = {(w.target.policy, w.target.rule) for w, _ in waivers if w.target is not None}
     found += set_findings.redundant(solver, encoded, found, waived)
     found += set_findings.conflicts(solver, encoded, policies)

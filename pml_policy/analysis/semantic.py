@@ -21,7 +21,7 @@ import z3
 from pydantic import BaseModel, Field
 
 from pml_policy.engine import ast
-from pml_policy.engine.loader import PolicySet, load, parse_and_check, policy_files
+from pml_policy.engine.loader import PolicySet, load_with_trees
 
 from .encoding import encode_policy
 from .outcomes import PolicySym, RuleSym
@@ -74,7 +74,7 @@ def diff(
     budget: float = DEFAULT_BUDGET,
 ) -> SemanticDiff:
     started = time.perf_counter()
-    old, new = load(old_paths), load(new_paths)
+    (old, old_trees), (new, new_trees) = load_with_trees(old_paths), load_with_trees(new_paths)
     u = Universe([p.tree for s in (old, new) for p in s.policies if p.tree is not None])
     olds = {p.name: encode_policy(u, p.tree, p.source) for p in old.policies if p.tree is not None}
     news = {p.name: encode_policy(u, p.tree, p.source) for p in new.policies if p.tree is not None}
@@ -82,7 +82,7 @@ def diff(
     run = _Run(Solver(u, timeout, budget), old, new, write_to, (old_label, new_label))
     for name in sorted(olds.keys() | news.keys()):
         run.policy(name, olds.get(name), news.get(name))
-    run.declarations(old_paths, new_paths)
+    run.declarations(old_trees, new_trees)
     equivalent = not run.differences and not run.undecided
     assumes = sorted({a for p in [*olds.values(), *news.values()] for a in p.assumes}) if equivalent else []
     return SemanticDiff(
@@ -234,9 +234,9 @@ class _Run:
 
         return line
 
-    def declarations(self, old_paths: Sequence[str | Path], new_paths: Sequence[str | Path]) -> None:
+    def declarations(self, old: list[ast.PolicyFile], new: list[ast.PolicyFile]) -> None:
         """Waivers and roles, compared as written."""
-        before, after = _declarations(old_paths), _declarations(new_paths)
+        before, after = _declarations(old), _declarations(new)
         for key in sorted(before.keys() | after.keys()):
             if before.get(key) != after.get(key):
                 kind, name = key
@@ -263,10 +263,9 @@ def _written(node: ast.Node | None) -> object:
     return node.model_dump() if node is not None else None
 
 
-def _declarations(paths: Sequence[str | Path]) -> dict[tuple[str, str], object]:
-    parsed, _ = parse_and_check(policy_files(paths))
+def _declarations(trees: list[ast.PolicyFile]) -> dict[tuple[str, str], object]:
     found: dict[tuple[str, str], object] = {}
-    for tree, _ in parsed:
+    for tree in trees:
         for w in tree.waivers:
             found[("waiver", w.id)] = w.model_dump()
         for r in tree.roles:

@@ -122,6 +122,12 @@ def _parse_and_check_file(text: str, path: str) -> tuple[ast.PolicyFile, list[Di
 
 def load(paths: Sequence[str | Path]) -> PolicySet:
     """Parse, check and compile; raise PolicyError with every error found, or UsageError."""
+    return load_with_trees(paths)[0]
+
+
+def load_with_trees(paths: Sequence[str | Path]) -> tuple[PolicySet, list[ast.PolicyFile]]:
+    """`load`, and the checked trees it compiled (with the waivers' and roles' locations): for the
+    tools that read the declarations as written, without parsing the files again."""
     files = policy_files(paths)
     if not files:
         raise UsageError(
@@ -141,4 +147,5 @@ def load(paths: Sequence[str | Path]) -> PolicySet:
         waivers.extend(from_ast(w, tree.path) for w in tree.waivers)
         roles.update((r.name, list(r.members.emails if r.members else [])) for r in tree.roles)
         keys.update((r.name, {identity(e): k for e, k in r.members.keys.items()}) for r in tree.roles if r.members)
-    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files], roles, keys)
+    trees = [tree for tree, _ in parsed]
+    return PolicySet(policies, WaiverIndex(waivers), [str(f) for f in files], roles, keys), trees
