@@ -62,18 +62,26 @@ def redundant(
 
 def conflicts(solver: Solver, encoded: list[PolicySym], policies: PolicySet) -> list[Finding]:
     """Policies that apply to one model and cannot all pass: nothing can be promoted there."""
+    alone = {p.name: solver.ask(p.applies, p.passes) for p in encoded}  # each asked once, used by every group
+    meets = {
+        frozenset((p.name, q.name)): solver.ask(p.applies, q.applies) == "sat"
+        for p, q in itertools.combinations(encoded, 2)
+    }
+    pairs = [[p, q] for p, q in itertools.combinations(encoded, 2) if meets[frozenset((p.name, q.name))]]
     out: list[Finding] = []
     reported: list[frozenset[str]] = []
-    pairs = [list(g) for g in itertools.combinations(encoded, 2)]
-    for group in [[p] for p in encoded] + pairs + _overlapping(solver, encoded):  # the smallest first
+    for group in [[p] for p in encoded] + pairs + _overlapping(encoded, meets):  # the smallest first
         together = [p.applies for p in group]
         if any(reported_set <= frozenset(p.name for p in group) for reported_set in reported):
             continue
-        if len(group) > 1 and solver.ask(*together) != "sat":
-            continue  # never apply to the same subject
-        if solver.ask(*together, *[p.passes for p in group]) != "unsat":
+        if len(group) == 1:
+            if alone[group[0].name] != "unsat":
+                continue
+        elif len(group) > 2 and solver.ask(*together) != "sat":
+            continue  # each pair meets, but not all of them at once
+        elif solver.ask(*together, *[p.passes for p in group]) != "unsat":
             continue
-        if len(group) > 1 and any(solver.ask(p.applies, p.passes) == "unsat" for p in group):
+        elif any(alone[p.name] == "unsat" for p in group):
             continue  # one of them cannot pass on its own: reported as that policy's own conflict
         tracked = {f"{p.name}/{r.id}": z3.Not(r.blocks) for p in group for r in p.rules if r.level in BLOCKING}
         core = solver.core(together, tracked) or sorted(tracked)
@@ -84,12 +92,12 @@ def conflicts(solver: Solver, encoded: list[PolicySym], policies: PolicySet) -> 
     return out
 
 
-def _overlapping(solver: Solver, encoded: list[PolicySym]) -> list[list[PolicySym]]:
+def _overlapping(encoded: list[PolicySym], meets: dict[frozenset[str], bool]) -> list[list[PolicySym]]:
     """For each policy, it and every policy that can apply to a subject it applies to, when there
     are more than two: conflicts no pair shows (each pair can pass, all of them cannot)."""
     groups: dict[frozenset[str], list[PolicySym]] = {}
     for p in encoded:
-        group = [q for q in encoded if q is p or solver.ask(p.applies, q.applies) == "sat"]
+        group = [q for q in encoded if q is p or meets[frozenset((p.name, q.name))]]
         if len(group) > 2:
             groups.setdefault(frozenset(q.name for q in group), group)
     return list(groups.values())
