@@ -38,7 +38,6 @@ class Sym:
     as_number: tuple[z3.BoolRef, z3.ArithRef] | None = None  # a param read as a number: (parses, value)
     as_time: tuple[z3.BoolRef, z3.ArithRef] | None = None  # a string read as an ISO 8601 timestamp
     is_date: bool = False  # a date (compared with a timestamp by its day)
-    key: str = ""  # a canonical text: the same expression gets the same uninterpreted value
     aliases: Callable[[str], z3.BoolRef] | None = None  # model.aliases: whether it holds an alias
 
     @property

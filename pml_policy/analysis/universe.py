@@ -118,7 +118,7 @@ class Universe:
         missing = s.state != VALUE
         if path[0] == "champion":
             missing = z3.Or(z3.Not(self.champion), missing)
-        sym = Sym(miss=missing, kinds={k: s.holds(k) for k in s.kinds}, key=".".join(path))
+        sym = Sym(miss=missing, kinds={k: s.holds(k) for k in s.kinds})
         sym.num, sym.text, sym.flag = s.vars.get(NUM), s.vars.get(STR), s.vars.get(BOOL)
         sym.time, sym.dur, sym.length = s.vars.get(TIME), s.vars.get(DUR), s.vars.get("length")
         if "time_ok" in s.vars:
