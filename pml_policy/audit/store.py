@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from pml_policy.base.errors import AuditError, PolicyConflict, UsageError
+from pml_policy.base.errors import AuditError, UsageError
 
-from . import chain, proofs, queries, schema, tree
+from . import chain, proofs, queries, registered, schema, tree
 from .aggregates import Aggregates
 from .context import actor, ci_context
 from .database import WAIT, Database, reason
@@ -257,23 +257,8 @@ class AuditStore:
         confirmed = {(n, v, p.digest) for (n, v), (p, _) in used.items()}
         if confirmed <= self._confirmed:
             return confirmed  # a recorded name and version never changes digest: nothing to ask the database
-        names = sorted({name for name, _ in used})
-        marks = ", ".join(f"{{n{i}}}" for i in range(len(names)))
-        cursor.execute(
-            self.db.sql(
-                f"SELECT name, version, digest, first_decision, first_time FROM pml_policies WHERE name IN ({marks})"
-            ),
-            {f"n{i}": name for i, name in enumerate(names)},
-        )
-        known = {(name, version): (digest, first, when) for name, version, digest, first, when in cursor.fetchall()}
-        for key, (p, _) in used.items():
-            if key in known and known[key][0] != p.digest:
-                digest, first, when = known[key]
-                raise PolicyConflict(
-                    f'policy "{p.name}" version {p.version} ({p.source}) has digest {p.digest}, but decision '
-                    f"{first} ({when}) used version {p.version} with digest {digest}",
-                    "a changed policy needs a new version: bump `version` in the policy file",
-                )
+        known = registered.known(self.db, cursor, (name for name, _ in used))
+        registered.refuse_changed((registered.Used(n, v, p.digest, p.source) for (n, v), (p, _) in used.items()), known)
         new = [
             {
                 "name": n,
@@ -381,6 +366,11 @@ class AuditStore:
     def latest_tag(self, model: str, version: str, key: str) -> str | None:
         """The value --apply last set a version's tag to, or None."""
         return queries.latest_tag(self.db, model, version, key)
+
+    def refuse_changed(self, used: list[registered.Used]) -> None:
+        """PolicyConflict when a policy version the log has registered has another digest in `used`."""
+        with self.db.driver() as raw:
+            registered.refuse_changed(used, registered.known(self.db, raw.cursor(), (u.name for u in used)))
 
     def latest_outcome(self, model: str, version: str) -> queries.Latest | None:
         """The latest gating decision on a version (id, outcome, policy digests), or None."""

@@ -18,7 +18,7 @@ from pml_policy.adapters.base import AdapterConfig
 from pml_policy.audit import Entry
 from pml_policy.audit import inbox as inbox_jobs
 from pml_policy.audit.database import Database, reason
-from pml_policy.base.errors import AuditError, PmlError
+from pml_policy.base.errors import AuditError, PmlError, PolicyConflict
 from pml_policy.base.secrets import redact
 from pml_policy.base.waiting import Slots
 from pml_policy.engine import Decision, PolicySet, load
@@ -60,6 +60,7 @@ class Service:
             audit_wait=settings.write_wait,  # a request waits this long for the log, then 503, never a minute
         )
         store = self._workspace.log.store()
+        self._workspace.log.admit(self._workspace.policies)  # a changed policy needs a new version: refused at start
         self.recorder = Recorder(store, self._workspace.ci)
         self._workspace.appender = self._append
         self.metrics = Metrics(self.depth, self.rechecks)
@@ -89,11 +90,13 @@ class Service:
             return self._workspace.acting_as(actor)
 
     def reload(self) -> PolicySet:
-        """Load the tokens file and the policies again; a policy set with errors is refused
-        (PolicyError) and the old one stays."""
+        """Load the tokens file and the policies again; a policy set with errors (PolicyError), or
+        one that changed a recorded policy version without a new version (PolicyConflict), is
+        refused and the old one stays."""
         if self.gate.tokens is not None:
             self.gate.tokens.refresh()
         fresh = load(self.settings.policy_paths)
+        self._workspace.log.admit(fresh)
         with self._lock:
             self._workspace = self._workspace.with_policies(fresh)
         return fresh
@@ -156,6 +159,15 @@ class Service:
             except PmlError as exc:
                 self._reached = (now, f"the registry does not answer, and this service applies changes: {exc.message}")
         return self._reached[1]
+
+    def policies_refused(self) -> str | None:
+        """Why the policy set in force cannot record a decision now (another process registered one
+        of its versions with another digest since it was loaded), or None."""
+        try:
+            self._workspace.log.admit(self.policies)
+        except PolicyConflict as exc:
+            return f"the policies in force cannot be recorded: {exc.message}"
+        return None
 
     def write_blocked(self) -> str | None:
         """Why a decision could not be recorded now (the log's lock held elsewhere past a second)."""

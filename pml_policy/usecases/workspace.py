@@ -29,6 +29,7 @@ from pml_policy.audit import AuditStore, Entry
 from pml_policy.audit.context import actor as default_actor
 from pml_policy.audit.context import ci_context
 from pml_policy.audit.database import WAIT
+from pml_policy.audit.registered import Used
 from pml_policy.audit.signing import Signer
 from pml_policy.base.config import DEFAULT_AUDIT_URL
 from pml_policy.base.errors import NoAuditLog, UsageError
@@ -72,6 +73,13 @@ class AuditLog:
             return self.store(create=False)
         except NoAuditLog:
             return None
+
+    def admit(self, policies: PolicySet) -> None:
+        """PolicyConflict when a policy version this log has recorded has another digest in
+        `policies`: a set that could not record a single decision is refused whole, up front."""
+        store = self.existing()
+        if store is not None:
+            store.refuse_changed([Used(p.name, p.version, p.digest, p.source) for p in policies.policies])
 
     def close(self) -> None:
         with self._lock:

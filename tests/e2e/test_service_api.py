@@ -19,6 +19,7 @@ import pytest
 from pml_policy.audit.signing import keygen
 
 from ..helpers import ROOT, run_cli
+from ..mlflow_data import _free_port
 from .serving import INLINE, SECRET, Service, _token, _wait, signed
 
 
@@ -111,6 +112,56 @@ def test_a_policy_reload_with_errors_is_refused_and_the_old_set_stays(service, w
     (workspace / "policies" / "extra.pml").unlink()
     os.killpg(service.process.pid, signal.SIGHUP)  # a reload by signal, the same way
     _wait(lambda: len(service.call("GET", "/readyz").json()["policies"]) == 4, 10, "reloaded on SIGHUP")
+
+
+def test_a_policy_edited_without_a_new_version_is_refused_at_reload_sighup_and_start(service, workspace):
+    assert service.call("POST", "/v1/check", json={"subjects": [INLINE]}).status_code == 200  # 1.0.0 recorded
+    gate = workspace / "policies" / "promotion.pml"
+    gate.write_text(gate.read_text().replace(">= 0.80", ">= 0.90"))  # edited, version "1.0.0" kept
+    refused = service.call("POST", "/v1/policies/reload")
+    assert refused.status_code == 422, refused.text
+    assert 'policy "promotion-gate" version 1.0.0' in refused.json()["detail"]
+    assert "bump `version`" in refused.json()["hint"]
+    os.killpg(service.process.pid, signal.SIGHUP)
+    _wait(lambda: "reload refused" in service.log.read_text(), 10, "the SIGHUP reload refused, said in the log")
+    # The old set stays in force: the service is ready and still decides (and records) as before.
+    ready = service.call("GET", "/readyz")
+    assert ready.status_code == 200 and "promotion-gate 1.0.0" in ready.json()["policies"]
+    again = service.call("POST", "/v1/check", json={"subjects": [{**INLINE, "reference": "pushed-2"}]})
+    assert again.status_code == 200 and again.json()["outcome"] == "pass"
+    service.stop()
+    port = str(_free_port())
+    started = subprocess.run(
+        [sys.executable, "-m", "pml_policy.cli", "serve", "--port", port],
+        cwd=workspace,
+        env={**os.environ, "PML_AUDIT_URL": f"sqlite:///{workspace}/audit.db"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2, started.stderr
+    lines = [line for line in started.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith('error: policy "promotion-gate" version 1.0.0'), started.stderr
+    assert "Traceback" not in started.stderr
+    gate.write_text(gate.read_text().replace('version "1.0.0"', 'version "1.1.0"'))  # bumped: taken
+    bumped = Service(workspace)
+    try:
+        assert "promotion-gate 1.1.0" in bumped.call("GET", "/readyz").json()["policies"]
+    finally:
+        bumped.stop()
+
+
+def test_readiness_says_when_another_process_registered_a_policy_version_differently(service, workspace):
+    gate = workspace / "policies" / "promotion.pml"
+    elsewhere = workspace / "elsewhere"
+    elsewhere.mkdir()
+    edited = workspace / "edited.pml"
+    edited.write_text(gate.read_text().replace(">= 0.80", ">= 0.90"))  # the same version, edited
+    (elsewhere / "pml.yaml").write_text(json.dumps({k: v for k, v in INLINE.items() if k not in ("reference", "artifacts")}))
+    checked = run_cli("check", str(elsewhere), "--policies", str(edited), "--audit", f"sqlite:///{workspace}/audit.db")
+    assert checked.exit_code in (0, 1), checked.output  # recorded first: the log registered the edited 1.0.0
+    ready = service.call("GET", "/readyz")
+    assert ready.status_code == 503 and 'policy "promotion-gate" version 1.0.0' in ready.json()["detail"]
 
 
 def test_tokens_and_roles(workspace):

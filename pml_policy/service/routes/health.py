@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Ready: the log answers and takes writes, the threads run, the inbox keeps up",
+    summary="Ready: the log answers and takes writes, the policies can be recorded, the threads run, the inbox keeps up",
     responses=ok(Ready),
 )
 async def readyz(service: ServiceDep) -> Response:
@@ -33,10 +33,13 @@ async def readyz(service: ServiceDep) -> Response:
     try:
         depth = await run_in_threadpool(service.depth)
         blocked = await run_in_threadpool(service.write_blocked)
+        refused = await run_in_threadpool(service.policies_refused)
     except Exception:
         return problem(503, "the audit database does not answer")
     if blocked is not None:
         return problem(503, blocked)
+    if refused is not None:
+        return problem(503, refused)
     unreachable = await run_in_threadpool(service.registry_unreachable)
     if unreachable is not None:
         return problem(503, unreachable)
