@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .database import Database
 from .rows import utc_text
@@ -68,10 +68,31 @@ def _claiming(db: Database) -> Iterator[Any]:
         yield cursor
 
 
-def enqueue(db: Database, delivery_id: str, source: str, event: str, model: str | None, body: str) -> bool:
-    """Store an event; False when this delivery id is already in the inbox (a replay)."""
+def enqueue(
+    db: Database,
+    delivery_id: str,
+    source: str,
+    event: str,
+    model: str | None,
+    body: str,
+    merge: tuple[str, ...] = (),
+) -> Literal["queued", "duplicate", "merged"]:
+    """Store an event: `duplicate` when this delivery id is already in the inbox (a replay);
+    `merged` when the event is one of `merge` and a job of those events for its model is still
+    pending (that job has not read the registry yet, so it will see what this event says); else
+    `queued`. Checked under the claim lock: a job cannot start between the look and the answer."""
     now = utc_text(_now())
-    with db.writing() as cursor:
+    with _claiming(db) as cursor:
+        if merge and model is not None and event in merge:
+            marks = ", ".join(f"{{e{i}}}" for i in range(len(merge)))
+            cursor.execute(
+                db.sql(
+                    f"SELECT id FROM pml_inbox WHERE state = 'pending' AND model = {{m}} AND event IN ({marks}) LIMIT 1"
+                ),
+                {"m": model, **{f"e{i}": e for i, e in enumerate(merge)}},
+            )
+            if cursor.fetchone() is not None:
+                return "merged"
         cursor.execute(
             db.sql(
                 "INSERT INTO pml_inbox (delivery_id, source, event, model, body, received, state, attempts, "
@@ -80,7 +101,7 @@ def enqueue(db: Database, delivery_id: str, source: str, event: str, model: str 
             ),
             {"d": delivery_id, "s": source, "e": event, "m": model, "b": body, "r": now},
         )
-        return bool(cursor.rowcount)
+        return "queued" if cursor.rowcount else "duplicate"
 
 
 def claim(db: Database, worker: str) -> Job | None:
@@ -121,9 +142,10 @@ def finish(db: Database, job: Job, result: str) -> None:
         )
 
 
-def fail(db: Database, job: Job, error: str) -> str:
-    """Back to pending after its backoff, or dead when its attempts are spent; returns the state."""
-    dead = job.attempts >= ATTEMPTS
+def fail(db: Database, job: Job, error: str, final: bool = False) -> str:
+    """Back to pending after its backoff, or dead when its attempts are spent or the error is
+    `final` (one retrying cannot heal: a model that does not exist); returns the state."""
+    dead = final or job.attempts >= ATTEMPTS
     later = _now() + dt.timedelta(seconds=BACKOFF[min(job.attempts, len(BACKOFF)) - 1])
     state = "dead" if dead else "pending"
     with db.writing() as cursor:
@@ -167,6 +189,24 @@ def retry(db: Database, job_id: int | None = None) -> int:
             {"now": utc_text(_now()), "id": job_id},
         )
         return int(cursor.rowcount)
+
+
+def discard(db: Database, job_id: int) -> Job | None:
+    """Set a pending or dead job aside for good (it never runs again; the row stays, said so);
+    None when there is no such job. A running job is left to its worker: ValueError."""
+    with db.writing() as cursor:
+        cursor.execute(db.sql(f"SELECT {', '.join(COLUMNS)} FROM pml_inbox WHERE id = {{id}}"), {"id": job_id})
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        job = Job(*row)
+        if job.state not in ("pending", "dead"):
+            raise ValueError(f"job {job_id} is {job.state}: only a pending or dead job can be discarded")
+        cursor.execute(
+            db.sql("UPDATE pml_inbox SET state = 'discarded', result = 'discarded by hand' WHERE id = {id}"),
+            {"id": job_id},
+        )
+        return job._replace(state="discarded")
 
 
 class Depth(NamedTuple):

@@ -169,7 +169,9 @@ class InboxJob(SQLModel, table=True):
     model: str | None = None
     body: str = Field(description="The event as delivered (JSON).")
     received: str
-    state: str = Field(description="pending, running, done or dead (no retries left).")
+    state: str = Field(
+        description="pending, running, done, dead (no retries left, or an error retrying cannot heal) or discarded."
+    )
     attempts: int = 0
     not_before: str = Field(description="When it may run (UTC): now, or later after a failure (backoff).")
     claimed_by: str | None = None

@@ -196,7 +196,7 @@ def latest_decisions(
             yield record
 
 
-def _fetch(db: Database, template: str, args: dict[str, Any]) -> list[Any]:
+def fetch(db: Database, template: str, args: dict[str, Any]) -> list[Any]:
     """Every row of a query ({name} placeholders), through the driver."""
     with db.driver() as raw:
         cursor = raw.cursor()
@@ -206,7 +206,7 @@ def _fetch(db: Database, template: str, args: dict[str, Any]) -> list[Any]:
 
 def changes(db: Database, decision_id: str) -> list[Change]:
     """Every action row of a decision: planned with it, then applied or failed."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT a.policy, a.kind, a.name, a.value, a.state, a.time, a.detail FROM pml_actions a "
         "JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.id = {id} AND " + in_chain("d.seq") + " ORDER BY a.id",
@@ -217,7 +217,7 @@ def changes(db: Database, decision_id: str) -> list[Change]:
 
 def alias_holders(db: Database, model: str, alias: str) -> list[str]:
     """The versions `--apply` moved an alias of a model to, most recent first (from its change records)."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT d.version FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
         "WHERE d.model = {m} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' AND "
@@ -230,7 +230,7 @@ def alias_holders(db: Database, model: str, alias: str) -> list[str]:
 
 def latest_tag(db: Database, model: str, version: str, key: str) -> str | None:
     """The value `--apply` last set a version's tag to; None when it never set that tag."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT a.value FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
         "WHERE d.model = {m} AND d.version = {v} AND a.kind = 'set_tag' AND a.name = {k} "
@@ -248,7 +248,7 @@ class Latest(NamedTuple):
 
 def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
     """The latest gating decision on a model version; None when the log has none."""
-    found = _fetch(
+    found = fetch(
         db,
         "SELECT seq, outcome, id FROM pml_decisions WHERE model = {m} AND version = {v} AND kind IN ('decision', "
         "'recheck') AND " + in_chain() + " ORDER BY seq DESC LIMIT 1",
@@ -257,14 +257,14 @@ def latest_outcome(db: Database, model: str, version: str) -> Latest | None:
     if not found:
         return None
     seq, outcome, decision = found[0]
-    digests = _fetch(db, "SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}", {"s": seq})
+    digests = fetch(db, "SELECT digest FROM pml_decision_policies WHERE decision_seq = {s}", {"s": seq})
     return Latest(decision, outcome, sorted(row[0] for row in digests))
 
 
 def latest_per_version(db: Database) -> dict[tuple[str, str], Latest]:
     """The latest decision or plan on every model version the log knows, with its policy digests:
     what the reconciliation sweep compares with the registry (one query, whatever the count)."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT d.model, d.version, d.id, d.outcome, p.digest FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
         "FROM pml_decisions WHERE kind IN ('decision', 'plan') AND model IS NOT NULL AND version IS NOT NULL AND "
@@ -316,7 +316,7 @@ def approvals(
         params["v"] = version
     given: dict[int, ApprovalRow] = {}
     revoked: dict[int, int] = {}
-    for found in _fetch(db, query + " ORDER BY seq", params):
+    for found in fetch(db, query + " ORDER BY seq", params):
         row = dict(zip(columns, found))
         if trusted is not None and not trusted(row):
             continue
@@ -346,7 +346,7 @@ def approvals(
 
 def latest_evidence(db: Database, model: str) -> dict[str, str]:
     """version -> the subject (JSON) of the latest decision or plan recorded on it."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT d.version, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last FROM pml_decisions "
         "WHERE model = {m} AND kind IN ('decision', 'plan') AND version IS NOT NULL AND "
@@ -367,7 +367,7 @@ class LatestRecheck(NamedTuple):
 
 def latest_rechecks(db: Database) -> list[LatestRecheck]:
     """Each model's latest re-check of its champion, by model name."""
-    rows = _fetch(
+    rows = fetch(
         db,
         "SELECT d.model, d.version, d.outcome, d.time, d.seq FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
         "FROM pml_decisions WHERE kind = 'recheck' AND model IS NOT NULL AND "
@@ -381,7 +381,7 @@ def latest_rechecks(db: Database) -> list[LatestRecheck]:
 def last_recorded(db: Database) -> dict[str, str]:
     """actor -> the time of the latest record it made: a service token's last use that the log
     holds (a decision, an approval, a change; reads are not recorded)."""
-    rows = _fetch(db, "SELECT actor, MAX(time) FROM pml_decisions WHERE " + in_chain() + " GROUP BY actor", {})
+    rows = fetch(db, "SELECT actor, MAX(time) FROM pml_decisions WHERE " + in_chain() + " GROUP BY actor", {})
     return {str(actor): str(when) for actor, when in rows}
 
 

@@ -19,6 +19,7 @@ from pml_policy.base.errors import AuditError, UsageError
 
 from . import chain, proofs, queries, registered, schema, tree
 from .aggregates import Aggregates
+from .applied import Applied, applied
 from .context import actor, ci_context
 from .database import WAIT, Database, reason
 from .rows import (
@@ -366,6 +367,10 @@ class AuditStore:
     def latest_tag(self, model: str, version: str, key: str) -> str | None:
         """The value --apply last set a version's tag to, or None."""
         return queries.latest_tag(self.db, model, version, key)
+
+    def applied(self) -> Applied:
+        """What governance last made the registry say: every tag's value, every alias's holder."""
+        return applied(self.db)
 
     def refuse_changed(self, used: list[registered.Used]) -> None:
         """PolicyConflict when a policy version the log has registered has another digest in `used`."""

@@ -48,6 +48,11 @@ class EvidenceError(PmlError):
     exit_code = EXIT_EVIDENCE
 
 
+class NotInRegistry(EvidenceError):
+    """The registry answered that the model, version or alias asked for does not exist: asking
+    again will not change that (the service settles such a job at once instead of retrying it)."""
+
+
 class Unreadable(PmlError):
     """A file that cannot be read as text: missing, unreadable, not a regular file, too large, or
     not UTF-8. `reason` is the message without the path; callers re-raise it as their own class

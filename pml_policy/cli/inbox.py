@@ -1,9 +1,10 @@
-"""`pml-policy inbox list|retry`: the service's inbox of registry events."""
+"""`pml-policy inbox list|retry|discard`: the service's inbox of registry events."""
 
 from __future__ import annotations
 
 import click
 
+from pml_policy.base.errors import UsageError
 from pml_policy.base.escaping import lines_of, one_line
 
 from .options import audit_option, open_workspace
@@ -16,7 +17,9 @@ def inbox() -> None:
 
 @inbox.command(name="list")
 @audit_option
-@click.option("--state", type=click.Choice(["pending", "running", "done", "dead"]), help="Only jobs in this state.")
+@click.option(
+    "--state", type=click.Choice(["pending", "running", "done", "dead", "discarded"]), help="Only jobs in this state."
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 def inbox_list(audit_url: str, state: str | None, limit: int) -> None:
     """List inbox jobs, newest first."""
@@ -39,3 +42,21 @@ def inbox_retry(job_id: int | None, audit_url: str) -> None:
     with open_workspace(None, audit_url) as ws:
         count = retry(ws.log.store(create=False).db, job_id)
     click.echo(f"{count} dead job{'s' if count != 1 else ''} sent back to the workers")
+
+
+@inbox.command(name="discard")
+@click.argument("job_id", type=click.IntRange(min=1))
+@audit_option
+def inbox_discard(job_id: int, audit_url: str) -> None:
+    """Set a pending or dead job aside for good: it never runs again (the row stays, marked
+    discarded). For an event that cannot succeed, such as MLflow's test webhook."""
+    from pml_policy.audit.inbox import discard
+
+    with open_workspace(None, audit_url) as ws:
+        try:
+            job = discard(ws.log.store(create=False).db, job_id)
+        except ValueError as exc:
+            raise UsageError(str(exc), "wait for its worker to finish it") from None
+    if job is None:
+        raise UsageError(f"no inbox job {job_id}", "`pml-policy inbox list` shows the jobs")
+    click.echo(f"job {job_id} ({job.event} {one_line(job.model or '-')}) discarded")

@@ -75,3 +75,4 @@ class Reloaded(BaseModel):
 class Delivery(BaseModel):
     accepted: bool
     duplicate: bool
+    result: Literal["queued", "merged", "duplicate", "own_change", "ignored"]

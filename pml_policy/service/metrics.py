@@ -25,6 +25,13 @@ class Metrics:
         self.deliveries = Counter(
             "pml_webhook_deliveries", "Webhook deliveries, by result", ["result"], registry=self.registry
         )
+        self.events = Counter(
+            "pml_events",
+            "Registry events, by what came of them: queued, merged (into the model's pending job), duplicate, "
+            "own_change (the echo of the service's own change), ignored (not an event governance acts on)",
+            ["result"],
+            registry=self.registry,
+        )
         self.changes = Counter("pml_registry_changes", "Registry changes, by state", ["state"], registry=self.registry)
         self.append = Histogram(
             "pml_audit_append_seconds", "Time to record one batch of decisions", registry=self.registry

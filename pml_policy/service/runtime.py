@@ -23,7 +23,7 @@ from pml_policy.base.secrets import redact
 from pml_policy.base.waiting import Slots
 from pml_policy.engine import Decision, PolicySet, load
 from pml_policy.usecases.plan import Change
-from pml_policy.usecases.reacting import Controls, rechecks_due, sweep
+from pml_policy.usecases.reacting import GOVERNED_EVENTS, HANDLED_EVENTS, Controls, own_change, rechecks_due, sweep
 from pml_policy.usecases.workspace import Workspace
 
 from .auth import Gate, LiveTokens
@@ -141,9 +141,23 @@ class Service:
         with self.inbox() as db:
             return inbox_jobs.depth(db)
 
-    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> bool:
+    def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> str:
+        """queued, duplicate (a replay), or merged into the model's pending govern job."""
         with self.inbox() as db:
-            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body)
+            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body, merge=GOVERNED_EVENTS)
+
+    def receive(self, delivery_id: str, event: str, data: dict[str, Any], body: str) -> str:
+        """A registry event: ignored (not one governance acts on), own_change (the echo of the
+        service's own change, from its change records), or what `enqueue` made of it; counted."""
+        if event not in HANDLED_EVENTS:
+            result = "ignored"
+        elif own_change(self.acting(), event, data):
+            result = "own_change"
+        else:
+            model = data.get("name")
+            result = self.enqueue(delivery_id, event, str(model) if model else None, body)
+        self.metrics.events.labels(result).inc()
+        return result
 
     def registry_unreachable(self) -> str | None:
         """With --apply, why the registry the service changes does not answer now, or None; asked
@@ -229,7 +243,7 @@ class Service:
         added = 0
         for delivery_id, event, data in jobs:
             body = json.dumps({"source": source, "event": event, "data": data})
-            added += self.enqueue(delivery_id, event, data["name"], body, source=source)
+            added += self.enqueue(delivery_id, event, data["name"], body, source=source) == "queued"
         if added:
             self.workers.wake()
         return added

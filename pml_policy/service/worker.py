@@ -1,6 +1,7 @@
 """Inbox workers: threads that take jobs from the durable inbox and hand each to the reaction use
 case, one model at a time (the inbox's claim sees to that, across replicas too). A job that fails
-is retried with backoff, then kept as a dead letter; a worker never dies of a job."""
+is retried with backoff, then kept as a dead letter (at once when retrying cannot heal it); a worker
+never dies of a job."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pml_policy.audit.database import Database
 from pml_policy.audit.inbox import claim, fail, finish
-from pml_policy.base.errors import PmlError
+from pml_policy.base.errors import NoPolicyApplies, NotInRegistry, PmlError, UsageError
 from pml_policy.base.secrets import redact
 from pml_policy.usecases.reacting import react
 
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from .runtime import Service
 
 log = logging.getLogger("pml_policy.service")
+# Errors no retry heals: a model or version the registry does not have, a model no policy covers,
+# an event that names no model. A job that meets one is a dead letter at once, with the reason.
+FINAL = (NotInRegistry, NoPolicyApplies, UsageError)
 
 
 class Workers:
@@ -78,12 +82,11 @@ class Workers:
         try:
             reaction = react(ws, job.event, json.loads(job.body).get("data") or {}, self.service.controls)
         except PmlError as exc:
-            state = fail(db, job, redact(exc.message))
+            final = isinstance(exc, FINAL)  # asking again cannot heal it: settled now, not in 13 minutes
+            error = redact(exc.message) + (" (not retried: asking again cannot change this)" if final else "")
+            state = fail(db, job, error, final=final)
             self.metrics.jobs.labels("failed" if state == "pending" else "dead").inc()
-            log.warning(
-                "inbox job failed",
-                extra={"job": job.id, "event": job.event, "state": state, "error": redact(exc.message)},
-            )
+            log.warning("inbox job failed", extra={"job": job.id, "event": job.event, "state": state, "error": error})
             return True
         except Exception as exc:  # a bug or a library's surprise: the job is retried, the worker lives on
             message = f"{type(exc).__name__}: {redact(str(exc).splitlines()[0] if str(exc) else '')}"
@@ -92,7 +95,9 @@ class Workers:
             log.exception("inbox job failed", extra={"job": job.id, "event": job.event, "state": state})
             return True
         finish(db, job, reaction.message)
-        self.metrics.jobs.labels("done").inc()
+        # An echo the webhook route could not tell yet (its change was still being recorded) is an
+        # own_change job: done, at no cost.
+        self.metrics.jobs.labels("own_change" if reaction.own else "done").inc()
         self.service.count(reaction.decisions, reaction.changes)
         log.info(
             "inbox job done", extra={"job": job.id, "event": job.event, "model": job.model, "result": reaction.message}

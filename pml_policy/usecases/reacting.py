@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pml_policy.adapters.base import RegistryState
+from pml_policy.audit.applied import Applied
 from pml_policy.base.errors import UsageError
 from pml_policy.engine import Decision
 
@@ -37,9 +39,13 @@ from .workspace import Workspace
 Enforce = Literal["revert", "flag", "off"]
 VIOLATION_TAG = "governance.violation"
 TAG_EVENTS = ("model_version_tag.set", "model_version_tag.deleted")
-GOVERNED_EVENTS = ("model_version.created", *TAG_EVENTS)
+ALIAS_DELETED = "model_version_alias.deleted"
+RECONCILE_EVENT = "pml.reconcile"  # the sweep's: a governance tag or alias differs from what governance set
+# Events that only say "look at this model again": one pending govern job per model takes them all.
+GOVERNED_EVENTS = ("model_version.created", *TAG_EVENTS, ALIAS_DELETED, RECONCILE_EVENT)
 ALIAS_EVENTS = ("model_version_alias.created",)
 RECHECK_EVENT = "pml.recheck"  # the service's schedule (--recheck CRON): re-check a model's champion
+HANDLED_EVENTS = (*GOVERNED_EVENTS, *ALIAS_EVENTS, RECHECK_EVENT)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Reaction:
     message: str
     decisions: list[Decision] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    own: bool = False  # the echo of a change governance made: it cost nothing
 
 
 def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -> Reaction:
@@ -65,9 +72,11 @@ def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -
     model = str(data.get("name") or "")
     if not model:
         raise UsageError(f"{event}: the event names no model")
-    if event in TAG_EVENTS and _own_tag(ws, model, data, event):
-        return Reaction(f"{model}: tag {data.get('key')} on version {data.get('version')} was governance's own change")
-    if event in GOVERNED_EVENTS:
+    if own_change(ws, event, data):
+        return Reaction(f"{model}: {_what(event, data)} was governance's own change", own=True)
+    if event == ALIAS_DELETED and controls.enforce != "revert":
+        return _alias_deleted(ws, model, str(data.get("alias") or ""), controls)
+    if event in GOVERNED_EVENTS:  # a deleted champion alias or governance tag: govern puts it back
         return _govern(ws, model, controls.apply)
     if event in ALIAS_EVENTS:
         return enforce_alias(ws, model, str(data.get("alias") or ""), str(data.get("version") or ""), controls)
@@ -98,13 +107,15 @@ def _recheck(ws: Workspace, model: str, apply: bool) -> Reaction:
 
 def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
     """What registry events may have been missed: (delivery id, event, data) for each model with a
-    version no decision under the current policies covers (govern it), and each champion whose
-    latest decision under them does not pass (enforce). The ids name what was found, so a sweep that
-    finds the same again adds no second job."""
+    version no decision under the current policies covers (govern it), a governance tag or the
+    champion alias deleted or edited (`drift`: govern puts them back, an alias as --enforce says),
+    and each champion whose latest decision under them does not pass (enforce). The ids name what
+    was found, so a sweep that finds the same again adds no second job."""
     registry = ws.registry()
     inventory = registry.inventory()
     store = ws.log.existing()
     latest = store.latest_per_version() if store is not None else {}
+    made = store.applied() if store is not None else Applied({}, {}, {})
     jobs: list[tuple[str, str, dict[str, Any]]] = []
     policies = ws.policies.without_alias(registry.champion_alias)  # production policies: recheck's
     alias = registry.champion_alias
@@ -124,6 +135,14 @@ def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
             name = key(model, missed, sorted(digests.items()))
             jobs.append((f"sweep:govern:{name}", "model_version.created", {"name": model, "version": missed[-1]}))
             continue
+        drifted = drift(model, state, made, alias)
+        if drifted:
+            # Named by what differs and by governance's latest change to the model: the same drift
+            # found again adds nothing, and after a change is made, a drift found again is new.
+            event = ALIAS_DELETED if drifted == [f"alias {alias}"] else RECONCILE_EVENT
+            name = key(model, drifted, made.last.get(model, 0))
+            jobs.append((f"sweep:drift:{name}", event, {"name": model, "alias": alias}))
+            continue
         holder = state.aliases.get(alias)
         decided = latest.get((model, holder)) if holder else None
         if decided is None or decided.outcome in ("pass", "warn"):
@@ -140,18 +159,62 @@ def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
     return jobs
 
 
+def drift(model: str, state: RegistryState, made: Applied, alias: str) -> list[str]:
+    """Where the live registry differs from what governance last made it say: a governance tag
+    gone or edited on a version that exists, the champion alias gone while the version governance
+    moved it to exists. (An alias moved elsewhere is the enforcement's, below.)"""
+    found = [
+        f"tag {k} on {v}"
+        for (m, v, k), value in sorted(made.tags.items())
+        if m == model and v in state.tags and state.tags[v].get(k) != value
+    ]
+    holder = made.aliases.get((model, alias))
+    if holder is not None and holder in state.tags and alias not in state.aliases:
+        found.append(f"alias {alias}")
+    return found
+
+
 def key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
 
-def _own_tag(ws: Workspace, model: str, data: dict[str, Any], event: str) -> bool:
-    """A tag set to the value governance last applied to it: the echo of its own change."""
-    if event != "model_version_tag.set":
+def own_change(ws: Workspace, event: str, data: dict[str, Any]) -> bool:
+    """The echo of governance's own change (from its change records): a tag set to the value it
+    last applied, the alias moved to the version it last moved it to."""
+    if event not in ("model_version_tag.set", *ALIAS_EVENTS):
         return False
     store = ws.log.existing()
     if store is None:
         return False
-    return store.latest_tag(model, str(data.get("version")), str(data.get("key"))) == data.get("value")
+    model, version = str(data.get("name") or ""), str(data.get("version") or "")
+    if event in ALIAS_EVENTS:
+        holders = store.alias_holders(model, str(data.get("alias") or ""))
+        return bool(holders) and holders[0] == version
+    return store.latest_tag(model, version, str(data.get("key") or "")) == data.get("value")
+
+
+def _what(event: str, data: dict[str, Any]) -> str:
+    if event in ALIAS_EVENTS:
+        return f'alias "{data.get("alias")}" -> version {data.get("version")}'
+    return f"tag {data.get('key')} on version {data.get('version')}"
+
+
+def _alias_deleted(ws: Workspace, model: str, alias: str, controls: Controls) -> Reaction:
+    """The champion alias deleted by hand, under --enforce flag or off: not put back; with flag,
+    its last holder (governance's own move) is tagged with the violation."""
+    registry = ws.registry()
+    if alias != registry.champion_alias or alias in registry.state(model, []).aliases:
+        return Reaction(f'{model}: alias "{alias}" deleted; nothing to enforce')
+    store = ws.log.existing()
+    holders = store.alias_holders(model, alias) if store is not None else []
+    latest = store.latest_outcome(model, holders[0]) if store is not None and holders else None
+    if controls.enforce == "off" or latest is None:
+        return Reaction(f'{model}: alias "{alias}" deleted by hand; not enforced (--enforce {controls.enforce})')
+    reason = f'alias "{alias}" deleted by hand from version {holders[0]}'
+    change = Change(model, holders[0], "set_tag", VIOLATION_TAG, reason, "governance", latest.decision)
+    if controls.apply:
+        apply_changes(ws, [change], registry)
+    return Reaction(f"{model}: {reason}; {change.describe()}: {change.state}", [], [change])
 
 
 def rechecks_due(ws: Workspace, slot: str) -> list[tuple[str, str, dict[str, Any]]]:

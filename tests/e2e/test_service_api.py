@@ -249,10 +249,11 @@ def test_webhook_deliveries_are_verified_and_kept_once(service):
     headers = signed(body)
     first = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)
     again = service.call("POST", "/v1/webhooks/mlflow", content=body, headers=headers)  # a replayed delivery id
-    assert first.json() == {"accepted": True, "duplicate": False} and again.json() == {
-        "accepted": False,
-        "duplicate": True,
-    }
+    assert first.json() == {"accepted": True, "duplicate": False, "result": "queued"}
+    assert again.json() == {"accepted": False, "duplicate": True, "result": "duplicate"}
+    other = json.dumps({"entity": "registered_model", "action": "created", "data": {"name": "m"}}).encode()
+    ignored = service.call("POST", "/v1/webhooks/mlflow", content=other, headers=signed(other))
+    assert ignored.json() == {"accepted": True, "duplicate": False, "result": "ignored"}  # not one governance acts on
     refused = [
         service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, secret="another")),
         service.call("POST", "/v1/webhooks/mlflow", content=body, headers=signed(body, stamp=int(time.time()) - 600)),
@@ -266,6 +267,7 @@ def test_webhook_deliveries_are_verified_and_kept_once(service):
     metrics = service.call("GET", "/metrics").text
     assert 'pml_webhook_deliveries_total{result="refused"} 4.0' in metrics
     assert 'pml_webhook_deliveries_total{result="duplicate"} 1.0' in metrics
+    assert 'pml_events_total{result="ignored"} 1.0' in metrics and 'pml_events_total{result="queued"} 1.0' in metrics
 
 
 @pytest.mark.slow
@@ -301,7 +303,7 @@ def test_the_api_keeps_its_contract_with_every_check(workspace, webhooks, tmp_pa
             cwd=tmp_path,  # schemathesis keeps its cache (.schemathesis/) in the working folder: not the tree's
         )
         assert run.returncode == 0, run.stdout[-4000:]
-        assert "Tested: 15" in run.stdout and "unique failure" not in run.stdout
+        assert "Tested: 16" in run.stdout and "unique failure" not in run.stdout
     finally:
         service.stop()
 

@@ -1,5 +1,6 @@
 """The service's durable inbox, on SQLite and PostgreSQL: a delivery once, one model at a time,
-retries with backoff, dead letters, and `pml-policy inbox list|retry`."""
+events for a model merged while its job waits, retries with backoff, dead letters, and
+`pml-policy inbox list|retry|discard`."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ def _inbox(url: str):
 
 def test_a_delivery_is_one_job_and_one_model_runs_at_a_time(store_url):
     store, db = _inbox(store_url)
-    assert jobs.enqueue(db, "d1", "mlflow", "model_version.created", "credit", "{}")
-    assert not jobs.enqueue(db, "d1", "mlflow", "model_version.created", "credit", "{}")  # a replay
-    assert jobs.enqueue(db, "d2", "mlflow", "model_version.created", "credit", "{}")
-    assert jobs.enqueue(db, "d3", "mlflow", "model_version.created", "churn", "{}")
+    assert jobs.enqueue(db, "d1", "mlflow", "model_version.created", "credit", "{}") == "queued"
+    assert jobs.enqueue(db, "d1", "mlflow", "model_version.created", "credit", "{}") == "duplicate"  # a replay
+    assert jobs.enqueue(db, "d2", "mlflow", "model_version.created", "credit", "{}") == "queued"
+    assert jobs.enqueue(db, "d3", "mlflow", "model_version.created", "churn", "{}") == "queued"
     first = jobs.claim(db, "w1")
     second = jobs.claim(db, "w2")
     assert (first.delivery_id, second.delivery_id) == ("d1", "d3")  # d2 waits: credit is being governed
@@ -60,4 +61,44 @@ def test_a_job_whose_worker_died_is_taken_again_after_its_lease(store_url, monke
     monkeypatch.setattr(jobs, "LEASE", dt.timedelta(seconds=-1))
     taken = jobs.claim(db, "w2")
     assert taken is not None and taken.attempts == 2
+    store.close()
+
+
+GOVERN = ("model_version.created", "model_version_tag.set")
+
+
+def test_events_for_a_model_merge_into_its_pending_job_and_a_running_one_takes_one_more(store_url):
+    store, db = _inbox(store_url)
+    burst = [jobs.enqueue(db, f"d{n}", "mlflow", "model_version.created", "credit", "{}", GOVERN) for n in range(8)]
+    assert burst == ["queued"] + ["merged"] * 7  # one job: it has not read the registry yet
+    assert jobs.enqueue(db, "other", "mlflow", "model_version.created", "churn", "{}", GOVERN) == "queued"
+    alias = jobs.enqueue(db, "a1", "mlflow", "model_version_alias.created", "credit", "{}", GOVERN)
+    assert alias == "queued"  # not an event the merge takes: it names the version it moved to
+    running = jobs.claim(db, "w1")
+    assert running.delivery_id == "d0"
+    # While it runs, it may have read the registry before the next event: that one waits as a job.
+    later = [jobs.enqueue(db, f"e{n}", "mlflow", "model_version_tag.set", "credit", "{}", GOVERN) for n in range(3)]
+    assert later == ["queued", "merged", "merged"]
+    assert jobs.depth(db).pending == 3  # churn's, the alias event, and credit's one more
+    store.close()
+
+
+def test_an_error_retrying_cannot_heal_is_a_dead_letter_at_once_and_a_job_can_be_discarded(store_url):
+    store, db = _inbox(store_url)
+    jobs.enqueue(db, "test", "mlflow", "model_version.created", "example_model", "{}")
+    job = jobs.claim(db, "w1")
+    assert jobs.fail(db, job, "registered model example_model does not exist", final=True) == "dead"
+    assert jobs.depth(db) == jobs.Depth(0, 0, 1, None)  # not pending: the lag does not count it
+    listed = run_cli("inbox", "list", "--state", "dead", "--audit", store_url)
+    assert "does not exist" in listed.stdout and "tries 1" in listed.stdout
+    discarded = run_cli("inbox", "discard", str(job.id), "--audit", store_url)
+    assert discarded.exit_code == 0 and f"job {job.id} (model_version.created example_model) discarded" in discarded.stdout
+    assert jobs.depth(db) == jobs.Depth(0, 0, 0, None)
+    assert run_cli("inbox", "retry", "--audit", store_url).stdout.startswith("0 dead jobs")  # it never runs again
+    missing = run_cli("inbox", "discard", "999", "--audit", store_url)
+    assert missing.exit_code == 2 and "no inbox job 999" in missing.stderr
+    jobs.enqueue(db, "busy", "mlflow", "model_version.created", "credit", "{}")
+    busy = jobs.claim(db, "w1")
+    refused = run_cli("inbox", "discard", str(busy.id), "--audit", store_url)
+    assert refused.exit_code == 2 and "is running: only a pending or dead job can be discarded" in refused.stderr
     store.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pml_policy.base.dates import from_epoch_ms
-from pml_policy.base.errors import EvidenceError, PmlError, UsageError
+from pml_policy.base.errors import EvidenceError, NotInRegistry, PmlError, UsageError
 from pml_policy.base.secrets import redact
 from pml_policy.engine.subject import Subject
 
@@ -86,7 +86,8 @@ class MlflowAdapter:
         except PmlError:
             raise  # the budget's own: no answer in time, every slot taken
         except MlflowException as exc:
-            raise EvidenceError(
+            missing = getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+            raise (NotInRegistry if missing else EvidenceError)(
                 f"MLflow at {self.shown_uri}: {what}: {first_line(exc.message)}", hint_for(exc)
             ) from None
         except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors

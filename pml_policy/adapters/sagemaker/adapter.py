@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
-from pml_policy.base.errors import EvidenceError, UsageError
+from pml_policy.base.errors import EvidenceError, NotInRegistry, UsageError
 from pml_policy.base.secrets import redact
 from pml_policy.engine.subject import Subject
 
@@ -80,7 +80,11 @@ class SageMakerAdapter:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = readable(str(error.get("Code", "")), str(error.get("Message") or exc))
-            raise EvidenceError(f"{self.where}: {what}: {code}: {message}", hint_for(code, message)) from None
+            gone = code == "ValidationException" and "does not exist" in message.lower()
+            missing = code == "ResourceNotFound" or gone
+            raise (NotInRegistry if missing else EvidenceError)(
+                f"{self.where}: {what}: {code}: {message}", hint_for(code, message)
+            ) from None
         except NoCredentialsError:
             raise EvidenceError(
                 f"{self.where}: {what}: no AWS credentials",

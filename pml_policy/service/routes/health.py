@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Ready: the log answers and takes writes, the policies can be recorded, the threads run, the inbox keeps up",
+    summary="Ready: the log answers and takes writes, the policies can be recorded, the threads run, no lag",
     responses=ok(Ready),
 )
 async def readyz(service: ServiceDep) -> Response:

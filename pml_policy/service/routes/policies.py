@@ -18,7 +18,9 @@ router = APIRouter(responses=responses(*ERRORS))
 
 
 @router.post(
-    "/v1/policies/reload", summary="Load the policies again; a set with errors, or a changed policy without a new version, is refused (422)", responses=ok(Reloaded)
+    "/v1/policies/reload",
+    summary="Load the policies again; a set with errors or an unbumped change is refused (422)",
+    responses=ok(Reloaded),
 )
 async def reload(by: Admin, service: ServiceDep) -> Response:
     try:

@@ -33,11 +33,9 @@ async def mlflow_webhook(request: Request, service: ServiceDep) -> Response:
         raise Problem(exc.status, exc.reason) from None
     refuse_other_media(request)  # signed, and JSON as MLflow sends it
     request.state.actor = "mlflow-webhook"
-    model = delivery.data.get("name")
-    fresh = await run_in_threadpool(
-        service.enqueue, delivery_id, delivery.event, str(model) if model else None, raw.decode("utf-8")
-    )
-    service.metrics.deliveries.labels("accepted" if fresh else "duplicate").inc()
-    if fresh:
+    result = await run_in_threadpool(service.receive, delivery_id, delivery.event, delivery.data, raw.decode("utf-8"))
+    service.metrics.deliveries.labels("duplicate" if result == "duplicate" else "accepted").inc()
+    if result == "queued":
         service.workers.wake()
-    return Response(json.dumps({"accepted": fresh, "duplicate": not fresh}), media_type="application/json")
+    answer = {"accepted": result != "duplicate", "duplicate": result == "duplicate", "result": result}
+    return Response(json.dumps(answer), media_type="application/json")
