@@ -34,6 +34,7 @@ from .rows import (
 )
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
+from .standing import Standing, standing
 
 if TYPE_CHECKING:
     from pml_policy.transparency.notes import Checkpoint
@@ -371,6 +372,10 @@ class AuditStore:
     def applied(self) -> Applied:
         """What governance last made the registry say: every tag's value, every alias's holder."""
         return applied(self.db)
+
+    def standing(self, model: str, kind: str) -> dict[str, Standing]:
+        """version -> the latest decision of `kind` recorded on it, with its evidence."""
+        return standing(self.db, model, kind)
 
     def refuse_changed(self, used: list[registered.Used]) -> None:
         """PolicyConflict when a policy version the log has registered has another digest in `used`."""

@@ -24,7 +24,8 @@ from pml_policy.engine.rank import order, ranker
 
 from .approving import attach
 from .plan import Change, Ranker, plan
-from .recording import Recorded, conclude
+from .recording import Recorded, apply_changes, conclude
+from .unchanged import keep_changed
 from .workspace import Workspace
 
 
@@ -41,6 +42,7 @@ class Governed:
     champion: Subject | None = None  # the alias holder before this pass
     recorded: Recorded | None = None
     applied: bool = False
+    standing: int = 0  # versions whose decision said nothing new (changed_only): not recorded again
 
     @property
     def failed(self) -> bool:
@@ -65,16 +67,24 @@ def govern(
     *,
     candidates: str = "all",
     apply: bool = False,
+    changed_only: bool = False,
 ) -> Governed:
     """The one govern sequence (the module's docstring). registry: default the workspace's; a
-    model with no candidate version records nothing. candidates: all | new | ALIAS | tag:KEY=VALUE."""
+    model with no candidate version records nothing. candidates: all | new | ALIAS | tag:KEY=VALUE.
+    changed_only (the service's reconcile): record only the decisions that say something new
+    (`unchanged.keep_changed`); the changes still follow every version's decision."""
     registry = registry or ws.registry()
     governed = decide_versions(ws, model, registry, candidates)
     if not governed.subjects:
         return governed
     if not apply:
         governed.as_plan()
-    governed.recorded = conclude(ws, governed, governed.changes, registry, apply)
+    if changed_only:
+        governed.standing = keep_changed(ws, governed, "decision" if apply else "plan")
+    if governed.decisions:
+        governed.recorded = conclude(ws, governed, governed.changes, registry, apply)
+    elif apply:
+        apply_changes(ws, governed.changes, registry)
     governed.applied = apply
     return governed
 

@@ -86,12 +86,13 @@ def react(ws: Workspace, event: str, data: dict[str, Any], controls: Controls) -
 
 
 def _govern(ws: Workspace, model: str, apply: bool) -> Reaction:
-    governed = govern(ws, model, apply=apply)
-    if governed.recorded is None:
+    governed = govern(ws, model, apply=apply, changed_only=True)
+    if not governed.subjects and not governed.standing:
         return Reaction(f"{model}: no version to govern")
-    seqs = governed.recorded.seqs
     what = "governed" if apply else "planned"
-    line = f"{what} {model}: {len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}; {summary(governed.changes)}"
+    seqs = governed.recorded.seqs if governed.recorded is not None else []
+    decided = f"{len(seqs)} decisions #{seqs[0]}..#{seqs[-1]}" if seqs else "no new decision"
+    line = f"{what} {model}: {decided} ({governed.standing} unchanged); {summary(governed.changes)}"
     return Reaction(line, governed.decisions, governed.changes)
 
 

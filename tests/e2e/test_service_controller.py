@@ -70,6 +70,9 @@ def test_a_burst_is_merged_echoes_cost_nothing_and_deletions_are_put_back(mlflow
         echoes = [j for j in jobs if j["event"] == "model_version_tag.set"]
         assert not [j for j in echoes if j["result"].startswith("governed")], echoes
         assert _metric(service, "pml_events_total", "own_change") >= 1
+        decided = service.call("GET", f"/v1/decisions?model={model}&kind=decision&limit=500").json()["decisions"]
+        print(f"7 versions: {len(created)} reconciles, {len(decided)} decisions")  # noqa: T201 (the figures, with -s)
+        assert len(decided) <= 2 * 7  # recorded when they say something new, not at every event
 
         client.delete_registered_model_alias(model, "champion")  # by hand
         _wait(lambda: _champion(client, model) == "7", 30, "the champion alias put back on v7")
@@ -78,6 +81,11 @@ def test_a_burst_is_merged_echoes_cost_nothing_and_deletions_are_put_back(mlflow
         client.set_model_version_tag(model, "3", "governance.status", "rejected")  # forged
         _wait(lambda: _versions(client, model)["3"].get("governance.status") == "approved", 30, "the forgery undone")
         _wait(lambda: _settled(service, model), 60, "every job settled")
+        after = service.call("GET", f"/v1/decisions?model={model}&kind=decision&limit=500").json()["decisions"]
+        # Putting back a tag needs no decision; the deleted alias costs the version that held it two
+        # (judged without a champion while the alias was gone, then with it again), no other version any.
+        new = [d["version"] for d in after[: len(after) - len(decided)]]
+        assert set(new) <= {"7"} and len(new) <= 2, new
         assert service.call("GET", "/v1/audit/verify").json()["ok"]
     finally:
         client.delete_webhook(webhook.webhook_id)

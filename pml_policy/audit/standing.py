@@ -1,0 +1,33 @@
+"""The decision each version of a model stands on: the latest one recorded of a kind, with its body
+and the evidence it was made on. What a reconcile compares a fresh decision with, so that it
+records only what would say something new (one query per model, whatever its versions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from .database import Database
+from .queries import fetch, in_chain
+
+
+class Standing(NamedTuple):
+    decision: str  # its id
+    body: dict[str, Any]  # the decision as recorded
+    subject: str  # the evidence it was made on (JSON)
+
+
+def standing(db: Database, model: str, kind: str) -> dict[str, Standing]:
+    """version -> its latest decision of `kind` (decision or plan)."""
+    rows = fetch(
+        db,
+        "SELECT d.version, d.id, d.body, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
+        "FROM pml_decisions WHERE model = {m} AND kind = {k} AND version IS NOT NULL AND "
+        + in_chain()
+        + " GROUP BY version) v ON d.seq = v.last",
+        {"m": model, "k": kind},
+    )
+    return {
+        str(version): Standing(decision, json.loads(body), json.dumps(json.loads(evidence)["subject"]))
+        for version, decision, body, evidence in rows
+    }

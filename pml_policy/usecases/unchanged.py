@@ -1,0 +1,81 @@
+"""Decide only what changed: a reconcile records a version's fresh decision only when it says
+something the decision the version stands on (its latest of that kind) does not: another outcome
+or rule result (observed values included: a champion's metric, an approval, the time a rule reads),
+other policy versions, another champion, or other evidence (without the tags and aliases governance
+itself writes, as approvals bind it). Otherwise the standing decision stays the record, and the
+changes planned from the fresh one rest on it. The log grows with the changes, not with the events
+times the versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from pml_policy.audit.rows import json_of
+from pml_policy.engine import Decision, Subject
+from pml_policy.engine.signoffs import bound_digest
+
+from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .governing import Governed
+
+
+def substance(body: dict[str, Any], subject: Subject, managed: frozenset[str], holder: bool = False) -> str:
+    """What a decision says, without when it was made, its id and the governance-written state.
+    For the version that holds (or is to hold) the alias, `holder`: the champion it was compared
+    with is left out (it was judged against the champion it replaced; a deleted alias or its own
+    promotion is no reason to judge it again), its rules' outcomes still count."""
+
+    def observed(r: dict[str, Any]) -> Any:
+        seen = r.get("observed")
+        if holder and isinstance(seen, dict):
+            return {k: v for k, v in seen.items() if not k.startswith("champion")}
+        return seen
+
+    said = {
+        "outcome": body["outcome"],
+        "champion": None if holder else (body.get("champion") or {}).get("reference"),
+        "waivers": body.get("waivers_used"),
+        "policies": [
+            {
+                "policy": [p["name"], p["version"], p["digest"], p["outcome"]],
+                "actions": p.get("actions"),
+                "rules": [[r["rule"], r["outcome"], observed(r), r.get("waiver")] for r in p["rules"]],
+            }
+            for p in body["policies"]
+        ],
+        "evidence": bound_digest(subject, managed),
+    }
+    return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
+    """Leave out of `governed` the decisions that say nothing new; the changes planned from them
+    rest on the standing decisions instead. Returns how many were left out."""
+    store = ws.log.existing()
+    if store is None or not governed.subjects:
+        return 0
+    standing = store.standing(governed.model, kind)
+    managed = ws.policies.managed_tags
+    holders = {c.version for c in governed.changes if c.kind == "set_alias" and c.state in ("planned", "unchanged")}
+    moved: dict[str, str] = {}  # fresh decision id -> the standing decision's id
+    kept = []
+    for subject, decision, champion in zip(governed.subjects, governed.decisions, governed.champions):
+        old = standing.get(subject.model.version or "")
+        if old is not None and _same(decision, subject, old, managed, subject.model.version in holders):
+            moved[decision.id] = old.decision
+        else:
+            kept.append((subject, decision, champion))
+    for change in governed.changes:
+        change.decision_id = moved.get(change.decision_id, change.decision_id)
+    governed.subjects = [s for s, _, _ in kept]
+    governed.decisions = [d for _, d, _ in kept]
+    governed.champions = [c for _, _, c in kept]
+    return len(moved)
+
+
+def _same(decision: Decision, subject: Subject, old: Any, managed: frozenset[str], holder: bool) -> bool:
+    fresh = substance(json_of(decision)[0], subject, managed, holder)
+    return fresh == substance(old.body, Subject.model_validate_json(old.subject), managed, holder)
