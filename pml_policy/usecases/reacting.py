@@ -2,13 +2,14 @@
 reconciliation sweep and schedule) call, over the same govern sequence, recording and applying as
 the CLI.
 
-- A version registered, or a version's tags changed: govern its model (`governing.govern`: every
-  version decided, the best passing one holds the alias, every one has the tags of its decision),
-  planned or applied.
-- The champion alias moved: the holder needs a passing decision under the current policies. The
-  service's own moves are recognised from the log and left alone (no loops); a hand move to a
-  version that does not pass is reverted to the most recent earlier holder that passes
+- A version registered, a version's tags set or deleted, the champion alias deleted: govern its
+  model (`governing.govern`, recording only the decisions that say something new), planned or
+  applied; with --enforce flag a deleted champion alias is flagged on its last holder instead.
+- The champion alias moved: the holder needs a passing decision under the current policies. A hand
+  move to a version that does not pass is reverted to the most recent earlier holder that passes
   (`revert`), tagged `governance.violation` (`flag`), or only recorded (`off`).
+- The service's own changes, when their webhooks come back, are recognised from its change records
+  (`own_change`) and cost nothing.
 - The schedule's re-check: `rechecking.recheck_model`.
 
 >>> event = {"name": "credit-scorer", "version": "4"}

@@ -157,7 +157,8 @@ def test_readiness_says_when_another_process_registered_a_policy_version_differe
     elsewhere.mkdir()
     edited = workspace / "edited.pml"
     edited.write_text(gate.read_text().replace(">= 0.80", ">= 0.90"))  # the same version, edited
-    (elsewhere / "pml.yaml").write_text(json.dumps({k: v for k, v in INLINE.items() if k not in ("reference", "artifacts")}))
+    manifest = {k: v for k, v in INLINE.items() if k not in ("reference", "artifacts")}
+    (elsewhere / "pml.yaml").write_text(json.dumps(manifest))
     checked = run_cli("check", str(elsewhere), "--policies", str(edited), "--audit", f"sqlite:///{workspace}/audit.db")
     assert checked.exit_code in (0, 1), checked.output  # recorded first: the log registered the edited 1.0.0
     ready = service.call("GET", "/readyz")

@@ -92,7 +92,8 @@ def test_an_error_retrying_cannot_heal_is_a_dead_letter_at_once_and_a_job_can_be
     listed = run_cli("inbox", "list", "--state", "dead", "--audit", store_url)
     assert "does not exist" in listed.stdout and "tries 1" in listed.stdout
     discarded = run_cli("inbox", "discard", str(job.id), "--audit", store_url)
-    assert discarded.exit_code == 0 and f"job {job.id} (model_version.created example_model) discarded" in discarded.stdout
+    assert discarded.exit_code == 0
+    assert f"job {job.id} (model_version.created example_model) discarded" in discarded.stdout
     assert jobs.depth(db) == jobs.Depth(0, 0, 0, None)
     assert run_cli("inbox", "retry", "--audit", store_url).stdout.startswith("0 dead jobs")  # it never runs again
     missing = run_cli("inbox", "discard", "999", "--audit", store_url)
