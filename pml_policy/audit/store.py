@@ -19,7 +19,6 @@ from pml_policy.base.errors import AuditError, UsageError
 
 from . import chain, proofs, queries, registered, schema, tree
 from .aggregates import Aggregates
-from .applied import Applied, applied
 from .context import actor, ci_context
 from .database import WAIT, Database, reason
 from .rows import (
@@ -34,10 +33,12 @@ from .rows import (
 )
 from .signing import PublicKey, SignatureCheck, Signer
 from .signing import checkpoint as make_checkpoint
-from .standing import Standing, standing
 
 if TYPE_CHECKING:
     from pml_policy.transparency.notes import Checkpoint
+
+    from .applied import Applied
+    from .standing import Standing
 
 
 class AuditStore:
@@ -371,10 +372,14 @@ class AuditStore:
 
     def applied(self) -> Applied:
         """What governance last made the registry say: every tag's value, every alias's holder."""
+        from .applied import applied  # the service's: not loaded by a `check`
+
         return applied(self.db)
 
     def standing(self, model: str, kind: str) -> dict[str, Standing]:
         """version -> the latest decision of `kind` recorded on it, with its evidence."""
+        from .standing import standing  # the service's: not loaded by a `check`
+
         return standing(self.db, model, kind)
 
     def refuse_changed(self, used: list[registered.Used]) -> None:

@@ -65,6 +65,7 @@ CHECK_MODULES = {  # ours: the check command, its use case, the engine, the loca
     "audit.context",
     "audit.database",
     "audit.queries",
+    "audit.registered",  # a policy version keeps its digest: checked by the append
     "audit.rows",
     "audit.schema",
     "audit.signing",
