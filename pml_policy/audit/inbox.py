@@ -237,3 +237,18 @@ def depth(db: Database) -> Depth:
         found.get("dead", (0, None))[0],
         found.get("pending", (0, None))[1],
     )
+
+
+def latest_for(db: Database, model: str) -> Job | None:
+    """The model's newest job that has run (done or dead): its last reconcile, as `status` shows it."""
+    with db.driver() as raw:
+        cursor = raw.cursor()
+        cursor.execute(
+            db.sql(
+                f"SELECT {', '.join(COLUMNS)} FROM pml_inbox WHERE model = {{m}} AND state IN ('done', 'dead') "
+                "ORDER BY id DESC LIMIT 1"
+            ),
+            {"m": model},
+        )
+        row = cursor.fetchone()
+        return Job(*row) if row is not None else None

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "revoke": ("pml_policy.cli.approvals", "revoke"),
     "schema": ("pml_policy.cli.policies", "schema"),
     "serve": ("pml_policy.cli.serve", "serve"),
+    "status": ("pml_policy.cli.status", "status_command"),
     "test": ("pml_policy.cli.test", "test"),
     "token": ("pml_policy.cli.tokens", "token"),
     "validate": ("pml_policy.cli.policies", "validate"),

@@ -40,6 +40,7 @@ class Governed:
     champions: list[Subject | None] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     champion: Subject | None = None  # the alias holder before this pass
+    state: RegistryState | None = None  # the registry as this pass read it (aliases, each version's tags)
     recorded: Recorded | None = None
     applied: bool = False
     standing: int = 0  # versions whose decision said nothing new (changed_only): not recorded again
@@ -111,7 +112,7 @@ def decide_versions(ws: Workspace, model: str, registry: Registry, candidates: s
         champions = [champion if s is winner else winner for s in subjects]
         decisions = [d if s is winner else evaluate(policies, s, winner, ws.data) for s, d in zip(subjects, decisions)]
         changes = plan(list(zip(subjects, decisions)), state, rank)
-    return Governed(model, subjects, decisions, champions, changes, champion)
+    return Governed(model, subjects, decisions, champions, changes, champion, state)
 
 
 def rank_with(policies: PolicySet, data: dict[str, Any]) -> Ranker:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ..helpers import run_cli
 from ..mlflow_data import log_version
 from .serving import GOOD, SECRET, TAGS, Service, _versions, _wait
 
@@ -33,6 +34,11 @@ def _settled(service: Service, model: str) -> list[dict[str, Any]] | None:
     if any(j["state"] in ("pending", "running") for j in jobs):
         return None
     return [j for j in jobs if j["model"] == model]
+
+
+def _status(workspace: Any, uri: str, model: str) -> Any:
+    audit = f"sqlite:///{workspace}/audit.db"
+    return run_cli("status", model, "-p", str(workspace / "policies"), "--tracking-uri", uri, "--audit", audit)
 
 
 def _champion(client: Any, model: str) -> str:
@@ -87,6 +93,10 @@ def test_a_burst_is_merged_echoes_cost_nothing_and_deletions_are_put_back(mlflow
         new = [d["version"] for d in after[: len(after) - len(decided)]]
         assert set(new) <= {"7"} and len(new) <= 2, new
         assert service.call("GET", "/v1/audit/verify").json()["ok"]
+        shown = _status(workspace, mlflow_server.uri, model)
+        assert (
+            shown.exit_code == 0 and f"{model}: synced" in shown.stdout and "champion: 7 (desired: 7)" in shown.stdout
+        )
     finally:
         client.delete_webhook(webhook.webhook_id)
         service.stop()
@@ -100,15 +110,32 @@ def test_deletions_made_while_the_service_was_down_are_found_by_the_sweep(mlflow
     model = f"drift-{uuid.uuid4().hex[:8]}"
     args = ("--tracking-uri", mlflow_server.uri, "--apply")  # the default: a sweep at start
     log_version(mlflow_server.uri, model, {"val_auc": 0.86, **GOOD}, {"lr": "0.1"}, TAGS, {"model_card.md": "#"})
-    service = Service(workspace, *args)
+    audit = f"sqlite:///{workspace}/audit.db"
+    governed = run_cli(
+        "govern",
+        model,
+        "--apply",
+        "-p",
+        str(workspace / "policies"),
+        "--tracking-uri",
+        mlflow_server.uri,
+        "--audit",
+        audit,
+    )
+    assert governed.exit_code == 0 and _champion(client, model) == "1", governed.output
+    service = Service(workspace, *args)  # adopts a registry the CLI governed: its changes are governance's own
     try:
-        _wait(lambda: _versions(client, model)["1"].get("governance.status") == "approved", 120, "v1 approved")
-        _wait(lambda: _champion(client, model) == "1", 30, "v1 champion")
-        _wait(lambda: _settled(service, model), 60, "every job settled")
+        time.sleep(3)
+        assert _wait(lambda: _settled(service, model) is not None, 60, "every job settled")
+        assert _settled(service, model) == []  # the sweep found nothing to do for it
     finally:
         service.stop()
     client.delete_registered_model_alias(model, "champion")  # no service to hear of it
     client.delete_model_version_tag(model, "1", "governance.status")
+    shown = _status(workspace, mlflow_server.uri, model)
+    assert shown.exit_code == 1 and f"{model}: out-of-sync" in shown.stdout, shown.output
+    assert 'alias "champion" -> version 1 (now: absent)' in shown.stdout
+    assert 'tag governance.status = "approved" on version 1 (now: absent)' in shown.stdout
     service = Service(workspace, *args)
     try:
         _wait(lambda: _champion(client, model) == "1", 120, "the champion alias put back by the sweep")
@@ -116,6 +143,11 @@ def test_deletions_made_while_the_service_was_down_are_found_by_the_sweep(mlflow
         swept = _wait(lambda: _settled(service, model), 60, "every job settled")
         drifts = [j for j in swept if j["delivery_id"].startswith("sweep:drift:")]
         assert drifts and all(j["state"] == "done" for j in drifts), swept
+        answer = service.call("GET", f"/v1/models/{model}").json()
+        assert answer["sync"] == "synced" and answer["champion"] == {"desired": "1", "live": "1"}, answer
+        assert answer["tags"]["1"]["governance.status"] == {"desired": "approved", "live": "approved"}
+        assert service.call("GET", "/v1/models/no-such-model").status_code == 404
+        assert "last reconcile:" in _status(workspace, mlflow_server.uri, model).stdout  # the sweep's, from the inbox
     finally:
         service.stop()
     again = Service(workspace, *args)  # converged: the sweep finds nothing to do
