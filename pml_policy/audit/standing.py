@@ -31,3 +31,21 @@ def standing(db: Database, model: str, kind: str) -> dict[str, Standing]:
         str(version): Standing(decision, json.loads(body), json.dumps(json.loads(evidence)["subject"]))
         for version, decision, body, evidence in rows
     }
+
+
+def failed_rechecks(db: Database, model: str) -> dict[str, str]:
+    """version -> the evidence (JSON) of its latest re-check, for each version whose latest re-check
+    did not pass: a version that failed in production, held back from the alias until it changes."""
+    rows = fetch(
+        db,
+        "SELECT d.version, d.outcome, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
+        "FROM pml_decisions WHERE model = {m} AND kind = 'recheck' AND version IS NOT NULL AND "
+        + in_chain()
+        + " GROUP BY version) v ON d.seq = v.last",
+        {"m": model},
+    )
+    return {
+        str(version): json.dumps(json.loads(evidence)["subject"])
+        for version, outcome, evidence in rows
+        if outcome not in ("pass", "warn")
+    }

@@ -37,9 +37,6 @@ from .signing import checkpoint as make_checkpoint
 if TYPE_CHECKING:
     from pml_policy.transparency.notes import Checkpoint
 
-    from .applied import Applied
-    from .standing import Standing
-
 
 class AuditStore:
     """An audit log, opened (created or upgraded on first use)."""
@@ -369,18 +366,6 @@ class AuditStore:
     def latest_tag(self, model: str, version: str, key: str) -> str | None:
         """The value --apply last set a version's tag to, or None."""
         return queries.latest_tag(self.db, model, version, key)
-
-    def applied(self) -> Applied:
-        """What governance last made the registry say: every tag's value, every alias's holder."""
-        from .applied import applied  # the service's: not loaded by a `check`
-
-        return applied(self.db)
-
-    def standing(self, model: str, kind: str) -> dict[str, Standing]:
-        """version -> the latest decision of `kind` recorded on it, with its evidence."""
-        from .standing import standing  # the service's: not loaded by a `check`
-
-        return standing(self.db, model, kind)
 
     def refuse_changed(self, used: list[registered.Used]) -> None:
         """PolicyConflict when a policy version the log has registered has another digest in `used`."""

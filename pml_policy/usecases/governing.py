@@ -17,10 +17,12 @@ from typing import Any
 
 from pml_policy.adapters.base import Registry, RegistryState
 from pml_policy.adapters.lookup import registry_for
+from pml_policy.audit.standing import failed_rechecks
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_USAGE, EvidenceError, NoPolicyApplies
 from pml_policy.engine import Decision, PolicySet, Subject
 from pml_policy.engine.checker import reads_artifacts, reads_card
 from pml_policy.engine.rank import order, ranker
+from pml_policy.engine.signoffs import bound_digest
 
 from .approving import attach
 from .plan import Change, Ranker, plan
@@ -104,15 +106,33 @@ def decide_versions(ws: Workspace, model: str, registry: Registry, candidates: s
     rank = rank_with(policies, ws.data)
     decisions = [evaluate(policies, s, champion, ws.data) for s in subjects]
     champions: list[Subject | None] = [champion] * len(subjects)
-    changes = plan(list(zip(subjects, decisions)), state, rank)
+    held = held_back(ws, model, subjects)
+    changes = plan(list(zip(subjects, decisions)), state, rank, held_back=held)
     # Judge the others against the champion this pass leaves in place, not the one it replaces:
     # otherwise a second pass, seeing the new champion, would decide (and tag) them differently.
     winner = _promoted(changes, registry.champion_alias, subjects)
     if winner is not None:
         champions = [champion if s is winner else winner for s in subjects]
         decisions = [d if s is winner else evaluate(policies, s, winner, ws.data) for s, d in zip(subjects, decisions)]
-        changes = plan(list(zip(subjects, decisions)), state, rank)
+        changes = plan(list(zip(subjects, decisions)), state, rank, held_back=held)
     return Governed(model, subjects, decisions, champions, changes, champion, state)
+
+
+def held_back(ws: Workspace, model: str, subjects: list[Subject]) -> dict[str, str]:
+    """Versions that failed their latest re-check in production and whose evidence has not changed
+    since (the tags and aliases governance writes, and the monitoring report, aside): not promoted
+    again, so a reverted champion does not flap back at the next govern pass."""
+    store = ws.log.existing()
+    failed = failed_rechecks(store.db, model) if store is not None else {}
+    if not failed:
+        return {}
+    managed = ws.policies.managed_tags
+    return {
+        v: f"version {v} failed its re-check in production and has not changed since"
+        for s in subjects
+        if (v := s.model.version or "") in failed
+        and bound_digest(s, managed) == bound_digest(Subject.model_validate_json(failed[v]), managed)
+    }
 
 
 def rank_with(policies: PolicySet, data: dict[str, Any]) -> Ranker:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pml_policy.adapters.base import Registry, RegistryState
 from pml_policy.base.errors import EvidenceError
@@ -50,9 +50,20 @@ class Change:
 
 
 Ranker = Callable[[str, list[tuple[Subject, Decision]]], list[Subject]]
-# (model, alias, version) -> (the most recent earlier holder of the alias whose latest recorded
-# decision passed, that decision's id), or None: what `revert alias` moves the alias back to.
-Earlier = Callable[[str, str, str], "tuple[str, str] | None"]
+FAILING = "failing"  # what a tag of a revert that has no target says instead (the version keeps the alias)
+
+
+class Fallback(NamedTuple):
+    """Where `revert alias` goes: the version and the decision the move rests on (None: nowhere),
+    and why that one and not the others."""
+
+    version: str | None
+    decision: str | None
+    why: str
+
+
+# (model, alias, version) -> the Fallback of a revert of `version`.
+Earlier = Callable[[str, str, str], Fallback]
 
 
 def plan(
@@ -60,10 +71,14 @@ def plan(
     registry: RegistryState,
     rank: Ranker,
     earlier: Earlier | None = None,
+    held_back: dict[str, str] | None = None,
 ) -> list[Change]:
     """The changes, tags first and aliases last. `rank(policy, contenders)` orders the contenders
     for an alias set by `policy`, best first; `earlier` finds where `revert alias` goes (without
-    it, a revert is withheld)."""
+    it, a revert is withheld). `held_back`: version -> why it may not take an alias now (it failed
+    in production and has not changed since). A revert that is withheld leaves the version holding
+    the alias, so the tags its `on fail` sets say `failing`, never that it was reverted."""
+    held_back = held_back or {}
     tags: list[Change] = []
     contests: dict[str, tuple[str, list[tuple[Subject, Decision]]]] = {}  # alias -> (policy, contenders)
     withheld: list[Change] = []
@@ -88,6 +103,9 @@ def plan(
             elif decision.outcome in ("fail", "pending"):  # from `on fail` / `on pending`: never to such a version
                 change.state, change.detail = "withheld", f"the decision is {decision.outcome}"
                 withheld.append(change)
+            elif version in held_back:
+                change.state, change.detail = "withheld", held_back[version]
+                withheld.append(change)
             else:
                 contests.setdefault(action.name, (action.policy, []))[1].append((subject, decision))
     aliases: list[Change] = []
@@ -104,6 +122,13 @@ def plan(
             else:
                 change.state, change.detail = "outranked", f"version {ranked[0].model.version} ranks higher"
             aliases.append(change)
+    for revert in reverts:
+        if revert.kind == "revert_alias" and revert.state == "withheld":
+            for tag in tags:
+                if (tag.version, tag.policy, tag.decision_id) == (revert.version, revert.policy, revert.decision_id):
+                    tag.value, tag.detail = FAILING, "the revert has no target: the version keeps the alias"
+                    current = registry.tags.get(tag.version, {}).get(tag.name)
+                    tag.state = "unchanged" if current == FAILING else "planned"
     return tags + withheld + aliases + reverts
 
 
@@ -113,21 +138,23 @@ def unranked(_policy: str, contenders: list[tuple[Subject, Decision]]) -> list[S
 
 
 def _revert(change: Change, registry: RegistryState, earlier: Earlier | None) -> Change:
-    """`revert alias "A"` on a version that failed: A back to the most recent earlier holder whose
-    latest recorded decision passed (a set_alias resting on that decision); withheld, saying why,
-    when there is none. The alias is never simply removed."""
+    """`revert alias "A"` on a version that failed: A back to the Fallback `earlier` finds (a
+    set_alias resting on the decision it names); withheld, saying why, when there is none. The
+    alias is never simply removed."""
     alias, version = change.name, change.version
     if registry.aliases.get(alias) != version:
         change.state, change.detail = "unchanged", f'version {version} does not hold alias "{alias}"'
         return change
     target = earlier(change.model, alias, version) if earlier else None
-    if target is None:
+    if target is None or target.version is None or target.decision is None:
         change.state = "withheld"
-        change.detail = f'no earlier holder of alias "{alias}" whose latest recorded decision passed; it stays'
+        change.detail = f'no earlier holder of alias "{alias}" passes now; it stays'
+        if target is not None and target.why:
+            change.detail += f" ({target.why})"
         return change
-    to, decision = target
-    why = f"reverted from version {version}, whose decision {change.decision_id} failed"
-    return Change(change.model, to, "set_alias", alias, None, change.policy, decision, "planned", why)
+    why = f"reverted from version {version}, whose decision {change.decision_id} failed; {target.why}"
+    to = target.version
+    return Change(change.model, to, "set_alias", alias, None, change.policy, target.decision, "planned", why)
 
 
 def apply(changes: list[Change], adapter: Registry, record: Callable[[Change], None]) -> list[Change]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pml_policy.adapters.base import RegistryState
-from pml_policy.audit.applied import Applied
+from pml_policy.audit.applied import Applied, applied
 from pml_policy.base.errors import UsageError
 from pml_policy.engine import Decision
 
@@ -33,7 +33,7 @@ from .approving import attach
 from .checking import Checked
 from .governing import govern
 from .plan import Change, summary
-from .rechecking import champions, earlier_holder, recheck_model
+from .rechecking import champions, fallback, recheck_model
 from .recording import apply_changes, record
 from .workspace import Workspace
 
@@ -117,7 +117,7 @@ def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
     inventory = registry.inventory()
     store = ws.log.existing()
     latest = store.latest_per_version() if store is not None else {}
-    made = store.applied() if store is not None else Applied({}, {}, {})
+    made = applied(store.db) if store is not None else Applied({}, {}, {})
     jobs: list[tuple[str, str, dict[str, Any]]] = []
     policies = ws.policies.without_alias(registry.champion_alias)  # production policies: recheck's
     alias = registry.champion_alias
@@ -263,8 +263,9 @@ def _enforcement(
     that decision); flag the version when so configured, or when no earlier holder passes (an alias
     is never simply removed)."""
     if enforce == "revert":
-        target = earlier_holder(ws)(model, alias, version)
-        if target is not None:
-            return Change(model, target[0], "set_alias", alias, None, "governance", target[1], detail=reason)
-        reason += "; no earlier holder passes, so the version is flagged instead"
+        target = fallback(ws, ws.registry())(model, alias, version)
+        if target.version is not None and target.decision is not None:
+            detail = f"{reason}; {target.why}"
+            return Change(model, target.version, "set_alias", alias, None, "governance", target.decision, detail=detail)
+        reason += f"; no earlier holder passes now ({target.why}), so the version is flagged instead"
     return Change(model, version, "set_tag", VIOLATION_TAG, reason, "governance", decision_id, detail=reason)

@@ -1,7 +1,8 @@
 """`recheck` (DSL 1.1): re-evaluate each model's champion, as it serves, with its newest monitoring
 evidence under the policies that apply to it (`applies to alias "champion"`, and the rest), record
 the decision (kind `recheck`), and plan or make its `on fail` changes, among them `revert alias
-"champion"`: back to the most recent earlier holder whose latest decision passed.
+"champion"`: back to the most recent earlier holder that still passes on its own evidence
+(`fallback`); with none, the alias stays and the revert's tags say `failing`.
 
 >>> run = pml_policy.recheck(ws, ["credit-scorer"], apply=True)                       # doctest: +SKIP
 >>> run.models[0].decision.outcome, [c.describe() for c in run.models[0].changes]   # doctest: +SKIP
@@ -16,15 +17,15 @@ from typing import Any
 
 from pml_policy.adapters.base import Registry
 from pml_policy.adapters.monitoring import read_report
-from pml_policy.audit import AuditStore
+from pml_policy.audit.standing import failed_rechecks
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_POLICY_FAILED
 from pml_policy.engine import Decision, Subject
 
 from .approving import attach
-from .checking import with_monitoring
+from .checking import Checked, with_monitoring
 from .governing import targeted
-from .plan import Change, Earlier, plan, unranked
-from .recording import Recorded, conclude
+from .plan import Change, Earlier, Fallback, plan, unranked
+from .recording import Recorded, conclude, record
 from .workspace import Workspace
 
 
@@ -100,7 +101,7 @@ def recheck_model(
     decision = ws.evaluator.evaluate(ws.policies, subject, None, ws.data)
     decision.kind = "recheck"
     state = registry.state(model, [holder])
-    changes = plan([(subject, decision)], state, unranked, earlier_holder(ws))
+    changes = plan([(subject, decision)], state, unranked, fallback(ws, registry))
     done = Rechecked(model, holder, subject, decision, changes=changes)
     done.recorded = conclude(ws, done, changes, registry, apply)
     return done
@@ -111,20 +112,35 @@ def champions(registry: Registry) -> list[str]:
     return sorted(m for m, state in registry.inventory().items() if registry.champion_alias in state.aliases)
 
 
-def earlier_holder(ws: Workspace) -> Earlier:
-    """Where `revert alias` goes: the most recent earlier holder of the alias (as `--apply` moved it)
-    whose latest recorded decision or re-check passed, with that decision's id."""
+def fallback(ws: Workspace, registry: Registry) -> Earlier:
+    """Where `revert alias` goes: the most recent earlier holder of the alias (each was moved there
+    on a decision that passed) that still passes now on its own evidence, under the policies that
+    decide promotions, judged without a champion (not compared with the version being reverted:
+    rules guarded by `when champion exists` are skipped). That decision is recorded, and the move
+    rests on it. A version whose latest re-check failed is passed over."""
 
-    def find(model: str, alias: str, version: str) -> tuple[str, str] | None:
+    def find(model: str, alias: str, version: str) -> Fallback:
         store = ws.log.existing()
-        return _earlier(store, model, alias, version) if store is not None else None
+        if store is None:
+            return Fallback(None, None, "the log records no earlier holder")
+        policies = ws.policies.without_alias(alias)
+        failed = failed_rechecks(store.db, model)
+        passed_over: list[str] = []
+        for earlier in dict.fromkeys(store.alias_holders(model, alias)):
+            if earlier == version:
+                continue
+            if earlier in failed:
+                passed_over.append(f"version {earlier} failed its re-check")
+                continue
+            subject = registry.fetch(registry.reference(model, earlier))
+            attach(ws, [subject], policies)
+            decision = ws.evaluator.evaluate(policies, subject, None, ws.data)
+            if decision.outcome not in ("pass", "warn"):
+                passed_over.append(f"version {earlier} is {decision.outcome} now")
+                continue
+            seq = record(ws, Checked([decision], [subject], [None], [registry])).seqs[0]
+            why = f"version {earlier} passes now on its own evidence, judged without a champion (#{seq})"
+            return Fallback(earlier, decision.id, "; ".join([why, *passed_over]))
+        return Fallback(None, None, "; ".join(passed_over) or f'no earlier holder of alias "{alias}"')
 
     return find
-
-
-def _earlier(store: AuditStore, model: str, alias: str, version: str) -> tuple[str, str] | None:
-    for earlier in store.alias_holders(model, alias):
-        latest = store.latest_outcome(model, earlier)
-        if earlier != version and latest is not None and latest.outcome in ("pass", "warn"):
-            return earlier, latest.decision
-    return None

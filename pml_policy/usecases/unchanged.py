@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from pml_policy.audit.rows import json_of
+from pml_policy.audit.standing import standing as standing_decisions
 from pml_policy.engine import Decision, Subject
 from pml_policy.engine.signoffs import bound_digest
 
@@ -57,7 +58,7 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
     store = ws.log.existing()
     if store is None or not governed.subjects:
         return 0
-    standing = store.standing(governed.model, kind)
+    standing = standing_decisions(store.db, governed.model, kind)
     managed = ws.policies.managed_tags
     holders = {c.version for c in governed.changes if c.kind == "set_alias" and c.state in ("planned", "unchanged")}
     moved: dict[str, str] = {}  # fresh decision id -> the standing decision's id

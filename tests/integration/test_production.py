@@ -158,7 +158,7 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
     gate = ["-p", str(tmp_path / "policies")]
     (tmp_path / "context.yaml").write_text("monitored_columns: {credit: [income, age]}\n")
     jobs = ROOT / "examples" / "production"
-    for auc in ("0.860", "0.863"):  # v1 champion, then v2 (v1 still passes, within the regression margin)
+    for auc in ("0.860", "0.900"):  # v1 champion, then v2: judged against it, v1 now fails no_regression
         _example(jobs / "train.py", auc, "--model", model)
         assert run_cli("govern", model, *gate, "--apply").exit_code == 0
     client = MlflowClient(uri)
@@ -182,6 +182,7 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
     newest = moves[1].split()[0]  # under the header, newest first
     revert = run_cli("audit", "show", f"#{newest}").stdout
     assert 'applied set alias "champion" on' in revert and "version 1" in revert and "reverted from version 2" in revert
+    assert "version 1 passes now on its own evidence, judged without a champion" in revert
     assert run_cli("audit", "verify").exit_code == 0
     report = json.loads(
         run_cli("report", "--format", "json", "--model", model, "-p", str(tmp_path / "policies")).stdout
@@ -200,4 +201,11 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
     assert again.exit_code == 1 and "FAIL   champion-health/fresh_monitoring" not in again.stdout  # no report: an error
     assert "ERROR  champion-health/fresh_monitoring" in again.stdout, again.output
     assert "withheld" in again.stdout and "no earlier holder" in again.stdout  # v2 failed its re-check
+    assert "version 2 failed its re-check" in again.stdout
     assert client.get_registered_model(model).aliases == {"champion": "1"}  # never simply removed
+    # It keeps the alias, so its tag says what is true: failing, not reverted.
+    assert client.get_model_version(model, "1").tags["governance.status"] == "failing"
+    # v2 ranks first, but it failed in production and has not changed since: not promoted again.
+    regoverned = run_cli("govern", model, *gate, "--apply")
+    assert regoverned.exit_code == 0 and "failed its re-check in production" in regoverned.stdout, regoverned.output
+    assert client.get_registered_model(model).aliases == {"champion": "1"}

@@ -8,7 +8,7 @@ import pytest
 
 from pml_policy.adapters.base import RegistryState
 from pml_policy.engine import Decision, Subject, evaluate
-from pml_policy.usecases.plan import Change, plan, unranked
+from pml_policy.usecases.plan import Change, Fallback, plan, unranked
 
 from ..helpers import NOW, ROOT, subject
 
@@ -105,13 +105,53 @@ def test_a_revert_goes_to_the_earlier_holder_that_passed_and_is_withheld_without
     (withheld,) = plan(candidates, held, unranked)  # no way to find an earlier holder: it stays
     assert (withheld.state, withheld.detail) == (
         "withheld",
-        'no earlier holder of alias "champion" whose latest recorded decision passed; it stays',
+        'no earlier holder of alias "champion" passes now; it stays',
     )
-    (revert,) = plan(candidates, held, unranked, lambda model, alias, v: ("2", "decision-of-v2"))
+    nowhere = Fallback(None, None, "version 2 is fail now")
+    (withheld,) = plan(candidates, held, unranked, lambda *_: nowhere)
+    assert withheld.detail.endswith("it stays (version 2 is fail now)")
+    found = Fallback("2", "decision-of-v2", "version 2 passes now on its own evidence")
+    (revert,) = plan(candidates, held, unranked, lambda model, alias, v: found)
     assert (revert.describe(), revert.state, revert.decision_id) == (
         'alias "champion" -> version 2',
         "planned",
         "decision-of-v2",
     )
-    (moved_on,) = plan(candidates, RegistryState({"champion": "4"}), unranked, lambda *_: ("2", "d"))
+    assert "version 2 passes now on its own evidence" in revert.detail
+    (moved_on,) = plan(candidates, RegistryState({"champion": "4"}), unranked, lambda *_: found)
     assert moved_on.state == "unchanged"  # version 3 no longer holds the alias: nothing to revert
+
+
+def test_a_revert_without_a_target_leaves_tags_that_say_failing_not_reverted(tmp_path):
+    from ..helpers import policies
+
+    production = policies(
+        tmp_path,
+        'policy "health" version "1.0.0" { applies to alias "champion" rule r { require metrics.drift < 0.3 } '
+        'on fail { revert alias "champion" set tag "governance.status" = "reverted" } }',
+    )
+    drifted = subject(model="credit", version="3", metrics={"drift": 0.5}, aliases=["champion"])
+    candidates = [(drifted, evaluate(production, drifted, now=NOW))]
+    held = RegistryState({"champion": "3"}, {"3": {"governance.status": "approved"}})
+    tag, revert = plan(candidates, held, unranked, lambda *_: Fallback(None, None, "version 2 is fail now"))
+    assert (revert.state, tag.describe(), tag.state) == (
+        "withheld",
+        'tag governance.status = "failing" on version 3',
+        "planned",
+    )
+    tag, revert = plan(candidates, held, unranked, lambda *_: Fallback("2", "d2", "version 2 passes now"))
+    assert (revert.describe(), tag.value) == ('alias "champion" -> version 2', "reverted")  # it moved: true now
+
+
+def test_a_version_held_back_never_takes_the_alias(tmp_path):
+    from ..helpers import policies
+
+    gate = policies(
+        tmp_path,
+        'policy "gate" version "1.0.0" { rule r { require metrics.auc > 0.8 } on pass { set alias "champion" } }',
+    )
+    versions = [subject(model="credit", version=v, metrics={"auc": a}) for v, a in (("1", 0.85), ("2", 0.9))]
+    candidates = [(s, evaluate(gate, s, now=NOW)) for s in versions]
+    why = "version 2 failed its re-check in production and has not changed since"
+    changes = plan(candidates, RegistryState({"champion": "1"}), unranked, held_back={"2": why})
+    assert [(c.version, c.state, c.detail) for c in changes] == [("2", "withheld", why), ("1", "unchanged", "")]
