@@ -1,8 +1,10 @@
 """A monitoring job: compare what the model in production sees with its training data using
 Evidently, and log the report where `pml-policy recheck` finds it: an MLflow run tagged
-`pml.monitors = NAME/VERSION` with the report as its `monitoring.json` artifact.
+`pml.monitors = NAME/VERSION` (or `NAME@ALIAS`: the slot, whichever version governance put there)
+with the report as its `monitoring.json` artifact.
 
     python examples/production/monitor.py credit-scorer 2 --drifted    # a shifted `income`
+    python examples/production/monitor.py credit-scorer @champion      # the model in the slot
     pml-policy recheck credit-scorer -p policies --data examples/production/context.yaml --apply
 
 The data here is made up (income and age, the second time with `income` shifted when --drifted);
@@ -28,7 +30,7 @@ from evidently.presets import DataDriftPreset
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("model")
-    options.add_argument("version")
+    options.add_argument("version", help="a version, or @ALIAS for the slot (e.g. @champion)")
     options.add_argument("--drifted", action="store_true", help="shift income by two standard deviations")
     args = options.parse_args()
     rng = np.random.default_rng(7)
@@ -40,9 +42,10 @@ def main() -> None:
         current_data=current, reference_data=reference, timestamp=now
     )
     mlflow.set_experiment("monitoring")
-    with mlflow.start_run(tags={"pml.monitors": f"{args.model}/{args.version}"}) as run:
+    slot = f"{args.model}{args.version}" if args.version.startswith("@") else f"{args.model}/{args.version}"
+    with mlflow.start_run(tags={"pml.monitors": slot}) as run:
         mlflow.log_text(snapshot.dumps(), "monitoring.json")  # the full snapshot: it has the time
-    print(f"logged the monitoring report of {args.model} version {args.version} in run {run.info.run_id}")
+    print(f"logged the monitoring report of {slot} in run {run.info.run_id}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ _KINDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("model", "version"): (NUM, STR),
     ("model", "source"): (STR,),
     ("model", "aliases"): (LIST,),
+    ("model", "promoted_at"): (TIME,),
     ("run", "id"): (STR,),
     ("run", "user"): (STR,),
     ("run", "git_commit"): (STR,),

@@ -43,3 +43,16 @@ def applied(db: Database) -> Applied:
         {(m, alias): v for m, v, alias, _, _ in aliases},
         last,
     )
+
+
+def promoted_at(db: Database, model: str, alias: str, version: str) -> str | None:
+    """When governance last moved `alias` to this version (UTC text), or None if it never did."""
+    rows = fetch(
+        db,
+        "SELECT a.time FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq WHERE d.model = {m} "
+        "AND d.version = {v} AND a.kind = 'set_alias' AND a.name = {a} AND a.state = 'applied' AND "
+        + in_chain("d.seq")
+        + " ORDER BY a.id DESC LIMIT 1",
+        {"m": model, "v": version, "a": alias},
+    )
+    return str(rows[0][0]) if rows else None

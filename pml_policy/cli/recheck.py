@@ -102,6 +102,8 @@ def _report(done: list[Rechecked], applied: bool) -> str:
         seen = (
             f"monitoring computed {monitoring.get('computed_at', 'at an unknown time')}"
             if monitoring
+            else "no monitoring report: awaiting monitoring (promoted within the grace period)"
+            if r.decision is not None and r.decision.outcome in ("pass", "warn")
             else "no monitoring report"
         )
         (_, seq, _), *_ = r.recorded.records

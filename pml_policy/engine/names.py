@@ -8,6 +8,6 @@ LEVELS = ("advisory", "soft", "hard")
 SUBJECT_ROOTS = ("metrics", "params", "tags", "model", "run", "artifacts", "monitoring", "card")
 ROOTS = (*SUBJECT_ROOTS, "champion", "data", "now")  # now (1.1): the time of the decision
 FIELDS = {
-    "model": ("name", "version", "aliases", "source"),
+    "model": ("name", "version", "aliases", "source", "promoted_at"),
     "run": ("id", "start_time", "user", "git_commit", "datasets"),
 }

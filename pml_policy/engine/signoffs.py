@@ -36,6 +36,7 @@ def bound_digest(subject: Subject, managed: frozenset[str]) -> str:
     Otherwise promoting an approved version, or tagging it approved, would void its approval."""
     body = subject.evidence_body(leave_out=frozenset({"monitoring"}))
     body["model"]["aliases"] = []
+    body["model"].pop("promoted_at", None)  # when governance moved an alias to it: its own state too
     body["tags"] = {k: v for k, v in body["tags"].items() if k not in managed}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -8,7 +8,7 @@ import json
 import math
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 
 class ModelInfo(BaseModel):
@@ -16,6 +16,17 @@ class ModelInfo(BaseModel):
     version: str | None = None
     aliases: list[str] = Field(default_factory=list)
     source: str | None = None
+    # When governance last moved the champion alias to this version (from the audit log; 1.2):
+    # set on a champion being re-checked. Absent, it is left out of the body, so digests made
+    # before it existed do not move.
+    promoted_at: dt.datetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: Any) -> dict[str, Any]:
+        body: dict[str, Any] = handler(self)
+        if body.get("promoted_at") is None:
+            body.pop("promoted_at", None)
+        return body
 
 
 class RunInfo(BaseModel):
@@ -88,6 +99,11 @@ class Subject(BaseModel):
         absent = {name for name in _OPTIONAL if getattr(self, name) is None}
         return self.model_dump(mode="json", exclude={"digest", "reference", "approvals", *leave_out, *absent})
 
+    def promoted(self, when: dt.datetime | None) -> Subject:
+        """The same evidence with the time its version took the champion alias (its digest covers it)."""
+        model = {**self.model.model_dump(), "promoted_at": when}
+        return Subject.model_validate({**self.model_dump(exclude={"digest"}), "model": model})
+
     def with_monitoring(self, report: dict[str, Any] | None) -> Subject:
         """The same evidence with a monitoring report (its digest covers the report)."""
         return Subject.model_validate({**self.model_dump(exclude={"digest"}), "monitoring": report})
@@ -106,6 +122,7 @@ class Subject(BaseModel):
                 "version": version,
                 "aliases": list(self.model.aliases),
                 "source": self.model.source,
+                "promoted_at": self.model.promoted_at,
             },
             "run": {
                 "id": self.run.id,

@@ -103,7 +103,10 @@ def _recheck(ws: Workspace, model: str, apply: bool) -> Reaction:
     if done.decision is None or done.recorded is None:
         return Reaction(f"{model}: no champion to re-check")
     seq = done.recorded.seqs[0]
-    line = f"re-checked {model} version {done.champion}: {done.decision.outcome} #{seq}; {summary(done.changes)}"
+    awaiting = " (awaiting monitoring)" if done.subject and done.subject.monitoring is None else ""
+    line = (
+        f"re-checked {model} version {done.champion}: {done.decision.outcome}{awaiting} #{seq}; {summary(done.changes)}"
+    )
     return Reaction(line, [done.decision], done.changes)
 
 

@@ -11,12 +11,14 @@ the decision (kind `recheck`), and plan or make its `on fail` changes, among the
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pml_policy.adapters.base import Registry
 from pml_policy.adapters.monitoring import read_report
+from pml_policy.audit.applied import promoted_at
 from pml_policy.audit.standing import failed_rechecks
 from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_POLICY_FAILED
 from pml_policy.engine import Decision, Subject
@@ -96,7 +98,8 @@ def recheck_model(
     holder = registry.state(model, []).aliases.get(registry.champion_alias)
     if holder is None:
         return Rechecked(model, None)
-    subject = with_monitoring(registry.fetch(registry.reference(model, holder)), registry, ws.policies, monitoring)
+    fetched = registry.fetch(registry.reference(model, holder)).promoted(_promoted_at(ws, model, registry, holder))
+    subject = with_monitoring(fetched, registry, ws.policies, monitoring)
     attach(ws, [subject])
     decision = ws.evaluator.evaluate(ws.policies, subject, None, ws.data)
     decision.kind = "recheck"
@@ -105,6 +108,13 @@ def recheck_model(
     done = Rechecked(model, holder, subject, decision, changes=changes)
     done.recorded = conclude(ws, done, changes, registry, apply)
     return done
+
+
+def _promoted_at(ws: Workspace, model: str, registry: Registry, version: str) -> dt.datetime | None:
+    """When governance moved the champion alias to this version (`model.promoted_at`), from the log."""
+    store = ws.log.existing()
+    when = promoted_at(store.db, model, registry.champion_alias, version) if store is not None else None
+    return dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
 
 
 def champions(registry: Registry) -> list[str]:

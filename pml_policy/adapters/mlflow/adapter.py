@@ -156,8 +156,10 @@ class MlflowAdapter:
 
     def monitoring(self, subject: Subject) -> dict[str, Any] | None:
         """The newest monitoring report logged for the subject's model version: the `monitoring.json`
-        artifact of the latest run tagged `pml.monitors = NAME/VERSION` (one search, one download);
-        None when no run watches it. Its time is the report's, else the run's start."""
+        artifact of the latest run tagged `pml.monitors = NAME/VERSION`, or, for a version that
+        governance moved an alias to (`model.promoted_at`), `NAME@ALIAS`: a report about the slot
+        counts for the version that held it when the run started (one search per slot, one
+        download); None when no run watches it. Its time is the report's, else the run's start."""
         name, version = subject.model.name, subject.model.version
         if subject.source != self.name or not name or version is None:
             return None
@@ -166,18 +168,25 @@ class MlflowAdapter:
         experiments = [
             e.experiment_id for e in self._paged("experiments", self.client.search_experiments, view_type=ViewType.ALL)
         ]
-        runs = self.call(
-            f"monitoring runs of model {name!r} version {version}",
-            self.client.search_runs,
-            experiments,
-            f"tags.`{MONITORS_TAG}` = '{quote(name)}/{version}'",
-            run_view_type=ViewType.ACTIVE_ONLY,
-            max_results=1,
-            order_by=["attributes.start_time DESC"],
-        )
-        if not runs:
+        since = subject.model.promoted_at
+        slots = [f"{name}/{version}", *([f"{name}@{alias}" for alias in subject.model.aliases] if since else [])]
+        watching = []  # the newest run per slot that counts for this version
+        for slot in slots:
+            runs = self.call(
+                f"monitoring runs of {slot}",
+                self.client.search_runs,
+                experiments,
+                f"tags.`{MONITORS_TAG}` = '{quote(slot)}'",
+                run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=1,
+                order_by=["attributes.start_time DESC"],
+            )
+            by_version = slot == slots[0]
+            if runs and (by_version or (since and (runs[0].info.start_time or 0) >= since.timestamp() * 1000)):
+                watching.append(runs[0])
+        if not watching:
             return None
-        run = runs[0]
+        run = max(watching, key=lambda r: r.info.start_time or 0)
         artifacts_where_they_belong(run.info.artifact_uri, self.config.local_artifacts, run.info.run_id)
         with tempfile.TemporaryDirectory(prefix="pml-monitoring-") as tmp:
             where = self.call(
