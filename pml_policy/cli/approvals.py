@@ -115,16 +115,34 @@ def revoke(record: str, reason: str, policy_paths: tuple[str, ...], audit_url: s
 @click.argument("model", required=False)
 @click.option("--version", "version", metavar="N", help="Only this version of MODEL.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--live/--as-recorded",
+    default=True,
+    show_default=True,
+    help="Compare each approval with the evidence as `check` reads it now (its registry or folder), or only with "
+    "the latest decision recorded on the version.",
+)
 @policies_option
+@registry_options
 @audit_option
-def approvals(model: str | None, version: str | None, fmt: str, policy_paths: tuple[str, ...], audit_url: str) -> None:
+def approvals(
+    model: str | None,
+    version: str | None,
+    fmt: str,
+    live: bool,
+    policy_paths: tuple[str, ...],
+    adapters: AdapterConfig,
+    audit_url: str,
+) -> None:
     """List the approvals recorded (for MODEL), with their state: valid; void: evidence changed
-    (the latest decision on that version was made on other evidence); expired; revoked. The
-    policies (-p, default ./policies) say which tags governance sets: those never void an approval."""
+    (the version's evidence is not what was approved: read now, as `check` would count it, or with
+    --as-recorded as the latest decision on it saw it); expired; revoked. The policies (-p, default
+    ./policies) say which tags governance sets and which are operational (`operational tags`):
+    those never void an approval."""
     if version is not None and model is None:
         raise UsageError("--version needs a MODEL")
-    with open_workspace(policy_paths, audit_url, required=False) as ws:
-        rows = approving.listed(ws, model, version)
+    with open_workspace(policy_paths, audit_url, required=False, adapters=adapters) as ws:
+        rows = approving.listed(ws, model, version, live=live)
     if fmt == "json":
         click.echo(json.dumps([listed_approval(a, state) for a, state in rows], indent=2))
         return

@@ -250,6 +250,13 @@ class OnBlock(Block):
     actions: list[Action] = Field(default_factory=list)
 
 
+class Operational(Stmt):
+    """`operational tags "deploy.*", …` (1.3): tag keys (globs) that other tools set on versions,
+    left out of the evidence approvals and decisions bind."""
+
+    patterns: list[str]
+
+
 class Policy(Block):
     decl: Literal["policy"] = "policy"
     name: str
@@ -257,6 +264,7 @@ class Policy(Block):
     title: Clause | None = None
     owner: Clause | None = None
     applies: list[Applies] = Field(default_factory=list)
+    operational: list[Operational] = Field(default_factory=list)
     facts: list[Fact] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     rank: Rank | None = None

@@ -62,6 +62,8 @@ class Builder(Transformer):
                 self._set_once(p, item.keyword, item, "policy")
             elif isinstance(item, ast.Applies):
                 p.applies.append(item)
+            elif isinstance(item, ast.Operational):
+                p.operational.append(item)
             elif isinstance(item, ast.Fact):
                 p.facts.append(item)
             elif isinstance(item, ast.Rule):
@@ -91,6 +93,9 @@ class Builder(Transformer):
 
     def approved(self, meta, children):
         return _new(ast.Clause, keyword="approved by", value=children[0].value, loc=_loc(meta))
+
+    def operational(self, meta, children):
+        return _new(ast.Operational, patterns=[c.value for c in children], loc=_loc(meta))
 
     def applies(self, meta, children):
         scope, pattern = children

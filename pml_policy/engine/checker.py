@@ -76,6 +76,8 @@ class _Checker:
                     )
                 if isinstance(action, ast.SetTag) and not action.key.strip():
                     self.error(action.loc, "a tag key cannot be empty")
+        for clause, pattern in ((c, t) for c in p.operational for t in c.patterns if not t.strip("*? ")):
+            self.error(clause.loc, f'operational tags "{pattern}" would unbind every tag', 'name some: "deploy.*"')
 
     def _facts(self, p: ast.Policy) -> set[str]:
         names: dict[str, ast.Fact] = {}

@@ -150,6 +150,8 @@ def _policy(w: _Writer, p: ast.Policy) -> None:
             w.stmt(clause, 1, f"{clause.keyword} {quote(clause.value)}")
     for a in p.applies:
         w.stmt(a, 1, f"applies to {a.scope} {quote(a.pattern)}")
+    for o in p.operational:
+        w.stmt(o, 1, f"operational tags {', '.join(quote(t) for t in o.patterns)}")
     if p.facts:
         w.blank()
     for f in p.facts:

@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic
 from .formatter import policy_text
 from .reading import read_policy
 from .rules import CompiledPolicy, compile_policy
-from .signoffs import REGISTRY_TAGS
+from .signoffs import REGISTRY_TAGS, Unbound
 from .waivers import WaiverIndex, WaiverSpec, from_ast
 
 EXTENSION = ".pml"
@@ -44,10 +44,11 @@ class PolicySet:
         return {p.name: p.tree.title.value for p in self.policies if p.tree is not None and p.tree.title is not None}
 
     @property
-    def managed_tags(self) -> frozenset[str]:
-        """The tags governance sets on versions (the policies' and the registry's own): left out of
-        the evidence an approval binds."""
-        return REGISTRY_TAGS | self.action_tags
+    def managed_tags(self) -> Unbound:
+        """The tags governance sets on versions (the policies' and the registry's own) and the
+        `operational tags` other tools set: left out of the evidence an approval binds."""
+        patterns = tuple(t for p in self.policies if p.tree for o in p.tree.operational for t in o.patterns)
+        return Unbound(REGISTRY_TAGS | self.action_tags, patterns)
 
     def without_alias(self, alias: str) -> PolicySet:
         """The set without the policies scoped to `alias` (`applies to alias`): what `govern` decides

@@ -17,7 +17,9 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Container
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 from pml_policy.base.identities import identity
 
@@ -30,9 +32,22 @@ KEY_PREFIX = "ed25519:"
 REGISTRY_TAGS = frozenset({"governance.violation", "sagemaker.approval_status"})
 
 
-def bound_digest(subject: Subject, managed: frozenset[str]) -> str:
+@dataclass(frozen=True)
+class Unbound:
+    """Tag keys left out of the evidence approvals and decisions bind: the ones governance writes
+    (exact keys) and the `operational tags` other tools write (globs, 1.3)."""
+
+    keys: frozenset[str] = REGISTRY_TAGS
+    patterns: tuple[str, ...] = ()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys or (isinstance(key, str) and any(fnmatchcase(key, p) for p in self.patterns))
+
+
+def bound_digest(subject: Subject, managed: Container[str]) -> str:
     """What an approval binds: the subject's evidence without the registry state governance itself
-    changes (its aliases; the tags in `managed`: the policies' `set tag` keys and REGISTRY_TAGS).
+    changes (its aliases; the tags in `managed`: the policies' `set tag` keys and REGISTRY_TAGS), and
+    the operational tags other tools set (an Unbound's patterns).
     Otherwise promoting an approved version, or tagging it approved, would void its approval."""
     body = subject.evidence_body(leave_out=frozenset({"monitoring"}))
     body["model"]["aliases"] = []
@@ -112,7 +127,7 @@ class SignOffs:
         subject: Subject | None,
         roles: dict[str, list[str]],
         now: dt.datetime,
-        managed: frozenset[str] = REGISTRY_TAGS,
+        managed: Container[str] = REGISTRY_TAGS,
         keys: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.approvals: list[Approval] = list(subject.approvals) if subject else []

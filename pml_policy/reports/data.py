@@ -5,6 +5,7 @@ templates render."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -216,7 +217,7 @@ def gather(
     waivers: list[WaiverSpec],
     now: dt.datetime,
     verify: bool = True,
-    managed: frozenset[str] = REGISTRY_TAGS,
+    managed: Container[str] = REGISTRY_TAGS,
     trusted: tuple[Checkpoint, PublicKey] | None = None,
     waivers_from: str | None = None,
 ) -> Report:
@@ -312,7 +313,7 @@ def _waivers_used(q: Aggregates, waivers: list[WaiverSpec]) -> list[WaiverUse]:
     return [WaiverUse(**u._asdict(), expires=expiry.get(u.waiver)) for u in q.waivers_used()]
 
 
-def _approval(a: Any, period: Period, managed: frozenset[str]) -> ApprovalEntry:
+def _approval(a: Any, period: Period, managed: Container[str]) -> ApprovalEntry:
     """`managed`: the tags governance sets, which an approval's evidence leaves out (engine.signoffs)."""
     if a.revoked_by is not None:
         state = f"revoked (#{a.revoked_by})"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pml_policy.adapters.lookup import adapter_for
 from pml_policy.audit.queries import ApprovalRow
 from pml_policy.audit.signing import Signer
-from pml_policy.base.errors import EXIT_PASS, Refused, UsageError
+from pml_policy.base.errors import EXIT_PASS, PmlError, Refused, UsageError
 from pml_policy.base.identities import identity, same
 from pml_policy.engine import PolicySet, Subject
 from pml_policy.engine.diagnostics import did_you_mean
@@ -167,11 +167,14 @@ def attach(ws: Workspace, subjects: Iterable[Subject], policies: PolicySet | Non
         ]
 
 
-def listed(ws: Workspace, model: str | None = None, version: str | None = None) -> list[tuple[ApprovalRow, str]]:
-    """Each approval with its state: valid; void: evidence changed (the latest decision recorded on
-    that version was made on other evidence; the tags governance sets, as the workspace's policies
-    say, are left out of it); void: not signed with their own key (the role lists the approver with
-    a key); expired; revoked."""
+def listed(
+    ws: Workspace, model: str | None = None, version: str | None = None, live: bool = False
+) -> list[tuple[ApprovalRow, str]]:
+    """Each approval with its state: valid; void: evidence changed (the evidence the approval was
+    given for is not the version's now: with `live`, read from its registry or folder as `check`
+    would read it, else the latest decision recorded on it; the tags governance sets and the
+    operational tags, as the workspace's policies say, are left out of it); void: not signed with
+    their own key (the role lists the approver with a key); expired; revoked."""
     store = ws.log.store(create=False)
     managed = ws.policies.managed_tags
     rows = store.approvals(model, version)
@@ -180,6 +183,11 @@ def listed(ws: Workspace, model: str | None = None, version: str | None = None) 
         m: {v: bound_digest(Subject.model_validate_json(e), managed) for v, e in by_version.items()}
         for m, by_version in evidence.items()
     }
+    if live:
+        for ref, (m, v) in {a["subject_ref"]: (a["model"], a["version"]) for a in rows}.items():
+            found = _read_now(ws, ref)
+            if found is not None:
+                latest[m][v] = bound_digest(found, managed)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     out = []
     for a in rows:
@@ -196,6 +204,17 @@ def listed(ws: Workspace, model: str | None = None, version: str | None = None) 
             state = "valid"
         out.append((a, state))
     return out
+
+
+def _read_now(ws: Workspace, ref: str) -> Subject | None:
+    """The evidence behind `ref` as `check` reads it now, or None where it cannot be read (the
+    recorded evidence stands in, and the state says as recorded)."""
+    from pml_policy.adapters.lookup import adapter_for
+
+    try:
+        return adapter_for(ref, ws.adapters).fetch(ref)
+    except PmlError:
+        return None
 
 
 def _signed_as_listed(policies: PolicySet, a: ApprovalRow) -> bool:

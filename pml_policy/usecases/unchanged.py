@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 from pml_policy.audit.rows import json_of
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .governing import Governed
 
 
-def substance(body: dict[str, Any], subject: Subject, managed: frozenset[str], holder: bool = False) -> str:
+def substance(body: dict[str, Any], subject: Subject, managed: Container[str], holder: bool = False) -> str:
     """What a decision says, without when it was made, its id and the governance-written state.
     For the version that holds (or is to hold) the alias, `holder`: the champion it was compared
     with is left out (it was judged against the champion it replaced; a deleted alias or its own
@@ -77,6 +78,6 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
     return len(moved)
 
 
-def _same(decision: Decision, subject: Subject, old: Any, managed: frozenset[str], holder: bool) -> bool:
+def _same(decision: Decision, subject: Subject, old: Any, managed: Container[str], holder: bool) -> bool:
     fresh = substance(json_of(decision)[0], subject, managed, holder)
     return fresh == substance(old.body, Subject.model_validate_json(old.subject), managed, holder)

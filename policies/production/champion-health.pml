@@ -16,7 +16,7 @@ policy "champion-health" version "1.1.0" {
   # monitoring, not failing. Any other champion without one fails (fail closed).
   rule fresh_monitoring "A monitoring report at most 7 days old (2 days of grace after a promotion)" {
     enforce hard
-    when monitoring exists or not (model.promoted_at exists) or age(model.promoted_at) > 2d
+    when monitoring exists or not model.promoted_at exists or age(model.promoted_at) > 2d
     require age(monitoring.computed_at) <= 7d
   }
 
