@@ -6,7 +6,8 @@ pending) differ, following the language's left-to-right `and`/`or`; for each pol
 only one version applies to. "Equivalent" is said only when every such question is proved to have
 no answer. Each difference found comes with a counterexample written as an evidence folder, and
 kept only after the engine, run on those files, gives the rule different verdicts under the two
-sets. Enforcement levels, actions, `rank by`, waivers and roles are compared as written.
+sets. Enforcement levels, actions, `rank by`, `operational tags`, waivers and roles are compared as
+written.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ _OUTCOMES = ("pass", "fail", "skip", "error")
 class Difference(BaseModel):
     policy: str
     rule: str | None = Field(default=None, description="None: the policy as a whole (its scope, actions, …).")
-    change: str = Field(description="verdicts, scope, added, removed, enforcement, actions, rank, waiver, role")
+    change: str = Field(
+        description="verdicts, scope, added, removed, enforcement, actions, rank, operational, waiver, role"
+    )
     message: str
     old: str | None = Field(default=None, description="The verdict under OLD on the example.")
     new: str | None = Field(default=None, description="The verdict under NEW on the example.")
@@ -129,6 +132,11 @@ class _Run:
                         policy=name, change="actions" if what != "rank" else "rank", message=f"`{label}` changed"
                     )
                 )
+        was_ops = sorted(t for o in a.tree.operational for t in o.patterns)
+        now_ops = sorted(t for o in b.tree.operational for t in o.patterns)
+        if was_ops != now_ops:  # what sign-offs bind: an approval valid under one may be void under the other
+            message = f"`operational tags` changed ({', '.join(was_ops) or 'none'} -> {', '.join(now_ops) or 'none'})"
+            self.differences.append(Difference(policy=name, change="operational", message=message))
 
     def scope(self, name: str, a: PolicySym, b: PolicySym) -> None:
         answer = self.solver.ask(z3.Xor(a.applies, b.applies))

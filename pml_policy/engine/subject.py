@@ -16,7 +16,7 @@ class ModelInfo(BaseModel):
     version: str | None = None
     aliases: list[str] = Field(default_factory=list)
     source: str | None = None
-    # When governance last moved the champion alias to this version (from the audit log; 1.2):
+    # When governance last moved the champion alias to this version (from the audit log; 1.3):
     # set on a champion being re-checked. Absent, it is left out of the body, so digests made
     # before it existed do not move.
     promoted_at: dt.datetime | None = None

@@ -36,3 +36,11 @@ def test_a_malformed_operational_clause_is_a_located_error(tmp_path, text):
     broken.write_text(f'policy "p" version "1.0.0" {{\n  {text}\n  rule r {{ require metrics.auc > 0.8 }}\n}}\n')
     checked = run_cli("validate", str(broken))
     assert checked.exit_code == 2 and "broken.pml:" in checked.output and "Traceback" not in checked.output
+
+
+def test_diff_says_when_operational_tags_change(tmp_path):
+    old, new = tmp_path / "old.pml", tmp_path / "new.pml"
+    old.write_text(GATE)
+    new.write_text(GATE.replace(', "argo.sync"', ""))
+    shown = run_cli("diff", str(old), str(new))
+    assert shown.exit_code == 1 and "`operational tags` changed (argo.sync, deploy.* -> deploy.*)" in shown.stdout
