@@ -83,7 +83,14 @@ def govern(
     if not apply:
         governed.as_plan()
     if changed_only:
-        governed.standing = keep_changed(ws, governed, "decision" if apply else "plan")
+        policies = ws.policies.without_alias(registry.champion_alias)
+        held = held_back(ws, model, governed.subjects)
+        rank = rank_with(policies, ws.data)
+
+        def replan(judged: list[tuple[Subject, Decision]]) -> list[Change]:
+            return plan(judged, governed.state or RegistryState({}), rank, held_back=held)
+
+        governed.standing = keep_changed(ws, governed, "decision" if apply else "plan", replan)
     if governed.decisions:
         governed.recorded = conclude(ws, governed, governed.changes, registry, apply)
     elif apply:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
 from pml_policy.audit.rows import json_of
@@ -18,6 +18,7 @@ from pml_policy.audit.standing import standing as standing_decisions
 from pml_policy.engine import Decision, Subject
 from pml_policy.engine.signoffs import bound_digest
 
+from .plan import Change
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -53,9 +54,15 @@ def substance(body: dict[str, Any], subject: Subject, managed: Container[str], h
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
+Replan = Callable[[list[tuple[Subject, Decision]]], list[Change]]
+
+
+def keep_changed(ws: Workspace, governed: Governed, kind: str, replan: Replan) -> int:
     """Leave out of `governed` the decisions that say nothing new; the changes planned from them
-    rest on the standing decisions instead. Returns how many were left out."""
+    rest on the standing decisions instead. A version whose standing decision passed, on this very
+    evidence under these policies, is no promotion candidate when only the champion it would be
+    compared with changed: that decision stands (a better version coming later does not make it
+    rejected), and the changes are planned again with it (`replan`). Returns how many stood."""
     store = ws.log.existing()
     if store is None or not governed.subjects:
         return 0
@@ -63,13 +70,23 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
     managed = ws.policies.managed_tags
     holders = {c.version for c in governed.changes if c.kind == "set_alias" and c.state in ("planned", "unchanged")}
     moved: dict[str, str] = {}  # fresh decision id -> the standing decision's id
+    judged: list[Decision] = []  # every version's decision the changes follow: fresh, or standing
     kept = []
     for subject, decision, champion in zip(governed.subjects, governed.decisions, governed.champions):
         old = standing.get(subject.model.version or "")
-        if old is not None and _same(decision, subject, old, managed, subject.model.version in holders):
+        seen = Subject.model_validate_json(old.subject) if old is not None else None
+        if old is None or seen is None:
+            kept.append((subject, decision, champion))
+        elif _same(decision, subject, old.body, seen, managed, subject.model.version in holders):
+            moved[decision.id] = old.decision
+        elif _passed_on(subject, old.body, seen, decision, managed):
+            decision = Decision.model_validate(old.body)
             moved[decision.id] = old.decision
         else:
             kept.append((subject, decision, champion))
+        judged.append(decision)
+    if any(a is not b for a, b in zip(judged, governed.decisions)):
+        governed.changes = replan(list(zip(governed.subjects, judged)))
     for change in governed.changes:
         change.decision_id = moved.get(change.decision_id, change.decision_id)
     governed.subjects = [s for s, _, _ in kept]
@@ -78,6 +95,17 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str) -> int:
     return len(moved)
 
 
-def _same(decision: Decision, subject: Subject, old: Any, managed: Container[str], holder: bool) -> bool:
-    fresh = substance(json_of(decision)[0], subject, managed, holder)
-    return fresh == substance(old.body, Subject.model_validate_json(old.subject), managed, holder)
+def _same(
+    decision: Decision, subject: Subject, body: dict[str, Any], seen: Subject, managed: Container[str], holder: bool
+) -> bool:
+    return substance(json_of(decision)[0], subject, managed, holder) == substance(body, seen, managed, holder)
+
+
+def _passed_on(subject: Subject, body: dict[str, Any], seen: Subject, fresh: Decision, managed: Container[str]) -> bool:
+    """The standing decision passed, on the same evidence, under the same policy versions."""
+    versions = sorted((p.name, p.version, p.digest) for p in fresh.policies)
+    return (
+        body["outcome"] in ("pass", "warn")
+        and sorted((p["name"], p["version"], p["digest"]) for p in body["policies"]) == versions
+        and bound_digest(subject, managed) == bound_digest(seen, managed)
+    )
