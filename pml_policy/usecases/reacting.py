@@ -98,16 +98,24 @@ def _govern(ws: Workspace, model: str, apply: bool) -> Reaction:
 
 
 def _recheck(ws: Workspace, model: str, apply: bool) -> Reaction:
-    """Re-check the model's champion on its monitoring evidence, plan or make the changes."""
+    """Re-check the model's champion on its monitoring evidence, plan or make the changes. A
+    champion that failed is then reconciled like any event (with apply): the version that failed
+    is held back, and the alias goes where the policies say, not only where the revert put it."""
     done = recheck_model(ws, model, ws.registry(), apply)
     if done.decision is None or done.recorded is None:
         return Reaction(f"{model}: no champion to re-check")
     seq = done.recorded.seqs[0]
-    awaiting = " (awaiting monitoring)" if done.subject and done.subject.monitoring is None else ""
-    line = (
-        f"re-checked {model} version {done.champion}: {done.decision.outcome}{awaiting} #{seq}; {summary(done.changes)}"
-    )
-    return Reaction(line, [done.decision], done.changes)
+    outcome: str = done.decision.outcome
+    if done.subject is not None and done.subject.monitoring is None and outcome in ("pass", "warn"):
+        outcome += " (awaiting monitoring)"
+    line = f"re-checked {model} version {done.champion}: {outcome} #{seq}; {summary(done.changes)}"
+    reaction = Reaction(line, [done.decision], done.changes)
+    if apply and done.decision.outcome not in ("pass", "warn"):
+        then = _govern(ws, model, apply)
+        reaction.message += f"; then {then.message}"
+        reaction.decisions += then.decisions
+        reaction.changes += then.changes
+    return reaction
 
 
 def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
