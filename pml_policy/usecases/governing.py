@@ -83,14 +83,7 @@ def govern(
     if not apply:
         governed.as_plan()
     if changed_only:
-        policies = ws.policies.without_alias(registry.champion_alias)
-        held = held_back(ws, model, governed.subjects)
-        rank = rank_with(policies, ws.data)
-
-        def replan(judged: list[tuple[Subject, Decision]]) -> list[Change]:
-            return plan(judged, governed.state or RegistryState({}), rank, held_back=held)
-
-        governed.standing = keep_changed(ws, governed, "decision" if apply else "plan", replan)
+        governed.standing = standing_only(ws, governed, registry, "decision" if apply else "plan")
     if governed.decisions:
         governed.recorded = conclude(ws, governed, governed.changes, registry, apply)
     elif apply:
@@ -123,6 +116,20 @@ def decide_versions(ws: Workspace, model: str, registry: Registry, candidates: s
         decisions = [d if s is winner else evaluate(policies, s, winner, ws.data) for s, d in zip(subjects, decisions)]
         changes = plan(list(zip(subjects, decisions)), state, rank, held_back=held)
     return Governed(model, subjects, decisions, champions, changes, champion, state)
+
+
+def standing_only(ws: Workspace, governed: Governed, registry: Registry, kind: str) -> int:
+    """What the service's reconcile records and follows (`unchanged.keep_changed`): the decisions
+    that say something new; versions whose standing decision stands, the changes planned again
+    with it. `status` shows the same desired state."""
+    policies = ws.policies.without_alias(registry.champion_alias)
+    held = held_back(ws, governed.model, governed.subjects)
+    rank = rank_with(policies, ws.data)
+
+    def replan(judged: list[tuple[Subject, Decision]]) -> list[Change]:
+        return plan(judged, governed.state or RegistryState({}), rank, held_back=held)
+
+    return keep_changed(ws, governed, kind, replan)
 
 
 def held_back(ws: Workspace, model: str, subjects: list[Subject]) -> dict[str, str]:

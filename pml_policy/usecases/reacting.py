@@ -255,7 +255,13 @@ def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls:
     decision = ws.evaluator.evaluate(policies, subject, None, ws.data)
     seq = record(ws, Checked([decision], [subject], [None], [registry])).seqs[0]
     if decision.outcome in ("pass", "warn"):
-        return Reaction(f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})', [decision])
+        passes = Reaction(
+            f'{model}: alias "{alias}" -> version {version} moved by hand; it passes (#{seq})', [decision]
+        )
+        if controls.enforce != "revert" or not controls.apply:
+            return passes
+        then = _govern(ws, model, True)  # it passes, but the policies rank another first: theirs is the champion
+        return Reaction(f"{passes.message}; then {then.message}", [decision, *then.decisions], then.changes)
     if controls.enforce == "off":
         line = f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
         return Reaction(line, [decision])

@@ -1,8 +1,9 @@
 """`status`: per model, what the registry should say (the policies and the evidence, decided now and
-recorded nowhere) beside what it does say, as Argo CD shows sync: the champion and the governance
-tags desired and live, `synced` or `out-of-sync` with each difference (the changes a govern pass
-would make), the last reconcile the service ran, the champion's latest re-check (its monitoring
-health) and the versions awaiting a sign-off. Reads the registry and the log; changes neither.
+recorded nowhere, a version's standing decision kept where the service's reconcile keeps it)
+beside what it does say, as Argo CD shows sync: the champion and the governance tags desired and
+live, `synced` or `out-of-sync` with each difference (the changes a reconcile would make), the last
+reconcile the service ran, the champion's latest re-check (its monitoring health) and the versions
+awaiting a sign-off. Reads the registry and the log; changes neither.
 
 >>> pml_policy.status(ws, ["credit-scorer"])[0].sync      # doctest: +SKIP
 'synced'
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from pml_policy.audit.inbox import latest_for
 
-from .governing import decide_versions, every_model, targeted
+from .governing import decide_versions, every_model, standing_only, targeted
 from .workspace import Workspace
 
 
@@ -62,6 +63,8 @@ def status(ws: Workspace, targets: list[str] | tuple[str, ...] = ()) -> list[Mod
     found = []
     for registry, model in chosen:
         governed = decide_versions(ws, model, registry)
+        pending = [d.subject.version or "" for d in governed.decisions if d.outcome == "pending"]
+        standing_only(ws, governed, registry, "decision")  # the desired state the service's reconcile follows
         state = governed.state
         aliases = state.aliases if state is not None else {}
         live_tags = state.tags if state is not None else {}
@@ -87,7 +90,7 @@ def status(ws: Workspace, targets: list[str] | tuple[str, ...] = ()) -> list[Mod
                 champion=Slot(desired=chosen_one, live=aliases.get(alias)),
                 tags=dict(sorted(tags.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)),
                 differences=differences,
-                pending=[d.subject.version or "" for d in governed.decisions if d.outcome == "pending"],
+                pending=pending,
                 last_reconcile=LastReconcile(time=job.received, event=job.event, state=job.state, result=job.result)
                 if job is not None
                 else None,
