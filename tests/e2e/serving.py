@@ -21,6 +21,14 @@ import httpx
 from ..mlflow_data import _free_port
 
 SECRET = "webhook-secret-for-tests"
+# What a controller subscribes to: registrations, tags and aliases set and deleted.
+EVENTS = [
+    "model_version.created",
+    "model_version_tag.set",
+    "model_version_tag.deleted",
+    "model_version_alias.created",
+    "model_version_alias.deleted",
+]
 
 
 INLINE = {

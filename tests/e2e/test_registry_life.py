@@ -20,15 +20,8 @@ import pytest
 from ..helpers import ROOT
 from ..mlflow_data import log_version
 from ..support.production import evidently_report
-from .serving import GOOD, SECRET, Service, _versions, _wait
+from .serving import EVENTS, GOOD, SECRET, Service, _versions, _wait
 
-EVENTS = [
-    "model_version.created",
-    "model_version_tag.set",
-    "model_version_tag.deleted",
-    "model_version_alias.created",
-    "model_version_alias.deleted",
-]
 TAGS = {"use_case": "credit", "owner": "risk", "data.version": "v1"}
 
 

@@ -13,15 +13,7 @@ import pytest
 
 from ..helpers import run_cli
 from ..mlflow_data import log_version
-from .serving import GOOD, SECRET, TAGS, Service, _versions, _wait
-
-EVENTS = [
-    "model_version.created",
-    "model_version_tag.set",
-    "model_version_tag.deleted",
-    "model_version_alias.created",
-    "model_version_alias.deleted",
-]
+from .serving import EVENTS, GOOD, SECRET, TAGS, Service, _versions, _wait
 
 
 def _metric(service: Service, name: str, result: str) -> float:

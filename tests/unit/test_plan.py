@@ -91,16 +91,21 @@ def test_tags_come_before_aliases_so_a_run_cut_short_never_promotes_an_untagged_
     assert kinds == sorted(kinds, key=lambda k: k == "set_alias")
 
 
-def test_a_revert_goes_to_the_earlier_holder_that_passed_and_is_withheld_without_one(tmp_path):
+def _drifted_champion(tmp_path, on_fail: str) -> list[tuple[Subject, Decision]]:
+    """Version 3, holding the champion alias, failing a production policy whose `on fail` is given."""
     from ..helpers import policies
 
     production = policies(
         tmp_path,
         'policy "health" version "1.0.0" { applies to alias "champion" rule r { require metrics.drift < 0.3 } '
-        'on fail { revert alias "champion" } }',
+        f"on fail {{ {on_fail} }} }}",
     )
     drifted = subject(model="credit", version="3", metrics={"drift": 0.5}, aliases=["champion"])
-    candidates = [(drifted, evaluate(production, drifted, now=NOW))]
+    return [(drifted, evaluate(production, drifted, now=NOW))]
+
+
+def test_a_revert_goes_to_the_earlier_holder_that_passed_and_is_withheld_without_one(tmp_path):
+    candidates = _drifted_champion(tmp_path, 'revert alias "champion"')
     held = RegistryState({"champion": "3"})
     (withheld,) = plan(candidates, held, unranked)  # no way to find an earlier holder: it stays
     assert (withheld.state, withheld.detail) == (
@@ -123,15 +128,7 @@ def test_a_revert_goes_to_the_earlier_holder_that_passed_and_is_withheld_without
 
 
 def test_a_revert_without_a_target_leaves_tags_that_say_failing_not_reverted(tmp_path):
-    from ..helpers import policies
-
-    production = policies(
-        tmp_path,
-        'policy "health" version "1.0.0" { applies to alias "champion" rule r { require metrics.drift < 0.3 } '
-        'on fail { revert alias "champion" set tag "governance.status" = "reverted" } }',
-    )
-    drifted = subject(model="credit", version="3", metrics={"drift": 0.5}, aliases=["champion"])
-    candidates = [(drifted, evaluate(production, drifted, now=NOW))]
+    candidates = _drifted_champion(tmp_path, 'revert alias "champion" set tag "governance.status" = "reverted"')
     held = RegistryState({"champion": "3"}, {"3": {"governance.status": "approved"}})
     tag, revert = plan(candidates, held, unranked, lambda *_: Fallback(None, None, "version 2 is fail now"))
     assert (revert.state, tag.describe(), tag.state) == (
