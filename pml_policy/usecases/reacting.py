@@ -237,8 +237,10 @@ def rechecks_due(ws: Workspace, slot: str) -> list[tuple[str, str, dict[str, Any
 
 
 def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls: Controls) -> Reaction:
-    """The champion alias moved to `version`: keep it if the version passes under the current
-    policies, else revert or flag as configured; every step recorded."""
+    """The champion alias moved to `version` by hand: a version that does not pass under the
+    current policies is reverted or flagged as configured; one that passes stays, except under
+    --enforce revert with --apply, where the model is reconciled and the alias goes where the
+    policies say. Every step recorded."""
     registry = ws.registry()
     if alias != registry.champion_alias:
         return Reaction(f'{model}: alias "{alias}" is not the champion alias; nothing to enforce')
@@ -276,9 +278,9 @@ def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls:
 def _enforcement(
     ws: Workspace, model: str, alias: str, version: str, decision_id: str, reason: str, enforce: Enforce
 ) -> Change:
-    """Revert to the most recent earlier holder whose latest decision passed (the change rests on
-    that decision); flag the version when so configured, or when no earlier holder passes (an alias
-    is never simply removed)."""
+    """Revert to the most recent earlier holder that passes now on its own evidence (`fallback`:
+    the change rests on that decision); flag the version when so configured, or when no earlier
+    holder passes (an alias is never simply removed)."""
     if enforce == "revert":
         target = fallback(ws, ws.registry())(model, alias, version)
         if target.version is not None and target.decision is not None:
