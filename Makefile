@@ -41,6 +41,7 @@ bench: setup         ## every bench at full size (~30 min; figures kept in bench
 	$(BIN)/python bench/impact.py --record bench/results
 	$(BIN)/python bench/analyze.py --record bench/results
 	$(BIN)/python bench/mlflow_reads.py --record bench/results
+	$(BIN)/python bench/reconcile.py --record bench/results
 	$(BIN)/python bench/service.py --mlflow --record bench/results
 	$(BIN)/python bench/readme.py
 

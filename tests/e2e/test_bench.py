@@ -27,6 +27,7 @@ BENCHES = {
     "impact": ([], {"impact": 1}),
     "analyze": ([], {"analyze": 2}),
     "mlflow_reads": ([], {"12 versions on MLflow": 4}),
+    "reconcile": ([], {"reconcile": 1}),
     "service": (["--mlflow", "--client", "wrk"], {"service (sqlite)": 3, "service (postgresql)": 3, "webhooks": 1}),
     "service-python-clients": (["--client", "python", "--stores", "sqlite"], {"service (sqlite)": 3}),
 }
