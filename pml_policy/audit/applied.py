@@ -24,7 +24,7 @@ _LATEST = (
 
 
 class Applied(NamedTuple):
-    tags: dict[tuple[str, str, str], str]  # (model, version, key) -> the value governance last set
+    tags: dict[str, dict[tuple[str, str], str]]  # model -> (version, key) -> the value governance last set
     aliases: dict[tuple[str, str], str]  # (model, alias) -> the version governance last moved it to
     last: dict[str, int]  # model -> its latest change among these (what changed since a sweep looked)
 
@@ -38,11 +38,10 @@ def applied(db: Database) -> Applied:
     last: dict[str, int] = {}
     for m, *_, change in [*tags, *aliases]:
         last[m] = max(last.get(m, 0), int(change))
-    return Applied(
-        {(m, v, k): value or "" for m, v, k, value, _ in tags},
-        {(m, alias): v for m, v, alias, _, _ in aliases},
-        last,
-    )
+    by_model: dict[str, dict[tuple[str, str], str]] = {}
+    for m, v, k, value, _ in tags:
+        by_model.setdefault(m, {})[(v, k)] = value or ""
+    return Applied(by_model, {(m, alias): v for m, v, alias, _, _ in aliases}, last)
 
 
 def promoted_at(db: Database, model: str, alias: str, version: str) -> str | None:

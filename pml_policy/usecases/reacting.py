@@ -178,8 +178,8 @@ def drift(model: str, state: RegistryState, made: Applied, alias: str) -> list[s
     moved it to exists. (An alias moved elsewhere is the enforcement's, below.)"""
     found = [
         f"tag {k} on {v}"
-        for (m, v, k), value in sorted(made.tags.items())
-        if m == model and v in state.tags and state.tags[v].get(k) != value
+        for (v, k), value in sorted(made.tags.get(model, {}).items())
+        if v in state.tags and state.tags[v].get(k) != value
     ]
     holder = made.aliases.get((model, alias))
     if holder is not None and holder in state.tags and alias not in state.aliases:
