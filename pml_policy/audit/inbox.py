@@ -3,8 +3,10 @@ a time, retried with backoff, and kept as dead letters when retries run out.
 
 A delivery id seen twice is one job. Claims are serialised (SQLite: the write lock; PostgreSQL: a
 transaction-level advisory lock), so two workers, in one process or in several replicas, never run
-two jobs of one model at once. A job a worker took and never finished (the process was killed) goes
-back to pending once its lease expires; a single SQLite service releases them at start.
+two jobs of one model at once. A worker renews the lease of the job it runs; a job whose worker
+stopped renewing it (the process was killed) goes back to pending once its lease expires (30 s),
+so a killed replica holds its models no longer than that; a single SQLite service releases them
+at start.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any, Literal, NamedTuple
 from .database import Database
 from .rows import utc_text
 
-LEASE = dt.timedelta(minutes=5)  # a running job not finished by then is taken again
+# A running job's worker renews its lease every third of it (`renew`); one not renewed for a whole
+# lease (its process was killed) is taken again by another worker or replica.
+LEASE = dt.timedelta(seconds=30)
 BACKOFF = (5, 30, 120, 600)  # seconds before the 2nd, 3rd, 4th and 5th attempt
 ATTEMPTS = len(BACKOFF) + 1  # then the job is dead: `pml-policy inbox retry` sends it again
 _CLAIM_LOCK = 7261524402  # PostgreSQL advisory lock: one claim at a time across replicas
@@ -132,6 +136,17 @@ def claim(db: Database, worker: str) -> Job | None:
             {"w": worker, "t": utc_text(now), "id": job.id},
         )
         return job._replace(state="running", claimed_by=worker, attempts=job.attempts + 1)
+
+
+def renew(db: Database, job: Job) -> bool:
+    """The worker still runs `job`: its lease starts again now. False when the job is no longer
+    this worker's (its lease ran out and another took it)."""
+    with db.writing() as cursor:
+        cursor.execute(
+            db.sql("UPDATE pml_inbox SET claimed_at = {t} WHERE id = {id} AND state = 'running' AND claimed_by = {w}"),
+            {"t": utc_text(_now()), "id": job.id, "w": job.claimed_by},
+        )
+        return bool(cursor.rowcount)
 
 
 def finish(db: Database, job: Job, result: str) -> None:

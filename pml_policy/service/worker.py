@@ -13,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from pml_policy.audit.database import Database
-from pml_policy.audit.inbox import claim, fail, finish
+from pml_policy.audit.inbox import LEASE, Job, claim, fail, finish, renew
 from pml_policy.base.errors import NoPolicyApplies, NotInRegistry, PmlError, UsageError
 from pml_policy.base.secrets import redact
 from pml_policy.usecases.reacting import react
@@ -35,6 +35,8 @@ class Workers:
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.running: dict[str, Job] = {}  # worker name -> the job it runs (its lease is renewed)
+        self._running_lock = threading.Lock()
 
     def start(self, count: int) -> None:
         prefix = f"{socket.gethostname()}:{os.getpid()}"
@@ -42,6 +44,7 @@ class Workers:
             thread = threading.Thread(target=self._run, args=(f"{prefix}:{n}",), name=f"pml-worker-{n}", daemon=True)
             thread.start()
             self.threads.append(thread)
+        threading.Thread(target=self._renew_leases, name="pml-leases", daemon=True).start()
 
     @property
     def stopped(self) -> int:
@@ -69,6 +72,19 @@ class Workers:
                 self.wakeup.wait(self.poll)
                 self.wakeup.clear()
 
+    def _renew_leases(self) -> None:
+        """One thread renews the lease of every job the workers run, every third of it: a replica
+        killed mid-job holds its model only until the lease runs out."""
+        db = self.service.database()
+        while not self.stopping.wait(LEASE.total_seconds() / 3):
+            with self._running_lock:
+                running = list(self.running.values())
+            for job in running:
+                try:
+                    renew(db, job)
+                except Exception:  # the database went away: the lease may run out; the job ends as it ends
+                    log.warning("inbox lease not renewed", extra={"job": job.id})
+
     def run_one(self, db: Database, name: str) -> bool:
         """Handle the next job, if any; False when there was none to take."""
         try:
@@ -78,6 +94,15 @@ class Workers:
             return False
         if job is None:
             return False
+        with self._running_lock:
+            self.running[name] = job
+        try:
+            return self._handle(db, job)
+        finally:
+            with self._running_lock:
+                self.running.pop(name, None)
+
+    def _handle(self, db: Database, job: Job) -> bool:
         ws = self.service.acting()
         try:
             reaction = react(ws, job.event, json.loads(job.body).get("data") or {}, self.service.controls)

@@ -103,3 +103,22 @@ def test_an_error_retrying_cannot_heal_is_a_dead_letter_at_once_and_a_job_can_be
     refused = run_cli("inbox", "discard", str(busy.id), "--audit", store_url)
     assert refused.exit_code == 2 and "is running: only a pending or dead job can be discarded" in refused.stderr
     store.close()
+
+
+def test_a_renewed_lease_keeps_a_running_job_and_a_lapsed_one_lets_it_go(store_url, monkeypatch):
+    import datetime as dt
+    import time
+
+    store, db = _inbox(store_url)
+    jobs.enqueue(db, "d1", "mlflow", "model_version.created", "credit", "{}")
+    monkeypatch.setattr(jobs, "LEASE", dt.timedelta(seconds=1))
+    running = jobs.claim(db, "w1")
+    time.sleep(0.7)
+    assert jobs.renew(db, running)  # w1 is alive: its lease starts again
+    time.sleep(0.7)
+    assert jobs.claim(db, "w2") is None  # 1.4 s after the claim, but 0.7 s after the renewal
+    time.sleep(1.2)  # w1 was killed: nobody renews
+    taken = jobs.claim(db, "w2")
+    assert taken is not None and taken.claimed_by == "w2"
+    assert not jobs.renew(db, running)  # w1's renewal, if it came back, no longer holds it
+    store.close()
