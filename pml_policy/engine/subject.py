@@ -101,6 +101,8 @@ class Subject(BaseModel):
 
     def promoted(self, when: dt.datetime | None) -> Subject:
         """The same evidence with the time its version took the champion alias (its digest covers it)."""
+        if when == self.model.promoted_at:
+            return self
         model = {**self.model.model_dump(), "promoted_at": when}
         return Subject.model_validate({**self.model_dump(exclude={"digest"}), "model": model})
 

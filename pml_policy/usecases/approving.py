@@ -209,8 +209,6 @@ def listed(
 def _read_now(ws: Workspace, ref: str) -> Subject | None:
     """The evidence behind `ref` as `check` reads it now, or None where it cannot be read (the
     recorded evidence stands in, and the state says as recorded)."""
-    from pml_policy.adapters.lookup import adapter_for
-
     try:
         return adapter_for(ref, ws.adapters).fetch(ref)
     except PmlError:

@@ -43,6 +43,7 @@ class Governed:
     changes: list[Change] = field(default_factory=list)
     champion: Subject | None = None  # the alias holder before this pass
     state: RegistryState | None = None  # the registry as this pass read it (aliases, each version's tags)
+    held: dict[str, str] = field(default_factory=dict)  # version -> why it may not take the alias (held_back)
     recorded: Recorded | None = None
     applied: bool = False
     standing: int = 0  # versions whose decision said nothing new (changed_only): not recorded again
@@ -115,19 +116,17 @@ def decide_versions(ws: Workspace, model: str, registry: Registry, candidates: s
         champions = [champion if s is winner else winner for s in subjects]
         decisions = [d if s is winner else evaluate(policies, s, winner, ws.data) for s, d in zip(subjects, decisions)]
         changes = plan(list(zip(subjects, decisions)), state, rank, held_back=held)
-    return Governed(model, subjects, decisions, champions, changes, champion, state)
+    return Governed(model, subjects, decisions, champions, changes, champion, state, held)
 
 
 def standing_only(ws: Workspace, governed: Governed, registry: Registry, kind: str) -> int:
     """What the service's reconcile records and follows (`unchanged.keep_changed`): the decisions
     that say something new; versions whose standing decision stands, the changes planned again
     with it. `status` shows the same desired state."""
-    policies = ws.policies.without_alias(registry.champion_alias)
-    held = held_back(ws, governed.model, governed.subjects)
-    rank = rank_with(policies, ws.data)
+    rank = rank_with(ws.policies.without_alias(registry.champion_alias), ws.data)
 
     def replan(judged: list[tuple[Subject, Decision]]) -> list[Change]:
-        return plan(judged, governed.state or RegistryState({}), rank, held_back=held)
+        return plan(judged, governed.state or RegistryState({}), rank, held_back=governed.held)
 
     return keep_changed(ws, governed, kind, replan)
 

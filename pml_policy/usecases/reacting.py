@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pml_policy.adapters.base import RegistryState
+from pml_policy.adapters.base import Registry, RegistryState
 from pml_policy.audit.applied import Applied, applied
 from pml_policy.base.errors import UsageError
 from pml_policy.engine import Decision
@@ -160,8 +160,7 @@ def sweep(ws: Workspace) -> list[tuple[str, str, dict[str, Any]]]:
         decided = latest.get((model, holder)) if holder else None
         if decided is None or decided.outcome in ("pass", "warn"):
             continue
-        moved = store.alias_holders(model, alias) if store is not None else []
-        if moved and moved[0] == holder:
+        if made.aliases.get((model, alias)) == holder:
             continue  # governance put it there: re-checking a champion is `recheck`'s, not the sweep's
         # Named by the state, not by a decision: enforcing records a decision, and a champion that
         # cannot be moved (--enforce off, plan only) must not be enforced again at every sweep.
@@ -247,10 +246,6 @@ def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls:
     holder = registry.state(model, []).aliases.get(alias)
     if holder != version:
         return Reaction(f'{model}: alias "{alias}" has moved on to version {holder} since; nothing to enforce')
-    store = ws.log.existing()
-    moved = store.alias_holders(model, alias) if store is not None else []
-    if moved and moved[0] == version:
-        return Reaction(f'{model}: alias "{alias}" -> version {version} was governance\'s own move')
     subject = registry.fetch(registry.reference(model, version))
     policies = ws.policies.without_alias(alias)  # is it a version governance would promote? (recheck: production)
     attach(ws, [subject], policies)
@@ -268,7 +263,7 @@ def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls:
         line = f'{model}: alias "{alias}" -> version {version} moved by hand; it fails (#{seq}); not enforced'
         return Reaction(line, [decision])
     reason = f'alias "{alias}" moved by hand to version {version}, whose decision is {decision.outcome} (#{seq})'
-    change = _enforcement(ws, model, alias, version, decision.id, reason, controls.enforce)
+    change = _enforcement(ws, registry, model, alias, version, decision.id, reason, controls.enforce)
     if controls.apply:
         apply_changes(ws, [change], registry)
     line = f"{model}: {reason}; {change.describe()}: {change.state if controls.apply else 'planned (no --apply)'}"
@@ -276,13 +271,20 @@ def enforce_alias(ws: Workspace, model: str, alias: str, version: str, controls:
 
 
 def _enforcement(
-    ws: Workspace, model: str, alias: str, version: str, decision_id: str, reason: str, enforce: Enforce
+    ws: Workspace,
+    registry: Registry,
+    model: str,
+    alias: str,
+    version: str,
+    decision_id: str,
+    reason: str,
+    enforce: Enforce,
 ) -> Change:
     """Revert to the most recent earlier holder that passes now on its own evidence (`fallback`:
     the change rests on that decision); flag the version when so configured, or when no earlier
     holder passes (an alias is never simply removed)."""
     if enforce == "revert":
-        target = fallback(ws, ws.registry())(model, alias, version)
+        target = fallback(ws, registry)(model, alias, version)
         if target.version is not None and target.decision is not None:
             detail = f"{reason}; {target.why}"
             return Change(model, target.version, "set_alias", alias, None, "governance", target.decision, detail=detail)

@@ -25,11 +25,12 @@ if TYPE_CHECKING:
     from .governing import Governed
 
 
-def substance(body: dict[str, Any], subject: Subject, managed: Container[str], holder: bool = False) -> str:
-    """What a decision says, without when it was made, its id and the governance-written state.
-    For the version that holds (or is to hold) the alias, `holder`: the champion it was compared
-    with is left out (it was judged against the champion it replaced; a deleted alias or its own
-    promotion is no reason to judge it again), its rules' outcomes still count."""
+def substance(body: dict[str, Any], holder: bool = False) -> str:
+    """What a decision says, without when it was made, its id and the evidence it was made on (the
+    caller compares that, as approvals bind it). For the version that holds (or is to hold) the
+    alias, `holder`: the champion it was compared with is left out (it was judged against the
+    champion it replaced; a deleted alias or its own promotion is no reason to judge it again), its
+    rules' outcomes still count."""
 
     def observed(r: dict[str, Any]) -> Any:
         seen = r.get("observed")
@@ -49,7 +50,6 @@ def substance(body: dict[str, Any], subject: Subject, managed: Container[str], h
             }
             for p in body["policies"]
         ],
-        "evidence": bound_digest(subject, managed),
     }
     return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -74,12 +74,14 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str, replan: Replan) -
     kept = []
     for subject, decision, champion in zip(governed.subjects, governed.decisions, governed.champions):
         old = standing.get(subject.model.version or "")
-        seen = Subject.model_validate_json(old.subject) if old is not None else None
-        if old is None or seen is None:
-            kept.append((subject, decision, champion))
-        elif _same(decision, subject, old.body, seen, managed, subject.model.version in holders):
+        holder = subject.model.version in holders
+        if old is None or bound_digest(subject, managed) != bound_digest(
+            Subject.model_validate_json(old.subject), managed
+        ):
+            kept.append((subject, decision, champion))  # new, or other evidence: a decision to record
+        elif substance(json_of(decision)[0], holder) == substance(old.body, holder):
             moved[decision.id] = old.decision
-        elif _passed_on(subject, old.body, seen, decision, managed):
+        elif _passed_under(old.body, decision):
             decision = Decision.model_validate(old.body)
             moved[decision.id] = old.decision
         else:
@@ -95,17 +97,14 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str, replan: Replan) -
     return len(moved)
 
 
-def _same(
-    decision: Decision, subject: Subject, body: dict[str, Any], seen: Subject, managed: Container[str], holder: bool
-) -> bool:
-    return substance(json_of(decision)[0], subject, managed, holder) == substance(body, seen, managed, holder)
+def _bound(evidence: str, managed: Container[str]) -> str:
+    return bound_digest(Subject.model_validate_json(evidence), managed)
 
 
-def _passed_on(subject: Subject, body: dict[str, Any], seen: Subject, fresh: Decision, managed: Container[str]) -> bool:
-    """The standing decision passed, on the same evidence, under the same policy versions."""
+def _passed_under(body: dict[str, Any], fresh: Decision) -> bool:
+    """The standing decision (on the same evidence) passed under the policy versions `fresh` used."""
     versions = sorted((p.name, p.version, p.digest) for p in fresh.policies)
     return (
         body["outcome"] in ("pass", "warn")
         and sorted((p["name"], p["version"], p["digest"]) for p in body["policies"]) == versions
-        and bound_digest(subject, managed) == bound_digest(seen, managed)
     )
