@@ -9,6 +9,8 @@ from pml_policy.base.escaping import lines_of, one_line
 
 from .options import audit_option, open_workspace
 
+JOB_ID = click.IntRange(1, 2**62)  # an id the database can hold: a larger one is click's one line, exit 2
+
 
 @click.group()
 def inbox() -> None:
@@ -33,7 +35,7 @@ def inbox_list(audit_url: str, state: str | None, limit: int) -> None:
 
 
 @inbox.command(name="retry")
-@click.argument("job_id", required=False, type=click.IntRange(min=1))
+@click.argument("job_id", required=False, type=JOB_ID)
 @audit_option
 def inbox_retry(job_id: int | None, audit_url: str) -> None:
     """Send dead jobs (JOB_ID, or all) back to the workers."""
@@ -45,7 +47,7 @@ def inbox_retry(job_id: int | None, audit_url: str) -> None:
 
 
 @inbox.command(name="discard")
-@click.argument("job_id", type=click.IntRange(min=1))
+@click.argument("job_id", type=JOB_ID)
 @audit_option
 def inbox_discard(job_id: int, audit_url: str) -> None:
     """Set a pending or dead job aside for good: it never runs again (the row stays, marked

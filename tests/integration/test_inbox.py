@@ -98,6 +98,9 @@ def test_an_error_retrying_cannot_heal_is_a_dead_letter_at_once_and_a_job_can_be
     assert run_cli("inbox", "retry", "--audit", store_url).stdout.startswith("0 dead jobs")  # it never runs again
     missing = run_cli("inbox", "discard", "999", "--audit", store_url)
     assert missing.exit_code == 2 and "no inbox job 999" in missing.stderr
+    for command in ("discard", "retry"):  # an id no database column holds: one line, not an OverflowError
+        huge = run_cli("inbox", command, "9" * 30, "--audit", store_url)
+        assert huge.exit_code == 2 and "is not in the range" in huge.output, huge.output
     jobs.enqueue(db, "busy", "mlflow", "model_version.created", "credit", "{}")
     busy = jobs.claim(db, "w1")
     refused = run_cli("inbox", "discard", str(busy.id), "--audit", store_url)
