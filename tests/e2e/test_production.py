@@ -50,21 +50,31 @@ def test_the_service_rechecks_on_its_schedule_and_shows_a_failing_champion(mlflo
         uri,
         "--apply",
         "--recheck",
-        "* * * * * */2",
+        "* * * * * */10",
         "--reconcile-every",
         "0",
         "--data",
         str(tmp_path / "context.yaml"),
     )
     try:
+        # Every 10 s: the gauge says "failing" from v2's re-check until v1's, a tick later.
+        _wait(
+            lambda: f'pml_champion_failing{{model="{model}"}} 1.0' in service.call("GET", "/metrics").text,
+            60,
+            lambda: service.call("GET", "/metrics").text[-2000:],
+        )
         _wait(
             lambda: client.get_registered_model(model).aliases == {"champion": "1"}, 60, "the champion reverted to v1"
         )
-        metrics = service.call("GET", "/metrics").text
-        assert f'pml_champion_failing{{model="{model}"}} 1.0' in metrics, metrics[-2000:]
-        jobs = service.call("GET", "/v1/inbox").json()
-        assert any(
-            j["event"] == "pml.recheck" and f"re-checked {model} version 2: fail" in (j["result"] or "") for j in jobs
+        # The alias moves inside the re-check's job, before the reconcile that follows it
+        # in the same job ends and the job's result is written.
+        _wait(
+            lambda: any(
+                j["event"] == "pml.recheck" and f"re-checked {model} version 2: fail" in (j["result"] or "")
+                for j in service.call("GET", "/v1/inbox").json()
+            ),
+            30,
+            lambda: service.call("GET", "/v1/inbox").text,
         )
     finally:
         service.stop()
