@@ -80,20 +80,23 @@ def enqueue(
     model: str | None,
     body: str,
     merge: tuple[str, ...] = (),
+    into: tuple[str, ...] | None = None,
 ) -> Literal["queued", "duplicate", "merged"]:
     """Store an event: `duplicate` when this delivery id is already in the inbox (a replay);
-    `merged` when the event is one of `merge` and a job of those events for its model is still
-    pending (that job has not read the registry yet, so it will see what this event says); else
-    `queued`. Checked under the claim lock: a job cannot start between the look and the answer."""
+    `merged` when the event is one of `merge` and a job of an `into` event (default: `merge`) for
+    its model is still pending (that job has not read the registry yet, so it will see what this
+    event says); else `queued`. Checked under the claim lock: a job cannot start between the look
+    and the answer."""
     now = utc_text(_now())
+    takers = merge if into is None else into
     with _claiming(db) as cursor:
-        if merge and model is not None and event in merge:
-            marks = ", ".join(f"{{e{i}}}" for i in range(len(merge)))
+        if takers and model is not None and event in merge:
+            marks = ", ".join(f"{{e{i}}}" for i in range(len(takers)))
             cursor.execute(
                 db.sql(
                     f"SELECT id FROM pml_inbox WHERE state = 'pending' AND model = {{m}} AND event IN ({marks}) LIMIT 1"
                 ),
-                {"m": model, **{f"e{i}": e for i, e in enumerate(merge)}},
+                {"m": model, **{f"e{i}": e for i, e in enumerate(takers)}},
             )
             if cursor.fetchone() is not None:
                 return "merged"

@@ -23,7 +23,7 @@ from pml_policy.base.secrets import redact
 from pml_policy.base.waiting import Slots
 from pml_policy.engine import Decision, PolicySet, load
 from pml_policy.usecases.plan import Change
-from pml_policy.usecases.reacting import GOVERNED_EVENTS, HANDLED_EVENTS, Controls, own_change, rechecks_due, sweep
+from pml_policy.usecases.reacting import HANDLED_EVENTS, Controls, merging, own_change, rechecks_due, sweep
 from pml_policy.usecases.workspace import Workspace
 
 from .auth import Gate, LiveTokens
@@ -143,8 +143,9 @@ class Service:
 
     def enqueue(self, delivery_id: str, event: str, model: str | None, body: str, source: str = "mlflow") -> str:
         """queued, duplicate (a replay), or merged into the model's pending govern job."""
+        merge, into = merging(self.controls.enforce)
         with self.inbox() as db:
-            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body, merge=GOVERNED_EVENTS)
+            return inbox_jobs.enqueue(db, delivery_id, source, event, model, body, merge=merge, into=into)
 
     def receive(self, delivery_id: str, event: str, data: dict[str, Any], body: str) -> str:
         """A registry event: ignored (not one governance acts on), own_change (the echo of the

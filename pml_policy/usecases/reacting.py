@@ -42,11 +42,22 @@ VIOLATION_TAG = "governance.violation"
 TAG_EVENTS = ("model_version_tag.set", "model_version_tag.deleted")
 ALIAS_DELETED = "model_version_alias.deleted"
 RECONCILE_EVENT = "pml.reconcile"  # the sweep's: a governance tag or alias differs from what governance set
-# Events that only say "look at this model again": one pending govern job per model takes them all.
+# Events that only say "look at this model again" (`merging`: which of them one pending job takes).
 GOVERNED_EVENTS = ("model_version.created", *TAG_EVENTS, ALIAS_DELETED, RECONCILE_EVENT)
 ALIAS_EVENTS = ("model_version_alias.created",)
 RECHECK_EVENT = "pml.recheck"  # the service's schedule (--recheck CRON): re-check a model's champion
 HANDLED_EVENTS = (*GOVERNED_EVENTS, *ALIAS_EVENTS, RECHECK_EVENT)
+
+
+def merging(enforce: Enforce) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the events a model's pending job may take, the events of the pending jobs that take them).
+    A job takes others only if it governs the model whatever its data says: a tag-set job may be
+    the echo of governance's own tag, and then does nothing, and under --enforce flag or off a
+    deleted alias is flagged or noted, not governed; either would swallow what it took."""
+    takers: tuple[str, ...] = ("model_version.created", "model_version_tag.deleted", RECONCILE_EVENT)
+    if enforce == "revert":
+        takers += (ALIAS_DELETED,)
+    return (*takers, "model_version_tag.set"), takers
 
 
 @dataclass(frozen=True)

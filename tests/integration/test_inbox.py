@@ -7,6 +7,7 @@ from __future__ import annotations
 from pml_policy.audit import AuditStore
 from pml_policy.audit import inbox as jobs
 from pml_policy.audit.inbox import ATTEMPTS
+from pml_policy.usecases.reacting import merging
 
 from ..helpers import run_cli
 
@@ -64,22 +65,42 @@ def test_a_job_whose_worker_died_is_taken_again_after_its_lease(store_url, monke
     store.close()
 
 
-GOVERN = ("model_version.created", "model_version_tag.set")
+MERGE, INTO = merging("revert")
 
 
 def test_events_for_a_model_merge_into_its_pending_job_and_a_running_one_takes_one_more(store_url):
     store, db = _inbox(store_url)
-    burst = [jobs.enqueue(db, f"d{n}", "mlflow", "model_version.created", "credit", "{}", GOVERN) for n in range(8)]
+    burst = [
+        jobs.enqueue(db, f"d{n}", "mlflow", "model_version.created", "credit", "{}", MERGE, INTO) for n in range(8)
+    ]
     assert burst == ["queued"] + ["merged"] * 7  # one job: it has not read the registry yet
-    assert jobs.enqueue(db, "other", "mlflow", "model_version.created", "churn", "{}", GOVERN) == "queued"
-    alias = jobs.enqueue(db, "a1", "mlflow", "model_version_alias.created", "credit", "{}", GOVERN)
+    assert jobs.enqueue(db, "other", "mlflow", "model_version.created", "churn", "{}", MERGE, INTO) == "queued"
+    alias = jobs.enqueue(db, "a1", "mlflow", "model_version_alias.created", "credit", "{}", MERGE, INTO)
     assert alias == "queued"  # not an event the merge takes: it names the version it moved to
     running = jobs.claim(db, "w1")
     assert running.delivery_id == "d0"
     # While it runs, it may have read the registry before the next event: that one waits as a job.
-    later = [jobs.enqueue(db, f"e{n}", "mlflow", "model_version_tag.set", "credit", "{}", GOVERN) for n in range(3)]
+    later = [
+        jobs.enqueue(db, f"e{n}", "mlflow", "model_version_tag.deleted", "credit", "{}", MERGE, INTO) for n in range(3)
+    ]
     assert later == ["queued", "merged", "merged"]
+    assert jobs.enqueue(db, "t1", "mlflow", "model_version_tag.set", "credit", "{}", MERGE, INTO) == "merged"
     assert jobs.depth(db).pending == 3  # churn's, the alias event, and credit's one more
+    store.close()
+
+
+def test_a_job_that_may_do_nothing_takes_no_other_event(store_url):
+    """A tag-set job may be the echo of governance's own tag (it then does nothing), and under
+    --enforce flag a deleted alias is flagged, not governed: neither may swallow a registration."""
+    store, db = _inbox(store_url)
+    assert jobs.enqueue(db, "echo", "mlflow", "model_version_tag.set", "credit", "{}", MERGE, INTO) == "queued"
+    assert jobs.enqueue(db, "new", "mlflow", "model_version.created", "credit", "{}", MERGE, INTO) == "queued"
+    assert jobs.enqueue(db, "forged", "mlflow", "model_version_tag.set", "credit", "{}", MERGE, INTO) == "merged"
+    merge, into = merging("flag")
+    assert jobs.enqueue(db, "gone", "mlflow", "model_version_alias.deleted", "churn", "{}", merge, into) == "queued"
+    assert jobs.enqueue(db, "next", "mlflow", "model_version.created", "churn", "{}", merge, into) == "queued"
+    assert jobs.enqueue(db, "gone2", "mlflow", "model_version_alias.deleted", "churn", "{}", merge, into) == "queued"
+    assert jobs.depth(db).pending == 5
     store.close()
 
 
