@@ -11,8 +11,9 @@ from .database import Database
 from .queries import fetch, in_chain
 
 # The latest applied change of a kind per (model, version, tag) or (model, alias). Tags: those of
-# govern's decisions (a re-check's, and an enforcement's flag, are not tags govern puts back);
-# aliases: every move, reverts included (where the alias last went is where it belongs).
+# govern's decisions and of re-checks (a version that failed one keeps its tags until it changes;
+# an enforcement's flag is not a tag govern puts back); aliases: every move, reverts included
+# (where the alias last went is where it belongs).
 _LATEST = (
     "SELECT d.model, d.version, a.name, a.value, a.id "
     "FROM pml_actions a JOIN pml_decisions d ON d.seq = a.decision_seq "
@@ -31,7 +32,7 @@ class Applied(NamedTuple):
 
 def applied(db: Database) -> Applied:
     """Two queries, whatever the size of the log."""
-    govern = "d2.kind = 'decision' AND a2.policy <> 'governance' AND "
+    govern = "d2.kind IN ('decision', 'recheck') AND a2.policy <> 'governance' AND "
     tags = fetch(db, _LATEST.replace("{group}", "d2.version, a2.name").replace("{extra}", govern), {"kind": "set_tag"})
     moved = "d2.kind IN ('decision', 'recheck') AND "
     aliases = fetch(db, _LATEST.replace("{group}", "a2.name").replace("{extra}", moved), {"kind": "set_alias"})

@@ -33,19 +33,33 @@ def standing(db: Database, model: str, kind: str) -> dict[str, Standing]:
     }
 
 
-def failed_rechecks(db: Database, model: str) -> dict[str, str]:
-    """version -> the evidence (JSON) of its latest re-check, for each version whose latest re-check
-    did not pass: a version that failed in production, held back from the alias until it changes."""
+class Failed(NamedTuple):
+    """A version whose latest re-check did not pass."""
+
+    subject: str  # the evidence of that re-check (JSON)
+    decision: str  # its id
+    tags: dict[str, tuple[str, str]]  # tag -> (policy, value) it applied to the version
+
+
+def failed_rechecks(db: Database, model: str) -> dict[str, Failed]:
+    """version -> its latest re-check, for each version whose latest re-check did not pass: a
+    version that failed in production, held back from the alias until it changes, whose tags from
+    that re-check stand (govern does not put its promotion decision's back over them)."""
     rows = fetch(
         db,
-        "SELECT d.version, d.outcome, d.evidence FROM pml_decisions d JOIN (SELECT MAX(seq) AS last "
-        "FROM pml_decisions WHERE model = {m} AND kind = 'recheck' AND version IS NOT NULL AND "
+        "SELECT d.version, d.outcome, d.evidence, d.id, a.policy, a.name, a.value FROM pml_decisions d "
+        "JOIN (SELECT MAX(seq) AS last FROM pml_decisions WHERE model = {m} AND kind = 'recheck' AND "
+        "version IS NOT NULL AND "
         + in_chain()
-        + " GROUP BY version) v ON d.seq = v.last",
+        + " GROUP BY version) v ON d.seq = v.last LEFT JOIN pml_actions a ON a.decision_seq = d.seq AND "
+        "a.kind = 'set_tag' AND a.state = 'applied' AND a.policy <> 'governance' ORDER BY a.id",
         {"m": model},
     )
-    return {
-        str(version): json.dumps(json.loads(evidence)["subject"])
-        for version, outcome, evidence in rows
-        if outcome not in ("pass", "warn")
-    }
+    failed: dict[str, Failed] = {}
+    for version, outcome, evidence, decision, policy, tag, value in rows:
+        if outcome in ("pass", "warn"):
+            continue
+        held = failed.setdefault(str(version), Failed(json.dumps(json.loads(evidence)["subject"]), decision, {}))
+        if tag is not None:
+            held.tags[tag] = (policy, value or "")  # in the order applied: the last one stands
+    return failed

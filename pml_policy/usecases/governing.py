@@ -25,7 +25,7 @@ from pml_policy.engine.rank import order, ranker
 from pml_policy.engine.signoffs import bound_digest
 
 from .approving import attach
-from .plan import Change, Ranker, plan
+from .plan import Change, Held, Ranker, plan
 from .recording import Recorded, apply_changes, conclude
 from .unchanged import keep_changed
 from .workspace import Workspace
@@ -43,7 +43,7 @@ class Governed:
     changes: list[Change] = field(default_factory=list)
     champion: Subject | None = None  # the alias holder before this pass
     state: RegistryState | None = None  # the registry as this pass read it (aliases, each version's tags)
-    held: dict[str, str] = field(default_factory=dict)  # version -> why it may not take the alias (held_back)
+    held: dict[str, Held] = field(default_factory=dict)  # versions that failed in production (held_back)
     recorded: Recorded | None = None
     applied: bool = False
     standing: int = 0  # versions whose decision said nothing new (changed_only): not recorded again
@@ -131,20 +131,21 @@ def standing_only(ws: Workspace, governed: Governed, registry: Registry, kind: s
     return keep_changed(ws, governed, kind, replan)
 
 
-def held_back(ws: Workspace, model: str, subjects: list[Subject]) -> dict[str, str]:
+def held_back(ws: Workspace, model: str, subjects: list[Subject]) -> dict[str, Held]:
     """Versions that failed their latest re-check in production and whose evidence has not changed
     since (the tags and aliases governance writes, and the monitoring report, aside): not promoted
-    again, so a reverted champion does not flap back at the next govern pass."""
+    again, and their re-check's tags kept, so a reverted champion does not flap back (alias or tag)
+    at the next govern pass."""
     store = ws.log.existing()
     failed = failed_rechecks(store.db, model) if store is not None else {}
     if not failed:
         return {}
     managed = ws.policies.managed_tags
     return {
-        v: f"version {v} failed its re-check in production and has not changed since"
+        v: Held(f"version {v} failed its re-check in production and has not changed since", f.decision, f.tags)
         for s in subjects
-        if (v := s.model.version or "") in failed
-        and bound_digest(s, managed) == bound_digest(Subject.model_validate_json(failed[v]), managed)
+        if (f := failed.get(v := s.model.version or "")) is not None
+        and bound_digest(s, managed) == bound_digest(Subject.model_validate_json(f.subject), managed)
     }
 
 

@@ -62,6 +62,16 @@ class Fallback(NamedTuple):
     why: str
 
 
+class Held(NamedTuple):
+    """A version that failed its re-check in production and has not changed since: why it may not
+    take an alias, and the tags that re-check set (tag -> (policy, value)) resting on its decision,
+    which stand over the promotion decision's (a reverted version does not read `approved` again)."""
+
+    why: str
+    decision: str
+    tags: dict[str, tuple[str, str]]
+
+
 # (model, alias, version) -> the Fallback of a revert of `version`.
 Earlier = Callable[[str, str, str], Fallback]
 
@@ -71,13 +81,14 @@ def plan(
     registry: RegistryState,
     rank: Ranker,
     earlier: Earlier | None = None,
-    held_back: dict[str, str] | None = None,
+    held_back: dict[str, Held] | None = None,
 ) -> list[Change]:
     """The changes, tags first and aliases last. `rank(policy, contenders)` orders the contenders
     for an alias set by `policy`, best first; `earlier` finds where `revert alias` goes (without
-    it, a revert is withheld). `held_back`: version -> why it may not take an alias now (it failed
-    in production and has not changed since). A revert that is withheld leaves the version holding
-    the alias, so the tags its `on fail` sets say `failing`, never that it was reverted."""
+    it, a revert is withheld). `held_back`: the versions that failed in production and have not
+    changed since: no alias, and their re-check's tags stand. A revert that is withheld leaves the
+    version holding the alias, so the tags its `on fail` sets say `failing`, never that it was
+    reverted."""
     held_back = held_back or {}
     tags: list[Change] = []
     contests: dict[str, tuple[str, list[tuple[Subject, Decision]]]] = {}  # alias -> (policy, contenders)
@@ -97,14 +108,18 @@ def plan(
                 )
                 withheld.append(change)
             elif action.kind == "set_tag":
+                held = held_back.get(version)
+                if held is not None and action.name in held.tags:
+                    change.policy, change.value = held.tags[action.name]
+                    change.decision_id, change.detail = held.decision, held.why
                 current = registry.tags.get(version, {}).get(action.name)
-                change.state = "unchanged" if current == action.value else "planned"
+                change.state = "unchanged" if current == change.value else "planned"
                 tags.append(change)
             elif decision.outcome in ("fail", "pending"):  # from `on fail` / `on pending`: never to such a version
                 change.state, change.detail = "withheld", f"the decision is {decision.outcome}"
                 withheld.append(change)
             elif version in held_back:
-                change.state, change.detail = "withheld", held_back[version]
+                change.state, change.detail = "withheld", held_back[version].why
                 withheld.append(change)
             else:
                 contests.setdefault(action.name, (action.policy, []))[1].append((subject, decision))

@@ -94,6 +94,7 @@ def test_a_week_of_registry_life_converges_at_every_pause(mlflow_server, tmp_pat
             lambda: f"v5 reverted: {[j['result'] for j in b.call('GET', '/v1/inbox?limit=5').json()]}",
         )
         pause("4", "the champion drifted")  # v5 held back; 4, the best left, awaits its monitoring
+        assert _versions(client, model)["5"]["governance.status"] == "reverted"  # and stays so: no flip back
         gate = tmp_path / "policies" / "starter" / "promotion.pml"  # Friday: an edit without a bump
         gate.write_text(gate.read_text().replace(">= 0.80", ">= 0.90"))
         assert a.call("POST", "/v1/policies/reload").status_code == 422

@@ -220,3 +220,6 @@ def test_recheck_reverts_a_drifting_champion_to_the_earlier_one_that_passed(uri,
     regoverned = run_cli("govern", model, *gate, "--apply")
     assert regoverned.exit_code == 0 and "failed its re-check in production" in regoverned.stdout, regoverned.output
     assert client.get_registered_model(model).aliases == {"champion": "1"}
+    # Their re-checks' tags stand: govern does not put their promotion decisions' `approved` back.
+    tags = {v: client.get_model_version(model, v).tags["governance.status"] for v in ("1", "2")}
+    assert tags == {"1": "failing", "2": "reverted"}, regoverned.output

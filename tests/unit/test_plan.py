@@ -8,7 +8,7 @@ import pytest
 
 from pml_policy.adapters.base import RegistryState
 from pml_policy.engine import Decision, Subject, evaluate
-from pml_policy.usecases.plan import Change, Fallback, plan, unranked
+from pml_policy.usecases.plan import Change, Fallback, Held, plan, unranked
 
 from ..helpers import NOW, ROOT, subject
 
@@ -140,15 +140,29 @@ def test_a_revert_without_a_target_leaves_tags_that_say_failing_not_reverted(tmp
     assert (revert.describe(), tag.value) == ('alias "champion" -> version 2', "reverted")  # it moved: true now
 
 
-def test_a_version_held_back_never_takes_the_alias(tmp_path):
+def test_a_version_held_back_never_takes_the_alias_and_its_re_check_tags_stand(tmp_path):
     from ..helpers import policies
 
     gate = policies(
         tmp_path,
-        'policy "gate" version "1.0.0" { rule r { require metrics.auc > 0.8 } on pass { set alias "champion" } }',
+        'policy "gate" version "1.0.0" { rule r { require metrics.auc > 0.8 } '
+        'on pass { set alias "champion" set tag "governance.status" = "approved" } }',
     )
     versions = [subject(model="credit", version=v, metrics={"auc": a}) for v, a in (("1", 0.85), ("2", 0.9))]
     candidates = [(s, evaluate(gate, s, now=NOW)) for s in versions]
     why = "version 2 failed its re-check in production and has not changed since"
-    changes = plan(candidates, RegistryState({"champion": "1"}), unranked, held_back={"2": why})
-    assert [(c.version, c.state, c.detail) for c in changes] == [("2", "withheld", why), ("1", "unchanged", "")]
+    held = Held(why, "recheck-7", {"governance.status": ("health", "reverted")})
+    live = {"1": {"governance.status": "approved"}, "2": {"governance.status": "reverted"}}
+    changes = plan(candidates, RegistryState({"champion": "1"}, live), unranked, held_back={"2": held})
+    assert [(c.version, c.kind, c.value, c.state) for c in changes] == [
+        ("1", "set_tag", "approved", "unchanged"),
+        ("2", "set_tag", "reverted", "unchanged"),  # its promotion decision's "approved" does not come back
+        ("2", "set_alias", None, "withheld"),
+        ("1", "set_alias", None, "unchanged"),
+    ]
+    kept = changes[1]
+    assert (kept.policy, kept.decision_id, kept.detail) == ("health", "recheck-7", why)  # rests on the re-check
+    deleted = plan(candidates, RegistryState({"champion": "1"}, {"2": {}}), unranked, held_back={"2": held})
+    assert [(c.value, c.state) for c in deleted if c.version == "2" and c.kind == "set_tag"] == [
+        ("reverted", "planned")
+    ]
