@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -187,11 +188,27 @@ class _Marks(dict[str, str]):
 
 def sqlite_settings(connection: sqlite3.Connection, wait: float = WAIT) -> sqlite3.Connection:
     connection.isolation_level = None  # we say when transactions begin (BEGIN IMMEDIATE)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     connection.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+    _wal(connection, wait)
+    connection.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     connection.execute("PRAGMA foreign_keys=ON")
     return connection
+
+
+def _wal(connection: sqlite3.Connection, wait: float) -> None:
+    """WAL mode (kept in the file once set). Switching a new file to it takes an exclusive lock, and
+    SQLite answers "database is locked" at once, without its busy wait, where waiting could
+    deadlock (another process holds a lock, as when many create a new log at once): so try again
+    until `wait` has passed."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def sqlite_file(url: str) -> str | None:

@@ -218,3 +218,23 @@ def test_registry_changes_of_an_older_log_become_records_of_their_own(store_url,
     (change,) = upgraded.records(kind="change")
     assert change["outcome"] == "applied" and change["time"] == "2026-11-30T10:00:00.000000Z"
     upgraded.close()
+
+
+def test_a_new_sqlite_log_waits_for_another_process_s_lock_before_switching_to_wal(tmp_path):
+    """SQLite answers the switch to WAL with "database is locked" at once, without its busy wait,
+    while another connection holds the write lock (as when many processes create a log at once):
+    opening waits for the lock instead of failing."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "audit.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # a new file: not WAL yet
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (x)")
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    store = AuditStore(f"sqlite:///{path}", wait=10)
+    assert store.head()[0] == 0
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    store.close()
+    other.close()
