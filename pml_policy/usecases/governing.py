@@ -22,12 +22,11 @@ from pml_policy.base.errors import EXIT_EVIDENCE, EXIT_PASS, EXIT_USAGE, Evidenc
 from pml_policy.engine import Decision, PolicySet, Subject
 from pml_policy.engine.checker import reads_artifacts, reads_card
 from pml_policy.engine.rank import order, ranker
-from pml_policy.engine.signoffs import bound_digest
 
 from .approving import attach
 from .plan import Change, Held, Ranker, plan
 from .recording import Recorded, apply_changes, conclude
-from .unchanged import keep_changed
+from .unchanged import keep_changed, same_evidence
 from .workspace import Workspace
 
 
@@ -144,8 +143,7 @@ def held_back(ws: Workspace, model: str, subjects: list[Subject]) -> dict[str, H
     return {
         v: Held(f"version {v} failed its re-check in production and has not changed since", f.decision, f.tags)
         for s in subjects
-        if (f := failed.get(v := s.model.version or "")) is not None
-        and bound_digest(s, managed) == bound_digest(Subject.model_validate_json(f.subject), managed)
+        if (f := failed.get(v := s.model.version or "")) is not None and same_evidence(s, f.subject, managed)
     }
 
 

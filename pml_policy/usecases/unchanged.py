@@ -75,9 +75,7 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str, replan: Replan) -
     for subject, decision, champion in zip(governed.subjects, governed.decisions, governed.champions):
         old = standing.get(subject.model.version or "")
         holder = subject.model.version in holders
-        if old is None or bound_digest(subject, managed) != bound_digest(
-            Subject.model_validate_json(old.subject), managed
-        ):
+        if old is None or not same_evidence(subject, old.subject, managed):
             kept.append((subject, decision, champion))  # new, or other evidence: a decision to record
         elif substance(json_of(decision)[0], holder) == substance(old.body, holder):
             moved[decision.id] = old.decision
@@ -97,8 +95,10 @@ def keep_changed(ws: Workspace, governed: Governed, kind: str, replan: Replan) -
     return len(moved)
 
 
-def _bound(evidence: str, managed: Container[str]) -> str:
-    return bound_digest(Subject.model_validate_json(evidence), managed)
+def same_evidence(subject: Subject, recorded: str, managed: Container[str]) -> bool:
+    """`subject` holds the evidence recorded (JSON) again, the tags and aliases governance writes,
+    operational tags and monitoring aside (as approvals bind it)."""
+    return bound_digest(subject, managed) == bound_digest(Subject.model_validate_json(recorded), managed)
 
 
 def _passed_under(body: dict[str, Any], fresh: Decision) -> bool:
